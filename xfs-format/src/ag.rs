@@ -1,0 +1,396 @@
+//! Allocation group headers: AGF (free space), AGI (inodes) and AGFL (free list).
+//!
+//! Each lives in one sector at the start of its AG (sector 1, 2 and 3). Decoding never fails
+//! once the sector is long enough: magic, version, sequence number, uuid and CRC are checked
+//! and returned as [`HeaderChecks`], so a damaged header can still be shown.
+
+use std::io::Cursor;
+
+use binrw::BinRead;
+use serde::Serialize;
+
+use crate::crc;
+use crate::error::{CorruptKind, Error, Result};
+use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::sb::Geometry;
+
+pub const XFS_AGF_MAGIC: u32 = 0x5841_4746;
+pub const XFS_AGI_MAGIC: u32 = 0x5841_4749;
+pub const XFS_AGFL_MAGIC: u32 = 0x5841_464c;
+pub const XFS_AGF_VERSION: u32 = 1;
+pub const XFS_AGI_VERSION: u32 = 1;
+pub const XFS_AGF_CRC_OFF: usize = 216;
+pub const XFS_AGI_CRC_OFF: usize = 312;
+pub const XFS_AGFL_CRC_OFF: usize = 32;
+/// Size of the v5 AGFL header before the block array.
+pub const XFS_AGFL_HDR_SIZE: u32 = 36;
+pub const XFS_AGI_UNLINKED_BUCKETS: usize = 64;
+/// NULLAGBLOCK / NULLAGINO.
+pub const NULL_AG: u32 = u32::MAX;
+
+/// Sector index of each header within its AG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AgHeader {
+    Sb = 0,
+    Agf = 1,
+    Agi = 2,
+    Agfl = 3,
+}
+
+impl AgHeader {
+    /// Byte offset of this header in AG `agno`.
+    pub fn offset(self, geo: &Geometry, agno: u32) -> Option<u64> {
+        geo.ag_offset(agno)?
+            .checked_add(u64::from(geo.sect_size).checked_mul(self as u64)?)
+    }
+}
+
+/// The verifications done on a header, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderChecks {
+    pub magic_ok: bool,
+    /// Version field is the expected one (AGF/AGI only; always true for the AGFL).
+    pub version_ok: bool,
+    /// Sequence number equals the AG number.
+    pub seqno_ok: bool,
+    /// uuid equals the filesystem's metadata uuid (v5; true on v4).
+    pub uuid_ok: bool,
+    pub crc: CrcState,
+}
+
+impl HeaderChecks {
+    pub fn all_ok(&self) -> bool {
+        self.magic_ok && self.version_ok && self.seqno_ok && self.uuid_ok && self.crc != CrcState::Bad
+    }
+}
+
+fn short(what: &'static str, need: usize, have: usize, offset: u64) -> Error {
+    Error::Corrupt {
+        offset,
+        kind: CorruptKind::Short { what, need, have },
+    }
+}
+
+/// `struct xfs_agf`.
+#[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
+#[br(big)]
+pub struct RawAgf {
+    pub agf_magicnum: u32,
+    pub agf_versionnum: u32,
+    pub agf_seqno: u32,
+    pub agf_length: u32,
+    pub agf_bno_root: u32,
+    pub agf_cnt_root: u32,
+    pub agf_rmap_root: u32,
+    pub agf_bno_level: u32,
+    pub agf_cnt_level: u32,
+    pub agf_rmap_level: u32,
+    pub agf_flfirst: u32,
+    pub agf_fllast: u32,
+    pub agf_flcount: u32,
+    pub agf_freeblks: u32,
+    pub agf_longest: u32,
+    pub agf_btreeblks: u32,
+    pub agf_uuid: [u8; 16],
+    pub agf_rmap_blocks: u32,
+    pub agf_refcount_blocks: u32,
+    pub agf_refcount_root: u32,
+    pub agf_refcount_level: u32,
+    pub agf_spare64: [u64; 14],
+    pub agf_lsn: u64,
+    /// Big-endian reading of the stored (little-endian) checksum, as xfs_db prints it.
+    pub agf_crc: u32,
+    pub agf_spare2: u32,
+}
+
+/// A decoded AGF with its checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Agf {
+    pub agno: u32,
+    pub raw: RawAgf,
+    pub checks: HeaderChecks,
+}
+
+impl Agf {
+    pub const SIZE: usize = 224;
+
+    /// Decodes the AGF of AG `agno` from its sector.
+    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agf> {
+        let raw = RawAgf::read(&mut Cursor::new(sector))
+            .map_err(|_| short("AGF", Self::SIZE, sector.len(), offset))?;
+        let checks = HeaderChecks {
+            magic_ok: raw.agf_magicnum == XFS_AGF_MAGIC,
+            version_ok: raw.agf_versionnum == XFS_AGF_VERSION,
+            seqno_ok: raw.agf_seqno == agno,
+            uuid_ok: !geo.has_crc || raw.agf_uuid == geo.meta_uuid,
+            crc: crc::verify(sector, XFS_AGF_CRC_OFF, geo.has_crc),
+        };
+        Ok(Agf { agno, raw, checks })
+    }
+
+    /// Every field in `xfs_db print` order.
+    pub fn fields(&self) -> Vec<Field> {
+        let r = &self.raw;
+        let nz = |name, v: u32| Field::num(name, v.into(), 32, Radix::Dec, Null::NullSkipZero);
+        vec![
+            Field::hex("magicnum", r.agf_magicnum, 32),
+            Field::dec("versionnum", r.agf_versionnum, 32),
+            Field::nullable("seqno", r.agf_seqno, 32),
+            Field::nullable("length", r.agf_length, 32),
+            Field::nullable("bnoroot", r.agf_bno_root, 32),
+            Field::nullable("cntroot", r.agf_cnt_root, 32),
+            nz("rmaproot", r.agf_rmap_root),
+            nz("refcntroot", r.agf_refcount_root),
+            Field::dec("bnolevel", r.agf_bno_level, 32),
+            Field::dec("cntlevel", r.agf_cnt_level, 32),
+            Field::dec("rmaplevel", r.agf_rmap_level, 32),
+            Field::dec("refcntlevel", r.agf_refcount_level, 32),
+            Field::dec("rmapblocks", r.agf_rmap_blocks, 32),
+            Field::dec("refcntblocks", r.agf_refcount_blocks, 32),
+            Field::dec("flfirst", r.agf_flfirst, 32),
+            Field::dec("fllast", r.agf_fllast, 32),
+            Field::dec("flcount", r.agf_flcount, 32),
+            Field::dec("freeblks", r.agf_freeblks, 32),
+            Field::dec("longest", r.agf_longest, 32),
+            Field::dec("btreeblks", r.agf_btreeblks, 32),
+            Field {
+                name: "uuid",
+                value: Value::Uuid(r.agf_uuid),
+            },
+            Field::hex("lsn", r.agf_lsn, 64),
+            Field {
+                name: "crc",
+                value: Value::Crc {
+                    value: r.agf_crc,
+                    state: self.checks.crc,
+                },
+            },
+        ]
+    }
+}
+
+/// `struct xfs_agi`.
+#[derive(BinRead, Debug, Clone, PartialEq, Eq)]
+#[br(big)]
+pub struct RawAgi {
+    pub agi_magicnum: u32,
+    pub agi_versionnum: u32,
+    pub agi_seqno: u32,
+    pub agi_length: u32,
+    pub agi_count: u32,
+    pub agi_root: u32,
+    pub agi_level: u32,
+    pub agi_freecount: u32,
+    pub agi_newino: u32,
+    pub agi_dirino: u32,
+    pub agi_unlinked: [u32; XFS_AGI_UNLINKED_BUCKETS],
+    pub agi_uuid: [u8; 16],
+    pub agi_crc: u32,
+    pub agi_pad32: u32,
+    pub agi_lsn: u64,
+    pub agi_free_root: u32,
+    pub agi_free_level: u32,
+    pub agi_iblocks: u32,
+    pub agi_fblocks: u32,
+}
+
+/// A decoded AGI with its checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agi {
+    pub agno: u32,
+    pub raw: RawAgi,
+    pub checks: HeaderChecks,
+}
+
+impl Agi {
+    pub const SIZE: usize = 344;
+
+    /// Decodes the AGI of AG `agno` from its sector.
+    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agi> {
+        let raw = RawAgi::read(&mut Cursor::new(sector))
+            .map_err(|_| short("AGI", Self::SIZE, sector.len(), offset))?;
+        let checks = HeaderChecks {
+            magic_ok: raw.agi_magicnum == XFS_AGI_MAGIC,
+            version_ok: raw.agi_versionnum == XFS_AGI_VERSION,
+            seqno_ok: raw.agi_seqno == agno,
+            uuid_ok: !geo.has_crc || raw.agi_uuid == geo.meta_uuid,
+            crc: crc::verify(sector, XFS_AGI_CRC_OFF, geo.has_crc),
+        };
+        Ok(Agi { agno, raw, checks })
+    }
+
+    /// The unlinked-list buckets that are in use: (bucket, first agino).
+    pub fn unlinked_heads(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        self.raw
+            .agi_unlinked
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, v)| *v != NULL_AG)
+    }
+
+    /// Every field in `xfs_db print` order.
+    pub fn fields(&self) -> Vec<Field> {
+        let r = &self.raw;
+        vec![
+            Field::hex("magicnum", r.agi_magicnum, 32),
+            Field::dec("versionnum", r.agi_versionnum, 32),
+            Field::nullable("seqno", r.agi_seqno, 32),
+            Field::nullable("length", r.agi_length, 32),
+            Field::nullable("count", r.agi_count, 32),
+            Field::nullable("root", r.agi_root, 32),
+            Field::dec("level", r.agi_level, 32),
+            Field::nullable("freecount", r.agi_freecount, 32),
+            Field::nullable("newino", r.agi_newino, 32),
+            Field::nullable("dirino", r.agi_dirino, 32),
+            Field {
+                name: "unlinked",
+                value: Value::Array {
+                    values: r.agi_unlinked.iter().map(|v| u64::from(*v)).collect(),
+                    bits: 32,
+                    radix: Radix::Dec,
+                    null: Null::SkipNull,
+                    base: 0,
+                },
+            },
+            Field {
+                name: "uuid",
+                value: Value::Uuid(r.agi_uuid),
+            },
+            Field {
+                name: "crc",
+                value: Value::Crc {
+                    value: r.agi_crc,
+                    state: self.checks.crc,
+                },
+            },
+            Field::hex("lsn", r.agi_lsn, 64),
+            Field::nullable("free_root", r.agi_free_root, 32),
+            Field::dec("free_level", r.agi_free_level, 32),
+            Field::dec("ino_blocks", r.agi_iblocks, 32),
+            Field::dec("fino_blocks", r.agi_fblocks, 32),
+        ]
+    }
+}
+
+/// The v5 AGFL header (`struct xfs_agfl`); v4 AGFLs have no header.
+#[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
+#[br(big)]
+pub struct RawAgflHdr {
+    pub agfl_magicnum: u32,
+    pub agfl_seqno: u32,
+    pub agfl_uuid: [u8; 16],
+    pub agfl_lsn: u64,
+    pub agfl_crc: u32,
+}
+
+/// A decoded AGFL: the header (v5) and every slot of the block array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Agfl {
+    pub agno: u32,
+    pub hdr: Option<RawAgflHdr>,
+    /// All slots, used or not (`NULL_AG` or garbage outside flfirst..fllast).
+    pub bno: Vec<u32>,
+    pub checks: HeaderChecks,
+}
+
+impl Agfl {
+    /// Decodes the AGFL of AG `agno` from its sector.
+    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agfl> {
+        let slots = geo.agfl_size() as usize;
+        let hdr_len = if geo.has_crc { XFS_AGFL_HDR_SIZE as usize } else { 0 };
+        let need = hdr_len.saturating_add(slots.saturating_mul(4));
+        let body = sector
+            .get(hdr_len..need)
+            .ok_or_else(|| short("AGFL", need, sector.len(), offset))?;
+        let bno = body
+            .chunks_exact(4)
+            .map(|c| <[u8; 4]>::try_from(c).map_or(0, u32::from_be_bytes))
+            .collect();
+        let (hdr, checks) = if geo.has_crc {
+            let hdr = RawAgflHdr::read(&mut Cursor::new(sector))
+                .map_err(|_| short("AGFL", need, sector.len(), offset))?;
+            let checks = HeaderChecks {
+                magic_ok: hdr.agfl_magicnum == XFS_AGFL_MAGIC,
+                version_ok: true,
+                seqno_ok: hdr.agfl_seqno == agno,
+                uuid_ok: hdr.agfl_uuid == geo.meta_uuid,
+                crc: crc::verify(sector, XFS_AGFL_CRC_OFF, true),
+            };
+            (Some(hdr), checks)
+        } else {
+            let checks = HeaderChecks {
+                magic_ok: true,
+                version_ok: true,
+                seqno_ok: true,
+                uuid_ok: true,
+                crc: CrcState::Unchecked,
+            };
+            (None, checks)
+        };
+        Ok(Agfl {
+            agno,
+            hdr,
+            bno,
+            checks,
+        })
+    }
+
+    /// The blocks on the free list, walking from `flfirst` `flcount` slots with wrap-around
+    /// (as the AGF says). Slot indexes past the array are reported, not followed.
+    pub fn free_list(&self, agf: &RawAgf) -> Result<Vec<u32>, AgflWalkError> {
+        let size = self.bno.len();
+        let first = agf.agf_flfirst as usize;
+        let count = agf.agf_flcount as usize;
+        if size == 0 || first >= size {
+            return Err(AgflWalkError::BadFirst(agf.agf_flfirst));
+        }
+        if count > size {
+            return Err(AgflWalkError::BadCount(agf.agf_flcount));
+        }
+        Ok((0..count)
+            .filter_map(|i| self.bno.get(first.wrapping_add(i) % size).copied())
+            .collect())
+    }
+
+    /// Every field in `xfs_db print` order.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut f = Vec::new();
+        if let Some(h) = &self.hdr {
+            f.push(Field::hex("magicnum", h.agfl_magicnum, 32));
+            f.push(Field::nullable("seqno", h.agfl_seqno, 32));
+            f.push(Field {
+                name: "uuid",
+                value: Value::Uuid(h.agfl_uuid),
+            });
+            f.push(Field::hex("lsn", h.agfl_lsn, 64));
+            f.push(Field {
+                name: "crc",
+                value: Value::Crc {
+                    value: h.agfl_crc,
+                    state: self.checks.crc,
+                },
+            });
+        }
+        f.push(Field {
+            name: "bno",
+            value: Value::Array {
+                values: self.bno.iter().map(|v| u64::from(*v)).collect(),
+                bits: 32,
+                radix: Radix::Dec,
+                null: Null::NullSkipZero,
+                base: 0,
+            },
+        });
+        f
+    }
+}
+
+/// Why the AGFL could not be walked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgflWalkError {
+    #[error("agf_flfirst {0} is outside the AGFL")]
+    BadFirst(u32),
+    #[error("agf_flcount {0} is larger than the AGFL")]
+    BadCount(u32),
+}

@@ -1,0 +1,80 @@
+//! Errors of the format library.
+//!
+//! Split as in ext4-view: [`Error::Io`] (the medium failed), [`Error::Incompatible`] (a valid
+//! filesystem this version cannot read) and [`Error::Corrupt`] (bytes that break the format),
+//! each carrying the byte position it concerns.
+
+use std::fmt;
+
+/// Everything that can stop a decoder. Findings about a structure that *was* decoded (a bad
+/// CRC, a wrong magic in an AG header) are data on the decoded value, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading `len` bytes at byte `offset` of the image failed.
+    #[error("read error at bytes {offset}..{end} of the image: {source}", end = offset.saturating_add(*len as u64))]
+    Io {
+        offset: u64,
+        len: usize,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A structure lies (partly) beyond the end of the image.
+    #[error("image truncated: bytes {offset}..{end} requested, image has {size} bytes", end = offset.saturating_add(*len as u64))]
+    Truncated { offset: u64, len: usize, size: u64 },
+    /// The filesystem uses a feature this version does not understand.
+    #[error("incompatible feature: {0}")]
+    Incompatible(String),
+    /// The bytes at `offset` violate the on-disk format.
+    #[error("corrupt {kind} at byte {offset}")]
+    Corrupt { offset: u64, kind: CorruptKind },
+}
+
+/// What exactly is corrupt, with the offending values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorruptKind {
+    /// A magic number did not match.
+    BadMagic {
+        what: &'static str,
+        expected: u32,
+        found: u32,
+    },
+    /// A superblock field is out of range or inconsistent with another.
+    Geometry {
+        field: &'static str,
+        value: u64,
+        reason: &'static str,
+    },
+    /// A structure is shorter than its fixed header.
+    Short {
+        what: &'static str,
+        need: usize,
+        have: usize,
+    },
+    /// An address lies outside the filesystem.
+    OutOfRange { what: &'static str, value: u64 },
+}
+
+impl fmt::Display for CorruptKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorruptKind::BadMagic {
+                what,
+                expected,
+                found,
+            } => write!(f, "{what}: magic {found:#010x}, expected {expected:#010x}"),
+            CorruptKind::Geometry {
+                field,
+                value,
+                reason,
+            } => write!(f, "superblock: {field} = {value}: {reason}"),
+            CorruptKind::Short { what, need, have } => {
+                write!(f, "{what}: needs {need} bytes, only {have} available")
+            }
+            CorruptKind::OutOfRange { what, value } => {
+                write!(f, "{what} {value} is outside the filesystem")
+            }
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,313 @@
+//! A field model of decoded structures, rendered the way `xfs_db print` renders them.
+//!
+//! Every decoded header lists its fields as [`Field`]s: the C name xfs_db uses and a typed
+//! [`Value`]. The same list renders as `name = value` lines that diff cleanly against
+//! `xfs_db -r -c 'sb 0' -c print`, and as JSON.
+
+use serde_json::{json, Map, Value as Json};
+
+/// How a number is printed (xfs_db's `%u`, `%#x`, `%#o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Radix {
+    Dec,
+    Hex,
+    Oct,
+}
+
+/// xfs_db's treatment of "null" (all-ones) and zero values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Null {
+    /// Print the number as it is.
+    Plain,
+    /// Print `null` for all-ones (NULLAGBLOCK, NULLFSINO, ...).
+    Null,
+    /// Like `Null`, and leave zero out entirely (`agblocknz`).
+    NullSkipZero,
+    /// Leave all-ones out entirely (`aginonn`, the AGI unlinked buckets).
+    SkipNull,
+}
+
+/// State of a stored checksum, as xfs_db reports it after `crc = 0x...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CrcState {
+    Correct,
+    Bad,
+    /// The structure carries no checksum (v4).
+    Unchecked,
+}
+
+impl CrcState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrcState::Correct => "correct",
+            CrcState::Bad => "bad",
+            CrcState::Unchecked => "unchecked",
+        }
+    }
+}
+
+/// One field value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// An unsigned number of `bits` width.
+    Num {
+        value: u64,
+        bits: u32,
+        radix: Radix,
+        null: Null,
+    },
+    /// An array of numbers printed `i:v` from index `base`.
+    Array {
+        values: Vec<u64>,
+        bits: u32,
+        radix: Radix,
+        null: Null,
+        base: u32,
+    },
+    Uuid([u8; 16]),
+    /// A fixed-size character array (xfs_db `charns`).
+    Chars(Vec<u8>),
+    /// A stored checksum and whether it verified.
+    Crc { value: u32, state: CrcState },
+}
+
+/// A named field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: &'static str,
+    pub value: Value,
+}
+
+impl Field {
+    pub fn dec(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
+        Field::num(name, value.into(), bits, Radix::Dec, Null::Plain)
+    }
+    pub fn hex(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
+        Field::num(name, value.into(), bits, Radix::Hex, Null::Plain)
+    }
+    /// A decimal number that prints `null` when all ones.
+    pub fn nullable(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
+        Field::num(name, value.into(), bits, Radix::Dec, Null::Null)
+    }
+    pub fn num(name: &'static str, value: u64, bits: u32, radix: Radix, null: Null) -> Field {
+        Field {
+            name,
+            value: Value::Num {
+                value,
+                bits,
+                radix,
+                null,
+            },
+        }
+    }
+}
+
+fn all_ones(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits).wrapping_sub(1)
+    }
+}
+
+fn fmt_num(v: u64, radix: Radix) -> String {
+    // C's "%#x" and "%#o" print a bare 0 for zero.
+    match (radix, v) {
+        (_, 0) => "0".to_string(),
+        (Radix::Dec, _) => v.to_string(),
+        (Radix::Hex, _) => format!("{v:#x}"),
+        (Radix::Oct, _) => format!("0{v:o}"),
+    }
+}
+
+/// xfs_db's `charns` quoting.
+fn fmt_chars(bytes: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'\\' | b'\'' | b'"' | b'?' => {
+                s.push('\\');
+                s.push(b as char);
+            }
+            0x21..=0x7e | b' ' => s.push(b as char),
+            0x07 => s.push_str("\\a"),
+            0x08 => s.push_str("\\b"),
+            0x0c => s.push_str("\\f"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            0x0b => s.push_str("\\v"),
+            _ => s.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+pub fn fmt_uuid(u: &[u8; 16]) -> String {
+    let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    // 32 hex digits always; slicing on ASCII boundaries.
+    format!(
+        "{}-{}-{}-{}-{}",
+        h.get(0..8).unwrap_or_default(),
+        h.get(8..12).unwrap_or_default(),
+        h.get(12..16).unwrap_or_default(),
+        h.get(16..20).unwrap_or_default(),
+        h.get(20..32).unwrap_or_default()
+    )
+}
+
+/// Renders one value of an array or a scalar, `None` when xfs_db leaves it out.
+fn render_elem(v: u64, bits: u32, radix: Radix, null: Null) -> Option<String> {
+    let is_null = v == all_ones(bits);
+    match null {
+        Null::NullSkipZero if v == 0 => None,
+        Null::SkipNull if is_null => None,
+        Null::Null | Null::NullSkipZero if is_null => Some("null".to_string()),
+        _ => Some(fmt_num(v, radix)),
+    }
+}
+
+impl Field {
+    /// The line `xfs_db print` prints for this field (without the newline).
+    pub fn render_xfs_db(&self) -> String {
+        match &self.value {
+            Value::Num {
+                value,
+                bits,
+                radix,
+                null,
+            } => format!(
+                "{} = {}",
+                self.name,
+                render_elem(*value, *bits, *radix, *null).unwrap_or_default()
+            ),
+            Value::Array {
+                values,
+                bits,
+                radix,
+                null,
+                base,
+            } => {
+                let count = values.len();
+                let hi = (*base as usize).saturating_add(count).saturating_sub(1);
+                let mut s = if count > 1 || *base != 0 {
+                    format!("{}[{}-{}] = ", self.name, base, hi)
+                } else {
+                    format!("{} = ", self.name)
+                };
+                for (i, v) in values.iter().enumerate() {
+                    let Some(text) = render_elem(*v, *bits, *radix, *null) else {
+                        continue;
+                    };
+                    if count > 1 {
+                        s.push_str(&format!("{}:", (*base as usize).saturating_add(i)));
+                    }
+                    s.push_str(&text);
+                    if i.saturating_add(1) < count {
+                        s.push(' ');
+                    }
+                }
+                s
+            }
+            Value::Uuid(u) => format!("{} = {}", self.name, fmt_uuid(u)),
+            Value::Chars(c) => format!("{} = {}", self.name, fmt_chars(c)),
+            Value::Crc { value, state } => {
+                format!("{} = {} ({})", self.name, fmt_num(*value as u64, Radix::Hex), state.as_str())
+            }
+        }
+    }
+
+    /// The field as a JSON value: numbers as numbers (`null` for xfs_db's null), uuids and
+    /// character arrays as strings, checksums as `{"value": .., "state": ..}`.
+    pub fn to_json(&self) -> Json {
+        let num = |v: u64, bits: u32, null: Null| match null {
+            Null::Plain => json!(v),
+            _ if v == all_ones(bits) => Json::Null,
+            _ => json!(v),
+        };
+        match &self.value {
+            Value::Num {
+                value, bits, null, ..
+            } => num(*value, *bits, *null),
+            Value::Array {
+                values, bits, null, ..
+            } => Json::Array(values.iter().map(|v| num(*v, *bits, *null)).collect()),
+            Value::Uuid(u) => json!(fmt_uuid(u)),
+            Value::Chars(c) => json!(String::from_utf8_lossy(c)),
+            Value::Crc { value, state } => json!({"value": value, "state": state}),
+        }
+    }
+}
+
+/// Renders a field list as `xfs_db print` does, one line per field.
+pub fn render_xfs_db(fields: &[Field]) -> String {
+    let mut out = String::new();
+    for f in fields {
+        out.push_str(&f.render_xfs_db());
+        out.push('\n');
+    }
+    out
+}
+
+/// Renders a field list as one JSON object, in field order.
+pub fn to_json(fields: &[Field]) -> Json {
+    let mut m = Map::new();
+    for f in fields {
+        m.insert(f.name.to_string(), f.to_json());
+    }
+    Json::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_render_like_printf() {
+        assert_eq!(Field::hex("versionnum", 0xb4a5u16, 16).render_xfs_db(), "versionnum = 0xb4a5");
+        assert_eq!(Field::hex("features_compat", 0u32, 32).render_xfs_db(), "features_compat = 0");
+        assert_eq!(Field::nullable("rbmino", u64::MAX, 64).render_xfs_db(), "rbmino = null");
+        assert_eq!(Field::nullable("rootino", 128u64, 64).render_xfs_db(), "rootino = 128");
+        let nz = Field::num("rmaproot", 0, 32, Radix::Dec, Null::NullSkipZero);
+        assert_eq!(nz.render_xfs_db(), "rmaproot = ");
+    }
+
+    #[test]
+    fn arrays_skip_and_space_like_xfs_db() {
+        let f = Field {
+            name: "unlinked",
+            value: Value::Array {
+                values: vec![u32::MAX as u64, 7, u32::MAX as u64],
+                bits: 32,
+                radix: Radix::Dec,
+                null: Null::SkipNull,
+                base: 0,
+            },
+        };
+        assert_eq!(f.render_xfs_db(), "unlinked[0-2] = 1:7 ");
+        let g = Field {
+            name: "bno",
+            value: Value::Array {
+                values: vec![u32::MAX as u64, 5, 0, 6],
+                bits: 32,
+                radix: Radix::Dec,
+                null: Null::NullSkipZero,
+                base: 0,
+            },
+        };
+        assert_eq!(g.render_xfs_db(), "bno[0-3] = 0:null 1:5 3:6");
+    }
+
+    #[test]
+    fn chars_and_uuid() {
+        let f = Field {
+            name: "fname",
+            value: Value::Chars(b"ab\0\"\n".to_vec()),
+        };
+        assert_eq!(f.render_xfs_db(), r#"fname = "ab\000\"\n""#);
+        let u = [0x62, 0xdd, 0x6a, 0x47, 6, 0xe0, 0x47, 0x2d, 0x81, 0x7f, 0xf4, 0x33, 0x16, 0x1b, 0xba, 0x37];
+        assert_eq!(fmt_uuid(&u), "62dd6a47-06e0-472d-817f-f433161bba37");
+    }
+}

@@ -1,0 +1,18 @@
+//! Zero-copy, read-only parsers for the XFS on-disk format.
+//!
+//! Start with [`Filesystem::open`] over any [`ByteSource`]; every structure decoder also works
+//! on plain byte slices. Bad input is data: decoders return typed results and never panic.
+#![forbid(unsafe_code)]
+
+pub mod ag;
+pub mod crc;
+pub mod error;
+pub mod fields;
+pub mod fs;
+pub mod partition;
+pub mod sb;
+pub mod source;
+
+pub use error::{CorruptKind, Error, Result};
+pub use fs::Filesystem;
+pub use source::{ByteSource, FileSource, SliceSource, Window};

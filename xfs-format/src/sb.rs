@@ -1,0 +1,563 @@
+//! The superblock (`struct xfs_dsb`), its feature bits and the geometry derived from it.
+
+use std::io::Cursor;
+
+use binrw::BinRead;
+use serde::Serialize;
+
+use crate::crc;
+use crate::error::{CorruptKind, Error, Result};
+use crate::fields::{CrcState, Field, Null, Radix, Value};
+
+/// `XFSB`.
+pub const XFS_SB_MAGIC: u32 = 0x5846_5342;
+/// Size of `struct xfs_dsb` through xfsprogs 6.1.
+pub const XFS_DSB_SIZE: usize = 264;
+/// Byte offset of `sb_crc`.
+pub const XFS_SB_CRC_OFF: usize = 224;
+
+/// The on-disk superblock, field for field, big-endian decoded. Names are the C names.
+#[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
+#[br(big)]
+pub struct RawSb {
+    pub sb_magicnum: u32,
+    pub sb_blocksize: u32,
+    pub sb_dblocks: u64,
+    pub sb_rblocks: u64,
+    pub sb_rextents: u64,
+    pub sb_uuid: [u8; 16],
+    pub sb_logstart: u64,
+    pub sb_rootino: u64,
+    pub sb_rbmino: u64,
+    pub sb_rsumino: u64,
+    pub sb_rextsize: u32,
+    pub sb_agblocks: u32,
+    pub sb_agcount: u32,
+    pub sb_rbmblocks: u32,
+    pub sb_logblocks: u32,
+    pub sb_versionnum: u16,
+    pub sb_sectsize: u16,
+    pub sb_inodesize: u16,
+    pub sb_inopblock: u16,
+    pub sb_fname: [u8; 12],
+    pub sb_blocklog: u8,
+    pub sb_sectlog: u8,
+    pub sb_inodelog: u8,
+    pub sb_inopblog: u8,
+    pub sb_agblklog: u8,
+    pub sb_rextslog: u8,
+    pub sb_inprogress: u8,
+    pub sb_imax_pct: u8,
+    pub sb_icount: u64,
+    pub sb_ifree: u64,
+    pub sb_fdblocks: u64,
+    pub sb_frextents: u64,
+    pub sb_uquotino: u64,
+    pub sb_gquotino: u64,
+    pub sb_qflags: u16,
+    pub sb_flags: u8,
+    pub sb_shared_vn: u8,
+    pub sb_inoalignmt: u32,
+    pub sb_unit: u32,
+    pub sb_width: u32,
+    pub sb_dirblklog: u8,
+    pub sb_logsectlog: u8,
+    pub sb_logsectsize: u16,
+    pub sb_logsunit: u32,
+    pub sb_features2: u32,
+    pub sb_bad_features2: u32,
+    pub sb_features_compat: u32,
+    pub sb_features_ro_compat: u32,
+    pub sb_features_incompat: u32,
+    pub sb_features_log_incompat: u32,
+    /// Stored little-endian on disk; kept here as the big-endian reading xfs_db prints.
+    pub sb_crc: u32,
+    pub sb_spino_align: u32,
+    pub sb_pquotino: u64,
+    pub sb_lsn: u64,
+    pub sb_meta_uuid: [u8; 16],
+}
+
+/// A superblock as read from one sector: raw fields plus what was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superblock {
+    pub raw: RawSb,
+    /// Checksum over the sector (v5), `Unchecked` on v4 or when the magic is wrong.
+    pub crc: CrcState,
+}
+
+impl Superblock {
+    /// Decodes a superblock from the bytes of its sector (at least 264 bytes; the CRC covers
+    /// the whole slice, which should be one sector). Wrong magic is *not* an error here: the
+    /// raw fields are still returned so they can be shown; see [`Superblock::magic_ok`].
+    pub fn parse(sector: &[u8], offset: u64) -> Result<Superblock> {
+        let raw = RawSb::read(&mut Cursor::new(sector)).map_err(|_| Error::Corrupt {
+            offset,
+            kind: CorruptKind::Short {
+                what: "superblock",
+                need: XFS_DSB_SIZE,
+                have: sector.len(),
+            },
+        })?;
+        let has_crc = raw.sb_magicnum == XFS_SB_MAGIC && raw.sb_versionnum & 0xf == 5;
+        let crc = crc::verify(sector, XFS_SB_CRC_OFF, has_crc);
+        Ok(Superblock { raw, crc })
+    }
+
+    pub fn magic_ok(&self) -> bool {
+        self.raw.sb_magicnum == XFS_SB_MAGIC
+    }
+
+    /// Every field in `xfs_db print` order.
+    pub fn fields(&self) -> Vec<Field> {
+        let r = &self.raw;
+        vec![
+            Field::hex("magicnum", r.sb_magicnum, 32),
+            Field::dec("blocksize", r.sb_blocksize, 32),
+            Field::nullable("dblocks", r.sb_dblocks, 64),
+            Field::nullable("rblocks", r.sb_rblocks, 64),
+            Field::nullable("rextents", r.sb_rextents, 64),
+            Field {
+                name: "uuid",
+                value: Value::Uuid(r.sb_uuid),
+            },
+            Field::nullable("logstart", r.sb_logstart, 64),
+            Field::nullable("rootino", r.sb_rootino, 64),
+            Field::nullable("rbmino", r.sb_rbmino, 64),
+            Field::nullable("rsumino", r.sb_rsumino, 64),
+            Field::nullable("rextsize", r.sb_rextsize, 32),
+            Field::nullable("agblocks", r.sb_agblocks, 32),
+            Field::nullable("agcount", r.sb_agcount, 32),
+            Field::dec("rbmblocks", r.sb_rbmblocks, 32),
+            Field::dec("logblocks", r.sb_logblocks, 32),
+            Field::hex("versionnum", r.sb_versionnum, 16),
+            Field::dec("sectsize", r.sb_sectsize, 16),
+            Field::dec("inodesize", r.sb_inodesize, 16),
+            Field::dec("inopblock", r.sb_inopblock, 16),
+            Field {
+                name: "fname",
+                value: Value::Chars(r.sb_fname.to_vec()),
+            },
+            Field::dec("blocklog", r.sb_blocklog, 8),
+            Field::dec("sectlog", r.sb_sectlog, 8),
+            Field::dec("inodelog", r.sb_inodelog, 8),
+            Field::dec("inopblog", r.sb_inopblog, 8),
+            Field::dec("agblklog", r.sb_agblklog, 8),
+            Field::dec("rextslog", r.sb_rextslog, 8),
+            Field::dec("inprogress", r.sb_inprogress, 8),
+            Field::dec("imax_pct", r.sb_imax_pct, 8),
+            Field::dec("icount", r.sb_icount, 64),
+            Field::dec("ifree", r.sb_ifree, 64),
+            Field::dec("fdblocks", r.sb_fdblocks, 64),
+            Field::dec("frextents", r.sb_frextents, 64),
+            Field::nullable("uquotino", r.sb_uquotino, 64),
+            Field::nullable("gquotino", r.sb_gquotino, 64),
+            Field::hex("qflags", r.sb_qflags, 16),
+            Field::hex("flags", r.sb_flags, 8),
+            Field::dec("shared_vn", r.sb_shared_vn, 8),
+            Field::dec("inoalignmt", r.sb_inoalignmt, 32),
+            Field::dec("unit", r.sb_unit, 32),
+            Field::dec("width", r.sb_width, 32),
+            Field::dec("dirblklog", r.sb_dirblklog, 8),
+            Field::dec("logsectlog", r.sb_logsectlog, 8),
+            Field::dec("logsectsize", r.sb_logsectsize, 16),
+            Field::dec("logsunit", r.sb_logsunit, 32),
+            Field::hex("features2", r.sb_features2, 32),
+            Field::hex("bad_features2", r.sb_bad_features2, 32),
+            Field::hex("features_compat", r.sb_features_compat, 32),
+            Field::hex("features_ro_compat", r.sb_features_ro_compat, 32),
+            Field::hex("features_incompat", r.sb_features_incompat, 32),
+            Field::hex("features_log_incompat", r.sb_features_log_incompat, 32),
+            Field {
+                name: "crc",
+                value: Value::Crc {
+                    value: r.sb_crc,
+                    state: self.crc,
+                },
+            },
+            Field::dec("spino_align", r.sb_spino_align, 32),
+            Field::nullable("pquotino", r.sb_pquotino, 64),
+            Field::num("lsn", r.sb_lsn, 64, Radix::Hex, Null::Plain),
+            Field {
+                name: "meta_uuid",
+                value: Value::Uuid(r.sb_meta_uuid),
+            },
+        ]
+    }
+}
+
+/// One named feature bit of one feature word.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureBit {
+    pub mask: u32,
+    pub name: &'static str,
+}
+
+const fn fb(mask: u32, name: &'static str) -> FeatureBit {
+    FeatureBit { mask, name }
+}
+
+/// `sb_versionnum` bits above the version number (low nibble).
+pub const VERSIONNUM_BITS: &[FeatureBit] = &[
+    fb(0x0010, "attr"),
+    fb(0x0020, "nlink"),
+    fb(0x0040, "quota"),
+    fb(0x0080, "align"),
+    fb(0x0100, "dalign"),
+    fb(0x0200, "shared"),
+    fb(0x0400, "logv2"),
+    fb(0x0800, "sector"),
+    fb(0x1000, "extflg"),
+    fb(0x2000, "dirv2"),
+    fb(0x4000, "borg"),
+    fb(0x8000, "morebits"),
+];
+/// `sb_features2`.
+pub const FEATURES2_BITS: &[FeatureBit] = &[
+    fb(0x0001, "reserved1"),
+    fb(0x0002, "lazysbcount"),
+    fb(0x0004, "reserved4"),
+    fb(0x0008, "attr2"),
+    fb(0x0010, "parent"),
+    fb(0x0080, "projid32bit"),
+    fb(0x0100, "crc"),
+    fb(0x0200, "ftype"),
+];
+/// `sb_features_compat`: none defined through 6.1.
+pub const COMPAT_BITS: &[FeatureBit] = &[];
+/// `sb_features_ro_compat`.
+pub const RO_COMPAT_BITS: &[FeatureBit] = &[
+    fb(0x1, "finobt"),
+    fb(0x2, "rmapbt"),
+    fb(0x4, "reflink"),
+    fb(0x8, "inobtcount"),
+];
+/// `sb_features_incompat` bits known to xfsprogs 6.1 (we read all of them).
+pub const INCOMPAT_BITS: &[FeatureBit] = &[
+    fb(0x01, "ftype"),
+    fb(0x02, "sparse"),
+    fb(0x04, "meta_uuid"),
+    fb(0x08, "bigtime"),
+    fb(0x10, "needsrepair"),
+    fb(0x20, "nrext64"),
+];
+/// Incompat bits of later kernels: named in errors, not supported.
+pub const INCOMPAT_BITS_NEWER: &[FeatureBit] = &[
+    fb(0x040, "exchange"),
+    fb(0x080, "parent"),
+    fb(0x100, "metadir"),
+    fb(0x200, "zoned"),
+];
+/// `sb_features_log_incompat`.
+pub const LOG_INCOMPAT_BITS: &[FeatureBit] = &[fb(0x1, "xattrs")];
+
+/// Names of the bits set in `word`; unknown bits come out as hex.
+pub fn feature_names(word: u32, known: &[&[FeatureBit]]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = word;
+    for table in known {
+        for b in table.iter() {
+            if word & b.mask != 0 && rest & b.mask != 0 {
+                out.push(b.name.to_string());
+                rest &= !b.mask;
+            }
+        }
+    }
+    if rest != 0 {
+        out.push(format!("unknown({rest:#x})"));
+    }
+    out
+}
+
+/// All feature words decoded to names.
+#[derive(Debug, Clone, Serialize)]
+pub struct Features {
+    pub version: u16,
+    pub versionnum: Vec<String>,
+    pub features2: Vec<String>,
+    pub compat: Vec<String>,
+    pub ro_compat: Vec<String>,
+    pub incompat: Vec<String>,
+    pub log_incompat: Vec<String>,
+}
+
+impl Features {
+    pub fn of(r: &RawSb) -> Features {
+        let v5 = r.sb_versionnum & 0xf == 5;
+        let v5_word = |w: u32, t: &[&[FeatureBit]]| if v5 { feature_names(w, t) } else { Vec::new() };
+        Features {
+            version: r.sb_versionnum & 0xf,
+            versionnum: feature_names(u32::from(r.sb_versionnum & 0xfff0), &[VERSIONNUM_BITS]),
+            features2: feature_names(r.sb_features2, &[FEATURES2_BITS]),
+            compat: v5_word(r.sb_features_compat, &[COMPAT_BITS]),
+            ro_compat: v5_word(r.sb_features_ro_compat, &[RO_COMPAT_BITS]),
+            incompat: v5_word(r.sb_features_incompat, &[INCOMPAT_BITS, INCOMPAT_BITS_NEWER]),
+            log_incompat: v5_word(r.sb_features_log_incompat, &[LOG_INCOMPAT_BITS]),
+        }
+    }
+}
+
+/// Geometry derived from a validated superblock. Everything a decoder needs to locate
+/// structures is here and passed explicitly (no global superblock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Geometry {
+    pub version: u16,
+    pub has_crc: bool,
+    pub block_size: u32,
+    pub block_log: u8,
+    pub sect_size: u32,
+    pub sect_log: u8,
+    pub inode_size: u32,
+    pub inode_log: u8,
+    pub inodes_per_block: u32,
+    pub inopb_log: u8,
+    pub ag_blocks: u32,
+    pub ag_blk_log: u8,
+    pub ag_count: u32,
+    pub data_blocks: u64,
+    pub dir_block_size: u32,
+    pub log_start: u64,
+    pub log_blocks: u32,
+    pub log_sect_size: u32,
+    pub has_ftype: bool,
+    pub has_finobt: bool,
+    pub has_rmapbt: bool,
+    pub has_reflink: bool,
+    pub has_inobtcount: bool,
+    pub has_sparse_inodes: bool,
+    pub has_bigtime: bool,
+    pub has_nrext64: bool,
+    pub has_meta_uuid: bool,
+    pub has_projid32: bool,
+    pub has_attr2: bool,
+    pub has_lazysbcount: bool,
+    pub has_logv2: bool,
+    /// The uuid stamped into v5 metadata (`sb_meta_uuid` when meta_uuid is set).
+    pub meta_uuid: [u8; 16],
+}
+
+fn geo_err(field: &'static str, value: u64, reason: &'static str) -> Error {
+    Error::Corrupt {
+        offset: 0,
+        kind: CorruptKind::Geometry {
+            field,
+            value,
+            reason,
+        },
+    }
+}
+
+fn log2_exact(v: u64) -> Option<u8> {
+    if v.is_power_of_two() {
+        u8::try_from(v.trailing_zeros()).ok()
+    } else {
+        None
+    }
+}
+
+/// `ceil(log2(v))` for v >= 1.
+fn log2_roundup(v: u64) -> u8 {
+    if v <= 1 {
+        0
+    } else {
+        // v - 1 >= 1 here.
+        let bits = 64u32.saturating_sub((v.saturating_sub(1)).leading_zeros());
+        u8::try_from(bits).unwrap_or(64)
+    }
+}
+
+impl Geometry {
+    /// Validates the geometry fields of `r` and derives the geometry. Unknown incompatible
+    /// features give [`Error::Incompatible`] naming them.
+    pub fn from_sb(r: &RawSb) -> Result<Geometry> {
+        if r.sb_magicnum != XFS_SB_MAGIC {
+            return Err(Error::Corrupt {
+                offset: 0,
+                kind: CorruptKind::BadMagic {
+                    what: "superblock",
+                    expected: XFS_SB_MAGIC,
+                    found: r.sb_magicnum,
+                },
+            });
+        }
+        let version = r.sb_versionnum & 0xf;
+        if version != 4 && version != 5 {
+            return Err(Error::Incompatible(format!(
+                "superblock version {version} (versionnum {:#x}); only versions 4 and 5 are supported",
+                r.sb_versionnum
+            )));
+        }
+        let v5 = version == 5;
+        if v5 {
+            let known: u32 = INCOMPAT_BITS.iter().fold(0, |a, b| a | b.mask);
+            let unknown = r.sb_features_incompat & !known;
+            if unknown != 0 {
+                return Err(Error::Incompatible(format!(
+                    "incompatible feature {unknown:#x} ({})",
+                    feature_names(unknown, &[INCOMPAT_BITS_NEWER]).join(", ")
+                )));
+            }
+        }
+        let sect_log = log2_exact(u64::from(r.sb_sectsize))
+            .filter(|l| (9..=15).contains(l))
+            .ok_or_else(|| geo_err("sectsize", r.sb_sectsize.into(), "not a power of two in 512..32768"))?;
+        if r.sb_sectlog != sect_log {
+            return Err(geo_err("sectlog", r.sb_sectlog.into(), "does not match sectsize"));
+        }
+        let block_log = log2_exact(u64::from(r.sb_blocksize))
+            .filter(|l| (9..=16).contains(l))
+            .ok_or_else(|| geo_err("blocksize", r.sb_blocksize.into(), "not a power of two in 512..65536"))?;
+        if r.sb_blocklog != block_log {
+            return Err(geo_err("blocklog", r.sb_blocklog.into(), "does not match blocksize"));
+        }
+        if block_log < sect_log {
+            return Err(geo_err("blocksize", r.sb_blocksize.into(), "smaller than sectsize"));
+        }
+        let inode_log = log2_exact(u64::from(r.sb_inodesize))
+            .filter(|l| (8..=11).contains(l))
+            .ok_or_else(|| geo_err("inodesize", r.sb_inodesize.into(), "not a power of two in 256..2048"))?;
+        if r.sb_inodelog != inode_log {
+            return Err(geo_err("inodelog", r.sb_inodelog.into(), "does not match inodesize"));
+        }
+        if v5 && inode_log < 9 {
+            return Err(geo_err("inodesize", r.sb_inodesize.into(), "v5 inodes are at least 512 bytes"));
+        }
+        if inode_log > block_log {
+            return Err(geo_err("inodesize", r.sb_inodesize.into(), "larger than blocksize"));
+        }
+        let inopb_log = block_log.saturating_sub(inode_log);
+        if r.sb_inopblog != inopb_log {
+            return Err(geo_err("inopblog", r.sb_inopblog.into(), "does not match blocklog - inodelog"));
+        }
+        if u32::from(r.sb_inopblock) != 1u32 << inopb_log {
+            return Err(geo_err("inopblock", r.sb_inopblock.into(), "does not match blocksize / inodesize"));
+        }
+        if r.sb_agblocks < 64 || r.sb_agblocks > 0x7fff_ffff {
+            return Err(geo_err("agblocks", r.sb_agblocks.into(), "outside 64..2^31"));
+        }
+        if r.sb_agblklog != log2_roundup(r.sb_agblocks.into()) {
+            return Err(geo_err("agblklog", r.sb_agblklog.into(), "does not match agblocks"));
+        }
+        if r.sb_agcount == 0 {
+            return Err(geo_err("agcount", 0, "must be at least 1"));
+        }
+        let max_blocks = u64::from(r.sb_agcount).saturating_mul(r.sb_agblocks.into());
+        let min_blocks = u64::from(r.sb_agcount.saturating_sub(1))
+            .saturating_mul(r.sb_agblocks.into())
+            .saturating_add(64);
+        if r.sb_dblocks > max_blocks || r.sb_dblocks < min_blocks.min(max_blocks) {
+            return Err(geo_err("dblocks", r.sb_dblocks, "inconsistent with agcount * agblocks"));
+        }
+        if r.sb_imax_pct > 100 {
+            return Err(geo_err("imax_pct", r.sb_imax_pct.into(), "more than 100"));
+        }
+        let dir_log = block_log.saturating_add(r.sb_dirblklog);
+        if dir_log > 16 {
+            return Err(geo_err("dirblklog", r.sb_dirblklog.into(), "directory blocks over 64 KiB"));
+        }
+        let vn = r.sb_versionnum;
+        let f2 = if vn & 0x8000 != 0 { r.sb_features2 } else { 0 };
+        let ro = if v5 { r.sb_features_ro_compat } else { 0 };
+        let inc = if v5 { r.sb_features_incompat } else { 0 };
+        let log_sect_size = if r.sb_logsectsize == 0 {
+            u32::from(r.sb_sectsize)
+        } else {
+            u32::from(r.sb_logsectsize)
+        };
+        Ok(Geometry {
+            version,
+            has_crc: v5,
+            block_size: r.sb_blocksize,
+            block_log,
+            sect_size: r.sb_sectsize.into(),
+            sect_log,
+            inode_size: r.sb_inodesize.into(),
+            inode_log,
+            inodes_per_block: r.sb_inopblock.into(),
+            inopb_log,
+            ag_blocks: r.sb_agblocks,
+            ag_blk_log: r.sb_agblklog,
+            ag_count: r.sb_agcount,
+            data_blocks: r.sb_dblocks,
+            dir_block_size: 1u32 << dir_log,
+            log_start: r.sb_logstart,
+            log_blocks: r.sb_logblocks,
+            log_sect_size,
+            has_ftype: v5 && inc & 0x1 != 0 || !v5 && f2 & 0x200 != 0,
+            has_finobt: ro & 0x1 != 0,
+            has_rmapbt: ro & 0x2 != 0,
+            has_reflink: ro & 0x4 != 0,
+            has_inobtcount: ro & 0x8 != 0,
+            has_sparse_inodes: inc & 0x2 != 0,
+            has_bigtime: inc & 0x8 != 0,
+            has_nrext64: inc & 0x20 != 0,
+            has_meta_uuid: inc & 0x4 != 0,
+            has_projid32: f2 & 0x80 != 0,
+            has_attr2: f2 & 0x8 != 0,
+            has_lazysbcount: v5 || f2 & 0x2 != 0,
+            has_logv2: v5 || vn & 0x400 != 0,
+            meta_uuid: if inc & 0x4 != 0 { r.sb_meta_uuid } else { r.sb_uuid },
+        })
+    }
+
+    /// Byte offset of the start of AG `agno`.
+    pub fn ag_offset(&self, agno: u32) -> Option<u64> {
+        u64::from(agno)
+            .checked_mul(self.ag_blocks.into())?
+            .checked_mul(self.block_size.into())
+    }
+
+    /// Number of blocks in AG `agno` (the last AG may be short).
+    pub fn ag_size(&self, agno: u32) -> Option<u32> {
+        if agno >= self.ag_count {
+            return None;
+        }
+        let start = u64::from(agno).checked_mul(self.ag_blocks.into())?;
+        let left = self.data_blocks.checked_sub(start)?;
+        Some(u32::try_from(left.min(self.ag_blocks.into())).unwrap_or(self.ag_blocks))
+    }
+
+    /// Splits an absolute filesystem block number (`agno << agblklog | agbno`).
+    pub fn fsb_to_agbno(&self, fsb: u64) -> (u64, u64) {
+        let shift = u32::from(self.ag_blk_log);
+        let mask = (1u64 << shift).wrapping_sub(1);
+        (fsb.checked_shr(shift).unwrap_or(0), fsb & mask)
+    }
+
+    /// Byte offset of AG block `agbno` of AG `agno`.
+    pub fn agbno_to_offset(&self, agno: u32, agbno: u64) -> Option<u64> {
+        self.ag_offset(agno)?
+            .checked_add(agbno.checked_mul(self.block_size.into())?)
+    }
+
+    /// Number of AGFL slots in one sector.
+    pub fn agfl_size(&self) -> u32 {
+        let hdr = if self.has_crc { crate::ag::XFS_AGFL_HDR_SIZE } else { 0 };
+        self.sect_size.saturating_sub(hdr) / 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log2_roundup_matches_definition() {
+        assert_eq!(log2_roundup(1), 0);
+        assert_eq!(log2_roundup(2), 1);
+        assert_eq!(log2_roundup(3), 2);
+        assert_eq!(log2_roundup(4096), 12);
+        assert_eq!(log2_roundup(4097), 13);
+    }
+
+    #[test]
+    fn short_buffer_is_an_error_not_a_panic() {
+        assert!(Superblock::parse(&[0u8; 100], 0).is_err());
+    }
+
+    #[test]
+    fn feature_names_report_unknown_bits() {
+        let n = feature_names(0x1 | 0x100 | 0x4000, &[INCOMPAT_BITS, INCOMPAT_BITS_NEWER]);
+        assert_eq!(n, vec!["ftype", "metadir", "unknown(0x4000)"]);
+    }
+}

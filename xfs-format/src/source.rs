@@ -1,0 +1,201 @@
+//! Byte sources: where image bytes come from.
+//!
+//! One small trait in the spirit of object's `ReadRef`: a source hands out a byte range either
+//! borrowed (a slice, a memory map) or owned (a `pread` from a file or device). Every read is
+//! bounds-checked and a failing read names its byte range, so a disk with bad sectors yields a
+//! typed [`Error::Io`] instead of a crash.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Largest single read a decoder may ask for: XFS structures are at most a 64 KiB block (or a
+/// directory block of 64 KiB, or a 256 KiB log buffer); a larger request is refused rather than
+/// allocated, whatever a header claims.
+pub const MAX_READ: usize = 16 << 20;
+
+/// Random access to the bytes of an image.
+pub trait ByteSource: Send + Sync {
+    /// Size of the image in bytes.
+    fn size(&self) -> u64;
+
+    /// Reads exactly `len` bytes at `offset`. Fails with [`Error::Truncated`] when the range
+    /// goes past [`ByteSource::size`] and with [`Error::Io`] when the medium fails.
+    fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>>;
+}
+
+/// Checks a request against the size of a source and the read cap.
+fn check_range(offset: u64, len: usize, size: u64) -> Result<()> {
+    let end = offset.checked_add(len as u64);
+    if len > MAX_READ || end.is_none_or(|end| end > size) {
+        return Err(Error::Truncated { offset, len, size });
+    }
+    Ok(())
+}
+
+/// Bytes already in memory: a `Vec<u8>`, a `&[u8]` or a memory map.
+#[derive(Debug, Clone)]
+pub struct SliceSource<T>(pub T);
+
+impl<T: AsRef<[u8]> + Send + Sync> ByteSource for SliceSource<T> {
+    fn size(&self) -> u64 {
+        self.0.as_ref().len() as u64
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        let bytes = self.0.as_ref();
+        check_range(offset, len, bytes.len() as u64)?;
+        // check_range proved offset + len <= bytes.len(), so both fit in usize.
+        let start = usize::try_from(offset).map_err(|_| Error::Truncated {
+            offset,
+            len,
+            size: bytes.len() as u64,
+        })?;
+        bytes
+            .get(start..start.saturating_add(len))
+            .map(Cow::Borrowed)
+            .ok_or(Error::Truncated {
+                offset,
+                len,
+                size: bytes.len() as u64,
+            })
+    }
+}
+
+/// A file or block device read with `pread`. Used for devices (where a memory map would turn
+/// an EIO into SIGBUS) and whenever memory mapping is turned off.
+#[derive(Debug)]
+pub struct FileSource {
+    file: File,
+    size: u64,
+}
+
+impl FileSource {
+    /// Opens `path` read-only. Never writes, locks or mounts.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let file = File::open(path)?; // File::open is O_RDONLY.
+        Self::from_file(file)
+    }
+
+    /// Wraps an already opened, readable file.
+    pub fn from_file(mut file: File) -> std::io::Result<Self> {
+        // metadata().len() is 0 for block devices; seeking to the end works for both.
+        let size = file.seek(SeekFrom::End(0))?;
+        Ok(FileSource { file, size })
+    }
+}
+
+impl ByteSource for FileSource {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        check_range(offset, len, self.size)?;
+        let mut buf = vec![0u8; len];
+        self.file
+            .read_exact_at(&mut buf, offset)
+            .map_err(|source| Error::Io {
+                offset,
+                len,
+                source,
+            })?;
+        Ok(Cow::Owned(buf))
+    }
+}
+
+/// A window of another source: an XFS that starts at `start` inside a larger image (a
+/// partition, or `--offset`).
+#[derive(Debug)]
+pub struct Window<S> {
+    inner: S,
+    start: u64,
+    size: u64,
+}
+
+impl<S: ByteSource> Window<S> {
+    /// The bytes from `start` to the end of `inner`, or `len` bytes if given (clipped to the
+    /// end of `inner`).
+    pub fn new(inner: S, start: u64, len: Option<u64>) -> Self {
+        let avail = inner.size().saturating_sub(start);
+        let size = len.map_or(avail, |l| l.min(avail));
+        Window { inner, start, size }
+    }
+
+    /// Where the window starts in the underlying source.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+}
+
+impl<S: ByteSource> ByteSource for Window<S> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        check_range(offset, len, self.size)?;
+        // In range of the window, so start + offset <= inner.size() and cannot overflow.
+        let abs = self.start.saturating_add(offset);
+        self.inner.read_at(abs, len)
+    }
+}
+
+impl<S: ByteSource + ?Sized> ByteSource for Box<S> {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        (**self).read_at(offset, len)
+    }
+}
+
+impl<S: ByteSource + ?Sized> ByteSource for &S {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        (**self).read_at(offset, len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_reads_are_bounds_checked() {
+        let s = SliceSource(vec![1u8, 2, 3, 4]);
+        assert_eq!(&*s.read_at(1, 2).unwrap(), &[2, 3]);
+        assert!(matches!(s.read_at(3, 2), Err(Error::Truncated { .. })));
+        assert!(matches!(s.read_at(u64::MAX, 2), Err(Error::Truncated { .. })));
+        assert!(s.read_at(4, 0).is_ok());
+    }
+
+    #[test]
+    fn window_shifts_and_clips() {
+        let w = Window::new(SliceSource(vec![0u8, 1, 2, 3, 4, 5]), 2, Some(3));
+        assert_eq!(w.size(), 3);
+        assert_eq!(&*w.read_at(0, 3).unwrap(), &[2, 3, 4]);
+        assert!(w.read_at(1, 3).is_err());
+        let past = Window::new(SliceSource(vec![0u8; 4]), 10, None);
+        assert_eq!(past.size(), 0);
+    }
+
+    #[test]
+    fn file_source_reads_and_reports_truncation() {
+        let path = std::env::temp_dir().join(format!("xfs-format-src-{}", std::process::id()));
+        std::fs::write(&path, [9u8, 8, 7]).unwrap();
+        let f = FileSource::open(&path).unwrap();
+        assert_eq!(f.size(), 3);
+        assert_eq!(&*f.read_at(1, 2).unwrap(), &[8, 7]);
+        assert!(matches!(f.read_at(2, 2), Err(Error::Truncated { size: 3, .. })));
+        std::fs::remove_file(&path).unwrap();
+    }
+}
