@@ -1,0 +1,427 @@
+//! Subcommands.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use xfs_format::fields::{render_xfs_db, to_json, Field};
+use xfs_format::partition::list_partitions;
+use xfs_format::sb::{Features, Superblock};
+use xfs_format::{ByteSource, Filesystem};
+
+use crate::error::CliError;
+use crate::image::{open_fs, open_raw, OpenOptions, Source};
+
+const ABOUT: &str = "Offline, read-only inspector for XFS filesystem images and devices.
+
+xfs-inspect never writes, locks or mounts what it reads: images are opened O_RDONLY and
+regular files are memory-mapped read-only (devices, and --no-mmap, use pread so a bad sector
+is reported with its byte range instead of crashing).
+
+The image comes first after the subcommand, as in The Sleuth Kit:
+  xfs-inspect info disk.img
+  xfs-inspect sb disk.img --ag 3
+  xfs-inspect agf disk.img 0 --json
+
+Field names and value formats of sb/agf/agi/agfl are those of `xfs_db print`, so the output
+diffs cleanly against `xfs_db -r -c 'sb 0' -c print disk.img`.
+
+Exit status: 0 success, 2 the image could not be read or the arguments are wrong.";
+
+#[derive(Debug, Parser)]
+#[command(name = "xfs-inspect", version, about = "Offline, read-only inspector for XFS filesystem images", long_about = ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+/// Options every subcommand takes after the image.
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Image file or block device holding the filesystem
+    image: PathBuf,
+    /// The filesystem starts at this byte offset of the image (e.g. 1048576 for a partition
+    /// at sector 2048)
+    #[arg(long, value_name = "BYTES", global = true)]
+    offset: Option<u64>,
+    /// Whole-disk image: use partition N (as numbered by `xfs-inspect partitions`)
+    #[arg(long, value_name = "N", global = true)]
+    partition: Option<u32>,
+    /// Read with pread instead of a memory map (always so for block devices)
+    #[arg(long, global = true)]
+    no_mmap: bool,
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Common {
+    fn open(&self) -> Result<(Filesystem<Source>, u64), CliError> {
+        open_fs(
+            &self.image,
+            &OpenOptions {
+                offset: self.offset,
+                partition: self.partition,
+                no_mmap: self.no_mmap,
+            },
+        )
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Geometry summary, like `xfs_info` (and `xfs_db -c info`)
+    Info {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print a superblock field by field, as `xfs_db -c 'sb N' -c print`
+    ///
+    /// Every field of struct xfs_dsb through xfsprogs 6.1; `crc = 0x... (correct|bad)` on v5,
+    /// `(unchecked)` on v4. With --json, also the feature bits decoded by name.
+    Sb {
+        #[command(flatten)]
+        common: Common,
+        /// Which AG's superblock copy (0 is the primary)
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        ag: u32,
+    },
+    /// Print the AG free-space header of AG N, as `xfs_db -c 'agf N' -c print`
+    Agf {
+        #[command(flatten)]
+        common: Common,
+        /// Allocation group number
+        ag: u32,
+    },
+    /// Print the AG inode header of AG N (with its 64 unlinked buckets), as `xfs_db -c 'agi N' -c print`
+    Agi {
+        #[command(flatten)]
+        common: Common,
+        /// Allocation group number
+        ag: u32,
+    },
+    /// Print the AG free list of AG N, as `xfs_db -c 'agfl N' -c print`
+    ///
+    /// The text output ends with the blocks actually on the list (walked from the AGF's
+    /// flfirst, flcount entries, wrapping) on a line starting with `#`.
+    Agfl {
+        #[command(flatten)]
+        common: Common,
+        /// Allocation group number
+        ag: u32,
+    },
+    /// Hex dump of raw blocks
+    ///
+    /// Give exactly one address: --daddr (512-byte sectors from the start of the
+    /// filesystem), --fsb (filesystem block number, AG number in the high bits as in xfs_db)
+    /// or --agbno AG/BLOCK. --count is in the same unit as the address (sectors for --daddr,
+    /// filesystem blocks otherwise).
+    Block {
+        #[command(flatten)]
+        common: Common,
+        /// 512-byte sector address (xfs_db `daddr`)
+        #[arg(long, group = "addr", value_name = "D")]
+        daddr: Option<u64>,
+        /// Filesystem block number (xfs_db `fsblock`: agno << agblklog | agbno)
+        #[arg(long, group = "addr", value_name = "F")]
+        fsb: Option<u64>,
+        /// AG and block within it, e.g. 2/100
+        #[arg(long, group = "addr", value_name = "AG/B")]
+        agbno: Option<String>,
+        /// Number of units to dump
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        count: u64,
+    },
+    /// List the MBR/GPT partitions of a whole-disk image and which hold XFS
+    Partitions {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+type Out<'a> = io::StdoutLock<'a>;
+
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match cli.cmd {
+        Command::Info { common } => info(&mut out, &common)?,
+        Command::Sb { common, ag } => {
+            let (fs, base) = common.open()?;
+            let sb = fs.read_sb(ag).map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
+            print_sb(&mut out, &common, &sb, ag)?;
+        }
+        Command::Agf { common, ag } => {
+            let (fs, base) = common.open()?;
+            let agf = fs.read_agf(ag).map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
+            print_fields(&mut out, &common, "agf", ag, &agf.fields(), json!(agf.checks))?;
+        }
+        Command::Agi { common, ag } => {
+            let (fs, base) = common.open()?;
+            let agi = fs.read_agi(ag).map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
+            print_fields(&mut out, &common, "agi", ag, &agi.fields(), json!(agi.checks))?;
+        }
+        Command::Agfl { common, ag } => agfl(&mut out, &common, ag)?,
+        Command::Block {
+            common,
+            daddr,
+            fsb,
+            agbno,
+            count,
+        } => block(&mut out, &common, daddr, fsb, agbno.as_deref(), count)?,
+        Command::Partitions { common } => partitions(&mut out, &common)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ag_err(common: &Common, fs: &Filesystem<Source>, base: u64, ag: u32, e: &xfs_format::Error) -> CliError {
+    if ag >= fs.geo.ag_count {
+        return CliError::new(format!(
+            "AG {ag} does not exist: the filesystem has {} AGs (0..{})",
+            fs.geo.ag_count,
+            fs.geo.ag_count.saturating_sub(1)
+        ));
+    }
+    CliError::from_format(&common.image, base, e)
+}
+
+fn print_fields(
+    out: &mut Out<'_>,
+    common: &Common,
+    what: &str,
+    ag: u32,
+    fields: &[Field],
+    checks: serde_json::Value,
+) -> Result<(), CliError> {
+    if common.json {
+        let v = json!({ "structure": what, "ag": ag, "fields": to_json(fields), "checks": checks });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+    } else {
+        out.write_all(render_xfs_db(fields).as_bytes())?;
+    }
+    Ok(())
+}
+
+fn print_sb(out: &mut Out<'_>, common: &Common, sb: &Superblock, ag: u32) -> Result<(), CliError> {
+    let checks = json!({
+        "magic_ok": sb.magic_ok(),
+        "crc": sb.crc,
+        "features": Features::of(&sb.raw),
+    });
+    print_fields(out, common, "sb", ag, &sb.fields(), checks)
+}
+
+fn agfl(out: &mut Out<'_>, common: &Common, ag: u32) -> Result<(), CliError> {
+    let (fs, base) = common.open()?;
+    let agfl = fs.read_agfl(ag).map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    let agf = fs.read_agf(ag).map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    let list = agfl.free_list(&agf.raw);
+    if common.json {
+        let free = match &list {
+            Ok(l) => json!(l),
+            Err(e) => json!({ "error": e.to_string() }),
+        };
+        let v = json!({
+            "structure": "agfl", "ag": ag,
+            "fields": to_json(&agfl.fields()),
+            "checks": agfl.checks,
+            "flfirst": agf.raw.agf_flfirst, "fllast": agf.raw.agf_fllast, "flcount": agf.raw.agf_flcount,
+            "free_list": free,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        return Ok(());
+    }
+    out.write_all(render_xfs_db(&agfl.fields()).as_bytes())?;
+    match list {
+        Ok(l) => {
+            let s: Vec<String> = l.iter().map(|b| b.to_string()).collect();
+            writeln!(
+                out,
+                "# free list (flfirst {}, fllast {}, flcount {}): {}",
+                agf.raw.agf_flfirst,
+                agf.raw.agf_fllast,
+                agf.raw.agf_flcount,
+                s.join(" ")
+            )?;
+        }
+        Err(e) => writeln!(out, "# free list cannot be walked: {e}")?,
+    }
+    Ok(())
+}
+
+fn info(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
+    let (fs, base) = common.open()?;
+    let r = &fs.sb.raw;
+    let g = &fs.geo;
+    let v5 = g.has_crc;
+    let vn = r.sb_versionnum;
+    let attr = if v5 || g.has_attr2 {
+        2
+    } else if vn & 0x10 != 0 {
+        1
+    } else {
+        0
+    };
+    let projid32 = u32::from(v5 || g.has_projid32);
+    let has_sector = vn & 0x800 != 0;
+    let logsectsize = if has_sector { u32::from(r.sb_logsectsize) } else { 512 };
+    let logsunit = if g.has_logv2 { r.sb_logsunit } else { 512 };
+    let log_name = if r.sb_logstart > 0 { "internal log" } else { "external" };
+    let rt_name = if r.sb_rblocks == 0 { "none" } else { "external" };
+    let b = |x: bool| u32::from(x);
+    if common.json {
+        let v = json!({
+            "image": common.image.display().to_string(),
+            "offset": base,
+            "image_size": fs.source().size(),
+            "filesystem_size": fs.claimed_size(),
+            "truncated": fs.is_truncated(),
+            "primary_sb_crc": fs.sb.crc,
+            "uuid": xfs_format::fields::fmt_uuid(&r.sb_uuid),
+            "geometry": g,
+            "features": Features::of(r),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        return Ok(());
+    }
+    let name = common.image.display().to_string();
+    writeln!(out, "meta-data={:<22} isize={:<6} agcount={}, agsize={} blks", name, g.inode_size, g.ag_count, g.ag_blocks)?;
+    writeln!(out, "         ={:<22} sectsz={:<5} attr={}, projid32bit={}", "", g.sect_size, attr, projid32)?;
+    writeln!(out, "         ={:<22} crc={:<8} finobt={}, sparse={}, rmapbt={}", "", b(v5), b(g.has_finobt), b(g.has_sparse_inodes), b(g.has_rmapbt))?;
+    writeln!(out, "         ={:<22} reflink={:<4} bigtime={} inobtcount={} nrext64={}", "", b(g.has_reflink), b(g.has_bigtime), b(g.has_inobtcount), b(g.has_nrext64))?;
+    writeln!(out, "data     ={:<22} bsize={:<6} blocks={}, imaxpct={}", "", g.block_size, g.data_blocks, r.sb_imax_pct)?;
+    writeln!(out, "         ={:<22} sunit={:<6} swidth={} blks", "", r.sb_unit, r.sb_width)?;
+    writeln!(out, "naming   =version {:<14} bsize={:<6} ascii-ci={}, ftype={}", if v5 || vn & 0x2000 != 0 { 2 } else { 1 }, g.dir_block_size, b(vn & 0x4000 != 0), b(g.has_ftype))?;
+    writeln!(out, "log      ={:<22} bsize={:<6} blocks={}, version={}", log_name, g.block_size, g.log_blocks, if g.has_logv2 { 2 } else { 1 })?;
+    writeln!(out, "         ={:<22} sectsz={:<5} sunit={} blks, lazy-count={}", "", logsectsize, logsunit / g.block_size.max(1), b(g.has_lazysbcount))?;
+    writeln!(out, "realtime ={:<22} extsz={:<6} blocks={}, rtextents={}", rt_name, u64::from(r.sb_rextsize).saturating_mul(g.block_size.into()), r.sb_rblocks, r.sb_rextents)?;
+    if fs.is_truncated() {
+        writeln!(
+            out,
+            "# warning: the image has {} bytes but the filesystem claims {}; reads past the end will fail",
+            fs.source().size(),
+            fs.claimed_size()
+        )?;
+    }
+    Ok(())
+}
+
+fn parse_agbno(s: &str) -> Result<(u32, u64), CliError> {
+    let bad = || CliError::new(format!("--agbno expects AG/BLOCK (e.g. 2/100), got {s:?}"));
+    let (a, b) = s.split_once('/').ok_or_else(bad)?;
+    Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?))
+}
+
+fn block(
+    out: &mut Out<'_>,
+    common: &Common,
+    daddr: Option<u64>,
+    fsb: Option<u64>,
+    agbno: Option<&str>,
+    count: u64,
+) -> Result<(), CliError> {
+    let (fs, base) = common.open()?;
+    let g = &fs.geo;
+    let bs = u64::from(g.block_size);
+    let too_big = || CliError::new("address out of range");
+    let (offset, unit, what) = match (daddr, fsb, agbno) {
+        (Some(d), None, None) => (d.checked_mul(512).ok_or_else(too_big)?, 512u64, format!("daddr {d}")),
+        (None, Some(f), None) => {
+            let (ag, b) = g.fsb_to_agbno(f);
+            let ag = u32::try_from(ag).map_err(|_| too_big())?;
+            if ag >= g.ag_count || b >= u64::from(g.ag_blocks) {
+                return Err(CliError::new(format!(
+                    "fsb {f} (AG {ag} block {b}) is outside the filesystem ({} AGs of {} blocks)",
+                    g.ag_count, g.ag_blocks
+                )));
+            }
+            (g.agbno_to_offset(ag, b).ok_or_else(too_big)?, bs, format!("fsb {f} (AG {ag} block {b})"))
+        }
+        (None, None, Some(s)) => {
+            let (ag, b) = parse_agbno(s)?;
+            if ag >= g.ag_count || b >= u64::from(g.ag_blocks) {
+                return Err(CliError::new(format!(
+                    "AG {ag} block {b} is outside the filesystem ({} AGs of {} blocks)",
+                    g.ag_count, g.ag_blocks
+                )));
+            }
+            (g.agbno_to_offset(ag, b).ok_or_else(too_big)?, bs, format!("AG {ag} block {b}"))
+        }
+        _ => return Err(CliError::new("give exactly one of --daddr, --fsb, --agbno")),
+    };
+    if count == 0 {
+        return Err(CliError::new("--count must be at least 1"));
+    }
+    let len = count.checked_mul(unit).ok_or_else(too_big)?;
+    if len > xfs_format::source::MAX_READ as u64 {
+        return Err(CliError::new(format!(
+            "--count too large: at most {} bytes per dump",
+            xfs_format::source::MAX_READ
+        )));
+    }
+    let bytes = fs
+        .source()
+        .read_at(offset, len as usize)
+        .map_err(|e| CliError::from_format(&common.image, base, &e))?;
+    if common.json {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let v = json!({ "address": what, "offset": base.saturating_add(offset), "length": len, "hex": hex });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        return Ok(());
+    }
+    writeln!(out, "{what}: bytes {}..{} of {}", base.saturating_add(offset), base.saturating_add(offset).saturating_add(len), common.image.display())?;
+    let mut printer = hexyl::PrinterBuilder::new(out)
+        .show_color(false)
+        .enable_squeezing(true)
+        .build();
+    printer.display_offset(base.saturating_add(offset));
+    printer.print_all(&bytes[..])?;
+    Ok(())
+}
+
+fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
+    let raw = open_raw(&common.image, common.no_mmap)?;
+    let table = list_partitions(&*raw).map_err(|e| CliError::from_format(&common.image, 0, &e))?;
+    if common.json {
+        let parts: Vec<_> = table
+            .partitions
+            .iter()
+            .map(|p| {
+                json!({"index": p.index, "start": p.start, "length": p.len, "type": p.type_desc,
+                       "name": p.name, "xfs": p.has_xfs})
+            })
+            .collect();
+        let v = json!({ "scheme": format!("{:?}", table.scheme), "partitions": parts });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        return Ok(());
+    }
+    if table.partitions.is_empty() {
+        let xfs = raw.read_at(0, 4).is_ok_and(|m| *m == *b"XFSB");
+        writeln!(
+            out,
+            "{}: no partition table{}",
+            common.image.display(),
+            if xfs { " (XFS starts at byte 0)" } else { "" }
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "{:?} partition table", table.scheme)?;
+    writeln!(out, "{:>3}  {:>14}  {:>14}  {:<4}  type", "#", "start (bytes)", "length", "xfs")?;
+    for p in &table.partitions {
+        writeln!(
+            out,
+            "{:>3}  {:>14}  {:>14}  {:<4}  {}{}",
+            p.index,
+            p.start,
+            p.len,
+            if p.has_xfs { "yes" } else { "-" },
+            p.type_desc,
+            p.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Opening an image: mmap or pread, `--offset`, and whole-disk images with `--partition`.
+
+use std::fs::File;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+
+use xfs_format::partition::{list_partitions, PartitionTable};
+use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource, Window};
+
+use crate::error::CliError;
+
+/// How to find the filesystem in the image.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub offset: Option<u64>,
+    pub partition: Option<u32>,
+    pub no_mmap: bool,
+}
+
+pub type Source = Window<Box<dyn ByteSource>>;
+
+/// Opens the whole image read-only, as a byte source.
+pub fn open_raw(path: &Path, no_mmap: bool) -> Result<Box<dyn ByteSource>, CliError> {
+    let shown = path.display();
+    let file = File::open(path).map_err(|e| CliError::new(format!("cannot open {shown}: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CliError::new(format!("cannot stat {shown}: {e}")))?;
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Err(CliError::new(format!("{shown} is a directory, not an image")));
+    }
+    if no_mmap || ft.is_block_device() || ft.is_char_device() || meta.len() == 0 {
+        let src = FileSource::from_file(file)
+            .map_err(|e| CliError::new(format!("cannot read {shown}: {e}")))?;
+        return Ok(Box::new(src));
+    }
+    let map = crate::mmap::map_readonly(&file)
+        .map_err(|e| CliError::new(format!("cannot map {shown}: {e} (try --no-mmap)")))?;
+    Ok(Box::new(SliceSource(map)))
+}
+
+/// Where the filesystem starts in the image, after `--offset` / `--partition` /
+/// partition-table detection.
+pub fn locate(
+    path: &Path,
+    raw: &dyn ByteSource,
+    opts: &OpenOptions,
+) -> Result<(u64, Option<u64>), CliError> {
+    let shown = path.display();
+    if opts.offset.is_some() && opts.partition.is_some() {
+        return Err(CliError::new("--offset and --partition cannot be combined"));
+    }
+    if let Some(off) = opts.offset {
+        return Ok((off, None));
+    }
+    let table = list_partitions(raw).map_err(|e| CliError::from_format(path, 0, &e))?;
+    if let Some(n) = opts.partition {
+        let p = table.partitions.iter().find(|p| p.index == n).ok_or_else(|| {
+            CliError::new(format!(
+                "{shown}: no partition {n} ({})",
+                describe_table(&table)
+            ))
+        })?;
+        return Ok((p.start, Some(p.len)));
+    }
+    let starts_with_xfs = raw.read_at(0, 4).is_ok_and(|m| *m == *b"XFSB");
+    if !starts_with_xfs && !table.partitions.is_empty() {
+        let xfs: Vec<String> = table
+            .partitions
+            .iter()
+            .filter(|p| p.has_xfs)
+            .map(|p| format!("{} (byte {})", p.index, p.start))
+            .collect();
+        return Err(CliError::new(if xfs.is_empty() {
+            format!(
+                "{shown} is a whole-disk image ({}) and no partition holds an XFS superblock",
+                describe_table(&table)
+            )
+        } else {
+            format!(
+                "{shown} is a whole-disk image; XFS found in partition {}: choose one with --partition N",
+                xfs.join(", ")
+            )
+        }));
+    }
+    Ok((0, None))
+}
+
+fn describe_table(t: &PartitionTable) -> String {
+    format!("{:?} table, {} partitions", t.scheme, t.partitions.len())
+}
+
+/// Opens the image and the filesystem in it.
+pub fn open_fs(path: &Path, opts: &OpenOptions) -> Result<(Filesystem<Source>, u64), CliError> {
+    let raw = open_raw(path, opts.no_mmap)?;
+    let (start, len) = locate(path, &*raw, opts)?;
+    if start >= raw.size() {
+        return Err(CliError::new(format!(
+            "{}: offset {start} is beyond the end of the image ({} bytes)",
+            path.display(),
+            raw.size()
+        )));
+    }
+    let src = Window::new(raw, start, len);
+    let fs = Filesystem::open(src).map_err(|e| CliError::from_format(path, start, &e))?;
+    Ok((fs, start))
+}
