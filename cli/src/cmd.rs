@@ -151,18 +151,38 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Info { common } => info(&mut out, &common)?,
         Command::Sb { common, ag } => {
             let (fs, base) = common.open()?;
-            let sb = fs.read_sb(ag).map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
+            let sb = fs
+                .read_sb(ag)
+                .map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
             print_sb(&mut out, &common, &sb, ag)?;
         }
         Command::Agf { common, ag } => {
             let (fs, base) = common.open()?;
-            let agf = fs.read_agf(ag).map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
-            print_fields(&mut out, &common, "agf", ag, &agf.fields(), json!(agf.checks))?;
+            let agf = fs
+                .read_agf(ag)
+                .map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
+            print_fields(
+                &mut out,
+                &common,
+                "agf",
+                ag,
+                &agf.fields(),
+                json!(agf.checks),
+            )?;
         }
         Command::Agi { common, ag } => {
             let (fs, base) = common.open()?;
-            let agi = fs.read_agi(ag).map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
-            print_fields(&mut out, &common, "agi", ag, &agi.fields(), json!(agi.checks))?;
+            let agi = fs
+                .read_agi(ag)
+                .map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
+            print_fields(
+                &mut out,
+                &common,
+                "agi",
+                ag,
+                &agi.fields(),
+                json!(agi.checks),
+            )?;
         }
         Command::Agfl { common, ag } => agfl(&mut out, &common, ag)?,
         Command::Block {
@@ -178,7 +198,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ag_err(common: &Common, fs: &Filesystem<Source>, base: u64, ag: u32, e: &xfs_format::Error) -> CliError {
+fn ag_err(
+    common: &Common,
+    fs: &Filesystem<Source>,
+    base: u64,
+    ag: u32,
+    e: &xfs_format::Error,
+) -> CliError {
     if ag >= fs.geo.ag_count {
         return CliError::new(format!(
             "AG {ag} does not exist: the filesystem has {} AGs (0..{})",
@@ -199,7 +225,11 @@ fn print_fields(
 ) -> Result<(), CliError> {
     if common.json {
         let v = json!({ "structure": what, "ag": ag, "fields": to_json(fields), "checks": checks });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )?;
     } else {
         out.write_all(render_xfs_db(fields).as_bytes())?;
     }
@@ -217,8 +247,12 @@ fn print_sb(out: &mut Out<'_>, common: &Common, sb: &Superblock, ag: u32) -> Res
 
 fn agfl(out: &mut Out<'_>, common: &Common, ag: u32) -> Result<(), CliError> {
     let (fs, base) = common.open()?;
-    let agfl = fs.read_agfl(ag).map_err(|e| ag_err(common, &fs, base, ag, &e))?;
-    let agf = fs.read_agf(ag).map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    let agfl = fs
+        .read_agfl(ag)
+        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    let agf = fs
+        .read_agf(ag)
+        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
     let list = agfl.free_list(&agf.raw);
     if common.json {
         let free = match &list {
@@ -232,7 +266,11 @@ fn agfl(out: &mut Out<'_>, common: &Common, ag: u32) -> Result<(), CliError> {
             "flfirst": agf.raw.agf_flfirst, "fllast": agf.raw.agf_fllast, "flcount": agf.raw.agf_flcount,
             "free_list": free,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )?;
         return Ok(());
     }
     out.write_all(render_xfs_db(&agfl.fields()).as_bytes())?;
@@ -268,10 +306,22 @@ fn info(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
     };
     let projid32 = u32::from(v5 || g.has_projid32);
     let has_sector = vn & 0x800 != 0;
-    let logsectsize = if has_sector { u32::from(r.sb_logsectsize) } else { 512 };
+    let logsectsize = if has_sector {
+        u32::from(r.sb_logsectsize)
+    } else {
+        512
+    };
     let logsunit = if g.has_logv2 { r.sb_logsunit } else { 512 };
-    let log_name = if r.sb_logstart > 0 { "internal log" } else { "external" };
-    let rt_name = if r.sb_rblocks == 0 { "none" } else { "external" };
+    let log_name = if r.sb_logstart > 0 {
+        "internal log"
+    } else {
+        "external"
+    };
+    let rt_name = if r.sb_rblocks == 0 {
+        "none"
+    } else {
+        "external"
+    };
     let b = |x: bool| u32::from(x);
     if common.json {
         let v = json!({
@@ -285,20 +335,84 @@ fn info(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
             "geometry": g,
             "features": Features::of(r),
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )?;
         return Ok(());
     }
     let name = common.image.display().to_string();
-    writeln!(out, "meta-data={:<22} isize={:<6} agcount={}, agsize={} blks", name, g.inode_size, g.ag_count, g.ag_blocks)?;
-    writeln!(out, "         ={:<22} sectsz={:<5} attr={}, projid32bit={}", "", g.sect_size, attr, projid32)?;
-    writeln!(out, "         ={:<22} crc={:<8} finobt={}, sparse={}, rmapbt={}", "", b(v5), b(g.has_finobt), b(g.has_sparse_inodes), b(g.has_rmapbt))?;
-    writeln!(out, "         ={:<22} reflink={:<4} bigtime={} inobtcount={} nrext64={}", "", b(g.has_reflink), b(g.has_bigtime), b(g.has_inobtcount), b(g.has_nrext64))?;
-    writeln!(out, "data     ={:<22} bsize={:<6} blocks={}, imaxpct={}", "", g.block_size, g.data_blocks, r.sb_imax_pct)?;
-    writeln!(out, "         ={:<22} sunit={:<6} swidth={} blks", "", r.sb_unit, r.sb_width)?;
-    writeln!(out, "naming   =version {:<14} bsize={:<6} ascii-ci={}, ftype={}", if v5 || vn & 0x2000 != 0 { 2 } else { 1 }, g.dir_block_size, b(vn & 0x4000 != 0), b(g.has_ftype))?;
-    writeln!(out, "log      ={:<22} bsize={:<6} blocks={}, version={}", log_name, g.block_size, g.log_blocks, if g.has_logv2 { 2 } else { 1 })?;
-    writeln!(out, "         ={:<22} sectsz={:<5} sunit={} blks, lazy-count={}", "", logsectsize, logsunit / g.block_size.max(1), b(g.has_lazysbcount))?;
-    writeln!(out, "realtime ={:<22} extsz={:<6} blocks={}, rtextents={}", rt_name, u64::from(r.sb_rextsize).saturating_mul(g.block_size.into()), r.sb_rblocks, r.sb_rextents)?;
+    writeln!(
+        out,
+        "meta-data={:<22} isize={:<6} agcount={}, agsize={} blks",
+        name, g.inode_size, g.ag_count, g.ag_blocks
+    )?;
+    writeln!(
+        out,
+        "         ={:<22} sectsz={:<5} attr={}, projid32bit={}",
+        "", g.sect_size, attr, projid32
+    )?;
+    writeln!(
+        out,
+        "         ={:<22} crc={:<8} finobt={}, sparse={}, rmapbt={}",
+        "",
+        b(v5),
+        b(g.has_finobt),
+        b(g.has_sparse_inodes),
+        b(g.has_rmapbt)
+    )?;
+    writeln!(
+        out,
+        "         ={:<22} reflink={:<4} bigtime={} inobtcount={} nrext64={}",
+        "",
+        b(g.has_reflink),
+        b(g.has_bigtime),
+        b(g.has_inobtcount),
+        b(g.has_nrext64)
+    )?;
+    writeln!(
+        out,
+        "data     ={:<22} bsize={:<6} blocks={}, imaxpct={}",
+        "", g.block_size, g.data_blocks, r.sb_imax_pct
+    )?;
+    writeln!(
+        out,
+        "         ={:<22} sunit={:<6} swidth={} blks",
+        "", r.sb_unit, r.sb_width
+    )?;
+    writeln!(
+        out,
+        "naming   =version {:<14} bsize={:<6} ascii-ci={}, ftype={}",
+        if v5 || vn & 0x2000 != 0 { 2 } else { 1 },
+        g.dir_block_size,
+        b(vn & 0x4000 != 0),
+        b(g.has_ftype)
+    )?;
+    writeln!(
+        out,
+        "log      ={:<22} bsize={:<6} blocks={}, version={}",
+        log_name,
+        g.block_size,
+        g.log_blocks,
+        if g.has_logv2 { 2 } else { 1 }
+    )?;
+    writeln!(
+        out,
+        "         ={:<22} sectsz={:<5} sunit={} blks, lazy-count={}",
+        "",
+        logsectsize,
+        logsunit.checked_div(g.block_size).unwrap_or(0),
+        b(g.has_lazysbcount)
+    )?;
+    writeln!(
+        out,
+        "realtime ={:<22} extsz={:<6} blocks={}, rtextents={}",
+        rt_name,
+        u64::from(r.sb_rextsize).saturating_mul(g.block_size.into()),
+        r.sb_rblocks,
+        r.sb_rextents
+    )?;
     if fs.is_truncated() {
         writeln!(
             out,
@@ -313,7 +427,10 @@ fn info(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
 fn parse_agbno(s: &str) -> Result<(u32, u64), CliError> {
     let bad = || CliError::new(format!("--agbno expects AG/BLOCK (e.g. 2/100), got {s:?}"));
     let (a, b) = s.split_once('/').ok_or_else(bad)?;
-    Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?))
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ))
 }
 
 fn block(
@@ -329,7 +446,11 @@ fn block(
     let bs = u64::from(g.block_size);
     let too_big = || CliError::new("address out of range");
     let (offset, unit, what) = match (daddr, fsb, agbno) {
-        (Some(d), None, None) => (d.checked_mul(512).ok_or_else(too_big)?, 512u64, format!("daddr {d}")),
+        (Some(d), None, None) => (
+            d.checked_mul(512).ok_or_else(too_big)?,
+            512u64,
+            format!("daddr {d}"),
+        ),
         (None, Some(f), None) => {
             let (ag, b) = g.fsb_to_agbno(f);
             let ag = u32::try_from(ag).map_err(|_| too_big())?;
@@ -339,7 +460,11 @@ fn block(
                     g.ag_count, g.ag_blocks
                 )));
             }
-            (g.agbno_to_offset(ag, b).ok_or_else(too_big)?, bs, format!("fsb {f} (AG {ag} block {b})"))
+            (
+                g.agbno_to_offset(ag, b).ok_or_else(too_big)?,
+                bs,
+                format!("fsb {f} (AG {ag} block {b})"),
+            )
         }
         (None, None, Some(s)) => {
             let (ag, b) = parse_agbno(s)?;
@@ -349,7 +474,11 @@ fn block(
                     g.ag_count, g.ag_blocks
                 )));
             }
-            (g.agbno_to_offset(ag, b).ok_or_else(too_big)?, bs, format!("AG {ag} block {b}"))
+            (
+                g.agbno_to_offset(ag, b).ok_or_else(too_big)?,
+                bs,
+                format!("AG {ag} block {b}"),
+            )
         }
         _ => return Err(CliError::new("give exactly one of --daddr, --fsb, --agbno")),
     };
@@ -370,10 +499,20 @@ fn block(
     if common.json {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let v = json!({ "address": what, "offset": base.saturating_add(offset), "length": len, "hex": hex });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )?;
         return Ok(());
     }
-    writeln!(out, "{what}: bytes {}..{} of {}", base.saturating_add(offset), base.saturating_add(offset).saturating_add(len), common.image.display())?;
+    writeln!(
+        out,
+        "{what}: bytes {}..{} of {}",
+        base.saturating_add(offset),
+        base.saturating_add(offset).saturating_add(len),
+        common.image.display()
+    )?;
     let mut printer = hexyl::PrinterBuilder::new(out)
         .show_color(false)
         .enable_squeezing(true)
@@ -396,7 +535,11 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
             })
             .collect();
         let v = json!({ "scheme": format!("{:?}", table.scheme), "partitions": parts });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )?;
         return Ok(());
     }
     if table.partitions.is_empty() {
@@ -410,7 +553,11 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
         return Ok(());
     }
     writeln!(out, "{:?} partition table", table.scheme)?;
-    writeln!(out, "{:>3}  {:>14}  {:>14}  {:<4}  type", "#", "start (bytes)", "length", "xfs")?;
+    writeln!(
+        out,
+        "{:>3}  {:>14}  {:>14}  {:<4}  type",
+        "#", "start (bytes)", "length", "xfs"
+    )?;
     for p in &table.partitions {
         writeln!(
             out,
@@ -420,7 +567,10 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
             p.len,
             if p.has_xfs { "yes" } else { "-" },
             p.type_desc,
-            p.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default()
+            p.name
+                .as_deref()
+                .map(|n| format!(" \"{n}\""))
+                .unwrap_or_default()
         )?;
     }
     Ok(())

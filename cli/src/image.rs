@@ -19,16 +19,26 @@ pub struct OpenOptions {
 
 pub type Source = Window<Box<dyn ByteSource>>;
 
-/// Opens the whole image read-only, as a byte source.
+/// Largest zstd-compressed image we decompress into memory.
+pub const MAX_ZST_IMAGE: u64 = 4 << 30;
+
+/// Opens the whole image read-only, as a byte source. A zstd-compressed image (`.zst`, as in
+/// testdata/) is decompressed into memory, up to [`MAX_ZST_IMAGE`] bytes.
 pub fn open_raw(path: &Path, no_mmap: bool) -> Result<Box<dyn ByteSource>, CliError> {
     let shown = path.display();
-    let file = File::open(path).map_err(|e| CliError::new(format!("cannot open {shown}: {e}")))?;
+    let mut file =
+        File::open(path).map_err(|e| CliError::new(format!("cannot open {shown}: {e}")))?;
+    if path.extension().is_some_and(|e| e == "zst") {
+        return decompress(&mut file, path);
+    }
     let meta = file
         .metadata()
         .map_err(|e| CliError::new(format!("cannot stat {shown}: {e}")))?;
     let ft = meta.file_type();
     if ft.is_dir() {
-        return Err(CliError::new(format!("{shown} is a directory, not an image")));
+        return Err(CliError::new(format!(
+            "{shown} is a directory, not an image"
+        )));
     }
     if no_mmap || ft.is_block_device() || ft.is_char_device() || meta.len() == 0 {
         let src = FileSource::from_file(file)
@@ -56,12 +66,16 @@ pub fn locate(
     }
     let table = list_partitions(raw).map_err(|e| CliError::from_format(path, 0, &e))?;
     if let Some(n) = opts.partition {
-        let p = table.partitions.iter().find(|p| p.index == n).ok_or_else(|| {
-            CliError::new(format!(
-                "{shown}: no partition {n} ({})",
-                describe_table(&table)
-            ))
-        })?;
+        let p = table
+            .partitions
+            .iter()
+            .find(|p| p.index == n)
+            .ok_or_else(|| {
+                CliError::new(format!(
+                    "{shown}: no partition {n} ({})",
+                    describe_table(&table)
+                ))
+            })?;
         return Ok((p.start, Some(p.len)));
     }
     let starts_with_xfs = raw.read_at(0, 4).is_ok_and(|m| *m == *b"XFSB");
@@ -105,4 +119,22 @@ pub fn open_fs(path: &Path, opts: &OpenOptions) -> Result<(Filesystem<Source>, u
     let src = Window::new(raw, start, len);
     let fs = Filesystem::open(src).map_err(|e| CliError::from_format(path, start, &e))?;
     Ok((fs, start))
+}
+
+fn decompress(file: &mut File, path: &Path) -> Result<Box<dyn ByteSource>, CliError> {
+    use std::io::Read;
+    let shown = path.display();
+    let dec = zstd::stream::read::Decoder::new(file)
+        .map_err(|e| CliError::new(format!("cannot decompress {shown}: {e}")))?;
+    let mut buf = Vec::new();
+    dec.take(MAX_ZST_IMAGE.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError::new(format!("cannot decompress {shown}: {e}")))?;
+    if buf.len() as u64 > MAX_ZST_IMAGE {
+        return Err(CliError::new(format!(
+            "{shown} decompresses to more than {} GiB; decompress it to a file first (zstd -d)",
+            MAX_ZST_IMAGE >> 30
+        )));
+    }
+    Ok(Box::new(SliceSource(buf)))
 }

@@ -60,7 +60,11 @@ pub struct HeaderChecks {
 
 impl HeaderChecks {
     pub fn all_ok(&self) -> bool {
-        self.magic_ok && self.version_ok && self.seqno_ok && self.uuid_ok && self.crc != CrcState::Bad
+        self.magic_ok
+            && self.version_ok
+            && self.seqno_ok
+            && self.uuid_ok
+            && self.crc != CrcState::Bad
     }
 }
 
@@ -298,7 +302,11 @@ impl Agfl {
     /// Decodes the AGFL of AG `agno` from its sector.
     pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agfl> {
         let slots = geo.agfl_size() as usize;
-        let hdr_len = if geo.has_crc { XFS_AGFL_HDR_SIZE as usize } else { 0 };
+        let hdr_len = if geo.has_crc {
+            XFS_AGFL_HDR_SIZE as usize
+        } else {
+            0
+        };
         let need = hdr_len.saturating_add(slots.saturating_mul(4));
         let body = sector
             .get(hdr_len..need)
@@ -349,7 +357,13 @@ impl Agfl {
             return Err(AgflWalkError::BadCount(agf.agf_flcount));
         }
         Ok((0..count)
-            .filter_map(|i| self.bno.get(first.wrapping_add(i) % size).copied())
+            .filter_map(|i| {
+                first
+                    .wrapping_add(i)
+                    .checked_rem(size)
+                    .and_then(|s| self.bno.get(s))
+                    .copied()
+            })
             .collect())
     }
 

@@ -69,7 +69,10 @@ pub enum Value {
     /// A fixed-size character array (xfs_db `charns`).
     Chars(Vec<u8>),
     /// A stored checksum and whether it verified.
-    Crc { value: u32, state: CrcState },
+    Crc {
+        value: u32,
+        state: CrcState,
+    },
 }
 
 /// A named field.
@@ -214,7 +217,12 @@ impl Field {
             Value::Uuid(u) => format!("{} = {}", self.name, fmt_uuid(u)),
             Value::Chars(c) => format!("{} = {}", self.name, fmt_chars(c)),
             Value::Crc { value, state } => {
-                format!("{} = {} ({})", self.name, fmt_num(*value as u64, Radix::Hex), state.as_str())
+                format!(
+                    "{} = {} ({})",
+                    self.name,
+                    fmt_num(*value as u64, Radix::Hex),
+                    state.as_str()
+                )
             }
         }
     }
@@ -266,10 +274,22 @@ mod tests {
 
     #[test]
     fn numbers_render_like_printf() {
-        assert_eq!(Field::hex("versionnum", 0xb4a5u16, 16).render_xfs_db(), "versionnum = 0xb4a5");
-        assert_eq!(Field::hex("features_compat", 0u32, 32).render_xfs_db(), "features_compat = 0");
-        assert_eq!(Field::nullable("rbmino", u64::MAX, 64).render_xfs_db(), "rbmino = null");
-        assert_eq!(Field::nullable("rootino", 128u64, 64).render_xfs_db(), "rootino = 128");
+        assert_eq!(
+            Field::hex("versionnum", 0xb4a5u16, 16).render_xfs_db(),
+            "versionnum = 0xb4a5"
+        );
+        assert_eq!(
+            Field::hex("features_compat", 0u32, 32).render_xfs_db(),
+            "features_compat = 0"
+        );
+        assert_eq!(
+            Field::nullable("rbmino", u64::MAX, 64).render_xfs_db(),
+            "rbmino = null"
+        );
+        assert_eq!(
+            Field::nullable("rootino", 128u64, 64).render_xfs_db(),
+            "rootino = 128"
+        );
         let nz = Field::num("rmaproot", 0, 32, Radix::Dec, Null::NullSkipZero);
         assert_eq!(nz.render_xfs_db(), "rmaproot = ");
     }
@@ -307,7 +327,10 @@ mod tests {
             value: Value::Chars(b"ab\0\"\n".to_vec()),
         };
         assert_eq!(f.render_xfs_db(), r#"fname = "ab\000\"\n""#);
-        let u = [0x62, 0xdd, 0x6a, 0x47, 6, 0xe0, 0x47, 0x2d, 0x81, 0x7f, 0xf4, 0x33, 0x16, 0x1b, 0xba, 0x37];
+        let u = [
+            0x62, 0xdd, 0x6a, 0x47, 6, 0xe0, 0x47, 0x2d, 0x81, 0x7f, 0xf4, 0x33, 0x16, 0x1b, 0xba,
+            0x37,
+        ];
         assert_eq!(fmt_uuid(&u), "62dd6a47-06e0-472d-817f-f433161bba37");
     }
 }

@@ -130,15 +130,23 @@ impl<S: ByteSource> Filesystem<S> {
     }
 
     /// Reads `count` filesystem blocks starting at AG block `agbno` of AG `agno`.
-    pub fn read_ag_blocks(&self, agno: u32, agbno: u64, count: u64) -> Result<(u64, Cow<'_, [u8]>)> {
+    pub fn read_ag_blocks(
+        &self,
+        agno: u32,
+        agbno: u64,
+        count: u64,
+    ) -> Result<(u64, Cow<'_, [u8]>)> {
         self.check_agno(agno)?;
-        let off = self.geo.agbno_to_offset(agno, agbno).ok_or(Error::Corrupt {
-            offset: 0,
-            kind: CorruptKind::OutOfRange {
-                what: "AG block",
-                value: agbno,
-            },
-        })?;
+        let off = self
+            .geo
+            .agbno_to_offset(agno, agbno)
+            .ok_or(Error::Corrupt {
+                offset: 0,
+                kind: CorruptKind::OutOfRange {
+                    what: "AG block",
+                    value: agbno,
+                },
+            })?;
         let len = count
             .checked_mul(self.geo.block_size.into())
             .and_then(|l| usize::try_from(l).ok())

@@ -284,14 +284,18 @@ pub struct Features {
 impl Features {
     pub fn of(r: &RawSb) -> Features {
         let v5 = r.sb_versionnum & 0xf == 5;
-        let v5_word = |w: u32, t: &[&[FeatureBit]]| if v5 { feature_names(w, t) } else { Vec::new() };
+        let v5_word =
+            |w: u32, t: &[&[FeatureBit]]| if v5 { feature_names(w, t) } else { Vec::new() };
         Features {
             version: r.sb_versionnum & 0xf,
             versionnum: feature_names(u32::from(r.sb_versionnum & 0xfff0), &[VERSIONNUM_BITS]),
             features2: feature_names(r.sb_features2, &[FEATURES2_BITS]),
             compat: v5_word(r.sb_features_compat, &[COMPAT_BITS]),
             ro_compat: v5_word(r.sb_features_ro_compat, &[RO_COMPAT_BITS]),
-            incompat: v5_word(r.sb_features_incompat, &[INCOMPAT_BITS, INCOMPAT_BITS_NEWER]),
+            incompat: v5_word(
+                r.sb_features_incompat,
+                &[INCOMPAT_BITS, INCOMPAT_BITS_NEWER],
+            ),
             log_incompat: v5_word(r.sb_features_log_incompat, &[LOG_INCOMPAT_BITS]),
         }
     }
@@ -400,43 +404,101 @@ impl Geometry {
         }
         let sect_log = log2_exact(u64::from(r.sb_sectsize))
             .filter(|l| (9..=15).contains(l))
-            .ok_or_else(|| geo_err("sectsize", r.sb_sectsize.into(), "not a power of two in 512..32768"))?;
+            .ok_or_else(|| {
+                geo_err(
+                    "sectsize",
+                    r.sb_sectsize.into(),
+                    "not a power of two in 512..32768",
+                )
+            })?;
         if r.sb_sectlog != sect_log {
-            return Err(geo_err("sectlog", r.sb_sectlog.into(), "does not match sectsize"));
+            return Err(geo_err(
+                "sectlog",
+                r.sb_sectlog.into(),
+                "does not match sectsize",
+            ));
         }
         let block_log = log2_exact(u64::from(r.sb_blocksize))
             .filter(|l| (9..=16).contains(l))
-            .ok_or_else(|| geo_err("blocksize", r.sb_blocksize.into(), "not a power of two in 512..65536"))?;
+            .ok_or_else(|| {
+                geo_err(
+                    "blocksize",
+                    r.sb_blocksize.into(),
+                    "not a power of two in 512..65536",
+                )
+            })?;
         if r.sb_blocklog != block_log {
-            return Err(geo_err("blocklog", r.sb_blocklog.into(), "does not match blocksize"));
+            return Err(geo_err(
+                "blocklog",
+                r.sb_blocklog.into(),
+                "does not match blocksize",
+            ));
         }
         if block_log < sect_log {
-            return Err(geo_err("blocksize", r.sb_blocksize.into(), "smaller than sectsize"));
+            return Err(geo_err(
+                "blocksize",
+                r.sb_blocksize.into(),
+                "smaller than sectsize",
+            ));
         }
         let inode_log = log2_exact(u64::from(r.sb_inodesize))
             .filter(|l| (8..=11).contains(l))
-            .ok_or_else(|| geo_err("inodesize", r.sb_inodesize.into(), "not a power of two in 256..2048"))?;
+            .ok_or_else(|| {
+                geo_err(
+                    "inodesize",
+                    r.sb_inodesize.into(),
+                    "not a power of two in 256..2048",
+                )
+            })?;
         if r.sb_inodelog != inode_log {
-            return Err(geo_err("inodelog", r.sb_inodelog.into(), "does not match inodesize"));
+            return Err(geo_err(
+                "inodelog",
+                r.sb_inodelog.into(),
+                "does not match inodesize",
+            ));
         }
         if v5 && inode_log < 9 {
-            return Err(geo_err("inodesize", r.sb_inodesize.into(), "v5 inodes are at least 512 bytes"));
+            return Err(geo_err(
+                "inodesize",
+                r.sb_inodesize.into(),
+                "v5 inodes are at least 512 bytes",
+            ));
         }
         if inode_log > block_log {
-            return Err(geo_err("inodesize", r.sb_inodesize.into(), "larger than blocksize"));
+            return Err(geo_err(
+                "inodesize",
+                r.sb_inodesize.into(),
+                "larger than blocksize",
+            ));
         }
         let inopb_log = block_log.saturating_sub(inode_log);
         if r.sb_inopblog != inopb_log {
-            return Err(geo_err("inopblog", r.sb_inopblog.into(), "does not match blocklog - inodelog"));
+            return Err(geo_err(
+                "inopblog",
+                r.sb_inopblog.into(),
+                "does not match blocklog - inodelog",
+            ));
         }
         if u32::from(r.sb_inopblock) != 1u32 << inopb_log {
-            return Err(geo_err("inopblock", r.sb_inopblock.into(), "does not match blocksize / inodesize"));
+            return Err(geo_err(
+                "inopblock",
+                r.sb_inopblock.into(),
+                "does not match blocksize / inodesize",
+            ));
         }
         if r.sb_agblocks < 64 || r.sb_agblocks > 0x7fff_ffff {
-            return Err(geo_err("agblocks", r.sb_agblocks.into(), "outside 64..2^31"));
+            return Err(geo_err(
+                "agblocks",
+                r.sb_agblocks.into(),
+                "outside 64..2^31",
+            ));
         }
         if r.sb_agblklog != log2_roundup(r.sb_agblocks.into()) {
-            return Err(geo_err("agblklog", r.sb_agblklog.into(), "does not match agblocks"));
+            return Err(geo_err(
+                "agblklog",
+                r.sb_agblklog.into(),
+                "does not match agblocks",
+            ));
         }
         if r.sb_agcount == 0 {
             return Err(geo_err("agcount", 0, "must be at least 1"));
@@ -446,14 +508,22 @@ impl Geometry {
             .saturating_mul(r.sb_agblocks.into())
             .saturating_add(64);
         if r.sb_dblocks > max_blocks || r.sb_dblocks < min_blocks.min(max_blocks) {
-            return Err(geo_err("dblocks", r.sb_dblocks, "inconsistent with agcount * agblocks"));
+            return Err(geo_err(
+                "dblocks",
+                r.sb_dblocks,
+                "inconsistent with agcount * agblocks",
+            ));
         }
         if r.sb_imax_pct > 100 {
             return Err(geo_err("imax_pct", r.sb_imax_pct.into(), "more than 100"));
         }
         let dir_log = block_log.saturating_add(r.sb_dirblklog);
         if dir_log > 16 {
-            return Err(geo_err("dirblklog", r.sb_dirblklog.into(), "directory blocks over 64 KiB"));
+            return Err(geo_err(
+                "dirblklog",
+                r.sb_dirblklog.into(),
+                "directory blocks over 64 KiB",
+            ));
         }
         let vn = r.sb_versionnum;
         let f2 = if vn & 0x8000 != 0 { r.sb_features2 } else { 0 };
@@ -496,7 +566,11 @@ impl Geometry {
             has_attr2: f2 & 0x8 != 0,
             has_lazysbcount: v5 || f2 & 0x2 != 0,
             has_logv2: v5 || vn & 0x400 != 0,
-            meta_uuid: if inc & 0x4 != 0 { r.sb_meta_uuid } else { r.sb_uuid },
+            meta_uuid: if inc & 0x4 != 0 {
+                r.sb_meta_uuid
+            } else {
+                r.sb_uuid
+            },
         })
     }
 
@@ -532,7 +606,11 @@ impl Geometry {
 
     /// Number of AGFL slots in one sector.
     pub fn agfl_size(&self) -> u32 {
-        let hdr = if self.has_crc { crate::ag::XFS_AGFL_HDR_SIZE } else { 0 };
+        let hdr = if self.has_crc {
+            crate::ag::XFS_AGFL_HDR_SIZE
+        } else {
+            0
+        };
         self.sect_size.saturating_sub(hdr) / 4
     }
 }

@@ -174,7 +174,10 @@ mod tests {
         let s = SliceSource(vec![1u8, 2, 3, 4]);
         assert_eq!(&*s.read_at(1, 2).unwrap(), &[2, 3]);
         assert!(matches!(s.read_at(3, 2), Err(Error::Truncated { .. })));
-        assert!(matches!(s.read_at(u64::MAX, 2), Err(Error::Truncated { .. })));
+        assert!(matches!(
+            s.read_at(u64::MAX, 2),
+            Err(Error::Truncated { .. })
+        ));
         assert!(s.read_at(4, 0).is_ok());
     }
 
@@ -195,7 +198,10 @@ mod tests {
         let f = FileSource::open(&path).unwrap();
         assert_eq!(f.size(), 3);
         assert_eq!(&*f.read_at(1, 2).unwrap(), &[8, 7]);
-        assert!(matches!(f.read_at(2, 2), Err(Error::Truncated { size: 3, .. })));
+        assert!(matches!(
+            f.read_at(2, 2),
+            Err(Error::Truncated { size: 3, .. })
+        ));
         std::fs::remove_file(&path).unwrap();
     }
 }
