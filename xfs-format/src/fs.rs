@@ -111,7 +111,7 @@ impl<S: ByteSource> Filesystem<S> {
                 },
             });
         }
-        Superblock::parse(&sec, off)
+        Superblock::parse_copy(&sec, off, self.geo.has_crc)
     }
 
     pub fn read_agf(&self, agno: u32) -> Result<Agf> {

@@ -90,7 +90,19 @@ impl Superblock {
     /// Decodes a superblock from the bytes of its sector (at least 264 bytes; the CRC covers
     /// the whole slice, which should be one sector). Wrong magic is *not* an error here: the
     /// raw fields are still returned so they can be shown; see [`Superblock::magic_ok`].
+    /// Whether a checksum is expected is taken from this superblock's own version.
     pub fn parse(sector: &[u8], offset: u64) -> Result<Superblock> {
+        let is_v5 = sector
+            .get(100..102)
+            .is_some_and(|v| v.get(1).is_some_and(|b| b & 0xf == 5));
+        Self::parse_copy(sector, offset, is_v5)
+    }
+
+    /// Decodes a superblock copy of a filesystem that has (`fs_has_crc`) or has not checksums.
+    /// As the kernel's verifier does, the checksum is checked when the copy has the right magic
+    /// and either claims version 5 or carries a nonzero checksum; a copy with a wrong magic
+    /// is not checksum-checked (it is reported by its magic instead).
+    pub fn parse_copy(sector: &[u8], offset: u64, fs_has_crc: bool) -> Result<Superblock> {
         let raw = RawSb::read(&mut Cursor::new(sector)).map_err(|_| Error::Corrupt {
             offset,
             kind: CorruptKind::Short {
@@ -99,8 +111,15 @@ impl Superblock {
                 have: sector.len(),
             },
         })?;
-        let has_crc = raw.sb_magicnum == XFS_SB_MAGIC && raw.sb_versionnum & 0xf == 5;
-        let crc = crc::verify(sector, XFS_SB_CRC_OFF, has_crc);
+        let crc = if !fs_has_crc {
+            CrcState::Unchecked
+        } else if raw.sb_magicnum == XFS_SB_MAGIC
+            && (raw.sb_versionnum & 0xf == 5 || raw.sb_crc != 0)
+        {
+            crc::verify(sector, XFS_SB_CRC_OFF, true)
+        } else {
+            CrcState::Correct
+        };
         Ok(Superblock { raw, crc })
     }
 
