@@ -13,7 +13,7 @@ use xfs_format::sb::{Features, Superblock};
 use xfs_format::{ByteSource, Filesystem};
 
 use crate::error::CliError;
-use crate::image::{open_fs, open_raw, OpenOptions, Source};
+use crate::image::{open_fs, open_raw, scheme_name, OpenOptions, Source};
 
 const ABOUT: &str = "Offline, read-only inspector for XFS filesystem images and devices.
 
@@ -534,7 +534,7 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
                        "name": p.name, "xfs": p.has_xfs})
             })
             .collect();
-        let v = json!({ "scheme": format!("{:?}", table.scheme), "partitions": parts });
+        let v = json!({ "scheme": scheme_name(&table), "partitions": parts, "gpt": table.gpt, "notes": table.notes });
         writeln!(
             out,
             "{}",
@@ -552,7 +552,7 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
         )?;
         return Ok(());
     }
-    writeln!(out, "{:?} partition table", table.scheme)?;
+    writeln!(out, "{} partition table", scheme_name(&table))?;
     writeln!(
         out,
         "{:>3}  {:>14}  {:>14}  {:<4}  type",
@@ -572,6 +572,9 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
                 .map(|n| format!(" \"{n}\""))
                 .unwrap_or_default()
         )?;
+    }
+    for note in &table.notes {
+        writeln!(out, "# {note}")?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use xfs_format::partition::{list_partitions, PartitionTable};
+use xfs_format::partition::{list_partitions, PartitionTable, Scheme};
 use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource, Window};
 
 use crate::error::CliError;
@@ -101,8 +101,17 @@ pub fn locate(
     Ok((0, None))
 }
 
+/// "GPT", "MBR" or "no partition table".
+pub fn scheme_name(t: &PartitionTable) -> &'static str {
+    match t.scheme {
+        Some(Scheme::Gpt) => "GPT",
+        Some(Scheme::Mbr) => "MBR",
+        None => "no partition table",
+    }
+}
+
 fn describe_table(t: &PartitionTable) -> String {
-    format!("{:?} table, {} partitions", t.scheme, t.partitions.len())
+    format!("{}, {} partitions", scheme_name(t), t.partitions.len())
 }
 
 /// Opens the image and the filesystem in it.
