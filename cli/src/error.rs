@@ -61,3 +61,22 @@ impl From<std::io::Error> for CliError {
         CliError(format!("output error: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_errors_name_absolute_byte_ranges() {
+        let e = Error::Io {
+            offset: 100,
+            len: 512,
+            source: std::io::Error::from_raw_os_error(5),
+        };
+        let msg = CliError::from_format(Path::new("/dev/sdz"), 1_048_576, &e).0;
+        assert!(
+            msg.starts_with("/dev/sdz: read error at bytes 1048676..1049188: Input/output error"),
+            "{msg}"
+        );
+    }
+}

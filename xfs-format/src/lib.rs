@@ -15,4 +15,4 @@ pub mod source;
 
 pub use error::{CorruptKind, Error, Result};
 pub use fs::Filesystem;
-pub use source::{ByteSource, FileSource, SliceSource, Window};
+pub use source::{ByteSource, FileSource, PreadSource, ReadAt, SliceSource, Window};

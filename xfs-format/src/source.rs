@@ -66,13 +66,30 @@ impl<T: AsRef<[u8]> + Send + Sync> ByteSource for SliceSource<T> {
     }
 }
 
+/// Positioned reads, as `pread(2)` offers them. Implemented for [`File`]; tests implement it to
+/// inject medium errors.
+pub trait ReadAt: Send + Sync {
+    /// Fills `buf` from byte `offset`, or fails.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+}
+
+impl ReadAt for File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
 /// A file or block device read with `pread`. Used for devices (where a memory map would turn
-/// an EIO into SIGBUS) and whenever memory mapping is turned off.
+/// an EIO into SIGBUS) and whenever memory mapping is turned off. A failing read becomes
+/// [`Error::Io`] naming the byte range.
 #[derive(Debug)]
-pub struct FileSource {
-    file: File,
+pub struct PreadSource<R> {
+    reader: R,
     size: u64,
 }
+
+/// The usual [`PreadSource`]: a file or device opened read-only.
+pub type FileSource = PreadSource<File>;
 
 impl FileSource {
     /// Opens `path` read-only. Never writes, locks or mounts.
@@ -85,11 +102,18 @@ impl FileSource {
     pub fn from_file(mut file: File) -> std::io::Result<Self> {
         // metadata().len() is 0 for block devices; seeking to the end works for both.
         let size = file.seek(SeekFrom::End(0))?;
-        Ok(FileSource { file, size })
+        Ok(PreadSource { reader: file, size })
     }
 }
 
-impl ByteSource for FileSource {
+impl<R: ReadAt> PreadSource<R> {
+    /// A source of `size` bytes read through `reader`.
+    pub fn new(reader: R, size: u64) -> Self {
+        PreadSource { reader, size }
+    }
+}
+
+impl<R: ReadAt> ByteSource for PreadSource<R> {
     fn size(&self) -> u64 {
         self.size
     }
@@ -97,7 +121,7 @@ impl ByteSource for FileSource {
     fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
         check_range(offset, len, self.size)?;
         let mut buf = vec![0u8; len];
-        self.file
+        self.reader
             .read_exact_at(&mut buf, offset)
             .map_err(|source| Error::Io {
                 offset,
@@ -141,7 +165,21 @@ impl<S: ByteSource> ByteSource for Window<S> {
         check_range(offset, len, self.size)?;
         // In range of the window, so start + offset <= inner.size() and cannot overflow.
         let abs = self.start.saturating_add(offset);
-        self.inner.read_at(abs, len)
+        // Positions in errors stay relative to the window, like every other offset a decoder
+        // reports; the caller knows where the window starts.
+        self.inner.read_at(abs, len).map_err(|e| match e {
+            Error::Io { len, source, .. } => Error::Io {
+                offset,
+                len,
+                source,
+            },
+            Error::Truncated { len, .. } => Error::Truncated {
+                offset,
+                len,
+                size: self.size,
+            },
+            other => other,
+        })
     }
 }
 
@@ -189,6 +227,40 @@ mod tests {
         assert!(w.read_at(1, 3).is_err());
         let past = Window::new(SliceSource(vec![0u8; 4]), 10, None);
         assert_eq!(past.size(), 0);
+    }
+
+    /// A disk whose sectors 8..16 fail with EIO.
+    struct BadSectors;
+
+    impl ReadAt for BadSectors {
+        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+            let end = offset + buf.len() as u64;
+            if offset < 16 * 512 && end > 8 * 512 {
+                return Err(std::io::Error::from_raw_os_error(5));
+            }
+            buf.fill(0xaa);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn medium_errors_name_the_byte_range() {
+        let src = Window::new(PreadSource::new(BadSectors, 1 << 20), 1024, None);
+        assert!(src.read_at(0, 512).is_ok());
+        match src.read_at(3072, 2048) {
+            Err(Error::Io {
+                offset,
+                len,
+                source,
+            }) => {
+                // Reported relative to the window (the filesystem), like decoder offsets.
+                assert_eq!((offset, len), (3072, 2048));
+                assert_eq!(source.raw_os_error(), Some(5));
+            }
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        let msg = src.read_at(7000, 100).unwrap_err().to_string();
+        assert!(msg.contains("bytes 7000..7100"), "{msg}");
     }
 
     #[test]
