@@ -234,7 +234,7 @@ mod tests {
 
     impl ReadAt for BadSectors {
         fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-            let end = offset + buf.len() as u64;
+            let end = offset.saturating_add(buf.len() as u64);
             if offset < 16 * 512 && end > 8 * 512 {
                 return Err(std::io::Error::from_raw_os_error(5));
             }
