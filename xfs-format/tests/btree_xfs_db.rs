@@ -417,7 +417,7 @@ fn v5_finobt_sparse_rmapbt_reflink() {
             *c = format!("write free_root {}", agi0.raw.agi_root);
         }
     }
-    cmds.push(format!("agi 0"));
+    cmds.push("agi 0".to_string());
     cmds.push(format!("write free_level {}", agi0.raw.agi_level));
     let _ = xfs_db(&img, true, &cmds);
     let blocks = compare_with_xfs_db(&img);
