@@ -347,6 +347,23 @@ fn v4_1k_blocks_multi_level_free_space_and_inode_trees() {
     assert!(height >= 2, "want multi-level trees, got height {height}");
     let blocks = compare_with_xfs_db(&img);
     assert!(blocks > 20, "only {blocks} blocks compared");
+
+    // An empty inobt root node: xfs_db prints "field ... not found" and stops there.
+    let cmds = ["agi 0", "addr root", "write numrecs 0"].map(String::from);
+    let _ = xfs_db(&img, true, &cmds);
+    compare_with_xfs_db(&img);
+    let fs = Filesystem::open(FileSource::open(&img).unwrap()).unwrap();
+    let (agf, agi) = (fs.read_agf(0).unwrap(), fs.read_agi(0).unwrap());
+    let root = agi.raw.agi_root;
+    let (res, recs) = walk_tree(
+        &fs,
+        0,
+        &InoBtree::inobt(&fs.geo),
+        root,
+        AgTree::Ino.walk_options(&agf, &agi),
+    );
+    assert_eq!(res.findings, vec![Finding::Empty { ptr: root.into() }]);
+    assert!(recs.is_empty() && res.block_count() == 1);
 }
 
 #[test]
