@@ -12,6 +12,8 @@ pub enum Radix {
     Dec,
     Hex,
     Oct,
+    /// Signed decimal (`%d`, `%lld`): the value is the two's complement of a `bits`-wide field.
+    Signed,
 }
 
 /// xfs_db's treatment of "null" (all-ones) and zero values.
@@ -120,6 +122,7 @@ fn fmt_num(v: u64, radix: Radix) -> String {
         (_, 0) => "0".to_string(),
         (Radix::Dec, _) => v.to_string(),
         (Radix::Hex, _) => format!("{v:#x}"),
+        (Radix::Signed, _) => (v as i64).to_string(),
         (Radix::Oct, _) => format!("0{v:o}"),
     }
 }
@@ -161,6 +164,15 @@ pub fn fmt_uuid(u: &[u8; 16]) -> String {
     )
 }
 
+/// Sign-extends the low `bits` bits of `v`.
+pub fn sign_extend(v: u64, bits: u32) -> i64 {
+    let unused = 64u32.saturating_sub(bits.clamp(1, 64));
+    // Move the field's sign bit to bit 63, then shift back arithmetically.
+    (v.checked_shl(unused).unwrap_or(0) as i64)
+        .checked_shr(unused)
+        .unwrap_or(0)
+}
+
 /// Renders one value of an array or a scalar, `None` when xfs_db leaves it out.
 fn render_elem(v: u64, bits: u32, radix: Radix, null: Null) -> Option<String> {
     let is_null = v == all_ones(bits);
@@ -168,11 +180,30 @@ fn render_elem(v: u64, bits: u32, radix: Radix, null: Null) -> Option<String> {
         Null::NullSkipZero if v == 0 => None,
         Null::SkipNull if is_null => None,
         Null::Null | Null::NullSkipZero if is_null => Some("null".to_string()),
+        _ if radix == Radix::Signed => Some(sign_extend(v, bits).to_string()),
         _ => Some(fmt_num(v, radix)),
     }
 }
 
 impl Field {
+    /// The value part of a field as xfs_db prints it inside a structure array (`[a,b,c]`).
+    pub fn render_value(&self) -> String {
+        match &self.value {
+            Value::Num {
+                value,
+                bits,
+                radix,
+                null,
+            } => render_elem(*value, *bits, *radix, *null).unwrap_or_default(),
+            _ => {
+                let line = self.render_xfs_db();
+                let prefix = format!("{} = ", self.name);
+                line.strip_prefix(&prefix)
+                    .map_or_else(|| line.clone(), str::to_string)
+            }
+        }
+    }
+
     /// The line `xfs_db print` prints for this field (without the newline).
     pub fn render_xfs_db(&self) -> String {
         match &self.value {
@@ -230,7 +261,15 @@ impl Field {
     /// The field as a JSON value: numbers as numbers (`null` for xfs_db's null), uuids and
     /// character arrays as strings, checksums as `{"value": .., "state": ..}`.
     pub fn to_json(&self) -> Json {
+        let signed = matches!(
+            self.value,
+            Value::Num {
+                radix: Radix::Signed,
+                ..
+            }
+        );
         let num = |v: u64, bits: u32, null: Null| match null {
+            Null::Plain if signed => json!(sign_extend(v, bits)),
             Null::Plain => json!(v),
             _ if v == all_ones(bits) => Json::Null,
             _ => json!(v),

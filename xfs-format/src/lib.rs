@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod ag;
+pub mod btree;
+pub mod btrees;
 pub mod crc;
 pub mod error;
 pub mod fields;

@@ -1,0 +1,992 @@
+//! One generic walker for XFS btrees.
+//!
+//! Every XFS btree block starts with the same header (`struct xfs_btree_block`) in a short
+//! form (per-AG trees: 32-bit AG block pointers, owner = AG number) or a long form (BMBT:
+//! 64-bit filesystem block pointers, owner = inode). What differs between trees is described
+//! by two traits:
+//!
+//! * [`BtreeKind`]: magics, record and key sizes and how to decode them (see `btrees.rs`);
+//! * [`Addressing`]: the pointer format and how a pointer becomes a byte offset
+//!   ([`AgAddressing`] for per-AG trees; a long-pointer addressing for the BMBT can be added
+//!   without touching the walker).
+//!
+//! [`walk`] visits every block reachable from a root depth first, children in pointer order,
+//! so leaf records come out in key order. Everything wrong with a block is returned as a
+//! [`Finding`]; the walk goes on wherever it still makes sense. It is bounded on hostile
+//! input: the depth is capped, a block is entered at most once (cycles), pointers are checked
+//! against the AG before reading, and no count read from disk sizes an allocation beyond what
+//! fits in one block.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use serde::Serialize;
+
+use crate::crc;
+use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::sb::Geometry;
+use crate::source::ByteSource;
+
+/// NULLAGBLOCK: no sibling (short form).
+pub const NULLAGBLOCK: u32 = u32::MAX;
+/// NULLFSBLOCK: no sibling (long form).
+pub const NULLFSBLOCK: u64 = u64::MAX;
+/// `XFS_BTREE_SBLOCK_LEN`: v4 short-form header.
+pub const XFS_BTREE_SBLOCK_LEN: usize = 16;
+/// `XFS_BTREE_SBLOCK_CRC_LEN`: v5 short-form header.
+pub const XFS_BTREE_SBLOCK_CRC_LEN: usize = 56;
+/// `XFS_BTREE_LBLOCK_LEN`: v4 long-form header.
+pub const XFS_BTREE_LBLOCK_LEN: usize = 24;
+/// `XFS_BTREE_LBLOCK_CRC_LEN`: v5 long-form header.
+pub const XFS_BTREE_LBLOCK_CRC_LEN: usize = 72;
+/// Byte offset of `bb_crc` in a v5 short-form header.
+pub const XFS_BTREE_SBLOCK_CRC_OFF: usize = 52;
+/// Byte offset of `bb_crc` in a v5 long-form header.
+pub const XFS_BTREE_LBLOCK_CRC_OFF: usize = 64;
+/// Default depth cap: no XFS per-AG btree of a valid filesystem reaches 9 levels.
+pub const DEFAULT_MAX_LEVELS: u16 = 9;
+
+/// Short (per-AG, 32-bit) or long (BMBT, 64-bit) pointers and header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PtrFormat {
+    Short,
+    Long,
+}
+
+impl PtrFormat {
+    /// Size of one child pointer.
+    pub fn ptr_len(self) -> usize {
+        match self {
+            PtrFormat::Short => 4,
+            PtrFormat::Long => 8,
+        }
+    }
+
+    /// Size of the block header.
+    pub fn hdr_len(self, has_crc: bool) -> usize {
+        match (self, has_crc) {
+            (PtrFormat::Short, false) => XFS_BTREE_SBLOCK_LEN,
+            (PtrFormat::Short, true) => XFS_BTREE_SBLOCK_CRC_LEN,
+            (PtrFormat::Long, false) => XFS_BTREE_LBLOCK_LEN,
+            (PtrFormat::Long, true) => XFS_BTREE_LBLOCK_CRC_LEN,
+        }
+    }
+
+    /// Offset of `bb_crc` (v5 only).
+    pub fn crc_off(self) -> usize {
+        match self {
+            PtrFormat::Short => XFS_BTREE_SBLOCK_CRC_OFF,
+            PtrFormat::Long => XFS_BTREE_LBLOCK_CRC_OFF,
+        }
+    }
+
+    /// The null pointer (widened to u64).
+    pub fn null(self) -> u64 {
+        match self {
+            PtrFormat::Short => u64::from(NULLAGBLOCK),
+            PtrFormat::Long => NULLFSBLOCK,
+        }
+    }
+
+    /// Decodes one big-endian pointer from the start of `b`.
+    pub fn read_ptr(self, b: &[u8]) -> Option<u64> {
+        match self {
+            PtrFormat::Short => be_u32(b, 0).map(u64::from),
+            PtrFormat::Long => be_u64(b, 0),
+        }
+    }
+}
+
+pub(crate) fn be_u16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    <[u8; 2]>::try_from(s).ok().map(u16::from_be_bytes)
+}
+
+pub(crate) fn be_u32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    <[u8; 4]>::try_from(s).ok().map(u32::from_be_bytes)
+}
+
+pub(crate) fn be_u64(b: &[u8], at: usize) -> Option<u64> {
+    let s = b.get(at..at.checked_add(8)?)?;
+    <[u8; 8]>::try_from(s).ok().map(u64::from_be_bytes)
+}
+
+/// What distinguishes one btree from another: magics, layout and record decoding.
+pub trait BtreeKind {
+    /// A leaf record.
+    type Rec: Clone + Debug + PartialEq;
+    /// A node key (for overlapping trees such as the rmapbt, low and high key together).
+    type Key: Clone + Debug + PartialEq;
+
+    /// The xfs_db type name (`bnobt`, `inobt`, ...), used in btdump headers.
+    fn name(&self) -> &'static str;
+    /// The type xfs_db switches to after `addr rightsib` (finobt blocks declare their
+    /// siblings as inobt blocks).
+    fn sibling_name(&self) -> &'static str {
+        self.name()
+    }
+    /// The expected magic on a v4 (`has_crc == false`) or v5 filesystem; `None` when the
+    /// tree does not exist in that format.
+    fn magic(&self, has_crc: bool) -> Option<u32>;
+    /// Whether blocks use the short or long header.
+    fn ptr_format(&self) -> PtrFormat {
+        PtrFormat::Short
+    }
+    /// Size of one leaf record.
+    fn rec_len(&self) -> usize;
+    /// Size of one node key (both halves for overlapping trees).
+    fn key_len(&self) -> usize;
+    /// Decodes a record from exactly `rec_len` bytes.
+    fn decode_rec(&self, b: &[u8]) -> Option<Self::Rec>;
+    /// Decodes a key from exactly `key_len` bytes.
+    fn decode_key(&self, b: &[u8]) -> Option<Self::Key>;
+    /// Field names of a record, in xfs_db order.
+    fn rec_names(&self) -> &'static [&'static str];
+    /// Field names of a key, in xfs_db order.
+    fn key_names(&self) -> &'static [&'static str];
+    /// The fields of a record, in xfs_db order.
+    fn rec_fields(&self, rec: &Self::Rec) -> Vec<Field>;
+    /// The fields of a key, in xfs_db order.
+    fn key_fields(&self, key: &Self::Key) -> Vec<Field>;
+}
+
+/// Where the blocks of one tree live: the pointer format and how a pointer maps to bytes.
+pub trait Addressing {
+    fn has_crc(&self) -> bool;
+    fn block_size(&self) -> usize;
+    /// Byte offset of the block `ptr` points to, `None` when the pointer is out of range
+    /// (null, in the AG headers, past the end of the AG or filesystem).
+    fn byte_offset(&self, ptr: u64) -> Option<u64>;
+    /// The value `bb_owner` must have on v5 (AG number, inode number).
+    fn expected_owner(&self) -> u64;
+    /// The uuid v5 blocks must carry.
+    fn meta_uuid(&self) -> [u8; 16];
+}
+
+/// Addressing of a per-AG (short pointer) btree: a pointer is an AG block number.
+#[derive(Debug, Clone)]
+pub struct AgAddressing<'g> {
+    pub geo: &'g Geometry,
+    pub agno: u32,
+    /// Blocks in this AG.
+    pub ag_size: u32,
+    /// First block after the AG headers that a btree block may occupy.
+    pub first_block: u32,
+}
+
+impl<'g> AgAddressing<'g> {
+    /// `None` when `agno` is not an AG of `geo`.
+    pub fn new(geo: &'g Geometry, agno: u32) -> Option<Self> {
+        let ag_size = geo.ag_size(agno)?;
+        // The four header sectors (sb, agf, agi, agfl) end in this block.
+        let agfl_block = geo.sect_size.checked_mul(3)?.checked_div(geo.block_size)?;
+        Some(AgAddressing {
+            geo,
+            agno,
+            ag_size,
+            first_block: agfl_block.checked_add(1)?,
+        })
+    }
+}
+
+impl Addressing for AgAddressing<'_> {
+    fn has_crc(&self) -> bool {
+        self.geo.has_crc
+    }
+    fn block_size(&self) -> usize {
+        self.geo.block_size as usize
+    }
+    fn byte_offset(&self, ptr: u64) -> Option<u64> {
+        if ptr >= u64::from(self.ag_size) || ptr < u64::from(self.first_block) {
+            return None;
+        }
+        self.geo.agbno_to_offset(self.agno, ptr)
+    }
+    fn expected_owner(&self) -> u64 {
+        self.agno.into()
+    }
+    fn meta_uuid(&self) -> [u8; 16] {
+        self.geo.meta_uuid
+    }
+}
+
+/// The v5 part of a block header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrcHeader {
+    /// `bb_blkno`: the block's own address in 512-byte sectors.
+    pub bb_blkno: u64,
+    pub bb_lsn: u64,
+    pub bb_uuid: [u8; 16],
+    /// `bb_owner`: AG number (short form) or inode number (long form).
+    pub bb_owner: u64,
+    /// Big-endian reading of the stored (little-endian) checksum, as xfs_db prints it.
+    pub bb_crc: u32,
+}
+
+/// `struct xfs_btree_block`, short or long form, pointers widened to u64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockHeader {
+    pub format: PtrFormat,
+    pub bb_magic: u32,
+    pub bb_level: u16,
+    pub bb_numrecs: u16,
+    pub bb_leftsib: u64,
+    pub bb_rightsib: u64,
+    pub crc: Option<CrcHeader>,
+}
+
+impl BlockHeader {
+    /// Decodes the header at the start of `b`; `None` when `b` is too short.
+    pub fn parse(b: &[u8], format: PtrFormat, has_crc: bool) -> Option<BlockHeader> {
+        let pl = format.ptr_len();
+        let left_at = 8usize;
+        let right_at = left_at.checked_add(pl)?;
+        let v5_at = right_at.checked_add(pl)?;
+        let crc = if has_crc {
+            let owner_at = v5_at.checked_add(32)?;
+            let (owner, crc_at) = match format {
+                PtrFormat::Short => (u64::from(be_u32(b, owner_at)?), owner_at.checked_add(4)?),
+                PtrFormat::Long => (be_u64(b, owner_at)?, owner_at.checked_add(8)?),
+            };
+            let uuid_b = b.get(v5_at.checked_add(16)?..owner_at)?;
+            Some(CrcHeader {
+                bb_blkno: be_u64(b, v5_at)?,
+                bb_lsn: be_u64(b, v5_at.checked_add(8)?)?,
+                bb_uuid: <[u8; 16]>::try_from(uuid_b).ok()?,
+                bb_owner: owner,
+                bb_crc: be_u32(b, crc_at)?,
+            })
+        } else {
+            None
+        };
+        Some(BlockHeader {
+            format,
+            bb_magic: be_u32(b, 0)?,
+            bb_level: be_u16(b, 4)?,
+            bb_numrecs: be_u16(b, 6)?,
+            bb_leftsib: format.read_ptr(b.get(left_at..)?)?,
+            bb_rightsib: format.read_ptr(b.get(right_at..)?)?,
+            crc,
+        })
+    }
+
+    /// The header fields in `xfs_db print` order.
+    pub fn fields(&self, crc_state: CrcState) -> Vec<Field> {
+        let (sib_bits, owner_bits) = match self.format {
+            PtrFormat::Short => (32, 32),
+            PtrFormat::Long => (64, 64),
+        };
+        let mut f = vec![
+            Field::hex("magic", self.bb_magic, 32),
+            Field::dec("level", self.bb_level, 16),
+            Field::dec("numrecs", self.bb_numrecs, 16),
+            Field::nullable("leftsib", self.bb_leftsib, sib_bits),
+            Field::nullable("rightsib", self.bb_rightsib, sib_bits),
+        ];
+        if let Some(c) = &self.crc {
+            f.push(Field::nullable("bno", c.bb_blkno, 64));
+            f.push(Field::num("lsn", c.bb_lsn, 64, Radix::Hex, Null::Plain));
+            f.push(Field {
+                name: "uuid",
+                value: Value::Uuid(c.bb_uuid),
+            });
+            f.push(Field::nullable("owner", c.bb_owner, owner_bits));
+            f.push(Field {
+                name: "crc",
+                value: Value::Crc {
+                    value: c.bb_crc,
+                    state: crc_state,
+                },
+            });
+        }
+        f
+    }
+}
+
+/// Records per leaf and keys per node of a tree with this layout and block size.
+pub fn max_recs<K: BtreeKind + ?Sized>(
+    kind: &K,
+    block_size: usize,
+    has_crc: bool,
+    leaf: bool,
+) -> usize {
+    let space = block_size.saturating_sub(kind.ptr_format().hdr_len(has_crc));
+    let per = if leaf {
+        kind.rec_len()
+    } else {
+        kind.key_len().saturating_add(kind.ptr_format().ptr_len())
+    };
+    space.checked_div(per).unwrap_or(0)
+}
+
+/// The verifications done on one block, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockChecks {
+    pub magic_ok: bool,
+    /// Level equals the level the parent (or the AG header) implies.
+    pub level_ok: bool,
+    /// numrecs is within maxrecs (and not zero, except in a root leaf).
+    pub numrecs_ok: bool,
+    /// v5: `bb_blkno` is the block's own daddr (true on v4).
+    pub blkno_ok: bool,
+    /// v5: uuid is the filesystem's metadata uuid (true on v4).
+    pub uuid_ok: bool,
+    /// v5: owner is the AG number / inode (true on v4).
+    pub owner_ok: bool,
+    pub crc: CrcState,
+}
+
+impl BlockChecks {
+    pub fn all_ok(&self) -> bool {
+        self.magic_ok
+            && self.level_ok
+            && self.numrecs_ok
+            && self.blkno_ok
+            && self.uuid_ok
+            && self.owner_ok
+            && self.crc != CrcState::Bad
+    }
+}
+
+/// One block the walk entered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitedBlock {
+    /// The pointer that led here (AG block number for per-AG trees).
+    pub ptr: u64,
+    /// The level the parent implies (the header's level may differ; see `checks`).
+    pub level: u16,
+    /// Address in 512-byte sectors.
+    pub daddr: u64,
+    pub header: BlockHeader,
+    pub checks: BlockChecks,
+}
+
+/// Which sibling pointer a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Sibling {
+    Left,
+    Right,
+}
+
+/// A problem found in a tree. Each names the block (`ptr`) it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+pub enum Finding {
+    #[error("root level {level} exceeds the maximum of {max} levels")]
+    TooDeep { ptr: u64, level: u16, max: u16 },
+    #[error("pointer {ptr} (level {level}) is outside the AG or the filesystem")]
+    PtrOutOfRange { ptr: u64, level: u16 },
+    #[error("block {ptr} could not be read: {error}")]
+    ReadFailed { ptr: u64, error: String },
+    #[error("block {ptr} is reached twice (cycle or shared block)")]
+    Revisited { ptr: u64 },
+    #[error("block {ptr}: magic {found:#010x}, expected {expected:#010x}")]
+    BadMagic { ptr: u64, found: u32, expected: u32 },
+    #[error("block {ptr}: level {found}, expected {expected}")]
+    BadLevel { ptr: u64, found: u16, expected: u16 },
+    #[error("block {ptr}: {numrecs} records, at most {max} fit")]
+    TooManyRecs { ptr: u64, numrecs: u16, max: usize },
+    #[error("block {ptr}: no records in a non-root block or a node")]
+    Empty { ptr: u64 },
+    #[error("block {ptr}: bb_blkno {found}, expected {expected}")]
+    BadBlkno { ptr: u64, found: u64, expected: u64 },
+    #[error("block {ptr}: uuid does not match the filesystem")]
+    BadUuid { ptr: u64 },
+    #[error("block {ptr}: owner {found}, expected {expected}")]
+    BadOwner { ptr: u64, found: u64, expected: u64 },
+    #[error("block {ptr}: bad CRC")]
+    BadCrc { ptr: u64 },
+    #[error("block {ptr}: {which:?} sibling {found}, expected {expected}")]
+    BadSibling {
+        ptr: u64,
+        which: Sibling,
+        found: u64,
+        expected: u64,
+    },
+    #[error("the tree has no magic for this filesystem version")]
+    NoSuchTree,
+}
+
+/// Limits of a walk.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkOptions {
+    /// The root's level as the AG header says (levels - 1), checked against the root block.
+    pub root_level: Option<u16>,
+    /// Highest root level accepted.
+    pub max_levels: u16,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions {
+            root_level: None,
+            max_levels: DEFAULT_MAX_LEVELS,
+        }
+    }
+}
+
+/// Everything a walk learnt about the tree's blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WalkResult {
+    /// Every block entered, in depth-first (key) order.
+    pub blocks: Vec<VisitedBlock>,
+    pub findings: Vec<Finding>,
+    /// Number of leaf records delivered.
+    pub records: u64,
+}
+
+impl WalkResult {
+    /// (pointer, level) of every block entered: what the tree occupies.
+    pub fn block_ptrs(&self) -> impl Iterator<Item = (u64, u16)> + '_ {
+        self.blocks.iter().map(|b| (b.ptr, b.level))
+    }
+
+    /// Number of blocks entered.
+    pub fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Tree height seen (root level + 1), 0 when no block was read.
+    pub fn height(&self) -> u16 {
+        self.blocks
+            .iter()
+            .map(|b| b.level.saturating_add(1))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// A leaf record as handed to a visitor.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a, R> {
+    /// The leaf block holding it.
+    pub ptr: u64,
+    /// 1-based index in the leaf, as xfs_db numbers them.
+    pub index: usize,
+    pub rec: &'a R,
+}
+
+struct Walker<'a, K: BtreeKind, A, S, F> {
+    kind: &'a K,
+    addr: &'a A,
+    src: &'a S,
+    visit: F,
+    magic: u32,
+    visited: BTreeSet<u64>,
+    out: WalkResult,
+    /// Per level, blocks in visiting order with their sibling pointers.
+    levels: Vec<Vec<(u64, u64, u64)>>,
+}
+
+impl<K, A, S, F> Walker<'_, K, A, S, F>
+where
+    K: BtreeKind,
+    A: Addressing,
+    S: ByteSource,
+    F: FnMut(RecordRef<'_, K::Rec>),
+{
+    fn find(&mut self, f: Finding) {
+        self.out.findings.push(f);
+    }
+
+    fn block(&mut self, ptr: u64, level: u16, is_root: bool) {
+        let Some(off) = self.addr.byte_offset(ptr) else {
+            self.find(Finding::PtrOutOfRange { ptr, level });
+            return;
+        };
+        if !self.visited.insert(ptr) {
+            self.find(Finding::Revisited { ptr });
+            return;
+        }
+        let bs = self.addr.block_size();
+        let buf = match self.src.read_at(off, bs) {
+            Ok(b) => b,
+            Err(e) => {
+                self.find(Finding::ReadFailed {
+                    ptr,
+                    error: e.to_string(),
+                });
+                return;
+            }
+        };
+        let has_crc = self.addr.has_crc();
+        let format = self.kind.ptr_format();
+        let Some(hdr) = BlockHeader::parse(&buf, format, has_crc) else {
+            self.find(Finding::ReadFailed {
+                ptr,
+                error: format!(
+                    "block of {} bytes is shorter than a btree header",
+                    buf.len()
+                ),
+            });
+            return;
+        };
+        let daddr = off.checked_div(512).unwrap_or(0);
+        let leaf = level == 0;
+        let max = max_recs(self.kind, bs, has_crc, leaf);
+        let numrecs = usize::from(hdr.bb_numrecs);
+        let mut checks = BlockChecks {
+            magic_ok: hdr.bb_magic == self.magic,
+            level_ok: hdr.bb_level == level,
+            numrecs_ok: numrecs <= max && (numrecs > 0 || (is_root && leaf)),
+            blkno_ok: true,
+            uuid_ok: true,
+            owner_ok: true,
+            crc: CrcState::Unchecked,
+        };
+        if !checks.magic_ok {
+            self.find(Finding::BadMagic {
+                ptr,
+                found: hdr.bb_magic,
+                expected: self.magic,
+            });
+        }
+        if !checks.level_ok {
+            self.find(Finding::BadLevel {
+                ptr,
+                found: hdr.bb_level,
+                expected: level,
+            });
+        }
+        if numrecs > max {
+            self.find(Finding::TooManyRecs {
+                ptr,
+                numrecs: hdr.bb_numrecs,
+                max,
+            });
+        } else if !checks.numrecs_ok {
+            self.find(Finding::Empty { ptr });
+        }
+        if let Some(c) = &hdr.crc {
+            checks.blkno_ok = c.bb_blkno == daddr;
+            checks.uuid_ok = c.bb_uuid == self.addr.meta_uuid();
+            checks.owner_ok = c.bb_owner == self.addr.expected_owner();
+            checks.crc = crc::verify(&buf, format.crc_off(), true);
+            if !checks.blkno_ok {
+                self.find(Finding::BadBlkno {
+                    ptr,
+                    found: c.bb_blkno,
+                    expected: daddr,
+                });
+            }
+            if !checks.uuid_ok {
+                self.find(Finding::BadUuid { ptr });
+            }
+            if !checks.owner_ok {
+                self.find(Finding::BadOwner {
+                    ptr,
+                    found: c.bb_owner,
+                    expected: self.addr.expected_owner(),
+                });
+            }
+            if checks.crc == CrcState::Bad {
+                self.find(Finding::BadCrc { ptr });
+            }
+        }
+        let usable = checks.magic_ok && checks.level_ok;
+        let (left, right) = (hdr.bb_leftsib, hdr.bb_rightsib);
+        self.out.blocks.push(VisitedBlock {
+            ptr,
+            level,
+            daddr,
+            header: hdr,
+            checks,
+        });
+        if !usable {
+            // Not a block of this tree at this level: its contents would only mislead.
+            return;
+        }
+        if let Some(l) = self.levels.get_mut(usize::from(level)) {
+            l.push((ptr, left, right));
+        }
+        let hdr_len = format.hdr_len(has_crc);
+        let count = numrecs.min(max);
+        if leaf {
+            let rl = self.kind.rec_len();
+            for i in 0..count {
+                let Some(at) = i.checked_mul(rl).and_then(|o| o.checked_add(hdr_len)) else {
+                    break;
+                };
+                let Some(rec) = at
+                    .checked_add(rl)
+                    .and_then(|end| buf.get(at..end))
+                    .and_then(|b| self.kind.decode_rec(b))
+                else {
+                    break;
+                };
+                self.out.records = self.out.records.saturating_add(1);
+                (self.visit)(RecordRef {
+                    ptr,
+                    index: i.saturating_add(1),
+                    rec: &rec,
+                });
+            }
+        } else {
+            // Pointers start after maxrecs keys.
+            let pl = format.ptr_len();
+            let ptrs_at = max
+                .checked_mul(self.kind.key_len())
+                .and_then(|k| k.checked_add(hdr_len));
+            let children: Vec<u64> = (0..count)
+                .map_while(|i| {
+                    let at = i.checked_mul(pl)?.checked_add(ptrs_at?)?;
+                    format.read_ptr(buf.get(at..)?)
+                })
+                .collect();
+            drop(buf);
+            let child_level = level.saturating_sub(1);
+            for c in children {
+                self.block(c, child_level, false);
+            }
+        }
+    }
+
+    fn check_siblings(&mut self) {
+        let null = self.kind.ptr_format().null();
+        let mut found = Vec::new();
+        for blocks in &self.levels {
+            let mut prev: Option<u64> = None;
+            for &(ptr, left, _) in blocks {
+                let expected = prev.unwrap_or(null);
+                if left != expected {
+                    found.push(Finding::BadSibling {
+                        ptr,
+                        which: Sibling::Left,
+                        found: left,
+                        expected,
+                    });
+                }
+                prev = Some(ptr);
+            }
+            let mut next: Option<u64> = None;
+            for &(ptr, _, right) in blocks.iter().rev() {
+                let expected = next.unwrap_or(null);
+                if right != expected {
+                    found.push(Finding::BadSibling {
+                        ptr,
+                        which: Sibling::Right,
+                        found: right,
+                        expected,
+                    });
+                }
+                next = Some(ptr);
+            }
+        }
+        self.out.findings.extend(found);
+    }
+}
+
+/// Walks the tree rooted at `root`, calling `visit` for every leaf record in key order.
+///
+/// Without `opts.root_level` the root block's own level is trusted (up to
+/// `opts.max_levels - 1`).
+pub fn walk_with<K, A, S, F>(
+    src: &S,
+    addr: &A,
+    kind: &K,
+    root: u64,
+    opts: WalkOptions,
+    visit: F,
+) -> WalkResult
+where
+    K: BtreeKind,
+    A: Addressing,
+    S: ByteSource,
+    F: FnMut(RecordRef<'_, K::Rec>),
+{
+    let mut out = WalkResult::default();
+    let Some(magic) = kind.magic(addr.has_crc()) else {
+        out.findings.push(Finding::NoSuchTree);
+        return out;
+    };
+    let root_level = match opts.root_level {
+        Some(l) => l,
+        None => {
+            // Peek at the root's own level.
+            let lvl = addr
+                .byte_offset(root)
+                .and_then(|off| src.read_at(off, addr.block_size()).ok())
+                .and_then(|b| be_u16(&b, 4));
+            match lvl {
+                Some(l) => l,
+                None => {
+                    out.findings.push(Finding::PtrOutOfRange {
+                        ptr: root,
+                        level: 0,
+                    });
+                    return out;
+                }
+            }
+        }
+    };
+    if root_level >= opts.max_levels {
+        out.findings.push(Finding::TooDeep {
+            ptr: root,
+            level: root_level,
+            max: opts.max_levels,
+        });
+        return out;
+    }
+    let mut w = Walker {
+        kind,
+        addr,
+        src,
+        visit,
+        magic,
+        visited: BTreeSet::new(),
+        out,
+        levels: vec![Vec::new(); usize::from(root_level).saturating_add(1)],
+    };
+    w.block(root, root_level, true);
+    w.check_siblings();
+    w.out
+}
+
+/// Walks the tree and collects its leaf records in key order.
+pub fn walk<K, A, S>(
+    src: &S,
+    addr: &A,
+    kind: &K,
+    root: u64,
+    opts: WalkOptions,
+) -> (WalkResult, Vec<K::Rec>)
+where
+    K: BtreeKind,
+    A: Addressing,
+    S: ByteSource,
+{
+    let mut recs = Vec::new();
+    let res = walk_with(src, addr, kind, root, opts, |r| recs.push(r.rec.clone()));
+    (res, recs)
+}
+
+/// Renders the tree rooted at `root` exactly as `xfs_db btdump` (or `btdump -i` when
+/// `include_nodes`) prints it after `addr` to the root: xfs_db's traversal (down the first
+/// pointers, along the right siblings of each level), its header lines and its `print keys`,
+/// `print ptrs` and `print recs` output. Loops are cut where xfs_db would loop forever.
+pub fn render_btdump<K, A, S>(src: &S, addr: &A, kind: &K, root: u64, include_nodes: bool) -> String
+where
+    K: BtreeKind,
+    A: Addressing,
+    S: ByteSource,
+{
+    let mut out = String::new();
+    let Some(root_blk) = read_block(src, addr, kind, root) else {
+        return out;
+    };
+    let mut level = i32::from(root_blk.hdr.bb_level);
+    let mut cur = root_blk;
+    let mut name = kind.name();
+    // Each step moves to a new block; the visited set bounds the walk.
+    let mut visited = BTreeSet::new();
+    let _ = visited.insert(root);
+    loop {
+        if level > 0 {
+            if include_nodes {
+                dump_level(src, addr, kind, &cur, name, level, &mut out);
+            }
+            let first = if cur.hdr.bb_level == 0 {
+                None
+            } else {
+                cur.ptr_at(kind, addr, 0)
+            };
+            let Some(child) = first else {
+                out.push_str("field ptrs not found\n");
+                break;
+            };
+            let Some(next) = read_block(src, addr, kind, child) else {
+                break;
+            };
+            name = kind.name();
+            if !visited.insert(child) {
+                break;
+            }
+            cur = next;
+        } else {
+            dump_level(src, addr, kind, &cur, name, level, &mut out);
+            break;
+        }
+        level = level.saturating_sub(1);
+        if level < 0 {
+            break;
+        }
+    }
+    out
+}
+
+/// A raw block as read for rendering.
+struct RawBlock<'a> {
+    ptr: u64,
+    daddr: u64,
+    hdr: BlockHeader,
+    buf: std::borrow::Cow<'a, [u8]>,
+}
+
+impl RawBlock<'_> {
+    fn ptr_at<K: BtreeKind, A: Addressing>(&self, kind: &K, addr: &A, i: usize) -> Option<u64> {
+        let has_crc = addr.has_crc();
+        let max = max_recs(kind, addr.block_size(), has_crc, false);
+        let format = kind.ptr_format();
+        if i >= usize::from(self.hdr.bb_numrecs) {
+            return None;
+        }
+        let at = max
+            .checked_mul(kind.key_len())?
+            .checked_add(format.hdr_len(has_crc))?
+            .checked_add(i.checked_mul(format.ptr_len())?)?;
+        format.read_ptr(self.buf.get(at..)?)
+    }
+}
+
+fn read_block<'s, K: BtreeKind, A: Addressing, S: ByteSource>(
+    src: &'s S,
+    addr: &A,
+    kind: &K,
+    ptr: u64,
+) -> Option<RawBlock<'s>> {
+    let off = addr.byte_offset(ptr)?;
+    let buf = src.read_at(off, addr.block_size()).ok()?;
+    let hdr = BlockHeader::parse(&buf, kind.ptr_format(), addr.has_crc())?;
+    Some(RawBlock {
+        ptr,
+        daddr: off.checked_div(512)?,
+        hdr,
+        buf,
+    })
+}
+
+/// One level of `btdump`: the block and its right siblings.
+fn dump_level<K: BtreeKind, A: Addressing, S: ByteSource>(
+    src: &S,
+    addr: &A,
+    kind: &K,
+    first: &RawBlock<'_>,
+    first_name: &'static str,
+    level: i32,
+    out: &mut String,
+) {
+    let null = kind.ptr_format().null();
+    let mut visited = BTreeSet::new();
+    let _ = visited.insert(first.ptr);
+    let mut nr: u64 = 1;
+    let mut name = first_name;
+    let mut owned: Option<RawBlock<'_>> = None;
+    loop {
+        let blk = owned.as_ref().unwrap_or(first);
+        out.push_str(&format!(
+            "{name} level {level} block {nr} daddr {}\n",
+            blk.daddr
+        ));
+        print_block(kind, addr, blk, level > 0, out);
+        let right = blk.hdr.bb_rightsib;
+        if right == null || !visited.insert(right) {
+            break;
+        }
+        let Some(next) = read_block(src, addr, kind, right) else {
+            break;
+        };
+        owned = Some(next);
+        name = kind.sibling_name();
+        nr = nr.saturating_add(1);
+    }
+}
+
+/// xfs_db's `print keys` + `print ptrs` (node) or `print recs` (leaf) of one block.
+fn print_block<K: BtreeKind, A: Addressing>(
+    kind: &K,
+    addr: &A,
+    blk: &RawBlock<'_>,
+    node: bool,
+    out: &mut String,
+) {
+    let has_crc = addr.has_crc();
+    let format = kind.ptr_format();
+    let hdr_len = format.hdr_len(has_crc);
+    let bs = blk.buf.len();
+    let numrecs = usize::from(blk.hdr.bb_numrecs);
+    let block_is_leaf = blk.hdr.bb_level == 0;
+    // xfs_db stops arrays at the end of the buffer.
+    let fit = |start: usize, size: usize, n: usize| -> usize {
+        bs.saturating_sub(start)
+            .checked_div(size)
+            .unwrap_or(0)
+            .min(n)
+    };
+    if node {
+        let n = if block_is_leaf { 0 } else { numrecs };
+        let kl = kind.key_len();
+        let count = fit(hdr_len, kl, n);
+        let keys = (0..count).filter_map(|i| {
+            let at = i.checked_mul(kl)?.checked_add(hdr_len)?;
+            let k = kind.decode_key(blk.buf.get(at..at.checked_add(kl)?)?)?;
+            Some(kind.key_fields(&k))
+        });
+        print_sarray("keys", kind.key_names(), keys.collect(), out);
+        let max = max_recs(kind, addr.block_size(), has_crc, false);
+        let pl = format.ptr_len();
+        let ptrs_at = max.saturating_mul(kl).saturating_add(hdr_len);
+        let count = fit(ptrs_at, pl, n);
+        if count == 0 {
+            out.push_str("field ptrs not found\n");
+            return;
+        }
+        let ptrs: Vec<u64> = (0..count)
+            .filter_map(|i| {
+                format.read_ptr(blk.buf.get(i.checked_mul(pl)?.checked_add(ptrs_at)?..)?)
+            })
+            .collect();
+        out.push_str(&array_prefix("ptrs", ptrs.len()));
+        let many = ptrs.len() > 1;
+        for (i, p) in ptrs.iter().enumerate() {
+            if many {
+                out.push_str(&format!("{}:", i.saturating_add(1)));
+            }
+            out.push_str(&p.to_string());
+            if i.saturating_add(1) < ptrs.len() {
+                out.push(' ');
+            }
+        }
+        out.push('\n');
+    } else {
+        let n = if block_is_leaf { numrecs } else { 0 };
+        let rl = kind.rec_len();
+        let count = fit(hdr_len, rl, n);
+        let recs = (0..count).filter_map(|i| {
+            let at = i.checked_mul(rl)?.checked_add(hdr_len)?;
+            let r = kind.decode_rec(blk.buf.get(at..at.checked_add(rl)?)?)?;
+            Some(kind.rec_fields(&r))
+        });
+        print_sarray("recs", kind.rec_names(), recs.collect(), out);
+    }
+}
+
+fn array_prefix(name: &str, count: usize) -> String {
+    if count == 1 {
+        format!("{name}[1] = ")
+    } else {
+        format!("{name}[1-{count}] = ")
+    }
+}
+
+/// xfs_db's structure-array printing (`print_sarray`).
+fn print_sarray(name: &str, names: &[&str], items: Vec<Vec<Field>>, out: &mut String) {
+    if items.is_empty() {
+        out.push_str(&format!("field {name} not found\n"));
+        return;
+    }
+    out.push_str(&array_prefix(name, items.len()));
+    out.push('[');
+    out.push_str(&names.join(","));
+    out.push_str("] ");
+    let n = items.len();
+    for (i, fields) in items.iter().enumerate() {
+        out.push_str(&format!("\n{}:[", i.saturating_add(1)));
+        let vals: Vec<String> = fields.iter().map(Field::render_value).collect();
+        out.push_str(&vals.join(","));
+        out.push(']');
+        if i.saturating_add(1) < n {
+            out.push(' ');
+        }
+    }
+    out.push('\n');
+}
