@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+use xfs_format::btree::{render_btdump, walk_with, AgAddressing, BtreeKind, WalkResult};
+use xfs_format::btrees::{AgTree, AllocBtree, AllocBy, InoBtree, RefcountBtree, RmapBtree};
 use xfs_format::fields::{render_xfs_db, to_json, Field};
 use xfs_format::partition::list_partitions;
 use xfs_format::sb::{Features, Superblock};
@@ -135,6 +137,24 @@ enum Command {
         #[arg(long, default_value_t = 1, value_name = "N")]
         count: u64,
     },
+    /// Every block and record of a per-AG btree, as `xfs_db btdump` prints it
+    ///
+    /// TREE is one of bno, cnt, ino, fino, rmap, refc. The text output equals
+    /// `xfs_db -c 'agf AG' -c 'addr bnoroot' -c btdump` (or `btdump -i` with --nodes); problems
+    /// the walk found (bad magic, CRC, level, siblings, cycles, pointers out of range) follow
+    /// on lines starting with `#`. With --json: records, blocks and findings as data.
+    Btree {
+        #[command(flatten)]
+        common: Common,
+        /// Which tree: bno, cnt, ino, fino, rmap or refc
+        #[arg(value_parser = parse_tree)]
+        tree: AgTree,
+        /// Allocation group number
+        ag: u32,
+        /// Also print the interior (node) blocks, as `btdump -i`
+        #[arg(long)]
+        nodes: bool,
+    },
     /// List the MBR/GPT partitions of a whole-disk image and which hold XFS
     Partitions {
         #[command(flatten)]
@@ -192,6 +212,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             agbno,
             count,
         } => block(&mut out, &common, daddr, fsb, agbno.as_deref(), count)?,
+        Command::Btree {
+            common,
+            tree,
+            ag,
+            nodes,
+        } => btree(&mut out, &common, tree, ag, nodes)?,
         Command::Partitions { common } => partitions(&mut out, &common)?,
     }
     out.flush()?;
@@ -577,4 +603,126 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
         writeln!(out, "# {note}")?;
     }
     Ok(())
+}
+
+fn parse_tree(s: &str) -> Result<AgTree, String> {
+    Ok(match s {
+        "bno" | "bnobt" => AgTree::Bno,
+        "cnt" | "cntbt" => AgTree::Cnt,
+        "ino" | "inobt" => AgTree::Ino,
+        "fino" | "finobt" => AgTree::Fino,
+        "rmap" | "rmapbt" => AgTree::Rmap,
+        "refc" | "refcount" | "refcountbt" => AgTree::Refcount,
+        _ => return Err("expected one of bno, cnt, ino, fino, rmap, refc".into()),
+    })
+}
+
+/// Walks one tree and renders it: btdump text plus `#` finding lines, or JSON.
+fn dump_tree<K: BtreeKind>(
+    out: &mut Out<'_>,
+    common: &Common,
+    fs: &Filesystem<Source>,
+    addr: &AgAddressing<'_>,
+    kind: &K,
+    root: u64,
+    opts: xfs_format::btree::WalkOptions,
+    nodes: bool,
+) -> Result<(), CliError> {
+    let src = fs.source();
+    if common.json {
+        let mut recs = Vec::new();
+        let res: WalkResult = walk_with(src, addr, kind, root, opts, |r| {
+            recs.push(
+                json!({"block": r.ptr, "index": r.index, "rec": to_json(&kind.rec_fields(r.rec))}),
+            )
+        });
+        let v = json!({
+            "tree": kind.name(), "ag": addr.agno, "root": root,
+            "height": res.height(), "block_count": res.block_count(),
+            "blocks": res.blocks, "records": recs,
+            "findings": res.findings.iter().map(|f| json!({"finding": f, "text": f.to_string()})).collect::<Vec<_>>(),
+        });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )?;
+        return Ok(());
+    }
+    out.write_all(render_btdump(src, addr, kind, root, nodes).as_bytes())?;
+    let res = walk_with(src, addr, kind, root, opts, |_| {});
+    for f in &res.findings {
+        writeln!(out, "# {f}")?;
+    }
+    Ok(())
+}
+
+fn btree(
+    out: &mut Out<'_>,
+    common: &Common,
+    tree: AgTree,
+    ag: u32,
+    nodes: bool,
+) -> Result<(), CliError> {
+    let (fs, base) = common.open()?;
+    let agf = fs
+        .read_agf(ag)
+        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    let agi = fs
+        .read_agi(ag)
+        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    if !tree.exists(&fs.geo) {
+        let name = format!("{tree:?}").to_lowercase();
+        return Err(CliError::new(format!(
+            "this filesystem has no {name} btree"
+        )));
+    }
+    let addr = AgAddressing::new(&fs.geo, ag)
+        .ok_or_else(|| CliError::new(format!("AG {ag} does not exist")))?;
+    let root = u64::from(tree.root(&agf, &agi).0);
+    let opts = tree.walk_options(&agf, &agi);
+    match tree {
+        AgTree::Bno => dump_tree(
+            out,
+            common,
+            &fs,
+            &addr,
+            &AllocBtree(AllocBy::Block),
+            root,
+            opts,
+            nodes,
+        ),
+        AgTree::Cnt => dump_tree(
+            out,
+            common,
+            &fs,
+            &addr,
+            &AllocBtree(AllocBy::Count),
+            root,
+            opts,
+            nodes,
+        ),
+        AgTree::Ino => dump_tree(
+            out,
+            common,
+            &fs,
+            &addr,
+            &InoBtree::inobt(&fs.geo),
+            root,
+            opts,
+            nodes,
+        ),
+        AgTree::Fino => dump_tree(
+            out,
+            common,
+            &fs,
+            &addr,
+            &InoBtree::finobt(&fs.geo),
+            root,
+            opts,
+            nodes,
+        ),
+        AgTree::Rmap => dump_tree(out, common, &fs, &addr, &RmapBtree, root, opts, nodes),
+        AgTree::Refcount => dump_tree(out, common, &fs, &addr, &RefcountBtree, root, opts, nodes),
+    }
 }

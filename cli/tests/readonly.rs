@@ -32,6 +32,9 @@ fn all_invocations(img: &Path) -> Vec<Vec<String>> {
         vec!["block", "--fsb", "1", "--count", "2"],
         vec!["block", "--agbno", "1/0", "--json"],
         vec!["partitions"],
+        vec!["btree", "bno", "0"],
+        vec!["btree", "ino", "1", "--nodes"],
+        vec!["btree", "cnt", "2", "--json"],
     ];
     let mut out = Vec::new();
     for mmap in [false, true] {
@@ -166,6 +169,26 @@ fn bad_input_is_one_line_and_exit_2() {
     fails(&[]);
     let e = fails(&["info", dir.path().to_str().unwrap()]);
     assert!(e.contains("is a directory"), "{e}");
+
+    // Newer kernels' incompatible features are refused by name, never misread.
+    let newer = dir.path().join("newer.img");
+    let mut b = bytes.clone();
+    b[218] |= 0x01; // features_incompat (bytes 216..220, big-endian) |= 0x100: metadir
+    b[219] |= 0x80; // |= 0x80: parent pointers
+    std::fs::write(&newer, &b).unwrap();
+    let e = fails(&["sb", newer.to_str().unwrap()]);
+    assert!(
+        e.contains("incompatible feature 0x180 (parent, metadir)"),
+        "{e}"
+    );
+
+    // Absurd geometry names the offending field.
+    let absurd = dir.path().join("absurd.img");
+    let mut b = bytes.clone();
+    b[4..8].copy_from_slice(&3000u32.to_be_bytes()); // sb_blocksize
+    std::fs::write(&absurd, &b).unwrap();
+    let e = fails(&["info", absurd.to_str().unwrap()]);
+    assert!(e.contains("blocksize = 3000"), "{e}");
 }
 
 #[test]

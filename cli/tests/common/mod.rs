@@ -90,3 +90,14 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// Decompresses a sample image of testdata/ into `dir` and returns its path.
+pub fn sample(dir: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(format!("{name}.img.zst"));
+    let bytes = zstd::stream::decode_all(std::fs::File::open(&src).unwrap()).unwrap();
+    let out = dir.join(format!("{name}.img"));
+    std::fs::write(&out, bytes).unwrap();
+    out
+}
