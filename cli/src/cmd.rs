@@ -620,16 +620,14 @@ fn parse_tree(s: &str) -> Result<AgTree, String> {
 /// Walks one tree and renders it: btdump text plus `#` finding lines, or JSON.
 fn dump_tree<K: BtreeKind>(
     out: &mut Out<'_>,
-    common: &Common,
-    fs: &Filesystem<Source>,
+    json: bool,
+    src: &Source,
     addr: &AgAddressing<'_>,
     kind: &K,
-    root: u64,
-    opts: xfs_format::btree::WalkOptions,
+    (root, opts): (u64, xfs_format::btree::WalkOptions),
     nodes: bool,
 ) -> Result<(), CliError> {
-    let src = fs.source();
-    if common.json {
+    if json {
         let mut recs = Vec::new();
         let res: WalkResult = walk_with(src, addr, kind, root, opts, |r| {
             recs.push(
@@ -681,48 +679,13 @@ fn btree(
         .ok_or_else(|| CliError::new(format!("AG {ag} does not exist")))?;
     let root = u64::from(tree.root(&agf, &agi).0);
     let opts = tree.walk_options(&agf, &agi);
+    let (json, src, r) = (common.json, fs.source(), (root, opts));
     match tree {
-        AgTree::Bno => dump_tree(
-            out,
-            common,
-            &fs,
-            &addr,
-            &AllocBtree(AllocBy::Block),
-            root,
-            opts,
-            nodes,
-        ),
-        AgTree::Cnt => dump_tree(
-            out,
-            common,
-            &fs,
-            &addr,
-            &AllocBtree(AllocBy::Count),
-            root,
-            opts,
-            nodes,
-        ),
-        AgTree::Ino => dump_tree(
-            out,
-            common,
-            &fs,
-            &addr,
-            &InoBtree::inobt(&fs.geo),
-            root,
-            opts,
-            nodes,
-        ),
-        AgTree::Fino => dump_tree(
-            out,
-            common,
-            &fs,
-            &addr,
-            &InoBtree::finobt(&fs.geo),
-            root,
-            opts,
-            nodes,
-        ),
-        AgTree::Rmap => dump_tree(out, common, &fs, &addr, &RmapBtree, root, opts, nodes),
-        AgTree::Refcount => dump_tree(out, common, &fs, &addr, &RefcountBtree, root, opts, nodes),
+        AgTree::Bno => dump_tree(out, json, src, &addr, &AllocBtree(AllocBy::Block), r, nodes),
+        AgTree::Cnt => dump_tree(out, json, src, &addr, &AllocBtree(AllocBy::Count), r, nodes),
+        AgTree::Ino => dump_tree(out, json, src, &addr, &InoBtree::inobt(&fs.geo), r, nodes),
+        AgTree::Fino => dump_tree(out, json, src, &addr, &InoBtree::finobt(&fs.geo), r, nodes),
+        AgTree::Rmap => dump_tree(out, json, src, &addr, &RmapBtree, r, nodes),
+        AgTree::Refcount => dump_tree(out, json, src, &addr, &RefcountBtree, r, nodes),
     }
 }
