@@ -136,6 +136,7 @@ fn params() -> impl Strategy<Value = Params> {
 static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
 static FIELDS: AtomicUsize = AtomicUsize::new(0);
 static REJECTED: AtomicUsize = AtomicUsize::new(0);
+static SEEN: std::sync::Mutex<Vec<Params>> = std::sync::Mutex::new(Vec::new());
 
 /// Compares our rendering of every AG's sb/agf/agi/agfl with one xfs_db run over all of them.
 fn compare_all(img: &Path) -> Result<usize, TestCaseError> {
@@ -229,6 +230,7 @@ proptest! {
             prop_assume!(false, "{}", why);
         }
         ACCEPTED.fetch_add(1, Ordering::Relaxed);
+        SEEN.lock().unwrap().push(p.clone());
         let n = compare_all(&img)?;
         FIELDS.fetch_add(n, Ordering::Relaxed);
         compare_cli(&img, Filesystem::open(FileSource::open(&img).unwrap()).unwrap().geo.ag_count)?;
@@ -244,6 +246,36 @@ fn mkfs_cases_were_really_compared() {
     let rejected = REJECTED.load(Ordering::Relaxed);
     eprintln!(
         "mkfs property: {accepted} images accepted by mkfs.xfs ({rejected} parameter sets rejected), {fields} field lines compared"
+    );
+    let seen = SEEN.lock().unwrap();
+    let set = |f: &dyn Fn(&Params) -> u32| {
+        let mut v: Vec<u32> = seen.iter().map(f).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let count = |f: &dyn Fn(&Params) -> bool| seen.iter().filter(|p| f(p)).count();
+    eprintln!(
+        "  v5 {} / v4 {}; block sizes {:?}; sector sizes {:?}; inode sizes {:?}; dir block logs {:?}; \
+         agcount {:?}..{:?}; explicit log size {}; finobt {} sparse {} reflink {} rmapbt {} bigtime {} \
+         inobtcount {} nrext64 {} (v5 cases); v4 ftype {}",
+        count(&|p| p.crc),
+        count(&|p| !p.crc),
+        set(&|p| 1 << p.block_log),
+        set(&|p| 1 << p.sect_log),
+        set(&|p| 1 << p.inode_log),
+        set(&|p| p.dir_log),
+        seen.iter().map(|p| p.agcount).min(),
+        seen.iter().map(|p| p.agcount).max(),
+        count(&|p| p.log_blocks.is_some()),
+        count(&|p| p.crc && p.finobt),
+        count(&|p| p.crc && p.sparse),
+        count(&|p| p.crc && p.reflink),
+        count(&|p| p.crc && p.rmapbt),
+        count(&|p| p.crc && p.bigtime),
+        count(&|p| p.crc && p.inobtcount),
+        count(&|p| p.crc && p.nrext64),
+        count(&|p| !p.crc && p.ftype),
     );
     assert!(accepted >= 32, "mkfs.xfs accepted only {accepted} cases");
     assert!(fields > 0);
