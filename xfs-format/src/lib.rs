@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ag;
+pub mod attr;
 pub mod btree;
 pub mod btrees;
 pub mod crc;
