@@ -783,7 +783,7 @@ pub fn decode_leaf(buf: &[u8], ctx: &BlockContext<'_>) -> Result<LeafBlock, Find
     };
     let at = |o: usize| b.saturating_add(o);
     let fm = |i: usize| -> Option<(u16, u16)> {
-        let o = at(12usize.saturating_add(i.saturating_mul(4)));
+        let o = at(8usize.saturating_add(i.saturating_mul(4)));
         Some((be_u16(buf, o)?, be_u16(buf, o.saturating_add(2))?))
     };
     let hdr = LeafHdr {
