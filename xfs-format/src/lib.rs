@@ -15,6 +15,7 @@ pub mod fs;
 pub mod partition;
 pub mod sb;
 pub mod source;
+pub mod symlink;
 
 pub use error::{CorruptKind, Error, Result};
 pub use fs::Filesystem;
