@@ -397,3 +397,219 @@ fn v4_attrs_match_xfs_db() {
         c.node_blocks >= 1 && c.leaf_blocks >= 3 && c.remote_blocks >= 6 && c.remote_values == 3
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile input: arbitrary and mutated forks and blocks never panic, and walks terminate.
+
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+/// A plausible geometry for decoders that only look at the block size, CRC flag and uuid.
+fn geo(has_crc: bool, block_size: u32) -> Geometry {
+    let base = real_blocks(has_crc).geo.clone();
+    Geometry {
+        block_size,
+        block_log: block_size.trailing_zeros() as u8,
+        ..base
+    }
+}
+
+struct RealBlocks {
+    geo: Geometry,
+    owner: u64,
+    /// The attribute fork of a node-format inode: lblk -> block bytes.
+    blocks: BTreeMap<u32, Vec<u8>>,
+    sf_fork: Vec<u8>,
+}
+
+/// The blocks of a node-format attribute fork (200 attributes, one remote value) and a
+/// shortform fork, from a freshly made image; built once per test binary and flavour.
+fn real_blocks(has_crc: bool) -> &'static RealBlocks {
+    static V5: OnceLock<RealBlocks> = OnceLock::new();
+    static V4: OnceLock<RealBlocks> = OnceLock::new();
+    let cell = if has_crc { &V5 } else { &V4 };
+    cell.get_or_init(|| {
+        let tag = if has_crc { "pv5" } else { "pv4" };
+        let dir = TempDir::new(tag);
+        let opts: &[&str] = if has_crc { &[] } else { &["-m", "crc=0"] };
+        let img = mkfs(&dir.0, "img", opts, 2);
+        let fs = Filesystem::open(FileSource::open(&img).unwrap()).unwrap();
+        let names = root_entries(&img, fs.sb.raw.sb_rootino);
+        drop(fs);
+        let mut node: Vec<Want> = (0..120)
+            .map(|i| want(Namespace::User, &format!("n{i}"), 30 + i % 5))
+            .collect();
+        node.push(want(Namespace::Secure, "remote", 6000));
+        set_attrs(&img, names["f0"], &node);
+        set_attrs(&img, names["f1"], &[want(Namespace::Trusted, "t", 4)]);
+        let fs = Filesystem::open(FileSource::open(&img).unwrap()).unwrap();
+        let inode = read_inode(&fs, names["f0"]);
+        let reader = block_reader(&fs, &inode.extents);
+        let mut blocks = BTreeMap::new();
+        for &(so, _, cnt) in &inode.extents {
+            for l in so..so + cnt {
+                blocks.insert(l as u32, reader(l as u32).unwrap().0);
+            }
+        }
+        RealBlocks {
+            geo: fs.geo.clone(),
+            owner: names["f0"],
+            blocks,
+            sf_fork: read_inode(&fs, names["f1"]).fork,
+        }
+    })
+}
+
+fn exercise_block(buf: &[u8], geo: &Geometry, owner: u64) {
+    let ctx = BlockContext {
+        geo,
+        lblk: 0,
+        owner,
+        daddr: Some(8),
+    };
+    if let Ok(l) = decode_leaf(buf, &ctx) {
+        let _ = l.render_xfs_db();
+        assert!(l.entries.len() <= buf.len() / 8);
+    }
+    if let Ok(n) = decode_node(buf, &ctx) {
+        let _ = n.render_xfs_db();
+        assert!(n.entries.len() <= buf.len() / 8);
+    }
+    if let Ok(r) = decode_remote_block(buf, &ctx) {
+        let _ = r.render_xfs_db();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_forks_and_blocks(bytes in prop::collection::vec(any::<u8>(), 0..1100), crc in any::<bool>()) {
+        let sf = list_shortform(&bytes);
+        prop_assert!(sf.attrs.len() <= 255);
+        if let Some(s) = decode_shortform(&bytes) {
+            let _ = s.render_xfs_db();
+        }
+        let g = geo(crc, 1024);
+        exercise_block(&bytes, &g, 1);
+        // A reader answering every block with these bytes: a cycle everywhere.
+        let reader = |_: u32| -> Result<(Vec<u8>, Option<u64>), String> { Ok((bytes.clone(), None)) };
+        let l = list_attrs(&reader, &g, 1, ListOptions { max_blocks: 64 });
+        prop_assert!(l.leaves.len() + l.nodes.len() <= 64);
+        let v = read_remote_value(&reader, &g, 1, u32::MAX - 1, u32::MAX);
+        prop_assert!(v.value.len() <= 65536);
+    }
+
+    #[test]
+    fn arbitrary_node_trees(
+        blocks in prop::collection::vec(prop::collection::vec(any::<u8>(), 512), 1..8),
+        crc in any::<bool>(),
+    ) {
+        // Force node and leaf magics so the walk descends into hostile blocks.
+        let g = geo(crc, 512);
+        let mut blocks = blocks;
+        for (i, b) in blocks.iter_mut().enumerate() {
+            let m: u16 = match (crc, i % 2) {
+                (true, 0) => XFS_DA3_NODE_MAGIC,
+                (false, 0) => XFS_DA_NODE_MAGIC,
+                (true, _) => XFS_ATTR3_LEAF_MAGIC,
+                (false, _) => XFS_ATTR_LEAF_MAGIC,
+            };
+            b[8..10].copy_from_slice(&m.to_be_bytes());
+            // Small child pointers, so that children exist.
+            for e in (16..512).step_by(8) {
+                if e + 8 <= 512 {
+                    let child = u32::from(b[e + 7] % 8);
+                    b[e + 4..e + 8].copy_from_slice(&child.to_be_bytes());
+                }
+            }
+        }
+        let n = blocks.len() as u32;
+        let reader = move |l: u32| -> Result<(Vec<u8>, Option<u64>), String> {
+            blocks.get((l % n) as usize).cloned().map(|b| (b, None)).ok_or_else(|| "hole".into())
+        };
+        let l = list_attrs(&reader, &g, 1, ListOptions::default());
+        prop_assert!(l.nodes.len() + l.leaves.len() <= 8);
+    }
+
+    #[test]
+    fn mutated_real_forks(
+        crc in any::<bool>(),
+        patches in prop::collection::vec((any::<u16>(), any::<u16>(), any::<u8>()), 1..12),
+    ) {
+        let rb = real_blocks(crc);
+        let mut blocks = rb.blocks.clone();
+        let keys: Vec<u32> = blocks.keys().copied().collect();
+        for (bi, off, val) in &patches {
+            let k = keys[*bi as usize % keys.len()];
+            let b = blocks.get_mut(&k).unwrap();
+            let i = *off as usize % b.len();
+            b[i] = *val;
+        }
+        let reader = |l: u32| -> Result<(Vec<u8>, Option<u64>), String> {
+            blocks.get(&l).cloned().map(|b| (b, None)).ok_or_else(|| "hole".to_string())
+        };
+        let l = list_attrs(&reader, &rb.geo, rb.owner, ListOptions::default());
+        for a in &l.attrs {
+            if let AttrValue::Remote { valueblk, valuelen } = a.value {
+                let v = read_remote_value(&reader, &rb.geo, rb.owner, valueblk, valuelen);
+                prop_assert!(v.value.len() <= valuelen as usize);
+            }
+        }
+        for b in blocks.values() {
+            exercise_block(b, &rb.geo, rb.owner);
+        }
+        let mut sf = rb.sf_fork.clone();
+        for (_, off, val) in &patches {
+            let i = *off as usize % sf.len();
+            sf[i] = *val;
+        }
+        let _ = list_shortform(&sf);
+        if let Some(s) = decode_shortform(&sf) {
+            let _ = s.render_xfs_db();
+        }
+    }
+}
+
+#[test]
+fn unmutated_real_forks_are_clean() {
+    for crc in [true, false] {
+        let rb = real_blocks(crc);
+        let reader = |l: u32| -> Result<(Vec<u8>, Option<u64>), String> {
+            rb.blocks
+                .get(&l)
+                .cloned()
+                .map(|b| (b, None))
+                .ok_or_else(|| "hole".to_string())
+        };
+        let l = list_attrs(&reader, &rb.geo, rb.owner, ListOptions::default());
+        assert!(l.findings.is_empty(), "{:?}", l.findings);
+        assert_eq!(l.attrs.len(), 121);
+        // A flipped byte in the name area of the first leaf is caught by the CRC (v5) or
+        // by the name hash check (v4).
+        let leaf = l.leaves[0];
+        let mut blocks = rb.blocks.clone();
+        let b = blocks.get_mut(&leaf).unwrap();
+        let entry = if crc { 80 } else { 32 };
+        let nameidx = u16::from_be_bytes([b[entry + 4], b[entry + 5]]) as usize;
+        b[nameidx + 3] ^= 1; // first name byte of a local entry
+        let reader = |l: u32| -> Result<(Vec<u8>, Option<u64>), String> {
+            blocks
+                .get(&l)
+                .cloned()
+                .map(|b| (b, None))
+                .ok_or_else(|| "hole".to_string())
+        };
+        let l = list_attrs(&reader, &rb.geo, rb.owner, ListOptions::default());
+        assert!(l
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::LeafBadHash { .. })));
+        assert_eq!(
+            crc,
+            l.findings.contains(&Finding::BadCrc { block: leaf }),
+            "{:?}",
+            l.findings
+        );
+    }
+}
