@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ag;
+pub mod attr;
 pub mod btree;
 pub mod btrees;
 pub mod crc;
@@ -14,6 +15,7 @@ pub mod fs;
 pub mod partition;
 pub mod sb;
 pub mod source;
+pub mod symlink;
 
 pub use error::{CorruptKind, Error, Result};
 pub use fs::Filesystem;
