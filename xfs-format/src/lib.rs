@@ -8,6 +8,7 @@ pub mod ag;
 pub mod btree;
 pub mod btrees;
 pub mod crc;
+pub mod dir2;
 pub mod error;
 pub mod fields;
 pub mod fs;
