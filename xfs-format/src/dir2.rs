@@ -2066,4 +2066,153 @@ mod tests {
         assert_eq!(data_entsize(12, true), 24);
         assert_eq!(data_entsize(13, true), 32);
     }
+
+    fn geo4() -> Geometry {
+        Geometry {
+            version: 4,
+            has_crc: false,
+            block_size: 4096,
+            block_log: 12,
+            sect_size: 512,
+            sect_log: 9,
+            inode_size: 256,
+            inode_log: 8,
+            inodes_per_block: 16,
+            inopb_log: 4,
+            ag_blocks: 4096,
+            ag_blk_log: 12,
+            ag_count: 4,
+            data_blocks: 16384,
+            dir_block_size: 4096,
+            log_start: 0,
+            log_blocks: 0,
+            log_sect_size: 512,
+            has_ftype: false,
+            has_finobt: false,
+            has_rmapbt: false,
+            has_reflink: false,
+            has_inobtcount: false,
+            has_sparse_inodes: false,
+            has_bigtime: false,
+            has_nrext64: false,
+            has_meta_uuid: false,
+            has_projid32: false,
+            has_attr2: false,
+            has_lazysbcount: false,
+            has_logv2: false,
+            meta_uuid: [0; 16],
+        }
+    }
+
+    /// A v4 data block: one entry "ab" at 16, then one unused region to the end.
+    fn data_block() -> Vec<u8> {
+        let mut b = vec![0u8; 4096];
+        b[..4].copy_from_slice(&XFS_DIR2_DATA_MAGIC.to_be_bytes());
+        b[4..6].copy_from_slice(&32u16.to_be_bytes());
+        b[6..8].copy_from_slice(&(4096u16 - 32).to_be_bytes());
+        b[16..24].copy_from_slice(&131u64.to_be_bytes());
+        b[24] = 2;
+        b[25..27].copy_from_slice(b"ab");
+        b[30..32].copy_from_slice(&16u16.to_be_bytes());
+        b[32..34].copy_from_slice(&0xffffu16.to_be_bytes());
+        b[34..36].copy_from_slice(&(4096u16 - 32).to_be_bytes());
+        b[4094..].copy_from_slice(&32u16.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn clean_data_block_decodes() {
+        let blk = parse_dir_block(&data_block(), &geo4(), &BlockCtx::default());
+        let DirBlock::Data(d) = blk else {
+            panic!("not a data block")
+        };
+        assert!(d.findings.is_empty(), "{:?}", d.findings);
+        assert!(d.checks.all_ok());
+        let e: Vec<_> = d.entries().collect();
+        assert_eq!(e.len(), 1);
+        assert_eq!((e[0].name.as_slice(), e[0].inumber), (&b"ab"[..], 131));
+        assert_eq!(d.items.len(), 2);
+    }
+
+    #[test]
+    fn corrupt_lengths_and_tags_are_findings() {
+        let geo = geo4();
+        let mut b = data_block();
+        b[30..32].copy_from_slice(&24u16.to_be_bytes()); // tag of the entry
+        b[34..36].copy_from_slice(&0u16.to_be_bytes()); // zero free length
+        let blk = parse_dir_block(&b, &geo, &BlockCtx::default());
+        let f = blk.findings();
+        assert!(
+            f.contains(&DirFinding::BadTag { at: 16, found: 24 }),
+            "{f:?}"
+        );
+        assert!(
+            f.contains(&DirFinding::BadFreeLength { at: 32, length: 0 }),
+            "{f:?}"
+        );
+        // An entry whose name runs off the block.
+        let mut c = data_block();
+        c[32..40].copy_from_slice(&7u64.to_be_bytes());
+        c[40] = 255;
+        c[34..36].copy_from_slice(&0u16.to_be_bytes());
+        let mut short = c[..200].to_vec();
+        short[0..4].copy_from_slice(&XFS_DIR2_DATA_MAGIC.to_be_bytes());
+        let blk = parse_dir_block(&short, &geo, &BlockCtx::default());
+        assert!(blk
+            .findings()
+            .iter()
+            .any(|f| matches!(f, DirFinding::EntryOverrun { at: 32, .. })));
+        // A v5 magic on a v4 filesystem.
+        let mut d = data_block();
+        d[..4].copy_from_slice(&XFS_DIR3_DATA_MAGIC.to_be_bytes());
+        let blk = parse_dir_block(&d, &geo, &BlockCtx::default());
+        assert!(!blk.checks().unwrap().magic_ok);
+    }
+
+    #[test]
+    fn shortform_overrun_stops() {
+        // count 3, i8count 0, parent 128, one entry "x" then truncated.
+        let b = [3u8, 0, 0, 0, 0, 128, 1, 0, 0x30, b'x', 0, 0, 0, 200, 5];
+        let sf = parse_shortform(&b, false);
+        assert_eq!(sf.entries.len(), 1);
+        assert_eq!(sf.entries[0].inumber, 200);
+        assert!(matches!(
+            sf.findings.first(),
+            Some(DirFinding::Truncated { at: 14, .. })
+        ));
+    }
+
+    #[test]
+    fn classify_by_mapping() {
+        let geo = geo4();
+        let ext = |f, c| DirExtent {
+            file_block: f,
+            start_block: 100,
+            count: c,
+        };
+        let leaf = XFS_DIR2_LEAF_OFFSET / 4096;
+        let free = XFS_DIR2_FREE_OFFSET / 4096;
+        assert_eq!(
+            classify(&geo, ForkFormat::Extents, &[ext(0, 1)]),
+            DirFormat::Block
+        );
+        assert_eq!(
+            classify(&geo, ForkFormat::Extents, &[ext(0, 3), ext(leaf, 1)]),
+            DirFormat::Leaf
+        );
+        assert_eq!(
+            classify(
+                &geo,
+                ForkFormat::Extents,
+                &[ext(0, 3), ext(leaf, 2), ext(free, 1)]
+            ),
+            DirFormat::Node
+        );
+        assert_eq!(classify(&geo, ForkFormat::Local, &[]), DirFormat::Shortform);
+        assert_eq!(classify(&geo, ForkFormat::Extents, &[]), DirFormat::Invalid);
+        assert_eq!(
+            classify(&geo, ForkFormat::Extents, &[ext(0, 2)]),
+            DirFormat::Invalid
+        );
+    }
 }

@@ -251,6 +251,14 @@ fn split_prints(out: &str) -> BTreeMap<u32, String> {
 
 /// Mutates a real block deterministically and feeds it to the decoder (no panic).
 fn mutate_all(geo: &Geometry, block: &[u8], seed: u64) {
+    if geo.has_crc {
+        // One flipped bit past the header is caught by the CRC.
+        let mut b = block.to_vec();
+        b[100] ^= 1;
+        let d = parse_dir_block(&b, geo, &BlockCtx::default());
+        assert_eq!(d.checks().unwrap().crc, xfs_format::fields::CrcState::Bad);
+        assert!(d.findings().contains(&xfs_format::dir2::DirFinding::BadCrc));
+    }
     let mut x = seed | 1;
     let mut next = || {
         x ^= x << 13;
