@@ -27,6 +27,8 @@ pub enum Null {
     NullSkipZero,
     /// Leave all-ones out entirely (`aginonn`, the AGI unlinked buckets).
     SkipNull,
+    /// Leave zero out, print all-ones as a number (`dir2_data_offnz`, free block bests).
+    SkipZero,
 }
 
 /// State of a stored checksum, as xfs_db reports it after `crc = 0x...`.
@@ -177,7 +179,7 @@ pub fn sign_extend(v: u64, bits: u32) -> i64 {
 fn render_elem(v: u64, bits: u32, radix: Radix, null: Null) -> Option<String> {
     let is_null = v == all_ones(bits);
     match null {
-        Null::NullSkipZero if v == 0 => None,
+        Null::NullSkipZero | Null::SkipZero if v == 0 => None,
         Null::SkipNull if is_null => None,
         Null::Null | Null::NullSkipZero if is_null => Some("null".to_string()),
         _ if radix == Radix::Signed => Some(sign_extend(v, bits).to_string()),
@@ -270,7 +272,7 @@ impl Field {
         );
         let num = |v: u64, bits: u32, null: Null| match null {
             Null::Plain if signed => json!(sign_extend(v, bits)),
-            Null::Plain => json!(v),
+            Null::Plain | Null::SkipZero => json!(v),
             _ if v == all_ones(bits) => Json::Null,
             _ => json!(v),
         };

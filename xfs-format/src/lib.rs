@@ -9,6 +9,7 @@ pub mod attr;
 pub mod btree;
 pub mod btrees;
 pub mod crc;
+pub mod dir2;
 pub mod error;
 pub mod fields;
 pub mod fs;
