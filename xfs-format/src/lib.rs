@@ -5,10 +5,12 @@
 #![forbid(unsafe_code)]
 
 pub mod ag;
+pub mod bmap;
 pub mod crc;
 pub mod error;
 pub mod fields;
 pub mod fs;
+pub mod inode;
 pub mod partition;
 pub mod sb;
 pub mod source;
