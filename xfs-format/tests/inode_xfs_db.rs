@@ -428,10 +428,13 @@ fn inode_numbers_outside_the_filesystem_are_rejected() {
 
 fn sample_inode() -> (Vec<u8>, xfs_format::sb::Geometry) {
     let s = Scratch::new("sample");
-    let proto = write_proto(&s.0, 40);
+    let proto = write_proto(&s.0, 420);
     let img = mkfs(&s.0, "s.img", &["-b", "size=1024"], &proto);
     let fs = Filesystem::open(FileSource::open(&img).unwrap()).unwrap();
-    let buf = fs.read_inode(fs.sb.raw.sb_rootino).unwrap().buf;
+    // The big directory: a btree-format data fork, so mutations hit the BMBT root.
+    let inode = fs.read_inode(ino_of(&img, "/frag")).unwrap();
+    assert_eq!(inode.data_fork.format, ForkFormat::Btree);
+    let buf = inode.buf;
     (buf, fs.geo.clone())
 }
 
