@@ -77,6 +77,19 @@ pub enum Value {
         value: u32,
         state: CrcState,
     },
+    /// Text already formatted the way xfs_db prints it (dates, `2 (extents)`, signed
+    /// numbers, `(empty)`).
+    Text(String),
+    /// An array of records, printed like xfs_db's `fp_sarray`: the name gets the index range,
+    /// the value is `[col,col,..] ` followed by one `\ni:[v,v,..]` per record (records are
+    /// separated by a space before the newline). `declared` is the element count the index
+    /// range shows; xfs_db prints fewer records than that when they would run off the buffer.
+    Records {
+        columns: &'static [&'static str],
+        rows: Vec<Vec<u64>>,
+        base: u32,
+        declared: usize,
+    },
 }
 
 /// A named field.
@@ -228,8 +241,10 @@ impl Field {
             } => {
                 let count = values.len();
                 let hi = (*base as usize).saturating_add(count).saturating_sub(1);
-                let mut s = if count > 1 || *base != 0 {
+                let mut s = if count > 1 {
                     format!("{}[{}-{}] = ", self.name, base, hi)
+                } else if *base != 0 {
+                    format!("{}[{}] = ", self.name, base)
                 } else {
                     format!("{} = ", self.name)
                 };
@@ -256,6 +271,29 @@ impl Field {
                     fmt_num(*value as u64, Radix::Hex),
                     state.as_str()
                 )
+            }
+            Value::Text(t) => format!("{} = {}", self.name, t),
+            Value::Records {
+                columns,
+                rows,
+                base,
+                declared,
+            } => {
+                let lo = *base as usize;
+                let hi = lo.saturating_add(*declared).saturating_sub(1);
+                let mut s = if hi != lo {
+                    format!("{}[{}-{}] = [{}] ", self.name, lo, hi, columns.join(","))
+                } else {
+                    format!("{}[{}] = [{}] ", self.name, lo, columns.join(","))
+                };
+                for (i, row) in rows.iter().enumerate() {
+                    let vals: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+                    s.push_str(&format!("\n{}:[{}]", lo.saturating_add(i), vals.join(",")));
+                    if i.saturating_add(1) < rows.len() {
+                        s.push(' ');
+                    }
+                }
+                s
             }
         }
     }
@@ -286,6 +324,19 @@ impl Field {
             Value::Uuid(u) => json!(fmt_uuid(u)),
             Value::Chars(c) => json!(String::from_utf8_lossy(c)),
             Value::Crc { value, state } => json!({"value": value, "state": state}),
+            Value::Text(t) => json!(t),
+            Value::Records { columns, rows, .. } => Json::Array(
+                rows.iter()
+                    .map(|row| {
+                        let m: Map<String, Json> = columns
+                            .iter()
+                            .zip(row.iter())
+                            .map(|(c, v)| ((*c).to_string(), json!(v)))
+                            .collect();
+                        Json::Object(m)
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -359,6 +410,34 @@ mod tests {
             },
         };
         assert_eq!(g.render_xfs_db(), "bno[0-3] = 0:null 1:5 3:6");
+    }
+
+    #[test]
+    fn records_and_single_based_arrays() {
+        let r = Field {
+            name: "u3.bmx",
+            value: Value::Records {
+                columns: &["startoff", "startblock"],
+                rows: vec![vec![0, 12], vec![4, 40]],
+                base: 0,
+                declared: 2,
+            },
+        };
+        assert_eq!(
+            r.render_xfs_db(),
+            "u3.bmx[0-1] = [startoff,startblock] \n0:[0,12] \n1:[4,40]"
+        );
+        let p = Field {
+            name: "ptrs",
+            value: Value::Array {
+                values: vec![17],
+                bits: 64,
+                radix: Radix::Dec,
+                null: Null::Plain,
+                base: 1,
+            },
+        };
+        assert_eq!(p.render_xfs_db(), "ptrs[1] = 17");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod ag;
 pub mod attr;
+pub mod bmap;
 pub mod btree;
 pub mod btrees;
 pub mod crc;
@@ -13,6 +14,7 @@ pub mod dir2;
 pub mod error;
 pub mod fields;
 pub mod fs;
+pub mod inode;
 pub mod partition;
 pub mod sb;
 pub mod source;

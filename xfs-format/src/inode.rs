@@ -1,0 +1,909 @@
+//! On-disk inodes (`struct xfs_dinode`, versions 1 to 3) and where to find them.
+//!
+//! [`Filesystem::read_inode`] locates an inode from its number through the geometry and
+//! decodes it with [`Inode::parse`]. Decoding fails only when the number is outside the
+//! filesystem or the bytes cannot be read; a wrong magic, version, CRC, inode number or uuid
+//! is reported in [`InodeChecks`], so a damaged inode can still be shown.
+//!
+//! [`Inode::fields`] lists the fields the way `xfs_db -c 'inode N' -c print` prints them.
+//! Lines it does not produce (fork *contents* that need a directory or attribute decoder) are
+//! listed in [`UNRENDERED_FORK_PREFIXES`].
+
+use crate::bmap::{self, be16, be32, be64, BmbtRec, Fork, ForkFormat, WhichFork};
+use crate::crc;
+use crate::error::{CorruptKind, Error, Result};
+use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::fs::Filesystem;
+use crate::sb::Geometry;
+use crate::source::ByteSource;
+
+/// `IN`.
+pub const XFS_DINODE_MAGIC: u16 = 0x494e;
+/// Byte offset of `di_crc` (little-endian on disk).
+pub const XFS_DINODE_CRC_OFF: usize = 100;
+/// Size of the v1/v2 inode core (everything through `di_next_unlinked`).
+pub const XFS_DINODE_V2_SIZE: usize = 100;
+/// Size of the v3 inode core.
+pub const XFS_DINODE_V3_SIZE: usize = 176;
+/// `XFS_BIGTIME_EPOCH_OFFSET`: bigtime seconds count from 1901-12-13T20:45:52Z.
+pub const XFS_BIGTIME_EPOCH_OFFSET: i64 = 1 << 31;
+
+/// `di_flags2` bits.
+pub const XFS_DIFLAG2_DAX: u64 = 1 << 0;
+pub const XFS_DIFLAG2_REFLINK: u64 = 1 << 1;
+pub const XFS_DIFLAG2_COWEXTSIZE: u64 = 1 << 2;
+pub const XFS_DIFLAG2_BIGTIME: u64 = 1 << 3;
+pub const XFS_DIFLAG2_NREXT64: u64 = 1 << 4;
+
+/// File type bits of `di_mode`.
+pub const S_IFMT: u16 = 0o170000;
+pub const S_IFREG: u16 = 0o100000;
+pub const S_IFDIR: u16 = 0o040000;
+pub const S_IFLNK: u16 = 0o120000;
+
+/// Line prefixes of `xfs_db print` output this module does not render: the contents of
+/// short-form directories (`sfdir2`/`sfdir3`) and short-form attribute forks (`sfattr`).
+/// Everything else xfs_db prints for an inode is rendered.
+pub const UNRENDERED_FORK_PREFIXES: &[&str] = &[
+    "u.sfdir2.",
+    "u3.sfdir3.",
+    "u.sfdir3.",
+    "u3.sfdir2.",
+    "a.sfattr.",
+];
+
+/// The inode core, field for field. Names are the C names; unions are kept as both readings
+/// where the meaning depends on flags (see the accessor methods).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RawDinode {
+    pub di_magic: u16,
+    pub di_mode: u16,
+    pub di_version: u8,
+    pub di_format: u8,
+    pub di_onlink: u16,
+    pub di_uid: u32,
+    pub di_gid: u32,
+    pub di_nlink: u32,
+    pub di_projid_lo: u16,
+    pub di_projid_hi: u16,
+    /// Bytes 24..32 read as one number: `di_big_nextents` on nrext64 inodes, `di_v3_pad`
+    /// on other v3 inodes; on v1/v2 `di_v2_pad[6]` then `di_flushiter`.
+    pub di_big_nextents: u64,
+    pub di_flushiter: u16,
+    /// Raw timestamps (legacy `sec << 32 | nsec` or bigtime nanoseconds).
+    pub di_atime: u64,
+    pub di_mtime: u64,
+    pub di_ctime: u64,
+    pub di_size: u64,
+    pub di_nblocks: u64,
+    pub di_extsize: u32,
+    /// Bytes 76..80: `di_nextents`, or `di_big_anextents` on nrext64 inodes.
+    pub di_nextents: u32,
+    /// Bytes 80..82: `di_anextents`, or `di_nrext64_pad` on nrext64 inodes.
+    pub di_anextents: u16,
+    pub di_forkoff: u8,
+    pub di_aformat: u8,
+    pub di_dmevmask: u32,
+    pub di_dmstate: u16,
+    pub di_flags: u16,
+    pub di_gen: u32,
+    pub di_next_unlinked: u32,
+    /// v3 fields (zero when the buffer has no v3 core).
+    /// Big-endian reading of the stored (little-endian) checksum, as xfs_db prints it.
+    pub di_crc: u32,
+    pub di_changecount: u64,
+    pub di_lsn: u64,
+    pub di_flags2: u64,
+    pub di_cowextsize: u32,
+    pub di_pad2: [u8; 12],
+    pub di_crtime: u64,
+    pub di_ino: u64,
+    pub di_uuid: [u8; 16],
+}
+
+impl RawDinode {
+    /// Decodes the core from `buf` (needs 100 bytes; v3 fields are read when 176 are there).
+    pub fn parse(buf: &[u8], offset: u64) -> Result<RawDinode> {
+        if buf.len() < XFS_DINODE_V2_SIZE {
+            return Err(Error::Corrupt {
+                offset,
+                kind: CorruptKind::Short {
+                    what: "inode",
+                    need: XFS_DINODE_V2_SIZE,
+                    have: buf.len(),
+                },
+            });
+        }
+        let v3 = buf.len() >= XFS_DINODE_V3_SIZE;
+        let v3_64 = |o| if v3 { be64(buf, o) } else { 0 };
+        let mut pad2 = [0u8; 12];
+        let mut uuid = [0u8; 16];
+        if v3 {
+            if let Some(b) = buf.get(132..144) {
+                pad2.copy_from_slice(b);
+            }
+            if let Some(b) = buf.get(160..176) {
+                uuid.copy_from_slice(b);
+            }
+        }
+        Ok(RawDinode {
+            di_magic: be16(buf, 0),
+            di_mode: be16(buf, 2),
+            di_version: buf.get(4).copied().unwrap_or(0),
+            di_format: buf.get(5).copied().unwrap_or(0),
+            di_onlink: be16(buf, 6),
+            di_uid: be32(buf, 8),
+            di_gid: be32(buf, 12),
+            di_nlink: be32(buf, 16),
+            di_projid_lo: be16(buf, 20),
+            di_projid_hi: be16(buf, 22),
+            di_big_nextents: be64(buf, 24),
+            di_flushiter: be16(buf, 30),
+            di_atime: be64(buf, 32),
+            di_mtime: be64(buf, 40),
+            di_ctime: be64(buf, 48),
+            di_size: be64(buf, 56),
+            di_nblocks: be64(buf, 64),
+            di_extsize: be32(buf, 72),
+            di_nextents: be32(buf, 76),
+            di_anextents: be16(buf, 80),
+            di_forkoff: buf.get(82).copied().unwrap_or(0),
+            di_aformat: buf.get(83).copied().unwrap_or(0),
+            di_dmevmask: be32(buf, 84),
+            di_dmstate: be16(buf, 88),
+            di_flags: be16(buf, 90),
+            di_gen: be32(buf, 92),
+            di_next_unlinked: be32(buf, 96),
+            di_crc: if v3 { be32(buf, 100) } else { 0 },
+            di_changecount: v3_64(104),
+            di_lsn: v3_64(112),
+            di_flags2: v3_64(120),
+            di_cowextsize: if v3 { be32(buf, 128) } else { 0 },
+            di_pad2: pad2,
+            di_crtime: v3_64(144),
+            di_ino: v3_64(152),
+            di_uuid: uuid,
+        })
+    }
+
+    /// `xfs_dinode_has_bigtime`.
+    pub fn has_bigtime(&self) -> bool {
+        self.di_version >= 3 && self.di_flags2 & XFS_DIFLAG2_BIGTIME != 0
+    }
+
+    /// `xfs_dinode_has_large_extent_counts` (nrext64).
+    pub fn has_large_extent_counts(&self) -> bool {
+        self.di_version >= 3 && self.di_flags2 & XFS_DIFLAG2_NREXT64 != 0
+    }
+
+    /// Data fork extent count as the inode claims it.
+    pub fn data_extents(&self) -> u64 {
+        if self.has_large_extent_counts() {
+            self.di_big_nextents
+        } else {
+            self.di_nextents.into()
+        }
+    }
+
+    /// Attribute fork extent count as the inode claims it.
+    pub fn attr_extents(&self) -> u64 {
+        if self.has_large_extent_counts() {
+            self.di_nextents.into()
+        } else {
+            self.di_anextents.into()
+        }
+    }
+
+    /// `di_big_anextents` (nrext64 inodes).
+    pub fn di_big_anextents(&self) -> u32 {
+        self.di_nextents
+    }
+
+    /// `di_nrext64_pad` (nrext64 inodes).
+    pub fn di_nrext64_pad(&self) -> u16 {
+        self.di_anextents
+    }
+
+    /// Decodes one of the timestamps of this inode.
+    pub fn timestamp(&self, raw: u64) -> Timestamp {
+        Timestamp::decode(raw, self.has_bigtime())
+    }
+
+    /// Size of the core for this inode's version (`xfs_dinode_size`).
+    pub fn core_size(&self) -> usize {
+        if self.di_version == 3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_DINODE_V2_SIZE
+        }
+    }
+}
+
+/// A decoded timestamp: seconds since the Unix epoch and nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Timestamp {
+    pub sec: i64,
+    /// As stored: legacy timestamps may hold any 32-bit value here.
+    pub nsec: u32,
+}
+
+impl Timestamp {
+    /// Legacy: signed 32-bit seconds then 32-bit nanoseconds. Bigtime: unsigned nanoseconds
+    /// since 1901-12-13T20:45:52Z.
+    pub fn decode(raw: u64, bigtime: bool) -> Timestamp {
+        if bigtime {
+            let secs = raw / 1_000_000_000;
+            let nsec = raw % 1_000_000_000;
+            Timestamp {
+                // secs < 2^35, so it fits an i64 and the subtraction cannot overflow.
+                sec: i64::try_from(secs)
+                    .unwrap_or(i64::MAX)
+                    .saturating_sub(XFS_BIGTIME_EPOCH_OFFSET),
+                nsec: u32::try_from(nsec).unwrap_or(0),
+            }
+        } else {
+            Timestamp {
+                sec: i64::from((raw >> 32) as u32 as i32),
+                nsec: raw as u32,
+            }
+        }
+    }
+
+    /// The seconds the way C `ctime()` prints them in UTC, without the newline
+    /// (`Thu Jan  1 00:00:00 1970`).
+    pub fn ctime_utc(&self) -> String {
+        ctime_utc(self.sec)
+    }
+}
+
+/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic Gregorian.
+// After the era split every intermediate is a small non-negative number (bounds in the
+// comments), so the plain operators below cannot overflow.
+#[allow(clippy::arithmetic_side_effects)]
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's algorithm, with era arithmetic on 400-year cycles.
+    let z = days.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // 0..=146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365
+    let mp = (5 * doy + 2) / 153; // 0..=11
+    let d = doy - (153 * mp + 2) / 5 + 1; // 1..=31
+    let m = if mp < 10 { mp + 3 } else { mp - 9 }; // 1..=12
+    let y = yoe
+        .saturating_add(era.saturating_mul(400))
+        .saturating_add(i64::from(m <= 2));
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+/// `ctime()` in UTC without the trailing newline; the raw number for years beyond 4 digits
+/// would not fit the 24 columns xfs_db prints, but XFS timestamps stay within 1901..2486.
+pub fn ctime_utc(sec: i64) -> String {
+    const WDAY: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = sec.div_euclid(86_400);
+    let tod = sec.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let wd = usize::try_from(days.rem_euclid(7)).unwrap_or(0);
+    let mon = usize::try_from(m)
+        .ok()
+        .and_then(|m| m.checked_sub(1))
+        .unwrap_or(0);
+    let s = format!(
+        "{} {}{:3} {:02}:{:02}:{:02} {}",
+        WDAY.get(wd).copied().unwrap_or("???"),
+        MON.get(mon).copied().unwrap_or("???"),
+        d,
+        tod / 3600,
+        tod % 3600 / 60,
+        tod % 60,
+        y
+    );
+    s.chars().take(24).collect()
+}
+
+/// The verifications done on an inode, as data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InodeChecks {
+    pub magic_ok: bool,
+    /// 1 or 2 on v4 filesystems, 3 on v5.
+    pub version_ok: bool,
+    /// `Unchecked` on v4 filesystems.
+    pub crc: CrcState,
+    /// `di_ino` is the number the inode was read as (v3; true otherwise).
+    pub ino_ok: bool,
+    /// `di_uuid` is the filesystem's metadata uuid (v3; true otherwise).
+    pub uuid_ok: bool,
+    /// The attribute fork offset lies inside the inode's literal area.
+    pub forkoff_ok: bool,
+}
+
+impl InodeChecks {
+    pub fn all_ok(&self) -> bool {
+        self.magic_ok
+            && self.version_ok
+            && self.crc != CrcState::Bad
+            && self.ino_ok
+            && self.uuid_ok
+            && self.forkoff_ok
+    }
+}
+
+/// Where inode `ino` lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct InodeLocation {
+    pub agno: u32,
+    pub agino: u32,
+    pub agbno: u32,
+    /// Byte offset of the inode in the image.
+    pub offset: u64,
+}
+
+impl Geometry {
+    /// Splits an inode number: `agno = ino >> (agblklog + inopblog)`, the low bits are the
+    /// AG inode number, `agbno = agino >> inopblog`, and the inode sits at
+    /// `(agino & (inopblock - 1)) * inodesize` in that block. `None` when the number is not
+    /// inside the filesystem.
+    pub fn locate_inode(&self, ino: u64) -> Option<InodeLocation> {
+        let agino_log = u32::from(self.ag_blk_log).checked_add(self.inopb_log.into())?;
+        if agino_log >= 64 {
+            return None;
+        }
+        let agno = u32::try_from(ino.checked_shr(agino_log)?).ok()?;
+        let agino64 = ino & ((1u64 << agino_log).wrapping_sub(1));
+        let agino = u32::try_from(agino64).ok()?;
+        let agbno = agino.checked_shr(self.inopb_log.into())?;
+        let index = agino & self.inodes_per_block.checked_sub(1)?;
+        if agno >= self.ag_count || agbno >= self.ag_size(agno)? {
+            return None;
+        }
+        let offset = self
+            .agbno_to_offset(agno, agbno.into())?
+            .checked_add(u64::from(index).checked_mul(self.inode_size.into())?)?;
+        Some(InodeLocation {
+            agno,
+            agino,
+            agbno,
+            offset,
+        })
+    }
+
+    /// `XFS_LITINO`: bytes for both forks, from the filesystem's inode core size.
+    pub fn litino(&self) -> usize {
+        let core = if self.has_crc {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_DINODE_V2_SIZE
+        };
+        (self.inode_size as usize).saturating_sub(core)
+    }
+}
+
+/// A decoded inode: core, forks, checks, and the raw bytes they came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Inode {
+    pub ino: u64,
+    /// Byte offset in the image (0 for an inode decoded from a bare buffer).
+    pub offset: u64,
+    pub raw: RawDinode,
+    pub checks: InodeChecks,
+    pub data_fork: Fork,
+    /// Present when `di_forkoff` is not zero.
+    pub attr_fork: Option<Fork>,
+    /// The inode's bytes (`inodesize` of them).
+    #[serde(skip)]
+    pub buf: Vec<u8>,
+    /// From the geometry: the filesystem has v3 inodes (xfs_db then prints `v3.*` and `u3`).
+    pub crc_fs: bool,
+    /// From the geometry: `XFS_LITINO`.
+    pub litino: usize,
+}
+
+impl Inode {
+    /// Decodes inode `ino` from its `inodesize` bytes.
+    pub fn parse(buf: &[u8], ino: u64, geo: &Geometry, offset: u64) -> Result<Inode> {
+        let raw = RawDinode::parse(buf, offset)?;
+        let litino = geo.litino();
+        let boff = usize::from(raw.di_forkoff).saturating_mul(8);
+        let v3_ok = raw.di_version == 3;
+        let checks = InodeChecks {
+            magic_ok: raw.di_magic == XFS_DINODE_MAGIC,
+            version_ok: if geo.has_crc {
+                v3_ok
+            } else {
+                (1..=2).contains(&raw.di_version)
+            },
+            crc: crc::verify(
+                buf.get(..geo.inode_size as usize).unwrap_or(buf),
+                XFS_DINODE_CRC_OFF,
+                geo.has_crc,
+            ),
+            ino_ok: !v3_ok || raw.di_ino == ino,
+            uuid_ok: !v3_ok || raw.di_uuid == geo.meta_uuid,
+            forkoff_ok: boff < litino,
+        };
+        let dptr = raw.core_size();
+        let dsize = if raw.di_forkoff != 0 { boff } else { litino };
+        let slice = |off: usize, len: usize| {
+            let end = off.saturating_add(len).min(buf.len());
+            buf.get(off.min(end)..end).unwrap_or_default()
+        };
+        let data_fork = Fork::parse(
+            WhichFork::Data,
+            ForkFormat::from_raw(raw.di_format),
+            dptr,
+            slice(dptr, dsize),
+            raw.di_size,
+            raw.data_extents(),
+        );
+        let attr_fork = (raw.di_forkoff != 0).then(|| {
+            let aptr = dptr.saturating_add(boff);
+            let asize = litino.saturating_sub(boff);
+            let bytes = slice(aptr, asize);
+            // Short-form attributes start with their total size.
+            let local_len = u64::from(be16(bytes, 0));
+            Fork::parse(
+                WhichFork::Attr,
+                ForkFormat::from_raw(raw.di_aformat),
+                aptr,
+                bytes,
+                local_len,
+                raw.attr_extents(),
+            )
+        });
+        Ok(Inode {
+            ino,
+            offset,
+            raw,
+            checks,
+            data_fork,
+            attr_fork,
+            buf: buf.to_vec(),
+            crc_fs: geo.has_crc,
+            litino,
+        })
+    }
+
+    pub fn mode(&self) -> u16 {
+        self.raw.di_mode
+    }
+
+    pub fn file_type(&self) -> u16 {
+        self.raw.di_mode & S_IFMT
+    }
+
+    /// The fork asked for, if the inode has it.
+    pub fn fork(&self, which: WhichFork) -> Option<&Fork> {
+        match which {
+            WhichFork::Data => Some(&self.data_fork),
+            WhichFork::Attr => self.attr_fork.as_ref(),
+        }
+    }
+
+    /// Extent records of a fork in extents format, as the `bmap` command reads them: the
+    /// claimed count from the inode core, bounded by the end of the inode buffer.
+    pub fn bmap_inline_records(&self, which: WhichFork) -> Vec<BmbtRec> {
+        let (fmt, count, off) = self.bmap_fork_geometry(which);
+        if ForkFormat::from_raw(fmt) != ForkFormat::Extents {
+            return Vec::new();
+        }
+        bmap::records_in(&self.buf, off, count)
+    }
+
+    /// (format, claimed extents, byte offset) of a fork as xfs_db's `bmap` computes them,
+    /// without regard to `di_forkoff` being zero.
+    fn bmap_fork_geometry(&self, which: WhichFork) -> (u8, u64, usize) {
+        let dptr = self.raw.core_size();
+        match which {
+            WhichFork::Data => (self.raw.di_format, self.raw.data_extents(), dptr),
+            WhichFork::Attr => (
+                self.raw.di_aformat,
+                self.raw.attr_extents(),
+                dptr.saturating_add(usize::from(self.raw.di_forkoff).saturating_mul(8)),
+            ),
+        }
+    }
+
+    /// Every line `xfs_db -c 'inode N' -c print` prints, as fields, except the lines whose
+    /// prefixes are in [`UNRENDERED_FORK_PREFIXES`].
+    pub fn fields(&self) -> Vec<Field> {
+        let r = &self.raw;
+        let mut f = Vec::with_capacity(80);
+        f.push(Field::hex("core.magic", r.di_magic, 16));
+        f.push(Field::num(
+            "core.mode",
+            r.di_mode.into(),
+            16,
+            Radix::Oct,
+            Null::Plain,
+        ));
+        f.push(text("core.version", (r.di_version as i8).to_string()));
+        f.push(text("core.format", fmt_text(r.di_format)));
+        if r.di_version == 1 {
+            f.push(Field::dec("core.nlinkv1", r.di_onlink, 16));
+        }
+        if r.di_version >= 2 {
+            f.push(Field::dec("core.onlink", r.di_onlink, 16));
+        }
+        f.push(Field::dec("core.uid", r.di_uid, 32));
+        f.push(Field::dec("core.gid", r.di_gid, 32));
+        if r.di_version >= 2 {
+            f.push(Field::dec("core.nlinkv2", r.di_nlink, 32));
+            f.push(Field::dec("core.projid_lo", r.di_projid_lo, 16));
+            f.push(Field::dec("core.projid_hi", r.di_projid_hi, 16));
+        }
+        let large = r.has_large_extent_counts();
+        if large {
+            f.push(Field::dec("core.nextents", r.di_big_nextents, 64));
+        }
+        if r.di_version != 3 {
+            f.push(Field::dec("core.flushiter", r.di_flushiter, 16));
+        }
+        for (sec, nsec, raw) in [
+            ("core.atime.sec", "core.atime.nsec", r.di_atime),
+            ("core.mtime.sec", "core.mtime.nsec", r.di_mtime),
+            ("core.ctime.sec", "core.ctime.nsec", r.di_ctime),
+        ] {
+            let t = r.timestamp(raw);
+            f.push(text(sec, t.ctime_utc()));
+            f.push(Field::dec(nsec, t.nsec, 32));
+        }
+        f.push(text("core.size", (r.di_size as i64).to_string()));
+        f.push(Field::nullable("core.nblocks", r.di_nblocks, 64));
+        f.push(Field::dec("core.extsize", r.di_extsize, 32));
+        if large {
+            f.push(Field::dec("core.naextents", r.di_big_anextents(), 32));
+        } else {
+            f.push(Field::dec("core.nextents", r.di_nextents, 32));
+            f.push(Field::dec("core.naextents", r.di_anextents, 16));
+        }
+        f.push(Field::dec("core.forkoff", r.di_forkoff, 8));
+        f.push(text("core.aformat", fmt_text(r.di_aformat)));
+        f.push(Field::hex("core.dmevmask", r.di_dmevmask, 32));
+        f.push(Field::dec("core.dmstate", r.di_dmstate, 16));
+        for (name, bit) in [
+            ("core.newrtbm", 2u32),
+            ("core.prealloc", 1),
+            ("core.realtime", 0),
+            ("core.immutable", 3),
+            ("core.append", 4),
+            ("core.sync", 5),
+            ("core.noatime", 6),
+            ("core.nodump", 7),
+            ("core.rtinherit", 8),
+            ("core.projinherit", 9),
+            ("core.nosymlinks", 10),
+            ("core.extsz", 11),
+            ("core.extszinherit", 12),
+            ("core.nodefrag", 13),
+            ("core.filestream", 14),
+        ] {
+            f.push(Field::dec(name, (r.di_flags >> bit) & 1, 1));
+        }
+        f.push(Field::dec("core.gen", r.di_gen, 32));
+        f.push(Field::nullable("next_unlinked", r.di_next_unlinked, 32));
+        if self.crc_fs {
+            f.push(Field {
+                name: "v3.crc",
+                value: Value::Crc {
+                    value: r.di_crc,
+                    state: self.checks.crc,
+                },
+            });
+            f.push(Field::dec("v3.change_count", r.di_changecount, 64));
+            f.push(Field::hex("v3.lsn", r.di_lsn, 64));
+            f.push(Field::hex("v3.flags2", r.di_flags2, 64));
+            f.push(Field::dec("v3.cowextsize", r.di_cowextsize, 32));
+            let t = r.timestamp(r.di_crtime);
+            f.push(text("v3.crtime.sec", t.ctime_utc()));
+            f.push(Field::dec("v3.crtime.nsec", t.nsec, 32));
+            f.push(Field::nullable("v3.inumber", r.di_ino, 64));
+            f.push(Field {
+                name: "v3.uuid",
+                value: Value::Uuid(r.di_uuid),
+            });
+            for (name, bit) in [
+                ("v3.reflink", 1u32),
+                ("v3.cowextsz", 2),
+                ("v3.dax", 0),
+                ("v3.bigtime", 3),
+                ("v3.nrext64", 4),
+            ] {
+                f.push(Field::dec(name, (r.di_flags2 >> bit) & 1, 1));
+            }
+        }
+        self.data_fork_fields(&mut f);
+        if r.di_forkoff != 0 {
+            self.attr_fork_fields(&mut f);
+        }
+        f
+    }
+
+    /// `XFS_DFORK_DSIZE` / `XFS_DFORK_ASIZE` as xfs_db computes them.
+    fn fork_size(&self, which: WhichFork) -> usize {
+        let boff = usize::from(self.raw.di_forkoff).saturating_mul(8);
+        match (which, self.raw.di_forkoff) {
+            (WhichFork::Data, 0) => self.litino,
+            (WhichFork::Data, _) => boff,
+            (WhichFork::Attr, 0) => 0,
+            (WhichFork::Attr, _) => self.litino.saturating_sub(boff),
+        }
+    }
+
+    /// Records of an extents-format fork at byte `off`, `count` claimed: xfs_db shows the
+    /// claimed count in the index range and prints the records that fit in the inode buffer.
+    fn bmx_field(&self, name: &'static str, off: usize, count: u64) -> Field {
+        let rows = bmap::records_in(&self.buf, off, count)
+            .iter()
+            .map(BmbtRec::row)
+            .collect();
+        Field {
+            name,
+            value: Value::Records {
+                columns: bmap::BMBT_REC_COLUMNS,
+                rows,
+                base: 0,
+                declared: usize::try_from(count).unwrap_or(usize::MAX),
+            },
+        }
+    }
+
+    /// The lines of an in-inode BMBT root (`bmrootd` / `bmroota`).
+    fn bmroot_fields(&self, f: &mut Vec<Field>, names: [&'static str; 4], off: usize, size: usize) {
+        let level = be16(&self.buf, off);
+        let numrecs = be16(&self.buf, off.saturating_add(2));
+        f.push(Field::dec(names[0], level, 16));
+        f.push(Field::dec(names[1], numrecs, 16));
+        if numrecs == 0 {
+            return;
+        }
+        let n = usize::from(numrecs);
+        let len = self.buf.len();
+        let koff = off.saturating_add(bmap::BMDR_HDR_SIZE);
+        let kfit = len.saturating_sub(koff) / 8;
+        let keys = (0..n.min(kfit))
+            .map(|i| vec![be64(&self.buf, koff.saturating_add(i.saturating_mul(8)))])
+            .collect();
+        f.push(Field {
+            name: names[2],
+            value: Value::Records {
+                columns: &["startoff"],
+                rows: keys,
+                base: 1,
+                declared: n,
+            },
+        });
+        let poff = koff.saturating_add(bmap::bmdr_maxrecs(size).saturating_mul(8));
+        let pfit = len.saturating_sub(poff) / 8;
+        let ptrs = (0..n.min(pfit))
+            .map(|i| be64(&self.buf, poff.saturating_add(i.saturating_mul(8))))
+            .collect();
+        f.push(Field {
+            name: names[3],
+            value: Value::Array {
+                values: ptrs,
+                bits: 64,
+                radix: Radix::Dec,
+                null: Null::Plain,
+                base: 1,
+            },
+        });
+    }
+
+    fn data_fork_fields(&self, f: &mut Vec<Field>) {
+        let r = &self.raw;
+        let crc = self.crc_fs;
+        let off = r.core_size();
+        let before = f.len();
+        let ftype = self.file_type();
+        match ForkFormat::from_raw(r.di_format) {
+            ForkFormat::Btree => {
+                let names = if crc {
+                    [
+                        "u3.bmbt.level",
+                        "u3.bmbt.numrecs",
+                        "u3.bmbt.keys",
+                        "u3.bmbt.ptrs",
+                    ]
+                } else {
+                    [
+                        "u.bmbt.level",
+                        "u.bmbt.numrecs",
+                        "u.bmbt.keys",
+                        "u.bmbt.ptrs",
+                    ]
+                };
+                self.bmroot_fields(f, names, off, self.fork_size(WhichFork::Data));
+            }
+            ForkFormat::Extents => {
+                let n = r.data_extents();
+                if n > 0 {
+                    f.push(self.bmx_field(if crc { "u3.bmx" } else { "u.bmx" }, off, n));
+                }
+            }
+            ForkFormat::Local if ftype == S_IFREG || ftype == S_IFLNK => {
+                let n = usize::try_from(r.di_size as i64 as i32).unwrap_or(0);
+                if n > 0 {
+                    let end = off.saturating_add(n).min(self.buf.len());
+                    let bytes = self.buf.get(off.min(end)..end).unwrap_or_default().to_vec();
+                    let name = match (ftype == S_IFREG, crc) {
+                        (true, true) => "u3.c",
+                        (true, false) => "u.c",
+                        (false, true) => "u3.symlink",
+                        (false, false) => "u.symlink",
+                    };
+                    f.push(Field {
+                        name,
+                        value: Value::Chars(bytes),
+                    });
+                }
+            }
+            // Short-form directory: printed by xfs_db, not rendered here.
+            ForkFormat::Local if ftype == S_IFDIR => return,
+            ForkFormat::Dev => f.push(Field::hex(
+                if crc { "u3.dev" } else { "u.dev" },
+                be32(&self.buf, off),
+                32,
+            )),
+            ForkFormat::Uuid => {
+                let mut u = [0u8; 16];
+                if let Some(b) = self.buf.get(off..off.saturating_add(16)) {
+                    u.copy_from_slice(b);
+                }
+                f.push(Field {
+                    name: if crc { "u3.muuid" } else { "u.muuid" },
+                    value: Value::Uuid(u),
+                });
+            }
+            _ => {}
+        }
+        if f.len() == before {
+            f.push(text(if crc { "u3" } else { "u" }, "(empty)".to_string()));
+        }
+    }
+
+    fn attr_fork_fields(&self, f: &mut Vec<Field>) {
+        let r = &self.raw;
+        let off = r
+            .core_size()
+            .saturating_add(usize::from(r.di_forkoff).saturating_mul(8));
+        let before = f.len();
+        match ForkFormat::from_raw(r.di_aformat) {
+            ForkFormat::Btree => self.bmroot_fields(
+                f,
+                [
+                    "a.bmbt.level",
+                    "a.bmbt.numrecs",
+                    "a.bmbt.keys",
+                    "a.bmbt.ptrs",
+                ],
+                off,
+                self.fork_size(WhichFork::Attr),
+            ),
+            ForkFormat::Extents => {
+                let n = r.attr_extents();
+                if n > 0 {
+                    f.push(self.bmx_field("a.bmx", off, n));
+                }
+            }
+            // Short-form attributes: printed by xfs_db, not rendered here.
+            ForkFormat::Local => return,
+            _ => {}
+        }
+        if f.len() == before {
+            f.push(text("a", "(empty)".to_string()));
+        }
+    }
+}
+
+fn text(name: &'static str, t: String) -> Field {
+    Field {
+        name,
+        value: Value::Text(t),
+    }
+}
+
+/// `fp_dinode_fmt`: `2 (extents)`, or the bare number when unknown.
+fn fmt_text(v: u8) -> String {
+    match ForkFormat::from_raw(v).name() {
+        Some(n) => format!("{v} ({n})"),
+        None => v.to_string(),
+    }
+}
+
+impl<S: ByteSource> Filesystem<S> {
+    /// Reads and decodes inode `ino`. Numbers outside the filesystem are an
+    /// [`Error::Corrupt`] with [`CorruptKind::OutOfRange`].
+    pub fn read_inode(&self, ino: u64) -> Result<Inode> {
+        let loc = self.geo.locate_inode(ino).ok_or(Error::Corrupt {
+            offset: 0,
+            kind: CorruptKind::OutOfRange {
+                what: "inode number",
+                value: ino,
+            },
+        })?;
+        let buf = self
+            .source()
+            .read_at(loc.offset, self.geo.inode_size as usize)?;
+        Inode::parse(&buf, ino, &self.geo, loc.offset)
+    }
+
+    /// The extent records of a fork as xfs_db's `bmap` command sees them: inline records for
+    /// extents format, the leaf records of the BMBT (walked by [`Filesystem::bmbt_records`])
+    /// for btree format, nothing otherwise.
+    pub fn fork_records(&self, inode: &Inode, which: WhichFork) -> Result<Vec<BmbtRec>> {
+        let (fmt, _, off) = inode.bmap_fork_geometry(which);
+        match ForkFormat::from_raw(fmt) {
+            ForkFormat::Extents => Ok(inode.bmap_inline_records(which)),
+            ForkFormat::Btree => {
+                let size = inode.fork_size(which);
+                let end = off.saturating_add(size).min(inode.buf.len());
+                let root =
+                    bmap::BmdrRoot::parse(inode.buf.get(off.min(end)..end).unwrap_or_default());
+                Ok(self.bmbt_records(&root, inode.ino)?.records)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The output of xfs_db's `bmap` (`attr` false) or `bmap -a` (`attr` true) for an inode.
+    /// Without `-a`, xfs_db shows each fork whose extent count in the core is not zero.
+    pub fn bmap_lines(&self, inode: &Inode, attr_only: bool) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let (data, attr) = if attr_only {
+            (false, true)
+        } else {
+            (inode.raw.data_extents() != 0, inode.raw.attr_extents() != 0)
+        };
+        if data {
+            let recs = self.fork_records(inode, WhichFork::Data)?;
+            out.extend(bmap::bmap_lines(WhichFork::Data, &recs, &self.geo));
+        }
+        if attr {
+            let recs = self.fork_records(inode, WhichFork::Attr)?;
+            out.extend(bmap::bmap_lines(WhichFork::Attr, &recs, &self.geo));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctime_matches_known_dates() {
+        assert_eq!(ctime_utc(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(ctime_utc(i64::from(i32::MIN)), "Fri Dec 13 20:45:52 1901");
+        assert_eq!(ctime_utc(i64::from(i32::MAX)), "Tue Jan 19 03:14:07 2038");
+        assert_eq!(ctime_utc(951_782_400), "Tue Feb 29 00:00:00 2000");
+    }
+
+    #[test]
+    fn bigtime_epoch() {
+        let t = Timestamp::decode(0, true);
+        assert_eq!(t.sec, -(1i64 << 31));
+        let t = Timestamp::decode(((1u64 << 31) * 1_000_000_000) + 5, true);
+        assert_eq!((t.sec, t.nsec), (0, 5));
+        let t = Timestamp::decode(u64::MAX, true);
+        assert!(t.sec > 0);
+        let _ = t.ctime_utc();
+    }
+
+    #[test]
+    fn legacy_time_is_signed() {
+        let t = Timestamp::decode(0xffff_ffff_0000_0007, false);
+        assert_eq!((t.sec, t.nsec), (-1, 7));
+    }
+}
