@@ -462,6 +462,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let lvl_ok = |l: u32, max: u32| l >= 1 && l <= max;
         agf.checks.magic_ok
             && agf.checks.version_ok
+            && agf.checks.seqno_ok
             && r.agf_freeblks <= r.agf_length
             && r.agf_flfirst < fl
             && r.agf_fllast < fl
@@ -488,6 +489,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let lvl_ok = |l: u32| l >= 1 && l <= self.c.ino.maxlevels;
         agi.checks.magic_ok
             && agi.checks.version_ok
+            && agi.checks.seqno_ok
             && lvl_ok(r.agi_level)
             && (!g.has_finobt || lvl_ok(r.agi_free_level))
     }
