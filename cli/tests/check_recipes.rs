@@ -8,7 +8,13 @@
 //!
 //! The test prints a table (match / mismatch with the differing lines) and fails when a recipe
 //! listed in tests/recipes-passing.txt does not match, or when a clean image has findings.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 mod common;
 

@@ -193,7 +193,8 @@ pub fn verify_sb(buf: &[u8], sb: &RawSb, is_primary: bool) -> Result<(), SbError
         return Err(SbError::BadFsSizeData);
     }
     let isz = u32::from(sb.sb_inodesize);
-    let inopb = u32::from(sb.sb_blocksize)
+    let inopb = sb
+        .sb_blocksize
         .checked_add(isz.saturating_sub(1))
         .and_then(|v| v.checked_div(isz));
     if !(256..=2048).contains(&isz)
@@ -201,7 +202,8 @@ pub fn verify_sb(buf: &[u8], sb: &RawSb, is_primary: bool) -> Result<(), SbError
         || isz != 1u32 << sb.sb_inodelog.min(31)
         || sb.sb_logsunit > 256 * 1024
         || inopb != Some(u32::from(sb.sb_inopblock))
-        || i32::from(sb.sb_blocklog) - i32::from(sb.sb_inodelog) != i32::from(sb.sb_inopblog)
+        || i32::from(sb.sb_blocklog).saturating_sub(i32::from(sb.sb_inodelog))
+            != i32::from(sb.sb_inopblog)
     {
         return Err(SbError::BadInoSizeData);
     }
@@ -237,7 +239,7 @@ pub fn verify_sb(buf: &[u8], sb: &RawSb, is_primary: bool) -> Result<(), SbError
         let highbit = u32::try_from(sb.sb_rextents & 0xffff_ffff)
             .ok()
             .and_then(|v| v.checked_ilog2())
-            .map_or(-1, |v| i64::from(v));
+            .map_or(-1, i64::from);
         let bits_per_block = u64::from(sb.sb_blocksize).saturating_mul(8);
         let bm = sb
             .sb_rextents
@@ -262,7 +264,7 @@ pub fn verify_sb(buf: &[u8], sb: &RawSb, is_primary: bool) -> Result<(), SbError
         if (u == 0 && w != 0) || (u != 0 && sb.sb_agblocks.checked_rem(u).unwrap_or(0) != 0) {
             return Err(SbError::BadSbUnit);
         }
-        if (u != 0 && w == 0) || (w != 0 && u != 0 && w.checked_rem(u).unwrap_or(0) != 0) {
+        if u != 0 && (w == 0 || w.checked_rem(u).unwrap_or(0) != 0) {
             return Err(SbError::BadSbWidth);
         }
     } else if sb.sb_unit != 0 || sb.sb_width != 0 {
@@ -368,7 +370,7 @@ pub fn secondary_sb_whack(
     let sect = usize::from(primary.sb_sectsize);
     let zero = sector
         .get(size..sect.max(size))
-        .map_or(true, |b| b.iter().all(|&x| x == 0));
+        .is_none_or(|b| b.iter().all(|&x| x == 0));
     let bzero = !zero;
     if bzero {
         let which = if agno == 0 { "primary" } else { "secondary" };

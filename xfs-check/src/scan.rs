@@ -46,7 +46,9 @@ fn limits(bs: u32, hdr: u32, rec: u32, keyptr: u32) -> ([u32; 2], [u32; 2]) {
 fn compute_maxlevels(mnr: [u32; 2], records: u64) -> u32 {
     let div = |a: u64, b: u32| -> u64 {
         let b = u64::from(b.max(1));
-        a.checked_add(b.saturating_sub(1)).map_or(0, |s| s / b)
+        a.checked_add(b.saturating_sub(1))
+            .and_then(|s| s.checked_div(b))
+            .unwrap_or(0)
     };
     let mut blocks = div(records, mnr[0]);
     let mut level = 1u32;
@@ -331,9 +333,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             .agfl_block
             .saturating_add(1)
             .saturating_add(align.saturating_sub(1))
-            / align
-            * align;
-        let last_b = self.ag_size / align * align;
+            .checked_div(align)
+            .unwrap_or(0)
+            .saturating_mul(align);
+        let last_b = self
+            .ag_size
+            .checked_div(align)
+            .unwrap_or(0)
+            .saturating_mul(align);
         let l = u32::from(self.c.geo.inopb_log);
         let first = u64::from(first_b).checked_shl(l).unwrap_or(u64::MAX);
         let last = u64::from(last_b)
@@ -353,7 +360,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let ag_daddr = c.geo.ag_offset(self.agno).unwrap_or(0) / 512;
         let sb_daddr = ag_daddr;
         let agf_daddr = ag_daddr.saturating_add(sect / 512);
-        let agi_daddr = ag_daddr.saturating_add(sect / 512 * 2);
+        let agi_daddr = ag_daddr.saturating_add((sect / 512).saturating_mul(2));
         // Superblock.
         let sb_sec = match fs.read_header_sector(self.agno, AgHeader::Sb) {
             Ok((_, s)) => s.into_owned(),
@@ -635,7 +642,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             return;
         }
         let sect = u64::from(c.geo.sect_size);
-        let daddr = c.geo.ag_offset(self.agno).unwrap_or(0) / 512 + sect / 512 * 3;
+        let daddr = (c.geo.ag_offset(self.agno).unwrap_or(0) / 512)
+            .saturating_add((sect / 512).saturating_mul(3));
         let sector = match c.fs.read_header_sector(self.agno, AgHeader::Agfl) {
             Ok((_, s)) => s.into_owned(),
             Err(_) => vec![0u8; c.geo.sect_size as usize],
@@ -686,7 +694,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             if i == r.agf_fllast || count > size {
                 break;
             }
-            i = i.saturating_add(1) % size;
+            i = i.saturating_add(1).checked_rem(size).unwrap_or(0);
         }
         if count != r.agf_flcount {
             self.push(f(
@@ -1039,7 +1047,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             if suspect {
                 return;
             }
@@ -1059,7 +1067,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             if suspect {
                 return;
             }
@@ -1083,14 +1091,17 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let lim = self.c.alloc;
         let mut numrecs = u32::from(b.hdr.bb_numrecs);
         let li = usize::from(level != 0);
-        let (mx, mn) = (lim.mxr[li.min(1)], lim.mnr[li.min(1)]);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
         if numrecs > mx {
             numrecs = mx;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if !b.isroot && numrecs < mn {
             numrecs = mn;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if level == 0 {
             if hdr_errors > 0 {
@@ -1254,7 +1265,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             self.r.bad_ino_btree = true;
             if suspect {
                 return;
@@ -1271,7 +1282,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             self.r.bad_ino_btree = true;
             if suspect {
                 return;
@@ -1299,14 +1310,17 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let lim = self.c.ino;
         let mut numrecs = u32::from(b.hdr.bb_numrecs);
         let li = usize::from(level != 0);
-        let (mx, mn) = (lim.mxr[li.min(1)], lim.mnr[li.min(1)]);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
         if numrecs > mx {
             numrecs = mx;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if !b.isroot && numrecs < mn {
             numrecs = mn;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if level == 0 {
             if hdr_errors > 0 {
@@ -1425,8 +1439,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let align = self.c.sb.sb_inoalignmt;
         if ino == 0
             || (ipb <= 64 && off != 0)
-            || (ipb > 64 && off % 64 != 0)
-            || (aligned_fs && align != 0 && agbno % align != 0)
+            || (ipb > 64 && !off.is_multiple_of(64))
+            || (aligned_fs && align != 0 && !agbno.is_multiple_of(align))
         {
             let lino = self.agino_to_ino(ino);
             self.push(f(
@@ -1717,7 +1731,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             if suspect {
                 return;
             }
@@ -1738,7 +1752,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             if suspect {
                 return;
             }
@@ -1762,14 +1776,17 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let lim = self.c.rmap;
         let mut numrecs = u32::from(b.hdr.bb_numrecs);
         let li = usize::from(level != 0);
-        let (mx, mn) = (lim.mxr[li.min(1)], lim.mnr[li.min(1)]);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
         if numrecs > mx {
             numrecs = mx;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if !b.isroot && numrecs < mn {
             numrecs = mn;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if level == 0 {
             if hdr_errors > 0 {
@@ -1978,7 +1995,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             if suspect {
                 return;
             }
@@ -1993,7 +2010,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
             if suspect {
                 return;
             }
@@ -2018,14 +2035,17 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let lim = self.c.refc;
         let mut numrecs = u32::from(b.hdr.bb_numrecs);
         let li = usize::from(level != 0);
-        let (mx, mn) = (lim.mxr[li.min(1)], lim.mnr[li.min(1)]);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
         if numrecs > mx {
             numrecs = mx;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if !b.isroot && numrecs < mn {
             numrecs = mn;
-            hdr_errors += 1;
+            hdr_errors = hdr_errors.saturating_add(1);
         }
         if level == 0 {
             if hdr_errors > 0 {
