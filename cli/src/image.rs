@@ -114,6 +114,20 @@ fn describe_table(t: &PartitionTable) -> String {
     format!("{}, {} partitions", scheme_name(t), t.partitions.len())
 }
 
+/// Opens the image and returns the byte range holding the filesystem, with its start.
+pub fn open_src(path: &Path, opts: &OpenOptions) -> Result<(Source, u64), CliError> {
+    let raw = open_raw(path, opts.no_mmap)?;
+    let (start, len) = locate(path, &*raw, opts)?;
+    if start >= raw.size() {
+        return Err(CliError::new(format!(
+            "{}: offset {start} is beyond the end of the image ({} bytes)",
+            path.display(),
+            raw.size()
+        )));
+    }
+    Ok((Window::new(raw, start, len), start))
+}
+
 /// Opens the image and the filesystem in it.
 pub fn open_fs(path: &Path, opts: &OpenOptions) -> Result<(Filesystem<Source>, u64), CliError> {
     let raw = open_raw(path, opts.no_mmap)?;

@@ -1,1 +1,76 @@
+//! Read-only checker reproducing `xfs_repair -n` (xfsprogs 6.1.0), phase by phase.
+//!
+//! [`check`] runs the phases this crate implements (1: primary superblock, 2: AG headers,
+//! free space and inode btrees, counters) and returns every finding as data in output order:
+//! phase by phase, AG order within a phase. Phases 3 and later (inodes, directories, link
+//! counts) are not implemented yet; [`Report::phases`] is where they will slot in.
 #![forbid(unsafe_code)]
+
+pub mod bmap;
+pub mod finding;
+pub mod sbcheck;
+pub mod scan;
+
+use serde::Serialize;
+use xfs_format::{ByteSource, Filesystem};
+
+pub use finding::{Class, Finding, Val};
+
+/// The findings of one phase, in output order.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseReport {
+    pub phase: u8,
+    pub findings: Vec<Finding>,
+}
+
+/// Everything a check found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub phases: Vec<PhaseReport>,
+    /// The run stopped early, as xfs_repair -n does after a bad primary superblock.
+    pub stopped: bool,
+}
+
+impl Report {
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.phases.iter().flat_map(|p| p.findings.iter())
+    }
+
+    /// Exit status of `xfs_repair -n`: 1 iff any finding other than a libxfs diagnostic.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.findings().any(Finding::is_dirty))
+    }
+}
+
+/// Phases implemented so far; phase 3 and later will be appended here.
+pub const IMPLEMENTED_PHASES: &[u8] = &[1, 2];
+
+/// Checks the filesystem in `src`. `Err` only when the check cannot go on at all (the image
+/// cannot be read, or its geometry is unusable after phase 1 accepted it).
+pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
+    let mut p1 = Vec::new();
+    let res = sbcheck::phase1(&src, &mut p1)?;
+    let mut phases = vec![PhaseReport {
+        phase: 1,
+        findings: p1,
+    }];
+    if let sbcheck::Phase1::Stop = res {
+        return Ok(Report {
+            phases,
+            stopped: true,
+        });
+    }
+    let fs = Filesystem::open(src)?;
+    let mut p2 = Vec::new();
+    // Dirty-log detection (xfs_repair's zero_log) goes here, before the AG scans, once the
+    // log is decoded.
+    scan::phase2(&fs, &mut p2);
+    phases.push(PhaseReport {
+        phase: 2,
+        findings: p2,
+    });
+    Ok(Report {
+        phases,
+        stopped: false,
+    })
+}

@@ -1,0 +1,2267 @@
+//! Phase 2: per-AG header checks and btree scans (xfs_repair's scan_ag / scan_ags).
+
+use std::collections::BTreeMap;
+
+use xfs_format::ag::{AgHeader, Agf, Agi, NULL_AG, XFS_AGFL_CRC_OFF, XFS_AGFL_HDR_SIZE};
+use xfs_format::btree::{BlockHeader, PtrFormat, NULLAGBLOCK};
+use xfs_format::btrees::{
+    XFS_ABTB_CRC_MAGIC, XFS_ABTB_MAGIC, XFS_ABTC_CRC_MAGIC, XFS_ABTC_MAGIC, XFS_FIBT_CRC_MAGIC,
+    XFS_FIBT_MAGIC, XFS_IBT_CRC_MAGIC, XFS_IBT_MAGIC, XFS_REFC_CRC_MAGIC, XFS_RMAP_CRC_MAGIC,
+};
+use xfs_format::crc;
+use xfs_format::fields::CrcState;
+use xfs_format::sb::{Geometry, RawSb, Superblock};
+use xfs_format::{ByteSource, Filesystem};
+
+use crate::bmap::{self, Bmap};
+use crate::finding::{Finding, Val};
+use crate::sbcheck::{self, SbError};
+
+const EFSBADCRC: i32 = -74;
+const EFSCORRUPTED: i32 = -117;
+
+fn f(kind: &'static str, fields: Vec<(&'static str, Val)>) -> Finding {
+    Finding::new(2, kind, fields)
+}
+
+fn shl(v: u64, n: u32) -> u64 {
+    v.checked_shl(n).unwrap_or(0)
+}
+
+/// Btree geometry limits, as xfs_repair's mount computes them.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    mxr: [u32; 2],
+    mnr: [u32; 2],
+    maxlevels: u32,
+}
+
+fn limits(bs: u32, hdr: u32, rec: u32, keyptr: u32) -> ([u32; 2], [u32; 2]) {
+    let space = bs.saturating_sub(hdr);
+    let l = space.checked_div(rec).unwrap_or(0);
+    let n = space.checked_div(keyptr).unwrap_or(0);
+    ([l, n], [l / 2, n / 2])
+}
+
+fn compute_maxlevels(mnr: [u32; 2], records: u64) -> u32 {
+    let div = |a: u64, b: u32| -> u64 {
+        let b = u64::from(b.max(1));
+        a.checked_add(b.saturating_sub(1))
+            .and_then(|s| s.checked_div(b))
+            .unwrap_or(0)
+    };
+    let mut blocks = div(records, mnr[0]);
+    let mut level = 1u32;
+    while blocks > 1 && level < 64 {
+        blocks = div(blocks, mnr[1]);
+        level = level.saturating_add(1);
+    }
+    level
+}
+
+fn space_to_height(mnr: [u32; 2], leaf_blocks: u64) -> u32 {
+    if leaf_blocks < 1 {
+        return 0;
+    }
+    let mut node = u64::from(mnr[1].max(2));
+    let mut left = leaf_blocks.saturating_sub(1);
+    let mut h = 1u32;
+    while node <= left && h < 64 {
+        left = left.saturating_sub(node);
+        node = node.saturating_mul(u64::from(mnr[1].max(2)));
+        h = h.saturating_add(1);
+    }
+    h
+}
+
+/// Which per-AG btree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tree {
+    Bno,
+    Cnt,
+    Ino,
+    Fino,
+    Rmap,
+    Refc,
+}
+
+impl Tree {
+    fn ops(self) -> &'static str {
+        match self {
+            Tree::Bno => "xfs_bnobt",
+            Tree::Cnt => "xfs_cntbt",
+            Tree::Ino => "xfs_inobt",
+            Tree::Fino => "xfs_finobt",
+            Tree::Rmap => "xfs_rmapbt",
+            Tree::Refc => "xfs_refcountbt",
+        }
+    }
+    /// Short name as xfs_repair's scanners use it.
+    fn name(self) -> &'static str {
+        match self {
+            Tree::Bno => "bno",
+            Tree::Cnt => "cnt",
+            Tree::Ino => "ino",
+            Tree::Fino => "fino",
+            Tree::Rmap => "rmap",
+            Tree::Refc => "refcount",
+        }
+    }
+    fn magic(self, crc: bool) -> u32 {
+        match (self, crc) {
+            (Tree::Bno, true) => XFS_ABTB_CRC_MAGIC,
+            (Tree::Bno, false) => XFS_ABTB_MAGIC,
+            (Tree::Cnt, true) => XFS_ABTC_CRC_MAGIC,
+            (Tree::Cnt, false) => XFS_ABTC_MAGIC,
+            (Tree::Ino, true) => XFS_IBT_CRC_MAGIC,
+            (Tree::Ino, false) => XFS_IBT_MAGIC,
+            (Tree::Fino, true) => XFS_FIBT_CRC_MAGIC,
+            (Tree::Fino, false) => XFS_FIBT_MAGIC,
+            (Tree::Rmap, _) => XFS_RMAP_CRC_MAGIC,
+            (Tree::Refc, _) => XFS_REFC_CRC_MAGIC,
+        }
+    }
+}
+
+/// Filesystem-wide values the AG scans need.
+pub struct Ctx<'a, S> {
+    pub fs: &'a Filesystem<S>,
+    geo: &'a Geometry,
+    sb: &'a RawSb,
+    alloc: Limits,
+    ino: Limits,
+    rmap: Limits,
+    refc: Limits,
+    agfl_block: u32,
+    hdr_blocks: u32,
+    agfl_size: u32,
+    ino_align: u32,
+}
+
+impl<'a, S: ByteSource> Ctx<'a, S> {
+    pub fn new(fs: &'a Filesystem<S>) -> Self {
+        let geo = &fs.geo;
+        let sb = &fs.sb.raw;
+        let bs = geo.block_size;
+        let hdr = u32::try_from(PtrFormat::Short.hdr_len(geo.has_crc)).unwrap_or(16);
+        let (amx, amn) = limits(bs, hdr, 8, 12);
+        let (imx, imn) = limits(bs, hdr, 16, 8);
+        let (rmx, rmn) = limits(bs, hdr, 24, 44);
+        let (cmx, cmn) = limits(bs, hdr, 12, 8);
+        let agblocks = u64::from(geo.ag_blocks);
+        let agino_bits = u32::from(geo.ag_blk_log).saturating_add(geo.inopb_log.into());
+        let rmap_levels = if geo.has_reflink {
+            space_to_height(rmn, agblocks)
+        } else {
+            compute_maxlevels(rmn, agblocks)
+        };
+        let sect3 = geo.sect_size.saturating_mul(3);
+        let agfl_block = sect3.checked_div(bs).unwrap_or(0);
+        let hdr_bytes = geo.sect_size.saturating_mul(4);
+        let hdr_blocks = hdr_bytes
+            .saturating_add(bs.saturating_sub(1))
+            .checked_div(bs)
+            .unwrap_or(1);
+        let ino_align = if sbcheck::has_align(sb) && sb.sb_inoalignmt > 0 {
+            sb.sb_inoalignmt
+        } else {
+            1
+        };
+        Ctx {
+            fs,
+            geo,
+            sb,
+            alloc: Limits {
+                mxr: amx,
+                mnr: amn,
+                maxlevels: compute_maxlevels(amn, agblocks.saturating_add(1) / 2),
+            },
+            ino: Limits {
+                mxr: imx,
+                mnr: imn,
+                maxlevels: compute_maxlevels(imn, shl(1, agino_bits) >> 6),
+            },
+            rmap: Limits {
+                mxr: rmx,
+                mnr: rmn,
+                maxlevels: rmap_levels,
+            },
+            refc: Limits {
+                mxr: cmx,
+                mnr: cmn,
+                maxlevels: compute_maxlevels(cmn, agblocks),
+            },
+            agfl_block,
+            hdr_blocks,
+            agfl_size: geo.agfl_size(),
+            ino_align,
+        }
+    }
+
+    fn lim(&self, t: Tree) -> Limits {
+        match t {
+            Tree::Bno | Tree::Cnt => self.alloc,
+            Tree::Ino | Tree::Fino => self.ino,
+            Tree::Rmap => self.rmap,
+            Tree::Refc => self.refc,
+        }
+    }
+}
+
+/// Counts gathered while scanning one AG (xfs_repair's aghdr_cnts).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub fdblocks: u64,
+    pub agffreeblks: u64,
+    pub agflongest: u64,
+    pub agfbtreeblks: u64,
+    pub agicount: u64,
+    pub agifreecount: u64,
+    pub ifreecount: u64,
+    pub fibtfreecount: u64,
+}
+
+/// One in-core inode chunk found by the inobt scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk {
+    pub free: u64,
+    pub sparse: u64,
+}
+
+/// What the scan of one AG produced.
+#[derive(Debug, Default)]
+pub struct AgResult {
+    pub findings: Vec<Finding>,
+    pub counts: Counts,
+    /// In-core inode chunks (start agino -> state).
+    pub chunks: BTreeMap<u32, Chunk>,
+    /// Any inode btree looked corrupt (xfs_repair's bad_ino_btree).
+    pub bad_ino_btree: bool,
+}
+
+struct Ag<'c, 'a, S> {
+    c: &'c Ctx<'a, S>,
+    agno: u32,
+    ag_size: u32,
+    bmap: Bmap,
+    r: AgResult,
+    // Per-walk state.
+    nr_blocks: u32,
+    ino_blocks: u32,
+    fino_blocks: u32,
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at.saturating_add(4))
+        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+        .map_or(0, u32::from_be_bytes)
+}
+
+fn be64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at.saturating_add(8))
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at.saturating_add(2))
+        .and_then(|s| <[u8; 2]>::try_from(s).ok())
+        .map_or(0, u16::from_be_bytes)
+}
+
+fn uuid_str(u: &[u8; 16]) -> String {
+    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
+    let s = h.concat();
+    format!(
+        "{}-{}-{}-{}-{}",
+        s.get(0..8).unwrap_or(""),
+        s.get(8..12).unwrap_or(""),
+        s.get(12..16).unwrap_or(""),
+        s.get(16..20).unwrap_or(""),
+        s.get(20..32).unwrap_or("")
+    )
+}
+
+impl<S: ByteSource> Ag<'_, '_, S> {
+    fn push(&mut self, x: Finding) {
+        self.r.findings.push(x);
+    }
+
+    fn ag(&self) -> (&'static str, Val) {
+        ("ag", self.agno.into())
+    }
+
+    fn verify_agbno(&self, b: u32) -> bool {
+        b < self.ag_size && b > self.c.agfl_block
+    }
+
+    fn verifier(&mut self, error: i32, ops: &str, daddr: u64, bytes: u64) {
+        let what = if error == EFSBADCRC {
+            "CRC error"
+        } else {
+            "corruption"
+        };
+        self.push(f(
+            "verifier_error",
+            vec![
+                ("error", what.into()),
+                ("addr", "<addr>".into()),
+                ("ops", ops.into()),
+                ("daddr", daddr.into()),
+                ("bytes", bytes.into()),
+            ],
+        ));
+    }
+
+    fn agino_to_agbno(&self, agino: u32) -> u32 {
+        agino.checked_shr(self.c.geo.inopb_log.into()).unwrap_or(0)
+    }
+
+    fn agino_offset(&self, agino: u32) -> u32 {
+        agino & self.c.geo.inodes_per_block.saturating_sub(1)
+    }
+
+    fn agino_to_ino(&self, agino: u32) -> u64 {
+        let bits = u32::from(self.c.geo.ag_blk_log).saturating_add(self.c.geo.inopb_log.into());
+        shl(self.agno.into(), bits) | u64::from(agino)
+    }
+
+    fn verify_agino(&self, agino: u32) -> bool {
+        let align = self.c.ino_align.max(1);
+        let first_b = self
+            .c
+            .agfl_block
+            .saturating_add(1)
+            .saturating_add(align.saturating_sub(1))
+            .checked_div(align)
+            .unwrap_or(0)
+            .saturating_mul(align);
+        let last_b = self
+            .ag_size
+            .checked_div(align)
+            .unwrap_or(0)
+            .saturating_mul(align);
+        let l = u32::from(self.c.geo.inopb_log);
+        let first = u64::from(first_b).checked_shl(l).unwrap_or(u64::MAX);
+        let last = u64::from(last_b)
+            .checked_shl(l)
+            .unwrap_or(0)
+            .saturating_sub(1);
+        let a = u64::from(agino);
+        a >= first && a <= last
+    }
+
+    // ------------------------------------------------------------------ headers
+
+    fn run(mut self) -> AgResult {
+        let c = self.c;
+        let fs = c.fs;
+        let sect = u64::from(c.geo.sect_size);
+        let ag_daddr = c.geo.ag_offset(self.agno).unwrap_or(0) / 512;
+        let sb_daddr = ag_daddr;
+        let agf_daddr = ag_daddr.saturating_add(sect / 512);
+        let agi_daddr = ag_daddr.saturating_add((sect / 512).saturating_mul(2));
+        // Superblock.
+        let sb_sec = match fs.read_header_sector(self.agno, AgHeader::Sb) {
+            Ok((_, s)) => s.into_owned(),
+            Err(_) => vec![0u8; c.geo.sect_size as usize],
+        };
+        let sb_copy = Superblock::parse_copy(&sb_sec, 0, c.geo.has_crc).ok();
+        let Some(sbc) = sb_copy else {
+            return self.r;
+        };
+        let sb = sbc.raw.clone();
+        let status = sbcheck::verify_sb(&sb_sec, &sb, self.agno == 0);
+        if sbc.crc == CrcState::Bad {
+            self.verifier(EFSBADCRC, "xfs_sb", sb_daddr, sect);
+            self.push(f("sb_bad_crc", vec![self.ag()]));
+        } else if sb.sb_magicnum == xfs_format::sb::XFS_SB_MAGIC
+            && matches!(
+                status,
+                Err(SbError::BadFsSizeData
+                    | SbError::BadInoSizeData
+                    | SbError::BadSectSizeData
+                    | SbError::BadBlocksize
+                    | SbError::BadBlocklog
+                    | SbError::BadInoMaxPct)
+            )
+        {
+            self.push(f("sb_sanity_failed", vec![]));
+            self.verifier(EFSCORRUPTED, "xfs_sb", sb_daddr, sect);
+        }
+        // AGF.
+        let agf = fs.read_agf(self.agno).ok();
+        let agi = fs.read_agi(self.agno).ok();
+        let (Some(agf), Some(agi)) = (agf, agi) else {
+            return self.r;
+        };
+        if agf.checks.crc == CrcState::Bad {
+            self.verifier(EFSBADCRC, "xfs_agf", agf_daddr, sect);
+            self.push(f("agf_bad_crc", vec![self.ag()]));
+        } else if !self.agf_verify(&agf) {
+            self.verifier(EFSCORRUPTED, "xfs_agf", agf_daddr, sect);
+        }
+        if agi.checks.crc == CrcState::Bad {
+            self.verifier(EFSBADCRC, "xfs_agi", agi_daddr, sect);
+            self.push(f("agi_bad_crc", vec![self.ag()]));
+        } else if !self.agi_verify(&agi) {
+            self.verifier(EFSCORRUPTED, "xfs_agi", agi_daddr, sect);
+        }
+        // verify_set_agheader
+        let mut reset_sb = false;
+        if let Err(e) = status {
+            self.push(f(
+                "sb_ag_invalid",
+                vec![self.ag(), ("reason", e.text().into())],
+            ));
+            reset_sb = true;
+        }
+        if let Err(e) = sbcheck::compare_sb(c.sb, &sb) {
+            self.push(f(
+                "sb_ag_conflict",
+                vec![self.ag(), ("reason", e.text().into())],
+            ));
+            reset_sb = true;
+        }
+        let st = sbcheck::secondary_sb_whack(c.sb, &sb_sec, &sb, self.agno, &mut self.r.findings);
+        reset_sb |= st.reset;
+        let reset_agf = self.verify_set_agf(&agf);
+        let reset_agi = self.verify_set_agi(&agi);
+        if reset_sb {
+            self.push(f("sb_would_reset", vec![self.ag()]));
+        }
+        if reset_agf {
+            self.push(f("agf_would_reset", vec![self.ag()]));
+        }
+        if reset_agi {
+            self.push(f("agi_would_reset", vec![self.ag()]));
+        }
+        if reset_sb || reset_agf || reset_agi {
+            self.push(f("ag_skipped", vec![self.ag()]));
+            return self.r;
+        }
+        // Internal log blocks are in use.
+        let log_ag = u32::try_from(
+            c.geo
+                .log_start
+                .checked_shr(c.geo.ag_blk_log.into())
+                .unwrap_or(0),
+        )
+        .unwrap_or(u32::MAX);
+        if c.geo.log_start != 0 && log_ag == self.agno {
+            let mask = shl(1, c.geo.ag_blk_log.into()).saturating_sub(1);
+            let start = u32::try_from(c.geo.log_start & mask).unwrap_or(0);
+            self.bmap.set_ext(start, c.geo.log_blocks, bmap::INUSE_FS);
+        }
+        self.scan_freelist(&agf);
+        self.validate_agf(&agf);
+        self.validate_agi(&agi);
+        self.r
+    }
+
+    fn agf_verify(&self, agf: &Agf) -> bool {
+        let r = &agf.raw;
+        let g = self.c.geo;
+        let fl = self.c.agfl_size;
+        if g.has_crc && r.agf_uuid != g.meta_uuid {
+            return false;
+        }
+        let lvl_ok = |l: u32, max: u32| l >= 1 && l <= max;
+        agf.checks.magic_ok
+            && agf.checks.version_ok
+            && agf.checks.seqno_ok
+            && r.agf_freeblks <= r.agf_length
+            && r.agf_flfirst < fl
+            && r.agf_fllast < fl
+            && r.agf_flcount <= fl
+            && u64::from(r.agf_length) <= g.data_blocks
+            && r.agf_freeblks >= r.agf_longest
+            && lvl_ok(r.agf_bno_level, self.c.alloc.maxlevels)
+            && lvl_ok(r.agf_cnt_level, self.c.alloc.maxlevels)
+            && (!g.has_rmapbt
+                || (lvl_ok(r.agf_rmap_level, self.c.rmap.maxlevels)
+                    && r.agf_rmap_blocks <= r.agf_length))
+            && (!g.has_lazysbcount || r.agf_btreeblks <= r.agf_length)
+            && (!g.has_reflink
+                || (r.agf_refcount_blocks <= r.agf_length
+                    && lvl_ok(r.agf_refcount_level, self.c.refc.maxlevels)))
+    }
+
+    fn agi_verify(&self, agi: &Agi) -> bool {
+        let r = &agi.raw;
+        let g = self.c.geo;
+        if g.has_crc && r.agi_uuid != g.meta_uuid {
+            return false;
+        }
+        let lvl_ok = |l: u32| l >= 1 && l <= self.c.ino.maxlevels;
+        agi.checks.magic_ok
+            && agi.checks.version_ok
+            && agi.checks.seqno_ok
+            && lvl_ok(r.agi_level)
+            && (!g.has_finobt || lvl_ok(r.agi_free_level))
+    }
+
+    fn expected_length(&self) -> u64 {
+        let g = self.c.geo;
+        if self.agno != g.ag_count.saturating_sub(1) {
+            g.ag_blocks.into()
+        } else {
+            g.data_blocks
+                .saturating_sub(u64::from(g.ag_blocks).saturating_mul(self.agno.into()))
+        }
+    }
+
+    fn verify_set_agf(&mut self, agf: &Agf) -> bool {
+        let r = &agf.raw;
+        let mut bad = false;
+        if !agf.checks.magic_ok {
+            bad = true;
+            self.push(f(
+                "agf_bad_magic",
+                vec![("found", r.agf_magicnum.into()), self.ag()],
+            ));
+        }
+        if !agf.checks.version_ok {
+            bad = true;
+            self.push(f(
+                "agf_bad_version",
+                vec![
+                    ("found", Val::I(i64::from(r.agf_versionnum as i32))),
+                    self.ag(),
+                ],
+            ));
+        }
+        if r.agf_seqno != self.agno {
+            bad = true;
+            self.push(f(
+                "agf_bad_seqno",
+                vec![("found", Val::I(i64::from(r.agf_seqno as i32))), self.ag()],
+            ));
+        }
+        let exp = self.expected_length();
+        if u64::from(r.agf_length) != exp {
+            bad = true;
+            self.push(f(
+                "agf_bad_length",
+                vec![
+                    ("found", Val::I(i64::from(r.agf_length as i32))),
+                    self.ag(),
+                    ("expected", exp.into()),
+                ],
+            ));
+        }
+        let fl = self.c.agfl_size;
+        if r.agf_flfirst >= fl {
+            self.push(f(
+                "agf_flfirst_too_large",
+                vec![
+                    ("found", Val::I(i64::from(r.agf_flfirst as i32))),
+                    self.ag(),
+                    ("max", fl.saturating_sub(1).into()),
+                ],
+            ));
+        }
+        if r.agf_fllast >= fl {
+            self.push(f(
+                "agf_fllast_too_large",
+                vec![
+                    ("found", Val::I(i64::from(r.agf_fllast as i32))),
+                    self.ag(),
+                    ("max", fl.saturating_sub(1).into()),
+                ],
+            ));
+        }
+        if self.c.geo.has_crc && r.agf_uuid != self.c.geo.meta_uuid {
+            bad = true;
+            self.push(f(
+                "agf_bad_uuid",
+                vec![("found", uuid_str(&r.agf_uuid).into()), self.ag()],
+            ));
+        }
+        bad
+    }
+
+    fn verify_set_agi(&mut self, agi: &Agi) -> bool {
+        let r = &agi.raw;
+        let mut bad = false;
+        if !agi.checks.magic_ok {
+            bad = true;
+            self.push(f(
+                "agi_bad_magic",
+                vec![("found", r.agi_magicnum.into()), self.ag()],
+            ));
+        }
+        if !agi.checks.version_ok {
+            bad = true;
+            self.push(f(
+                "agi_bad_version",
+                vec![
+                    ("found", Val::I(i64::from(r.agi_versionnum as i32))),
+                    self.ag(),
+                ],
+            ));
+        }
+        if r.agi_seqno != self.agno {
+            bad = true;
+            self.push(f(
+                "agi_bad_seqno",
+                vec![("found", Val::I(i64::from(r.agi_seqno as i32))), self.ag()],
+            ));
+        }
+        let exp = self.expected_length();
+        if u64::from(r.agi_length) != exp {
+            bad = true;
+            self.push(f(
+                "agi_bad_length",
+                vec![
+                    ("found", Val::I(i64::from(r.agi_length as i32))),
+                    self.ag(),
+                    ("expected", exp.into()),
+                ],
+            ));
+        }
+        if self.c.geo.has_crc && r.agi_uuid != self.c.geo.meta_uuid {
+            bad = true;
+            self.push(f(
+                "agi_bad_uuid",
+                vec![("found", uuid_str(&r.agi_uuid).into()), self.ag()],
+            ));
+        }
+        bad
+    }
+
+    // ------------------------------------------------------------------ AGFL
+
+    fn scan_freelist(&mut self, agf: &Agf) {
+        let c = self.c;
+        if c.agfl_block >= c.hdr_blocks.saturating_sub(0) && c.agfl_block > 0 {
+            self.bmap.set(c.agfl_block, bmap::INUSE_FS);
+        }
+        let r = &agf.raw;
+        if r.agf_flcount == 0 {
+            return;
+        }
+        let sect = u64::from(c.geo.sect_size);
+        let daddr = (c.geo.ag_offset(self.agno).unwrap_or(0) / 512)
+            .saturating_add((sect / 512).saturating_mul(3));
+        let sector = match c.fs.read_header_sector(self.agno, AgHeader::Agfl) {
+            Ok((_, s)) => s.into_owned(),
+            Err(_) => vec![0u8; c.geo.sect_size as usize],
+        };
+        let slots_at = if c.geo.has_crc {
+            XFS_AGFL_HDR_SIZE as usize
+        } else {
+            0
+        };
+        let slot = |i: u32| {
+            be32(
+                &sector,
+                slots_at.saturating_add((i as usize).saturating_mul(4)),
+            )
+        };
+        if c.geo.has_crc {
+            if crc::verify(&sector, XFS_AGFL_CRC_OFF, true) == CrcState::Bad {
+                self.verifier(EFSBADCRC, "xfs_agfl", daddr, sect);
+                self.push(f("agfl_bad_crc", vec![self.ag()]));
+            } else {
+                let magic_ok = be32(&sector, 0) == xfs_format::ag::XFS_AGFL_MAGIC;
+                let seq_ok = be32(&sector, 4) == self.agno;
+                let uuid_ok = sector.get(8..24) == Some(&c.geo.meta_uuid[..]);
+                let slots_ok = (0..c.agfl_size).all(|i| {
+                    let b = slot(i);
+                    b == NULLAGBLOCK || b < c.geo.ag_blocks
+                });
+                if !(magic_ok && seq_ok && uuid_ok && slots_ok) {
+                    self.verifier(EFSCORRUPTED, "xfs_agfl", daddr, sect);
+                }
+            }
+        }
+        if r.agf_flfirst >= c.agfl_size || r.agf_fllast >= c.agfl_size {
+            self.push(f("agfl_skipped", vec![self.ag()]));
+            return;
+        }
+        let mut count: u32 = 0;
+        let mut i = r.agf_flfirst;
+        let size = c.agfl_size.max(1);
+        loop {
+            let b = slot(i);
+            if self.verify_agbno(b) {
+                self.bmap.set(b, bmap::FREE);
+            } else {
+                self.push(f("agfl_bad_agbno", vec![("agbno", b.into()), self.ag()]));
+            }
+            count = count.saturating_add(1);
+            if i == r.agf_fllast || count > size {
+                break;
+            }
+            i = i.saturating_add(1).checked_rem(size).unwrap_or(0);
+        }
+        if count != r.agf_flcount {
+            self.push(f(
+                "agf_flcount_mismatch",
+                vec![
+                    ("expected", count.into()),
+                    ("found", r.agf_flcount.into()),
+                    self.ag(),
+                ],
+            ));
+        }
+        self.r.counts.fdblocks = self.r.counts.fdblocks.saturating_add(count.into());
+    }
+
+    // ------------------------------------------------------------------ AGF trees
+
+    fn root_checks(&mut self, levels: u32, max: u32, root: u32, lname: &str, rname: &str) -> bool {
+        if levels == 0 || levels > max {
+            self.push(f(
+                "root_bad_level",
+                vec![("found", levels.into()), ("tree", lname.into()), self.ag()],
+            ));
+        }
+        if self.verify_agbno(root) {
+            true
+        } else {
+            self.push(f(
+                "root_bad_agbno",
+                vec![("found", root.into()), ("tree", rname.into()), self.ag()],
+            ));
+            false
+        }
+    }
+
+    fn validate_agf(&mut self, agf: &Agf) {
+        let r = agf.raw.clone();
+        let g = self.c.geo;
+        let max = self.c.alloc.maxlevels;
+        if self.root_checks(r.agf_bno_level, max, r.agf_bno_root, "btbno", "btbno") {
+            self.scan_sbtree(
+                Tree::Bno,
+                r.agf_bno_root,
+                level_of(r.agf_bno_level),
+                false,
+                true,
+            );
+        }
+        if self.root_checks(r.agf_cnt_level, max, r.agf_cnt_root, "btbcnt", "btbcnt") {
+            self.scan_sbtree(
+                Tree::Cnt,
+                r.agf_cnt_root,
+                level_of(r.agf_cnt_level),
+                false,
+                true,
+            );
+        }
+        if g.has_rmapbt {
+            let max = self.c.rmap.maxlevels;
+            if self.root_checks(r.agf_rmap_level, max, r.agf_rmap_root, "rmapbt", "rmapbt") {
+                self.nr_blocks = 0;
+                self.scan_sbtree(
+                    Tree::Rmap,
+                    r.agf_rmap_root,
+                    level_of(r.agf_rmap_level),
+                    false,
+                    true,
+                );
+                if r.agf_rmap_blocks != self.nr_blocks {
+                    self.push(f(
+                        "rmapbt_blocks_mismatch",
+                        vec![
+                            ("expected", self.nr_blocks.into()),
+                            ("found", r.agf_rmap_blocks.into()),
+                        ],
+                    ));
+                }
+            }
+        }
+        if g.has_reflink {
+            let max = self.c.refc.maxlevels;
+            if self.root_checks(
+                r.agf_refcount_level,
+                max,
+                r.agf_refcount_root,
+                "refcountbt",
+                "refcntbt",
+            ) {
+                self.nr_blocks = 0;
+                self.scan_sbtree(
+                    Tree::Refc,
+                    r.agf_refcount_root,
+                    level_of(r.agf_refcount_level),
+                    false,
+                    true,
+                );
+                if r.agf_refcount_blocks != self.nr_blocks {
+                    self.push(f(
+                        "refcountbt_blocks_mismatch",
+                        vec![
+                            ("expected", self.nr_blocks.into()),
+                            ("found", r.agf_refcount_blocks.into()),
+                        ],
+                    ));
+                }
+            }
+        }
+        let cn = self.r.counts;
+        if u64::from(r.agf_freeblks) != cn.agffreeblks {
+            self.push(f(
+                "agf_freeblks_mismatch",
+                vec![
+                    ("found", r.agf_freeblks.into()),
+                    ("expected", cn.agffreeblks.into()),
+                    self.ag(),
+                ],
+            ));
+        }
+        if u64::from(r.agf_longest) != cn.agflongest {
+            self.push(f(
+                "agf_longest_mismatch",
+                vec![
+                    ("found", r.agf_longest.into()),
+                    ("expected", cn.agflongest.into()),
+                    self.ag(),
+                ],
+            ));
+        }
+        if g.has_lazysbcount && u64::from(r.agf_btreeblks) != cn.agfbtreeblks {
+            self.push(f(
+                "agf_btreeblks_mismatch",
+                vec![
+                    ("found", r.agf_btreeblks.into()),
+                    ("expected", cn.agfbtreeblks.into()),
+                    self.ag(),
+                ],
+            ));
+        }
+    }
+
+    fn validate_agi(&mut self, agi: &Agi) {
+        let r = agi.raw.clone();
+        let g = self.c.geo;
+        let max = self.c.ino.maxlevels;
+        self.ino_blocks = 0;
+        self.fino_blocks = 0;
+        if self.root_checks(r.agi_level, max, r.agi_root, "inobt", "inobt") {
+            self.scan_sbtree(Tree::Ino, r.agi_root, level_of(r.agi_level), false, true);
+        }
+        if g.has_finobt
+            && self.root_checks(r.agi_free_level, max, r.agi_free_root, "finobt", "finobt")
+        {
+            self.scan_sbtree(
+                Tree::Fino,
+                r.agi_free_root,
+                level_of(r.agi_free_level),
+                false,
+                true,
+            );
+        }
+        if g.has_inobtcount {
+            if r.agi_iblocks != self.ino_blocks {
+                self.push(f(
+                    "inobt_blocks_mismatch",
+                    vec![
+                        ("found", r.agi_iblocks.into()),
+                        ("expected", self.ino_blocks.into()),
+                    ],
+                ));
+            }
+            if r.agi_fblocks != self.fino_blocks {
+                self.push(f(
+                    "finobt_blocks_mismatch",
+                    vec![
+                        ("found", r.agi_fblocks.into()),
+                        ("expected", self.fino_blocks.into()),
+                    ],
+                ));
+            }
+        }
+        let cn = self.r.counts;
+        if u64::from(r.agi_count) != cn.agicount {
+            self.push(f(
+                "agi_count_mismatch",
+                vec![
+                    ("found", r.agi_count.into()),
+                    ("expected", cn.agicount.into()),
+                    self.ag(),
+                ],
+            ));
+        }
+        if u64::from(r.agi_freecount) != cn.agifreecount {
+            self.push(f(
+                "agi_freecount_mismatch",
+                vec![
+                    ("found", r.agi_freecount.into()),
+                    ("expected", cn.agifreecount.into()),
+                    self.ag(),
+                ],
+            ));
+        }
+        if g.has_finobt && u64::from(r.agi_freecount) != cn.fibtfreecount {
+            self.push(f(
+                "agi_freecount_mismatch_finobt",
+                vec![
+                    ("found", r.agi_freecount.into()),
+                    ("expected", cn.fibtfreecount.into()),
+                    self.ag(),
+                ],
+            ));
+        }
+        for (i, &agino) in r.agi_unlinked.iter().enumerate() {
+            if agino != NULL_AG {
+                let ino = self.agino_to_ino(agino);
+                self.push(f(
+                    "agi_unlinked_bucket",
+                    vec![
+                        ("bucket", i.into()),
+                        ("agino", agino.into()),
+                        self.ag(),
+                        ("ino", ino.into()),
+                    ],
+                ));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ btree blocks
+
+    /// Reads one block, runs the libxfs read verifier and reports like scan_sbtree.
+    fn scan_sbtree(&mut self, t: Tree, bno: u32, level: i32, mut suspect: bool, isroot: bool) {
+        let c = self.c;
+        let bs = c.geo.block_size;
+        let buf = match c.fs.read_ag_blocks(self.agno, bno.into(), 1) {
+            Ok((_, b)) => b.into_owned(),
+            Err(_) => {
+                self.push(f(
+                    "btree_block_suspect",
+                    vec![
+                        self.ag(),
+                        ("agbno", bno.into()),
+                        ("error", EFSCORRUPTED.into()),
+                    ],
+                ));
+                vec![0u8; bs as usize]
+            }
+        };
+        let daddr = c.geo.agbno_to_offset(self.agno, bno.into()).unwrap_or(0) / 512;
+        if let Some(err) = self.btree_verify(t, &buf, daddr, bno) {
+            self.verifier(err, t.ops(), daddr, bs.into());
+            self.push(f(
+                "btree_block_suspect",
+                vec![self.ag(), ("agbno", bno.into()), ("error", err.into())],
+            ));
+            suspect = true;
+        }
+        let Some(hdr) = BlockHeader::parse(&buf, PtrFormat::Short, c.geo.has_crc) else {
+            return;
+        };
+        let blk = Blk {
+            buf: &buf,
+            hdr,
+            bno,
+            level,
+            isroot,
+        };
+        match t {
+            Tree::Bno | Tree::Cnt => self.scan_allocbt(t, &blk, suspect),
+            Tree::Ino | Tree::Fino => self.scan_inobt(t, &blk, suspect),
+            Tree::Rmap => self.scan_rmapbt(&blk, suspect),
+            Tree::Refc => self.scan_refcbt(&blk, suspect),
+        }
+    }
+
+    /// The libxfs read verifier of a short-form btree block: `Some(error)` when it fails.
+    fn btree_verify(&self, t: Tree, buf: &[u8], daddr: u64, bno: u32) -> Option<i32> {
+        let g = self.c.geo;
+        if g.has_crc
+            && crc::verify(buf, xfs_format::btree::XFS_BTREE_SBLOCK_CRC_OFF, true) == CrcState::Bad
+        {
+            return Some(EFSBADCRC);
+        }
+        let Some(h) = BlockHeader::parse(buf, PtrFormat::Short, g.has_crc) else {
+            return Some(EFSCORRUPTED);
+        };
+        if h.bb_magic != t.magic(g.has_crc) {
+            return Some(EFSCORRUPTED);
+        }
+        if let Some(v5) = &h.crc {
+            if v5.bb_uuid != g.meta_uuid
+                || v5.bb_blkno != daddr
+                || v5.bb_owner != u64::from(self.agno)
+            {
+                return Some(EFSCORRUPTED);
+            }
+        }
+        let lim = self.c.lim(t);
+        if u32::from(h.bb_level) >= lim.maxlevels {
+            return Some(EFSCORRUPTED);
+        }
+        let max = if h.bb_level == 0 {
+            lim.mxr[0]
+        } else {
+            lim.mxr[1]
+        };
+        if u32::from(h.bb_numrecs) > max {
+            return Some(EFSCORRUPTED);
+        }
+        for sib in [h.bb_leftsib, h.bb_rightsib] {
+            if sib != u64::from(NULLAGBLOCK) {
+                let s = u32::try_from(sib).unwrap_or(u32::MAX);
+                if !self.verify_agbno(s) || s == bno {
+                    return Some(EFSCORRUPTED);
+                }
+            }
+        }
+        None
+    }
+
+    fn hdr_len(&self) -> usize {
+        PtrFormat::Short.hdr_len(self.c.geo.has_crc)
+    }
+
+    /// Child pointer `i` of a node whose key area holds `mxr` keys of `key_len` bytes.
+    fn ptr_at(&self, buf: &[u8], mxr: u32, key_len: usize, i: u32) -> u32 {
+        let at = (mxr as usize)
+            .saturating_mul(key_len)
+            .saturating_add(self.hdr_len())
+            .saturating_add((i as usize).saturating_mul(4));
+        be32(buf, at)
+    }
+
+    fn rec_at(&self, rec_len: usize, i: u32) -> usize {
+        self.hdr_len()
+            .saturating_add((i as usize).saturating_mul(rec_len))
+    }
+
+    fn scan_allocbt(&mut self, t: Tree, b: &Blk<'_>, mut suspect: bool) {
+        let name = t.name();
+        let bt = format!("bt{name}");
+        let magic = t.magic(self.c.geo.has_crc);
+        let mut hdr_errors = 0u32;
+        let (bno, level) = (b.bno, b.level);
+        if b.hdr.bb_magic != magic {
+            self.push(f(
+                "btree_bad_magic",
+                vec![
+                    ("found", b.hdr.bb_magic.into()),
+                    ("tree", bt.clone().into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            if suspect {
+                return;
+            }
+        }
+        if !b.isroot {
+            self.r.counts.agfbtreeblks = self.r.counts.agfbtreeblks.saturating_add(1);
+            self.r.counts.fdblocks = self.r.counts.fdblocks.saturating_add(1);
+        }
+        if i32::from(b.hdr.bb_level) != level {
+            self.push(f(
+                "btree_bad_level",
+                vec![
+                    ("expected", level.into()),
+                    ("found", i32::from(b.hdr.bb_level).into()),
+                    ("tree", bt.clone().into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            if suspect {
+                return;
+            }
+        }
+        let state = self.bmap.get(bno);
+        if state != bmap::UNKNOWN {
+            self.bmap.set(bno, bmap::MULT);
+            self.push(f(
+                "btree_block_multiply_claimed",
+                vec![
+                    ("tree", name.into()),
+                    ("state", state.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                    ("suspect", u32::from(suspect).into()),
+                ],
+            ));
+            return;
+        }
+        self.bmap.set(bno, bmap::FS_MAP);
+        let lim = self.c.alloc;
+        let mut numrecs = u32::from(b.hdr.bb_numrecs);
+        let li = usize::from(level != 0);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
+        if numrecs > mx {
+            numrecs = mx;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if !b.isroot && numrecs < mn {
+            numrecs = mn;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if level == 0 {
+            if hdr_errors > 0 {
+                self.push(f(
+                    "btree_bad_nrecs",
+                    vec![
+                        ("found", b.hdr.bb_numrecs.into()),
+                        ("min", mn.into()),
+                        ("max", mx.into()),
+                        ("tree", bt.into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+            }
+            let mut lastcount = 0u32;
+            let mut lastblock = 0u32;
+            for i in 0..numrecs {
+                let at = self.rec_at(8, i);
+                let start = be32(b.buf, at);
+                let len = be32(b.buf, at.saturating_add(4));
+                let end = start.wrapping_add(len);
+                if !self.verify_agbno(start) {
+                    self.push(f(
+                        "allocbt_invalid_start",
+                        vec![
+                            ("found", start.into()),
+                            ("rec", i.into()),
+                            ("tree", name.into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                    continue;
+                }
+                if len == 0 || end <= start || !self.verify_agbno(end.wrapping_sub(1)) {
+                    self.push(f(
+                        "allocbt_invalid_length",
+                        vec![
+                            ("found", len.into()),
+                            ("rec", i.into()),
+                            ("tree", name.into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                    continue;
+                }
+                if t == Tree::Bno {
+                    if start <= lastblock {
+                        self.push(f(
+                            "bnobt_out_of_order",
+                            vec![
+                                ("rec", i.into()),
+                                ("start", start.into()),
+                                ("len", len.into()),
+                                self.ag(),
+                                ("agbno", bno.into()),
+                            ],
+                        ));
+                    } else {
+                        lastblock = end.wrapping_sub(1);
+                    }
+                } else {
+                    let cn = &mut self.r.counts;
+                    cn.fdblocks = cn.fdblocks.saturating_add(len.into());
+                    cn.agffreeblks = cn.agffreeblks.saturating_add(len.into());
+                    cn.agflongest = cn.agflongest.max(len.into());
+                    if len < lastcount {
+                        self.push(f(
+                            "cntbt_out_of_order",
+                            vec![
+                                ("rec", i.into()),
+                                ("start", start.into()),
+                                ("len", len.into()),
+                                self.ag(),
+                                ("agbno", bno.into()),
+                            ],
+                        ));
+                    } else {
+                        lastcount = len;
+                    }
+                }
+                let mut x = start;
+                while x < end {
+                    let (state, blen) = self.bmap.get_ext(x, end);
+                    match state {
+                        bmap::UNKNOWN => self.bmap.set_ext(x, blen, bmap::FREE1),
+                        bmap::FREE1 if t == Tree::Cnt => self.bmap.set_ext(x, blen, bmap::FREE),
+                        _ => self.push(f(
+                            "freespace_multiply_claimed",
+                            vec![
+                                self.ag(),
+                                ("start", x.into()),
+                                ("end", x.saturating_add(blen).saturating_sub(1).into()),
+                                ("tree", name.into()),
+                                ("state", state.into()),
+                            ],
+                        )),
+                    }
+                    x = x.saturating_add(blen);
+                }
+            }
+            return;
+        }
+        if hdr_errors > 0 {
+            self.push(f(
+                "btree_bad_nrecs",
+                vec![
+                    ("found", b.hdr.bb_numrecs.into()),
+                    ("min", mn.into()),
+                    ("max", mx.into()),
+                    ("tree", bt.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            if suspect {
+                return;
+            }
+            suspect = true;
+        } else {
+            suspect = false;
+        }
+        for i in 0..numrecs {
+            let p = self.ptr_at(b.buf, lim.mxr[1], 8, i);
+            if !self.verify_agbno(p) {
+                self.push(f(
+                    "btree_bad_ptr",
+                    vec![
+                        ("found", p.into()),
+                        ("tree", format!("{name}bt").into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+                return;
+            }
+            self.scan_sbtree(t, p, level.saturating_sub(1), suspect, false);
+        }
+    }
+
+    fn scan_inobt(&mut self, t: Tree, b: &Blk<'_>, mut suspect: bool) {
+        let name = t.name();
+        let bt = format!("{name}bt");
+        let magic = t.magic(self.c.geo.has_crc);
+        let (bno, level) = (b.bno, b.level);
+        let mut hdr_errors = 0u32;
+        if t == Tree::Fino {
+            self.fino_blocks = self.fino_blocks.saturating_add(1);
+        } else {
+            self.ino_blocks = self.ino_blocks.saturating_add(1);
+        }
+        if b.hdr.bb_magic != magic {
+            self.push(f(
+                "btree_bad_magic",
+                vec![
+                    ("found", b.hdr.bb_magic.into()),
+                    ("tree", bt.clone().into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            self.r.bad_ino_btree = true;
+            if suspect {
+                return;
+            }
+        }
+        if i32::from(b.hdr.bb_level) != level {
+            self.push(f(
+                "btree_bad_level",
+                vec![
+                    ("expected", level.into()),
+                    ("found", i32::from(b.hdr.bb_level).into()),
+                    ("tree", bt.clone().into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            self.r.bad_ino_btree = true;
+            if suspect {
+                return;
+            }
+        }
+        let state = self.bmap.get(bno);
+        match state {
+            bmap::FS_MAP1 | bmap::UNKNOWN | bmap::FREE1 | bmap::FREE => {
+                self.bmap.set(bno, bmap::FS_MAP)
+            }
+            _ => {
+                self.bmap.set(bno, bmap::MULT);
+                self.push(f(
+                    "inobt_block_multiply_claimed",
+                    vec![
+                        ("tree", bt.clone().into()),
+                        ("state", state.into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                        ("suspect", u32::from(suspect).into()),
+                    ],
+                ));
+            }
+        }
+        let lim = self.c.ino;
+        let mut numrecs = u32::from(b.hdr.bb_numrecs);
+        let li = usize::from(level != 0);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
+        if numrecs > mx {
+            numrecs = mx;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if !b.isroot && numrecs < mn {
+            numrecs = mn;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if level == 0 {
+            if hdr_errors > 0 {
+                self.r.bad_ino_btree = true;
+                self.push(f(
+                    "inobt_dubious_header",
+                    vec![("tree", bt.into()), self.ag(), ("agbno", bno.into())],
+                ));
+                suspect = true;
+            }
+            let mut lastino = 0u32;
+            let sparse_fs = self.c.geo.has_sparse_inodes;
+            for i in 0..numrecs {
+                let at = self.rec_at(16, i);
+                let rec = Rec {
+                    startino: be32(b.buf, at),
+                    holemask: if sparse_fs {
+                        be16(b.buf, at.saturating_add(4))
+                    } else {
+                        0
+                    },
+                    count: if sparse_fs {
+                        b.buf.get(at.saturating_add(6)).copied().unwrap_or(0)
+                    } else {
+                        64
+                    },
+                    freecount: if sparse_fs {
+                        b.buf.get(at.saturating_add(7)).copied().unwrap_or(0).into()
+                    } else {
+                        be32(b.buf, at.saturating_add(4))
+                    },
+                    free: be64(b.buf, at.saturating_add(8)),
+                };
+                if i > 0 && rec.startino <= lastino {
+                    self.push(f(
+                        "inobt_out_of_order",
+                        vec![
+                            ("tree", name.into()),
+                            ("rec", i.into()),
+                            ("agino", rec.startino.into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                } else {
+                    lastino = rec.startino.saturating_add(63);
+                }
+                if t == Tree::Ino {
+                    let icount = if sparse_fs { u64::from(rec.count) } else { 64 };
+                    let cn = &mut self.r.counts;
+                    cn.agicount = cn.agicount.saturating_add(icount);
+                    cn.agifreecount = cn.agifreecount.saturating_add(rec.freecount.into());
+                    cn.ifreecount = cn.ifreecount.saturating_add(rec.freecount.into());
+                    suspect = self.scan_single_ino_chunk(&rec, suspect);
+                } else {
+                    let cn = &mut self.r.counts;
+                    cn.fibtfreecount = cn.fibtfreecount.saturating_add(rec.freecount.into());
+                    suspect = self.scan_single_finobt_chunk(&rec, suspect);
+                }
+            }
+            if suspect {
+                self.r.bad_ino_btree = true;
+            }
+            return;
+        }
+        if suspect && hdr_errors == 0 {
+            suspect = false;
+        }
+        if hdr_errors > 0 {
+            self.r.bad_ino_btree = true;
+            if suspect {
+                return;
+            }
+            suspect = true;
+        }
+        for i in 0..numrecs {
+            let p = self.ptr_at(b.buf, lim.mxr[1], 4, i);
+            if !self.verify_agbno(p) {
+                self.push(f(
+                    "btree_bad_ptr",
+                    vec![
+                        ("found", p.into()),
+                        ("tree", bt.into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+                return;
+            }
+            self.scan_sbtree(t, p, level.saturating_sub(1), suspect, false);
+        }
+    }
+
+    fn is_sparse(&self, rec: &Rec, j: u32) -> bool {
+        self.c.geo.has_sparse_inodes && (rec.holemask.checked_shr(j / 4).unwrap_or(0) & 1) != 0
+    }
+
+    /// Start of the in-core chunk overlapping `[start, start + 64)`.
+    fn find_chunk(&self, start: u32) -> Option<u32> {
+        let lo = start.saturating_sub(63);
+        let hi = start.saturating_add(64);
+        self.r
+            .chunks
+            .range(lo..hi)
+            .map(|(k, _)| *k)
+            .find(|k| k.saturating_add(64) > start)
+    }
+
+    /// Returns the updated suspect flag, or None when the record was skipped.
+    fn align_check(&mut self, rec: &Rec, tree: &str, suspect: &mut bool) -> bool {
+        let ino = rec.startino;
+        let off = self.agino_offset(ino);
+        let agbno = self.agino_to_agbno(ino);
+        let ipb = self.c.geo.inodes_per_block;
+        let aligned_fs = sbcheck::has_align(self.c.sb);
+        let align = self.c.sb.sb_inoalignmt;
+        if ino == 0
+            || (ipb <= 64 && off != 0)
+            || (ipb > 64 && !off.is_multiple_of(64))
+            || (aligned_fs && align != 0 && !agbno.is_multiple_of(align))
+        {
+            let lino = self.agino_to_ino(ino);
+            self.push(f(
+                "inobt_rec_misaligned",
+                vec![("tree", tree.into()), ("ino", lino.into())],
+            ));
+            *suspect = true;
+        }
+        if !self.verify_agino(ino) {
+            let lino = self.agino_to_ino(ino);
+            self.push(f(
+                "inobt_rec_bad_start",
+                vec![
+                    ("ino", lino.into()),
+                    self.ag(),
+                    ("agino", ino.into()),
+                    ("tree", tree.into()),
+                ],
+            ));
+            *suspect = true;
+            return false;
+        }
+        let last = ino.saturating_add(63);
+        if !self.verify_agino(last) {
+            let lino = self.agino_to_ino(last);
+            self.push(f(
+                "inobt_rec_bad_end",
+                vec![
+                    ("ino", lino.into()),
+                    self.ag(),
+                    ("agino", last.into()),
+                    ("tree", tree.into()),
+                ],
+            ));
+            *suspect = true;
+            return false;
+        }
+        true
+    }
+
+    fn import_chunk(&mut self, rec: &Rec, tree: &str, mut suspect: bool) -> (bool, u32, u32) {
+        let mut sparse_mask = 0u64;
+        let (mut nfree, mut ninodes) = (0u32, 0u32);
+        for j in 0..64u32 {
+            let free = rec.free.checked_shr(j).unwrap_or(0) & 1 != 0;
+            if self.is_sparse(rec, j) {
+                if !suspect && !free {
+                    self.push(f(
+                        "inobt_holemask_mismatch",
+                        vec![
+                            ("tree", tree.into()),
+                            self.ag(),
+                            ("agino", rec.startino.into()),
+                            ("holemask", rec.holemask.into()),
+                            ("free", rec.free.into()),
+                        ],
+                    ));
+                    suspect = true;
+                }
+                sparse_mask |= 1u64.checked_shl(j).unwrap_or(0);
+            } else {
+                if free {
+                    nfree = nfree.saturating_add(1);
+                }
+                ninodes = ninodes.saturating_add(1);
+            }
+        }
+        if !suspect {
+            self.r.chunks.insert(
+                rec.startino,
+                Chunk {
+                    free: rec.free,
+                    sparse: sparse_mask,
+                },
+            );
+        }
+        (suspect, nfree, ninodes)
+    }
+
+    fn scan_single_ino_chunk(&mut self, rec: &Rec, mut suspect: bool) -> bool {
+        if !self.align_check(rec, "inobt", &mut suspect) {
+            return suspect;
+        }
+        let ino = rec.startino;
+        let ipb = self.c.geo.inodes_per_block.max(1);
+        if self.agino_offset(ino) == 0 && !suspect {
+            let mut j = 0u32;
+            while j < 64 {
+                if !self.is_sparse(rec, j) {
+                    let agbno = self.agino_to_agbno(ino.saturating_add(j));
+                    match self.bmap.get(agbno) {
+                        bmap::INO => {}
+                        bmap::UNKNOWN | bmap::INO1 => self.bmap.set(agbno, bmap::INO),
+                        _ => {
+                            self.push(f(
+                                "inobt_chunk_claims_used",
+                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
+                            ));
+                            return true;
+                        }
+                    }
+                }
+                j = j.saturating_add(ipb);
+            }
+        }
+        if let Some(first) = self.find_chunk(ino) {
+            let lino = self.agino_to_ino(ino);
+            self.push(f(
+                "inobt_rec_overlap",
+                vec![
+                    ("ino", lino.into()),
+                    self.ag(),
+                    ("agino", ino.into()),
+                    ("ag2", self.agno.into()),
+                    ("agino2", first.into()),
+                ],
+            ));
+            suspect = true;
+            if first == ino {
+                return suspect;
+            }
+        }
+        let (s, nfree, ninodes) = self.import_chunk(rec, "inobt", suspect);
+        suspect = s;
+        if nfree != rec.freecount {
+            self.push(f(
+                "inobt_rec_freecount_mismatch",
+                vec![
+                    self.ag(),
+                    ("agino", ino.into()),
+                    ("found", rec.freecount.into()),
+                    ("expected", nfree.into()),
+                ],
+            ));
+        }
+        if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.count) {
+            self.push(f(
+                "inobt_rec_count_invalid",
+                vec![
+                    self.ag(),
+                    ("agino", ino.into()),
+                    ("found", rec.count.into()),
+                    ("expected", ninodes.into()),
+                ],
+            ));
+        }
+        suspect
+    }
+
+    fn scan_single_finobt_chunk(&mut self, rec: &Rec, mut suspect: bool) -> bool {
+        if !self.align_check(rec, "finobt", &mut suspect) {
+            return suspect;
+        }
+        let ino = rec.startino;
+        let ipb = self.c.geo.inodes_per_block.max(1);
+        if self.agino_offset(ino) == 0 && !suspect {
+            let mut j = 0u32;
+            while j < 64 {
+                let agbno = self.agino_to_agbno(ino.saturating_add(j));
+                let state = self.bmap.get(agbno);
+                if self.is_sparse(rec, j) {
+                    if state == bmap::INO {
+                        self.push(f(
+                            "finobt_sparse_claims_inode",
+                            vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
+                        ));
+                        suspect = true;
+                    }
+                } else {
+                    match state {
+                        bmap::INO => {}
+                        bmap::INO1 => self.bmap.set(agbno, bmap::INO),
+                        bmap::UNKNOWN => {
+                            self.push(f(
+                                "finobt_chunk_claims_untracked",
+                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
+                            ));
+                            self.bmap.set(agbno, bmap::INO);
+                            suspect = true;
+                        }
+                        _ => {
+                            self.push(f(
+                                "finobt_chunk_claims_used",
+                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
+                            ));
+                            return true;
+                        }
+                    }
+                }
+                j = j.saturating_add(ipb);
+            }
+        }
+        let (nfree, ninodes);
+        if let Some(first) = self.find_chunk(ino) {
+            if suspect {
+                return suspect;
+            }
+            if first != ino {
+                let lino = self.agino_to_ino(ino);
+                self.push(f(
+                    "finobt_rec_mismatch",
+                    vec![
+                        ("ino", lino.into()),
+                        self.ag(),
+                        ("agino", ino.into()),
+                        ("ag2", self.agno.into()),
+                        ("agino2", first.into()),
+                    ],
+                ));
+                return true;
+            }
+            let chunk = self
+                .r
+                .chunks
+                .get(&first)
+                .copied()
+                .unwrap_or(Chunk { free: 0, sparse: 0 });
+            let (mut nf, mut ni) = (0u32, 0u32);
+            for j in 0..64u32 {
+                let isfree = rec.free.checked_shr(j).unwrap_or(0) & 1 != 0;
+                let issparse = self.is_sparse(rec, j);
+                if !issparse {
+                    ni = ni.saturating_add(1);
+                    if isfree {
+                        nf = nf.saturating_add(1);
+                    }
+                }
+                let cfree = chunk.free.checked_shr(j).unwrap_or(0) & 1 != 0;
+                let csparse = chunk.sparse.checked_shr(j).unwrap_or(0) & 1 != 0;
+                if !suspect && (isfree != cfree || issparse != csparse) {
+                    suspect = true;
+                }
+            }
+            nfree = nf;
+            ninodes = ni;
+        } else {
+            let lino = self.agino_to_ino(ino);
+            self.push(f(
+                "finobt_rec_undiscovered",
+                vec![("ino", lino.into()), self.ag(), ("agino", ino.into())],
+            ));
+            let (s, nf, ni) = self.import_chunk(rec, "finobt", suspect);
+            suspect = s;
+            nfree = nf;
+            ninodes = ni;
+        }
+        if nfree != rec.freecount {
+            self.push(f(
+                "finobt_rec_freecount_mismatch",
+                vec![
+                    self.ag(),
+                    ("agino", ino.into()),
+                    ("found", rec.freecount.into()),
+                    ("expected", nfree.into()),
+                ],
+            ));
+        }
+        if nfree == 0 {
+            self.push(f(
+                "finobt_rec_no_free",
+                vec![self.ag(), ("agino", ino.into())],
+            ));
+        }
+        if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.count) {
+            self.push(f(
+                "inobt_rec_count_invalid",
+                vec![
+                    self.ag(),
+                    ("agino", ino.into()),
+                    ("found", rec.count.into()),
+                    ("expected", ninodes.into()),
+                ],
+            ));
+        }
+        suspect
+    }
+
+    fn scan_rmapbt(&mut self, b: &Blk<'_>, mut suspect: bool) {
+        let (bno, level) = (b.bno, b.level);
+        let mut hdr_errors = 0u32;
+        if b.hdr.bb_magic != XFS_RMAP_CRC_MAGIC {
+            self.push(f(
+                "btree_bad_magic",
+                vec![
+                    ("found", b.hdr.bb_magic.into()),
+                    ("tree", "btrmap".into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            if suspect {
+                return;
+            }
+        }
+        if !b.isroot {
+            self.r.counts.agfbtreeblks = self.r.counts.agfbtreeblks.saturating_add(1);
+            self.r.counts.fdblocks = self.r.counts.fdblocks.saturating_add(1);
+        }
+        self.nr_blocks = self.nr_blocks.saturating_add(1);
+        if i32::from(b.hdr.bb_level) != level {
+            self.push(f(
+                "btree_bad_level",
+                vec![
+                    ("expected", level.into()),
+                    ("found", i32::from(b.hdr.bb_level).into()),
+                    ("tree", "btrmap".into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            if suspect {
+                return;
+            }
+        }
+        let state = self.bmap.get(bno);
+        if !(state == bmap::UNKNOWN || state == bmap::FS_MAP1) {
+            self.bmap.set(bno, bmap::MULT);
+            self.push(f(
+                "rmapbt_block_multiply_claimed",
+                vec![
+                    ("tree", "rmap".into()),
+                    ("state", state.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                    ("suspect", u32::from(suspect).into()),
+                ],
+            ));
+            return;
+        }
+        self.bmap.set(bno, bmap::FS_MAP);
+        let lim = self.c.rmap;
+        let mut numrecs = u32::from(b.hdr.bb_numrecs);
+        let li = usize::from(level != 0);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
+        if numrecs > mx {
+            numrecs = mx;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if !b.isroot && numrecs < mn {
+            numrecs = mn;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if level == 0 {
+            if hdr_errors > 0 {
+                self.push(f(
+                    "btree_bad_nrecs",
+                    vec![
+                        ("found", b.hdr.bb_numrecs.into()),
+                        ("min", mn.into()),
+                        ("max", mx.into()),
+                        ("tree", "btrmap".into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+            }
+            let reflink = self.c.geo.has_reflink;
+            let (mut lstart, mut lblock, mut lowner, mut loff) = (0u32, 0u32, 0u64, 0u64);
+            for i in 0..numrecs {
+                let at = self.rec_at(24, i);
+                let start = be32(b.buf, at);
+                let len = be32(b.buf, at.saturating_add(4));
+                let owner = be64(b.buf, at.saturating_add(8));
+                let offset = be64(b.buf, at.saturating_add(16));
+                let end = start.wrapping_add(len);
+                if start >= self.ag_size {
+                    self.push(f(
+                        "allocbt_invalid_start",
+                        vec![
+                            ("found", start.into()),
+                            ("rec", i.into()),
+                            ("tree", "rmap".into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                    continue;
+                }
+                if len == 0 || end <= start || end.wrapping_sub(1) >= self.ag_size {
+                    self.push(f(
+                        "allocbt_invalid_length",
+                        vec![
+                            ("found", len.into()),
+                            ("rec", i.into()),
+                            ("tree", "rmap".into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                    continue;
+                }
+                if i == 0 {
+                    (lstart, lblock, lowner, loff) = (start, end.wrapping_sub(1), owner, offset);
+                } else {
+                    let bad = if reflink {
+                        !(start > lstart
+                            || (start == lstart
+                                && (owner > lowner || (owner == lowner && offset > loff))))
+                    } else {
+                        start <= lblock
+                    };
+                    if bad {
+                        self.push(f(
+                            "rmapbt_out_of_order",
+                            vec![
+                                ("rec", i.into()),
+                                ("start", start.into()),
+                                ("owner", Val::I(owner as i64)),
+                                ("offset", offset.into()),
+                                ("len", len.into()),
+                                self.ag(),
+                                ("agbno", bno.into()),
+                            ],
+                        ));
+                    } else {
+                        (lstart, lblock, lowner, loff) =
+                            (start, end.wrapping_sub(1), owner, offset);
+                    }
+                }
+                let mut x = start;
+                while x < end {
+                    let (state, blen) = self.bmap.get_ext(x, end);
+                    self.process_rmap_rec(x, blen, owner as i64, state);
+                    x = x.saturating_add(blen);
+                }
+            }
+            return;
+        }
+        if hdr_errors > 0 {
+            self.push(f(
+                "btree_bad_nrecs",
+                vec![
+                    ("found", b.hdr.bb_numrecs.into()),
+                    ("min", mn.into()),
+                    ("max", mx.into()),
+                    ("tree", "btrmap".into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            if suspect {
+                return;
+            }
+            suspect = true;
+        } else {
+            suspect = false;
+        }
+        for i in 0..numrecs {
+            let p = self.ptr_at(b.buf, lim.mxr[1], 40, i);
+            if !self.verify_agbno(p) {
+                self.push(f(
+                    "btree_bad_ptr",
+                    vec![
+                        ("found", p.into()),
+                        ("tree", "rmapbt".into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+                return;
+            }
+            self.scan_sbtree(Tree::Rmap, p, level.saturating_sub(1), suspect, false);
+        }
+    }
+
+    fn process_rmap_rec(&mut self, b: u32, blen: u32, owner: i64, state: u8) {
+        const OWN_NULL: i64 = -1;
+        const OWN_FS: i64 = -3;
+        const OWN_LOG: i64 = -4;
+        const OWN_AG: i64 = -5;
+        const OWN_INOBT: i64 = -6;
+        const OWN_INODES: i64 = -7;
+        const OWN_REFC: i64 = -8;
+        const OWN_COW: i64 = -9;
+        let mismatch = |what: &str| -> Option<&'static str> {
+            match what {
+                "fs" if owner == OWN_FS || owner == OWN_LOG => None,
+                "ag" if owner == OWN_AG || owner == OWN_INOBT => None,
+                "ino" if owner == OWN_INODES => None,
+                "refc" if owner == OWN_REFC => None,
+                "fs" => Some("Static meta"),
+                "ag" => Some("AG meta"),
+                "ino" => Some("inode"),
+                "refc" => Some("AG refcount"),
+                _ => None,
+            }
+        };
+        let what = match state {
+            bmap::UNKNOWN => {
+                let s = match owner {
+                    OWN_FS | OWN_LOG => Some(bmap::INUSE_FS1),
+                    OWN_AG | OWN_INOBT => Some(bmap::FS_MAP1),
+                    OWN_INODES => Some(bmap::INO1),
+                    OWN_REFC => Some(bmap::REFC),
+                    OWN_COW => Some(bmap::COW),
+                    OWN_NULL => None,
+                    _ => Some(bmap::INUSE1),
+                };
+                if let Some(s) = s {
+                    self.bmap.set_ext(b, blen, s);
+                }
+                None
+            }
+            bmap::INUSE_FS => mismatch("fs"),
+            bmap::FS_MAP => mismatch("ag"),
+            bmap::INO => mismatch("ino"),
+            bmap::REFC => mismatch("refc"),
+            bmap::INUSE => {
+                if owner >= 0 && (owner as u64) < self.c.geo.data_blocks {
+                    None
+                } else {
+                    Some("in use")
+                }
+            }
+            bmap::FREE1 | bmap::FREE => None,
+            bmap::INUSE1 if self.c.geo.has_reflink && owner >= 0 => None,
+            _ => Some("unknown"),
+        };
+        if let Some(w) = what {
+            let end = b.saturating_add(blen).saturating_sub(1);
+            let mut fields = vec![
+                self.ag(),
+                ("start", b.into()),
+                ("end", end.into()),
+                ("tree", "rmap".into()),
+                ("state", state.into()),
+                ("owner", Val::U(owner as u64)),
+            ];
+            if w == "unknown" {
+                self.push(f("rmap_rec_unknown", fields));
+            } else {
+                fields.insert(0, ("what", w.into()));
+                self.push(f("rmap_rec_mismatch", fields));
+            }
+        }
+    }
+
+    fn scan_refcbt(&mut self, b: &Blk<'_>, mut suspect: bool) {
+        let (bno, level) = (b.bno, b.level);
+        let mut hdr_errors = 0u32;
+        if b.hdr.bb_magic != XFS_REFC_CRC_MAGIC {
+            self.push(f(
+                "refcbt_bad_magic",
+                vec![
+                    ("found", b.hdr.bb_magic.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            if suspect {
+                return;
+            }
+        }
+        if i32::from(b.hdr.bb_level) != level {
+            self.push(f(
+                "refcbt_bad_level",
+                vec![
+                    ("expected", level.into()),
+                    ("found", i32::from(b.hdr.bb_level).into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            hdr_errors = hdr_errors.saturating_add(1);
+            if suspect {
+                return;
+            }
+        }
+        self.nr_blocks = self.nr_blocks.saturating_add(1);
+        let state = self.bmap.get(bno);
+        if !(state == bmap::UNKNOWN || state == bmap::REFC) {
+            self.bmap.set(bno, bmap::MULT);
+            self.push(f(
+                "inobt_block_multiply_claimed",
+                vec![
+                    ("tree", "refcount".into()),
+                    ("state", state.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                    ("suspect", u32::from(suspect).into()),
+                ],
+            ));
+            return;
+        }
+        self.bmap.set(bno, bmap::FS_MAP);
+        let lim = self.c.refc;
+        let mut numrecs = u32::from(b.hdr.bb_numrecs);
+        let li = usize::from(level != 0);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
+        if numrecs > mx {
+            numrecs = mx;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if !b.isroot && numrecs < mn {
+            numrecs = mn;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if level == 0 {
+            if hdr_errors > 0 {
+                self.push(f(
+                    "refcbt_bad_nrecs",
+                    vec![
+                        ("found", b.hdr.bb_numrecs.into()),
+                        ("min", mn.into()),
+                        ("max", mx.into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+            }
+            let mut lastblock = 0u32;
+            for i in 0..numrecs {
+                let at = self.rec_at(12, i);
+                let start = be32(b.buf, at);
+                let len = be32(b.buf, at.saturating_add(4));
+                let nr = be32(b.buf, at.saturating_add(8));
+                let agb = start & !xfs_format::btrees::XFS_REFC_COW_START;
+                let end = agb.wrapping_add(len);
+                if !self.verify_agbno(agb) {
+                    self.push(f(
+                        "allocbt_invalid_start",
+                        vec![
+                            ("found", start.into()),
+                            ("rec", i.into()),
+                            ("tree", "refcount".into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                    continue;
+                }
+                if len == 0 || end <= agb || !self.verify_agbno(end.wrapping_sub(1)) {
+                    self.push(f(
+                        "allocbt_invalid_length",
+                        vec![
+                            ("found", len.into()),
+                            ("rec", i.into()),
+                            ("tree", "refcount".into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                    continue;
+                }
+                if nr != 1 && nr < 2 {
+                    self.push(f(
+                        "refcbt_bad_refcount",
+                        vec![
+                            ("found", nr.into()),
+                            ("rec", i.into()),
+                            ("tree", "refcount".into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                    continue;
+                }
+                if start != 0 && start <= lastblock {
+                    self.push(f(
+                        "refcbt_out_of_order",
+                        vec![
+                            ("rec", i.into()),
+                            ("start", start.into()),
+                            ("len", len.into()),
+                            self.ag(),
+                            ("agbno", bno.into()),
+                        ],
+                    ));
+                } else {
+                    lastblock = end.wrapping_sub(1);
+                }
+            }
+            return;
+        }
+        if hdr_errors > 0 {
+            self.push(f(
+                "refcbt_bad_nrecs",
+                vec![
+                    ("found", b.hdr.bb_numrecs.into()),
+                    ("min", mn.into()),
+                    ("max", mx.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+            if suspect {
+                return;
+            }
+            suspect = true;
+        } else {
+            suspect = false;
+        }
+        for i in 0..numrecs {
+            let p = self.ptr_at(b.buf, lim.mxr[1], 4, i);
+            if !self.verify_agbno(p) {
+                self.push(f(
+                    "btree_bad_ptr",
+                    vec![
+                        ("found", p.into()),
+                        ("tree", "refcountbt".into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+                return;
+            }
+            self.scan_sbtree(Tree::Refc, p, level.saturating_sub(1), suspect, false);
+        }
+    }
+}
+
+/// The level a root is scanned at: `levels - 1` (may be -1 for a bad AGF).
+fn level_of(levels: u32) -> i32 {
+    i32::try_from(levels).unwrap_or(i32::MAX).saturating_sub(1)
+}
+
+struct Blk<'b> {
+    buf: &'b [u8],
+    hdr: BlockHeader,
+    bno: u32,
+    level: i32,
+    isroot: bool,
+}
+
+struct Rec {
+    startino: u32,
+    holemask: u16,
+    count: u8,
+    freecount: u32,
+    free: u64,
+}
+
+/// Scans AG `agno` (xfs_repair's scan_ag).
+pub fn scan_ag<S: ByteSource>(c: &Ctx<'_, S>, agno: u32) -> AgResult {
+    let ag_size = c.geo.ag_size(agno).unwrap_or(0);
+    let ag = Ag {
+        c,
+        agno,
+        ag_size,
+        bmap: Bmap::new(c.hdr_blocks, ag_size),
+        r: AgResult::default(),
+        nr_blocks: 0,
+        ino_blocks: 0,
+        fino_blocks: 0,
+    };
+    ag.run()
+}
+
+/// Phase 2 after the log: every AG, the summed counters, the root inode chunk.
+pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) {
+    let c = Ctx::new(fs);
+    let mut tot = Counts::default();
+    let mut ag0_chunks = BTreeMap::new();
+    for agno in 0..fs.geo.ag_count {
+        let r = scan_ag(&c, agno);
+        out.extend(r.findings);
+        tot.fdblocks = tot.fdblocks.saturating_add(r.counts.fdblocks);
+        tot.agicount = tot.agicount.saturating_add(r.counts.agicount);
+        tot.ifreecount = tot.ifreecount.saturating_add(r.counts.ifreecount);
+        if agno == 0 {
+            ag0_chunks = r.chunks;
+        }
+    }
+    let sb = &fs.sb.raw;
+    if sb.sb_icount != tot.agicount {
+        out.push(f(
+            "sb_icount_mismatch",
+            vec![
+                ("found", sb.sb_icount.into()),
+                ("expected", tot.agicount.into()),
+            ],
+        ));
+    }
+    if sb.sb_ifree != tot.ifreecount {
+        out.push(f(
+            "sb_ifree_mismatch",
+            vec![
+                ("found", sb.sb_ifree.into()),
+                ("expected", tot.ifreecount.into()),
+            ],
+        ));
+    }
+    if sb.sb_fdblocks != tot.fdblocks {
+        out.push(f(
+            "sb_fdblocks_mismatch",
+            vec![
+                ("found", sb.sb_fdblocks.into()),
+                ("expected", tot.fdblocks.into()),
+            ],
+        ));
+    }
+    // Root inode chunk (the root is in AG 0 on every valid filesystem).
+    let bits = u32::from(fs.geo.ag_blk_log).saturating_add(fs.geo.inopb_log.into());
+    let mask = shl(1, bits).saturating_sub(1);
+    let root = u32::try_from(sb.sb_rootino & mask).unwrap_or(u32::MAX);
+    let chunk = ag0_chunks
+        .range(root.saturating_sub(63)..=root)
+        .next_back()
+        .filter(|(k, _)| k.saturating_add(64) > root)
+        .map(|(_, v)| *v);
+    match chunk {
+        None => out.push(f("root_chunk_not_found", vec![])),
+        Some(ch) => {
+            for (bit, kind) in [
+                (0u32, "root_marked_free"),
+                (1, "rbmino_marked_free"),
+                (2, "rsumino_marked_free"),
+            ] {
+                if ch.free.checked_shr(bit).unwrap_or(0) & 1 != 0 {
+                    out.push(f(kind, vec![]));
+                }
+            }
+        }
+    }
+}
