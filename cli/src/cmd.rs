@@ -15,6 +15,7 @@ use xfs_format::sb::{Features, Superblock};
 use xfs_format::{ByteSource, Filesystem};
 
 use crate::error::CliError;
+use crate::files_cmd;
 use crate::image::{open_fs, open_raw, open_src, scheme_name, OpenOptions, Source};
 
 const ABOUT: &str = "Offline, read-only inspector for XFS filesystem images and devices.
@@ -44,24 +45,24 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Common {
     /// Image file or block device holding the filesystem
-    image: PathBuf,
+    pub image: PathBuf,
     /// The filesystem starts at this byte offset of the image (e.g. 1048576 for a partition
     /// at sector 2048)
     #[arg(long, value_name = "BYTES", global = true)]
-    offset: Option<u64>,
+    pub offset: Option<u64>,
     /// Whole-disk image: use partition N (as numbered by `xfs-inspect partitions`)
     #[arg(long, value_name = "N", global = true)]
-    partition: Option<u32>,
+    pub partition: Option<u32>,
     /// Read with pread instead of a memory map (always so for block devices)
     #[arg(long, global = true)]
-    no_mmap: bool,
+    pub no_mmap: bool,
     /// Print JSON instead of text
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
 }
 
 impl Common {
-    fn open(&self) -> Result<(Filesystem<Source>, u64), CliError> {
+    pub fn open(&self) -> Result<(Filesystem<Source>, u64), CliError> {
         open_fs(
             &self.image,
             &OpenOptions {
@@ -162,6 +163,109 @@ enum Command {
     /// object per finding per line; human (the default) groups the findings by structure
     /// with a one-sentence explanation each. Exit status: 0 clean, 1 corruption found,
     /// 2 the image cannot be checked.
+    /// Every core field and fork of an inode, as `xfs_db -c 'inode INO' -c print`
+    Inode {
+        #[command(flatten)]
+        common: Common,
+        /// Inode number
+        ino: u64,
+    },
+    /// The extents of an inode's data (or attribute) fork, as `xfs_db -c 'inode INO' -c bmap`
+    Bmap {
+        #[command(flatten)]
+        common: Common,
+        /// Inode number
+        ino: u64,
+        /// Show the attribute fork (`bmap -a`)
+        #[arg(long)]
+        attr: bool,
+    },
+    /// List a directory (default: the root)
+    ///
+    /// Prints names; -l adds mode, links, uid, gid, size, mtime and inode number; -R
+    /// recurses; -a includes `.` and `..`. Reads the directory in any format (shortform,
+    /// block, leaf, node, btree) without mounting.
+    Ls {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: files_cmd::Target,
+        /// Long listing
+        #[arg(short = 'l', long)]
+        long: bool,
+        /// Recurse into subdirectories
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        /// Include `.` and `..`
+        #[arg(short = 'a', long)]
+        all: bool,
+    },
+    /// Metadata of a file, like stat(1), with the inode's own checks
+    Stat {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: files_cmd::Target,
+    },
+    /// Target of a symbolic link (inline or remote), with its header checks
+    Readlink {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: files_cmd::Target,
+    },
+    /// Extended attributes of a file, all namespaces, like `getfattr -d -m -`
+    ///
+    /// Values print as quoted text when printable, else as 0x hex. With -n NAME
+    /// (e.g. user.comment) the raw value of that attribute is written to stdout.
+    Getfattr {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: files_cmd::Target,
+        /// Only this attribute (with or without its namespace prefix)
+        #[arg(short = 'n', long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Write a regular file's content to stdout (holes and unwritten extents read as zeros)
+    Cat {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: files_cmd::Target,
+    },
+    /// Copy a file or a whole tree out of the image
+    ///
+    /// Keeps modes and times, hard links, symlinks as symlinks; owners, fifos and device
+    /// nodes when run as root. Refuses to overwrite existing files unless --force.
+    /// Damaged entries are skipped with a warning; the rest is extracted.
+    Extract {
+        #[command(flatten)]
+        common: Common,
+        /// PATH DEST: the file or tree to extract (use / for everything) and where to write
+        /// it; with --inode only DEST
+        #[arg(value_name = "PATH DEST", num_args = 1..=2, required = true)]
+        args: Vec<PathBuf>,
+        /// Extract by inode number instead of by path
+        #[arg(long, value_name = "INO")]
+        inode: Option<u64>,
+        /// Overwrite existing files
+        #[arg(long)]
+        force: bool,
+    },
+    /// Every inode with its path(s) and timestamps, for forensic timelines
+    ///
+    /// Default: mactime-like lines (time, m/a/c/b flag, path), oldest first. With
+    /// --bodyfile: the TSK body format `MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime`
+    /// for mactime(1). Allocated inodes no directory reaches are listed as
+    /// /$OrphanFiles/OrphanFile-INO.
+    Timeline {
+        #[command(flatten)]
+        common: Common,
+        /// TSK bodyfile format
+        #[arg(long)]
+        bodyfile: bool,
+    },
     Check {
         #[command(flatten)]
         common: Common,
@@ -176,7 +280,7 @@ enum Command {
     },
 }
 
-type Out<'a> = io::StdoutLock<'a>;
+pub type Out<'a> = io::StdoutLock<'a>;
 
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -365,6 +469,57 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         } => btree(&mut out, &common, tree, ag, nodes)?,
         Command::Partitions { common } => partitions(&mut out, &common)?,
         Command::Check { common, format } => return check(&mut out, &common, format),
+        Command::Inode { common, ino } => files_cmd::inode(&mut out, &common, ino)?,
+        Command::Bmap { common, ino, attr } => files_cmd::bmap(&mut out, &common, ino, attr)?,
+        Command::Ls {
+            common,
+            target,
+            long,
+            recursive,
+            all,
+        } => files_cmd::ls(
+            &mut out,
+            &common,
+            &target,
+            files_cmd::LsOpts {
+                long,
+                recursive,
+                all,
+            },
+        )?,
+        Command::Stat { common, target } => files_cmd::stat(&mut out, &common, &target)?,
+        Command::Readlink { common, target } => files_cmd::readlink(&mut out, &common, &target)?,
+        Command::Getfattr {
+            common,
+            target,
+            name,
+        } => files_cmd::getfattr(&mut out, &common, &target, name.as_deref())?,
+        Command::Cat { common, target } => files_cmd::cat(&mut out, &common, &target)?,
+        Command::Extract {
+            common,
+            args,
+            inode,
+            force,
+        } => {
+            let (path, dest) = match (args.as_slice(), inode) {
+                ([p, d], None) => (Some(p.to_string_lossy().into_owned()), d.clone()),
+                ([d], Some(_)) => (None, d.clone()),
+                ([_], None) => {
+                    return Err(CliError::new(
+                        "extract needs PATH DEST (or --inode INO DEST)",
+                    ))
+                }
+                _ => return Err(CliError::new("with --inode, give only DEST")),
+            };
+            files_cmd::extract(
+                &mut out,
+                &common,
+                &files_cmd::Target { path, inode },
+                &dest,
+                files_cmd::ExtractOpts { force },
+            )?
+        }
+        Command::Timeline { common, bodyfile } => files_cmd::timeline(&mut out, &common, bodyfile)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

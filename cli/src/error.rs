@@ -43,6 +43,8 @@ impl CliError {
                 abs(offset.saturating_add(*len as u64))
             ),
             Error::Incompatible(what) => format!("{shown}: {what}"),
+            Error::Write(source) if source.kind() == std::io::ErrorKind::BrokenPipe => String::new(),
+            Error::Write(source) => format!("write error: {source}"),
         })
     }
 }

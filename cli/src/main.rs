@@ -2,6 +2,7 @@
 
 mod cmd;
 mod error;
+mod files_cmd;
 mod image;
 mod mmap;
 

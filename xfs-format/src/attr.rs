@@ -72,27 +72,8 @@ const LEAF_ENTRY_SIZE: usize = 8;
 /// `sizeof(struct xfs_da_node_entry)`.
 const NODE_ENTRY_SIZE: usize = 8;
 
-/// `xfs_da_hashname`: the name hash attribute leaves are sorted by.
-pub fn da_hashname(name: &[u8]) -> u32 {
-    let mut hash: u32 = 0;
-    let mut chunks = name.chunks_exact(4);
-    for c in &mut chunks {
-        let w = c
-            .iter()
-            .fold(0u32, |acc, &b| acc.wrapping_shl(7) ^ u32::from(b));
-        hash = w ^ hash.rotate_left(28);
-    }
-    let rest = chunks.remainder();
-    if rest.is_empty() {
-        return hash;
-    }
-    let w = rest
-        .iter()
-        .fold(0u32, |acc, &b| acc.wrapping_shl(7) ^ u32::from(b));
-    // 1 to 3 bytes left: rotate by 7 per byte.
-    let rot = u32::try_from(rest.len()).unwrap_or(0).saturating_mul(7);
-    w ^ hash.rotate_left(rot)
-}
+/// `xfs_da_hashname`: the name hash attribute leaves are sorted by (the directory hash).
+pub use crate::dir2::da_hashname;
 
 /// The namespace an attribute's flags put it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -506,28 +506,6 @@ pub struct BmbtWalk {
 }
 
 impl<S: ByteSource> Filesystem<S> {
-    /// Byte offset of filesystem block `fsb`, if it lies inside the filesystem.
-    pub fn fsb_to_offset(&self, fsb: u64) -> Option<u64> {
-        let (agno, agbno) = self.geo.fsb_to_agbno(fsb);
-        let agno = u32::try_from(agno).ok()?;
-        let size = self.geo.ag_size(agno)?;
-        if agbno >= u64::from(size) {
-            return None;
-        }
-        self.geo.agbno_to_offset(agno, agbno)
-    }
-
-    /// Reads one filesystem block by absolute block number.
-    fn read_fsb(&self, fsb: u64) -> std::result::Result<Vec<u8>, String> {
-        let off = self
-            .fsb_to_offset(fsb)
-            .ok_or_else(|| format!("block {fsb} is outside the filesystem"))?;
-        self.source()
-            .read_at(off, self.geo.block_size as usize)
-            .map(|c| c.into_owned())
-            .map_err(|e| e.to_string())
-    }
-
     /// Walks the BMBT below `root` the way xfs_db's `bmap` does: down the leftmost path to the
     /// leaves, then along the right-sibling chain, collecting leaf records. `owner` is the
     /// inode number (checked against `bb_owner` on v5). Never fails: unreadable or bad blocks
@@ -556,7 +534,7 @@ impl<S: ByteSource> Filesystem<S> {
                 return None;
             }
             walk.blocks.push(fsb);
-            let buf = match self.read_fsb(fsb) {
+            let buf = match self.read_fsb(fsb, 1).map_err(|e| e.to_string()) {
                 Ok(b) => b,
                 Err(reason) => {
                     note(walk, fsb, BmbtProblem::Unreadable { reason });

@@ -24,6 +24,9 @@ pub enum Error {
     /// The filesystem uses a feature this version does not understand.
     #[error("incompatible feature: {0}")]
     Incompatible(String),
+    /// Writing extracted data to the caller's writer failed (not a problem of the image).
+    #[error("write error: {0}")]
+    Write(#[source] std::io::Error),
     /// The bytes at `offset` violate the on-disk format.
     #[error("corrupt {kind} at byte {offset}")]
     Corrupt { offset: u64, kind: CorruptKind },

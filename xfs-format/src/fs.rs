@@ -157,4 +157,36 @@ impl<S: ByteSource> Filesystem<S> {
             })?;
         Ok((off, self.src.read_at(off, len)?))
     }
+
+    /// Byte offset of filesystem block `fsb` (`agno << agblklog | agbno`), `None` when it is
+    /// outside the filesystem.
+    pub fn fsb_to_offset(&self, fsb: u64) -> Option<u64> {
+        let (agno, agbno) = self.geo.fsb_to_agbno(fsb);
+        let agno = u32::try_from(agno).ok()?;
+        if agbno >= u64::from(self.geo.ag_size(agno)?) {
+            return None;
+        }
+        self.geo.agbno_to_offset(agno, agbno)
+    }
+
+    /// Reads `count` filesystem blocks from `fsb`; all of them must lie in one AG.
+    pub fn read_fsb(&self, fsb: u64, count: u64) -> Result<Cow<'_, [u8]>> {
+        let out_of_range = || Error::Corrupt {
+            offset: 0,
+            kind: CorruptKind::OutOfRange {
+                what: "filesystem block",
+                value: fsb,
+            },
+        };
+        let off = self.fsb_to_offset(fsb).ok_or_else(out_of_range)?;
+        let last = fsb.saturating_add(count.saturating_sub(1));
+        if count > 1 && self.fsb_to_offset(last).is_none() {
+            return Err(out_of_range());
+        }
+        let len = count
+            .checked_mul(self.geo.block_size.into())
+            .and_then(|l| usize::try_from(l).ok())
+            .ok_or_else(out_of_range)?;
+        self.src.read_at(off, len)
+    }
 }

@@ -40,6 +40,10 @@ pub const S_IFMT: u16 = 0o170000;
 pub const S_IFREG: u16 = 0o100000;
 pub const S_IFDIR: u16 = 0o040000;
 pub const S_IFLNK: u16 = 0o120000;
+pub const S_IFCHR: u16 = 0o020000;
+pub const S_IFBLK: u16 = 0o060000;
+pub const S_IFIFO: u16 = 0o010000;
+pub const S_IFSOCK: u16 = 0o140000;
 
 /// Line prefixes of `xfs_db print` output this module does not render: the contents of
 /// short-form directories (`sfdir2`/`sfdir3`) and short-form attribute forks (`sfattr`).
@@ -476,6 +480,37 @@ impl Inode {
 
     pub fn file_type(&self) -> u16 {
         self.raw.di_mode & S_IFMT
+    }
+
+    /// Link count: `di_nlink` on v2/v3 inodes, `di_onlink` on v1.
+    pub fn nlink(&self) -> u32 {
+        if self.raw.di_version == 1 {
+            self.raw.di_onlink.into()
+        } else {
+            self.raw.di_nlink
+        }
+    }
+
+    pub fn atime(&self) -> Timestamp {
+        self.raw.timestamp(self.raw.di_atime)
+    }
+
+    pub fn mtime(&self) -> Timestamp {
+        self.raw.timestamp(self.raw.di_mtime)
+    }
+
+    pub fn ctime(&self) -> Timestamp {
+        self.raw.timestamp(self.raw.di_ctime)
+    }
+
+    /// Creation time (v3 inodes only).
+    pub fn crtime(&self) -> Option<Timestamp> {
+        (self.raw.di_version >= 3).then(|| self.raw.timestamp(self.raw.di_crtime))
+    }
+
+    /// Project id (both halves).
+    pub fn projid(&self) -> u32 {
+        u32::from(self.raw.di_projid_hi) << 16 | u32::from(self.raw.di_projid_lo)
     }
 
     /// The fork asked for, if the inode has it.

@@ -13,6 +13,7 @@ pub mod crc;
 pub mod dir2;
 pub mod error;
 pub mod fields;
+pub mod files;
 pub mod fs;
 pub mod inode;
 pub mod partition;
