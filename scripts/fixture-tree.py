@@ -80,7 +80,7 @@ def proto(src, manifest_path, long_symlinks):
     add("/special/null", 0o20666, 0, 0, rdev=[1, 3])
     lines.append("loop7 b--660 0 6 7 7")
     add("/special/loop7", 0o60660, 0, 6, rdev=[7, 7])
-    lines.append("setuid ---4755 0 0 " + empty)
+    lines.append("setuid -u-755 0 0 " + empty)
     add("/special/setuid", 0o104755, 0, 0, size=0, sha256=empty_sha)
     lines.append("$")
     lines.append("$")

@@ -11,8 +11,6 @@ use clap::Args;
 use serde_json::{json, Value as Json};
 
 use xfs_format::bmap::{ForkData, WhichFork};
-use xfs_format::btree::{walk_with, AgAddressing};
-use xfs_format::btrees::InoBtree;
 use xfs_format::fields::{fmt_uuid, to_json};
 use xfs_format::files::{dev_numbers, type_char, Entry, LookupError};
 use xfs_format::inode::{
@@ -424,7 +422,7 @@ fn ftype_name(ftype: Option<u8>) -> &'static str {
         Some(1) => "regular",
         Some(2) => "directory",
         Some(3) => "chardev",
-        Some(4) => "blockdev",
+        Some(4) => "blkdev",
         Some(5) => "fifo",
         Some(6) => "socket",
         Some(7) => "symlink",
@@ -621,36 +619,6 @@ fn walk_tree(
     (out, warnings)
 }
 
-/// Every allocated inode number, from the inode btrees of all AGs.
-fn allocated_inodes(fs: &Filesystem<Source>) -> Vec<u64> {
-    let mut out = Vec::new();
-    let shift = u32::from(fs.geo.ag_blk_log).saturating_add(u32::from(fs.geo.inopb_log));
-    for ag in 0..fs.geo.ag_count {
-        let (Ok(agi), Some(addr)) = (fs.read_agi(ag), AgAddressing::new(&fs.geo, ag)) else {
-            continue;
-        };
-        let kind = InoBtree::inobt(&fs.geo);
-        let root = u64::from(agi.raw.agi_root);
-        let opts = xfs_format::btree::WalkOptions {
-            root_level: agi
-                .raw
-                .agi_level
-                .checked_sub(1)
-                .and_then(|l| u16::try_from(l).ok()),
-            ..Default::default()
-        };
-        let agbase = u64::from(ag).checked_shl(shift).unwrap_or(0);
-        walk_with(fs.source(), &addr, &kind, root, opts, |r| {
-            for i in 0..64u32 {
-                if r.rec.is_present(i) && !r.rec.is_free(i) {
-                    out.push(agbase | u64::from(r.rec.ir_startino.saturating_add(i)));
-                }
-            }
-        });
-    }
-    out
-}
-
 /// The mode as TSK's bodyfile writes it: `r/rrw-r--r--`, `d/drwxr-xr-x`, ...
 fn tsk_mode(mode: u16) -> String {
     let t = match type_char(mode) {
@@ -690,7 +658,7 @@ pub fn timeline(out: &mut Out<'_>, common: &Common, bodyfile: bool) -> Result<()
             .entry(ino)
             .or_insert_with(|| vec![format!("/$Metadata/{name}")]);
     }
-    for ino in allocated_inodes(&fs) {
+    for ino in fs.allocated_inodes() {
         by_ino
             .entry(ino)
             .or_insert_with(|| vec![format!("/$OrphanFiles/OrphanFile-{ino}")]);

@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use crate::attr::{self, Attr, AttrListing, AttrValue, FetchedBlock, ListOptions, Namespace};
 use crate::bmap::{self, BmbtRec, Fork, ForkData, ForkFormat, Mapping, WhichFork};
+use crate::btree::{walk_with, AgAddressing, WalkOptions};
+use crate::btrees::InoBtree;
 use crate::dir2::{self, DirEntry, DirExtent, DirFinding, DirFormat, EntriesOptions};
 use crate::error::{CorruptKind, Error, Result};
 use crate::fs::Filesystem;
@@ -376,6 +378,10 @@ impl<S: ByteSource> Filesystem<S> {
             }
             (ForkFormat::Extents | ForkFormat::Btree, _) => {
                 recs = self.fork_records(inode, WhichFork::Attr)?;
+                if recs.is_empty() {
+                    // An attribute fork with no blocks holds no attributes.
+                    return Ok((Vec::new(), Vec::new()));
+                }
                 listing = attr::list_attrs(
                     &self.attr_reader(&recs),
                     &self.geo,
@@ -416,6 +422,47 @@ impl<S: ByteSource> Filesystem<S> {
             });
         }
         Ok((out, findings))
+    }
+
+    /// Every allocated inode number (in use, per the inode btrees of all AGs), ascending.
+    /// AGs whose AGI cannot be read are skipped; the walk itself is bounded (see
+    /// [`crate::btree::walk_with`]).
+    pub fn allocated_inodes(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        let shift = u32::from(self.geo.ag_blk_log).saturating_add(u32::from(self.geo.inopb_log));
+        for ag in 0..self.geo.ag_count {
+            let (Ok(agi), Some(addr)) = (self.read_agi(ag), AgAddressing::new(&self.geo, ag))
+            else {
+                continue;
+            };
+            let kind = InoBtree::inobt(&self.geo);
+            let opts = WalkOptions {
+                root_level: agi
+                    .raw
+                    .agi_level
+                    .checked_sub(1)
+                    .and_then(|l| u16::try_from(l).ok()),
+                ..WalkOptions::default()
+            };
+            let agbase = u64::from(ag).checked_shl(shift).unwrap_or(0);
+            walk_with(
+                self.source(),
+                &addr,
+                &kind,
+                agi.raw.agi_root.into(),
+                opts,
+                |r| {
+                    for i in 0..64u32 {
+                        if r.rec.is_present(i) && !r.rec.is_free(i) {
+                            out.push(agbase | u64::from(r.rec.ir_startino.saturating_add(i)));
+                        }
+                    }
+                },
+            );
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn attr_reader<'a>(&'a self, recs: &'a [BmbtRec]) -> AttrReader<'a, S> {
