@@ -228,6 +228,9 @@ enum Command {
         name: Option<String>,
     },
     /// Write a regular file's content to stdout (holes and unwritten extents read as zeros)
+    ///
+    /// Symlinks are followed inside the image. With --json, prints the size and SHA-256 of
+    /// the content instead of the content.
     Cat {
         #[command(flatten)]
         common: Common,
@@ -237,8 +240,10 @@ enum Command {
     /// Copy a file or a whole tree out of the image
     ///
     /// Keeps modes and times, hard links, symlinks as symlinks; owners, fifos and device
-    /// nodes when run as root. Refuses to overwrite existing files unless --force.
-    /// Damaged entries are skipped with a warning; the rest is extracted.
+    /// nodes when run as root. If DEST is an existing directory the file or tree goes into
+    /// it under its own name (inode-N with --inode), as with cp. Refuses to overwrite
+    /// existing files unless --force. Damaged entries are skipped with a warning; the rest
+    /// is extracted.
     Extract {
         #[command(flatten)]
         common: Common,

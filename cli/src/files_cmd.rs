@@ -326,9 +326,35 @@ pub fn cat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErro
             type_name(inode.raw.di_mode)
         )));
     }
+    if common.json {
+        // JSON gives the content's digest, for hashing evidence without extracting it.
+        let mut h = HashWriter(sha2::Sha256::default());
+        let n = fs
+            .copy_data(&inode, &mut h)
+            .map_err(|e| fs_err(common, base, &e))?;
+        use sha2::Digest;
+        let digest: String = h.0.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        return json_out(
+            out,
+            &json!({"path": path, "ino": ino, "size": n, "sha256": digest}),
+        );
+    }
     fs.copy_data(&inode, out)
         .map_err(|e| fs_err(common, base, &e))?;
     Ok(())
+}
+
+/// Feeds written bytes to a hash.
+struct HashWriter(sha2::Sha256);
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A value as getfattr shows it: quoted text with octal escapes for control bytes when it
@@ -945,6 +971,20 @@ pub fn extract(
 ) -> Result<(), CliError> {
     let (fs, base) = common.open()?;
     let (path, ino) = resolve(&fs, common, base, t, false)?;
+    // Like cp: into an existing directory, the file keeps its name (inode-N by number).
+    let name = match (&t.inode, path.trim_end_matches('/').rsplit('/').next()) {
+        (Some(n), _) => Some(format!("inode-{n}")),
+        (None, Some(b)) if !b.is_empty() && b != "." && b != ".." => Some(b.to_string()),
+        _ => None,
+    };
+    let dest_buf;
+    let dest = match name {
+        Some(n) if dest.is_dir() => {
+            dest_buf = dest.join(n);
+            dest_buf.as_path()
+        }
+        _ => dest,
+    };
     let mut x = Extractor {
         fs: &fs,
         common,

@@ -212,3 +212,74 @@ fn help_teaches() {
     let out = inspect(["block", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("--agbno"));
 }
+
+#[test]
+fn browse_commands_leave_the_image_unchanged() {
+    let dir = tempdir();
+    let img = common::sample(dir.path(), "fixture-v5-live");
+    let i = img.to_str().unwrap();
+    let before = std::fs::read(&img).unwrap();
+    let mtime = std::fs::metadata(&img).unwrap().modified().unwrap();
+    let dest = dir.path().join("out");
+    let d = dest.to_str().unwrap();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["inode", i, "128"],
+        vec!["inode", i, "132", "--json"],
+        vec!["bmap", i, "136"],
+        vec!["bmap", i, "133", "--attr", "--json"],
+        vec!["ls", i, "-lRa"],
+        vec!["ls", i, "/xattr", "--json", "-l"],
+        vec!["ls", i, "--inode", "128"],
+        vec!["stat", i, "/hard/a"],
+        vec!["stat", i, "--inode", "137", "--json"],
+        vec!["readlink", i, "/links/remote"],
+        vec!["readlink", i, "/links/short", "--json"],
+        vec!["getfattr", i, "/xattr/node"],
+        vec!["getfattr", i, "/xattr/remote", "-n", "trusted.t"],
+        vec!["getfattr", i, "/xattr/leaf", "--json"],
+        vec!["cat", i, "/reflink/clone"],
+        vec!["cat", i, "/frag/sparse", "--json", "--no-mmap"],
+        vec!["timeline", i],
+        vec!["timeline", i, "--bodyfile"],
+        vec!["timeline", i, "--json"],
+        vec!["extract", i, "/", d],
+        vec!["extract", i, "--inode", "132", "--force", d],
+    ];
+    for args in runs {
+        let out = inspect(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
+    }
+    assert_eq!(std::fs::metadata(&img).unwrap().modified().unwrap(), mtime);
+    assert!(std::fs::read(&img).unwrap() == before, "bytes changed");
+    // Errors name the problem in one line.
+    for (args, msg) in [
+        (vec!["cat", i, "/nope"], "/nope: no such file or directory"),
+        (vec!["cat", i, "/xattr"], "/xattr: is a directory"),
+        (vec!["ls", i, "/hard/a/x"], "/hard/a/x: not a directory"),
+        (
+            vec!["readlink", i, "/hard/a"],
+            "/hard/a: not a symbolic link",
+        ),
+        (
+            vec!["getfattr", i, "/xattr/sf", "-n", "user.none"],
+            "no such attribute",
+        ),
+        (
+            vec!["inode", i, "99999999999"],
+            "inode number 99999999999 is outside the filesystem",
+        ),
+    ] {
+        let out = inspect(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(msg) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}

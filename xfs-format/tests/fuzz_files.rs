@@ -52,7 +52,13 @@ fn load(name: &str) -> Fixture {
 
 fn fixtures() -> &'static [Fixture; 3] {
     static F: OnceLock<[Fixture; 3]> = OnceLock::new();
-    F.get_or_init(|| [load("fixture-v5"), load("fixture-v4"), load("fixture-v5-live")])
+    F.get_or_init(|| {
+        [
+            load("fixture-v5"),
+            load("fixture-v4"),
+            load("fixture-v5-live"),
+        ]
+    })
 }
 
 struct Overlay<'a> {
@@ -68,7 +74,11 @@ impl ByteSource for Overlay<'_> {
         let end = offset
             .checked_add(len as u64)
             .filter(|&e| e <= self.base.len() as u64)
-            .ok_or(xfs_format::Error::Truncated { offset, len, size: self.base.len() as u64 })?;
+            .ok_or(xfs_format::Error::Truncated {
+                offset,
+                len,
+                size: self.base.len() as u64,
+            })?;
         let bytes = &self.base[offset as usize..end as usize];
         if self.patches.range(offset..end).next().is_none() {
             return Ok(Cow::Borrowed(bytes));
