@@ -10,9 +10,11 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+use common::{root_entries, TempDir};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use xfs_format::attr::{
     da_magic, decode_leaf, decode_node, decode_remote_block, decode_shortform, list_attrs,
@@ -21,92 +23,6 @@ use xfs_format::attr::{
 };
 use xfs_format::sb::Geometry;
 use xfs_format::{ByteSource, FileSource, Filesystem};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("xfs-attr-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?} could not run (xfsprogs 6.1 needed): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn mkfs(dir: &Path, name: &str, opts: &[&str], files: usize) -> PathBuf {
-    let mut p = String::from("/dev/null\n0 0\nd--755 0 0\n");
-    for i in 0..files {
-        p.push_str(&format!("f{i} ---644 0 0 /dev/null\n"));
-    }
-    p.push_str("$\n");
-    let proto = dir.join(format!("{name}.proto"));
-    std::fs::write(&proto, p).unwrap();
-    let img = dir.join(name);
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(64 << 20)
-        .unwrap();
-    run(Command::new("mkfs.xfs")
-        .env("TEST_DIR", "1")
-        .env("TEST_DEV", "1")
-        .env("QA_CHECK_FS", "1")
-        .args(["-q", "-f"])
-        .args(opts)
-        .arg("-p")
-        .arg(&proto)
-        .arg(&img));
-    img
-}
-
-fn xfs_db(img: &Path, expert: bool, cmds: &[String]) -> String {
-    let mut c = Command::new("xfs_db");
-    c.arg(if expert { "-x" } else { "-r" });
-    for cmd in cmds {
-        c.arg("-c").arg(cmd);
-    }
-    let out = run(c.arg(img));
-    // xfs_db reports many command failures on stdout and still exits 0.
-    assert!(
-        !out.contains("failed to set attr") && !out.contains("bad attr_set"),
-        "xfs_db {cmds:?}: {out}"
-    );
-    out
-}
-
-/// Inode numbers of the root directory's entries, by name (from xfs_db's print).
-fn root_entries(img: &Path, root: u64) -> BTreeMap<String, u64> {
-    let out = xfs_db(img, false, &[format!("inode {root}"), "print".into()]);
-    let mut names = BTreeMap::new();
-    let mut last = None;
-    for l in out.lines() {
-        if l.contains(".name = ") {
-            last = Some(l.split('"').nth(1).unwrap().to_string());
-        } else if l.contains(".inumber.i") {
-            let n: u64 = l.rsplit(' ').next().unwrap().parse().unwrap();
-            names.insert(last.take().unwrap(), n);
-        }
-    }
-    names
-}
 
 /// What the test needs of an inode, decoded here (inode decoding is not this module's job).
 struct InodeAttrFork {
@@ -612,4 +528,25 @@ fn unmutated_real_forks_are_clean() {
             l.findings
         );
     }
+}
+
+fn mkfs(dir: &Path, name: &str, opts: &[&str], files: usize) -> PathBuf {
+    let mut p = String::from("/dev/null\n0 0\nd--755 0 0\n");
+    for i in 0..files {
+        p.push_str(&format!("f{i} ---644 0 0 /dev/null\n"));
+    }
+    p.push_str("$\n");
+    let proto = dir.join(format!("{name}.proto"));
+    std::fs::write(&proto, p).unwrap();
+    common::mkfs(dir, name, 64 << 20, opts, &proto)
+}
+
+/// xfs_db, also failing on the attr_set errors it reports on stdout with exit status 0.
+fn xfs_db(img: &Path, expert: bool, cmds: &[String]) -> String {
+    let out = common::xfs_db(img, expert, cmds);
+    assert!(
+        !out.contains("failed to set attr") && !out.contains("bad attr_set"),
+        "xfs_db {cmds:?}: {out}"
+    );
+    out
 }

@@ -8,9 +8,11 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+use common::{mkfs, xfs_db, TempDir};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use proptest::prelude::*;
 use xfs_format::btree::{
@@ -19,23 +21,6 @@ use xfs_format::btree::{
 use xfs_format::btrees::{AgTree, AllocBtree, AllocBy, InoBtree, RefcountBtree, RmapBtree};
 use xfs_format::sb::Geometry;
 use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("xfs-btree-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A protofile with `big` 9 KiB files and `small` one-byte files in the root directory.
 /// With a stripe unit of 8 blocks the 9-block files are stripe aligned, which fragments
@@ -57,45 +42,6 @@ fn protofile(dir: &Path, big: usize, small: usize) -> PathBuf {
     let path = dir.join("proto");
     std::fs::write(&path, p).unwrap();
     path
-}
-
-fn mkfs(dir: &Path, name: &str, size: u64, opts: &[&str], proto: &Path) -> PathBuf {
-    let img = dir.join(name);
-    let f = std::fs::File::create(&img).unwrap();
-    f.set_len(size).unwrap();
-    drop(f);
-    let out = Command::new("mkfs.xfs")
-        .env("TEST_DIR", "1")
-        .env("TEST_DEV", "1")
-        .env("QA_CHECK_FS", "1")
-        .args(["-q", "-f"])
-        .args(opts)
-        .arg("-p")
-        .arg(proto)
-        .arg(&img)
-        .output()
-        .expect("mkfs.xfs must be installed (xfsprogs 6.1)");
-    assert!(
-        out.status.success(),
-        "mkfs.xfs {opts:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    img
-}
-
-fn xfs_db(img: &Path, expert: bool, cmds: &[String]) -> String {
-    let mut c = Command::new("xfs_db");
-    c.arg(if expert { "-x" } else { "-r" });
-    for cmd in cmds {
-        c.arg("-c").arg(cmd);
-    }
-    let out = c.arg(img).output().expect("xfs_db must be installed");
-    assert!(
-        out.status.success(),
-        "xfs_db {cmds:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn tree_cmds(agno: u32, tree: AgTree) -> Vec<String> {

@@ -9,9 +9,11 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+use common::TempDir;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use proptest::prelude::*;
 use xfs_format::dir2::{
@@ -21,23 +23,6 @@ use xfs_format::dir2::{
 };
 use xfs_format::sb::Geometry;
 use xfs_format::{ByteSource, FileSource, Filesystem};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("xfs-dir-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Directories of the test image: name, entry count, expected format(s).
 const DIRS: &[(&str, usize)] = &[
@@ -80,41 +65,6 @@ fn protofile(dir: &Path) -> PathBuf {
     let path = dir.join("proto");
     std::fs::write(&path, p).unwrap();
     path
-}
-
-fn mkfs(dir: &Path, name: &str, opts: &[&str], proto: &Path) -> PathBuf {
-    let img = dir.join(name);
-    let f = std::fs::File::create(&img).unwrap();
-    f.set_len(64 << 20).unwrap();
-    drop(f);
-    let out = Command::new("mkfs.xfs")
-        .env("TEST_DIR", "1")
-        .env("TEST_DEV", "1")
-        .env("QA_CHECK_FS", "1")
-        .args(["-q", "-f"])
-        .args(opts)
-        .arg("-p")
-        .arg(proto)
-        .arg(&img)
-        .output()
-        .expect("mkfs.xfs must be installed (xfsprogs 6.1)");
-    assert!(
-        out.status.success(),
-        "mkfs.xfs {opts:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    img
-}
-
-fn xfs_db(img: &Path, cmds: &[String]) -> String {
-    let mut c = Command::new("xfs_db");
-    c.arg("-r");
-    for cmd in cmds {
-        c.arg("-c").arg(cmd);
-    }
-    let out = c.arg(img).output().expect("xfs_db must be installed");
-    assert!(out.status.success(), "xfs_db {cmds:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Inode number, fork format and extents of a directory, from xfs_db.
@@ -648,4 +598,12 @@ proptest! {
         let _ = classify(&geo, ForkFormat::from_raw(fmt), &ext);
         prop_assert!(data_dblocks(&geo, &ext, 100).len() <= 100);
     }
+}
+
+fn mkfs(dir: &Path, name: &str, opts: &[&str], proto: &Path) -> PathBuf {
+    common::mkfs(dir, name, 64 << 20, opts, proto)
+}
+
+fn xfs_db(img: &Path, cmds: &[String]) -> String {
+    common::xfs_db(img, false, cmds)
 }

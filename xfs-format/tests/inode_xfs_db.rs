@@ -8,37 +8,17 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+use common::{xfs_db, TempDir as Scratch};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use proptest::prelude::*;
 use xfs_format::bmap::{BmbtRec, ForkFormat};
 use xfs_format::fields::render_xfs_db;
 use xfs_format::inode::{Inode, UNRENDERED_FORK_PREFIXES};
 use xfs_format::{Error, FileSource, Filesystem};
-
-fn tools_present() -> bool {
-    Command::new("xfs_db").arg("-V").output().is_ok()
-        && Command::new("mkfs.xfs").arg("-V").output().is_ok()
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!("xfs-inode-test-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Scratch(d)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Source files and a protofile with every file type mkfs can make, plus a directory of
 /// `nfrag` files with long names so that its blocks interleave with file data and its data
@@ -71,48 +51,6 @@ fn write_proto(dir: &Path, nfrag: usize) -> PathBuf {
     let path = dir.join("proto");
     std::fs::write(&path, p).unwrap();
     path
-}
-
-fn mkfs(dir: &Path, name: &str, opts: &[&str], proto: &Path) -> PathBuf {
-    let img = dir.join(name);
-    let f = std::fs::File::create(&img).unwrap();
-    f.set_len(64 << 20).unwrap();
-    drop(f);
-    let out = Command::new("mkfs.xfs")
-        .env("TEST_DIR", "1")
-        .env("TEST_DEV", "1")
-        .env("QA_CHECK_FS", "1")
-        .args(["-q", "-f"])
-        .args(opts)
-        .arg("-p")
-        .arg(proto)
-        .arg(&img)
-        .output()
-        .expect("run mkfs.xfs");
-    assert!(
-        out.status.success(),
-        "mkfs.xfs {opts:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    img
-}
-
-fn xfs_db(img: &Path, expert: bool, cmds: &[String]) -> String {
-    // xfs_db can loop forever on some forged inodes; never let it hang the test.
-    let mut c = Command::new("timeout");
-    c.args(["60", "xfs_db"]);
-    c.env("TZ", "UTC");
-    c.arg(if expert { "-x" } else { "-r" });
-    for cmd in cmds {
-        c.arg("-c").arg(cmd);
-    }
-    let out = c.arg(img).output().expect("run xfs_db");
-    assert!(
-        out.status.success(),
-        "xfs_db failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Allocated inode numbers, from the inobt records xfs_db dumps for every AG.
@@ -322,9 +260,6 @@ fn add_attrs(img: &Path) {
 
 #[test]
 fn inodes_match_xfs_db() {
-    if !tools_present() {
-        panic!("mkfs.xfs and xfs_db (xfsprogs) are required for this test");
-    }
     let s = Scratch::new("cmp");
     let proto = write_proto(&s.0, 420);
     let configs: &[(&str, &[&str])] = &[
@@ -470,4 +405,8 @@ proptest! {
 
 thread_local! {
     static SAMPLE: (Vec<u8>, xfs_format::sb::Geometry) = sample_inode();
+}
+
+fn mkfs(dir: &Path, name: &str, opts: &[&str], proto: &Path) -> PathBuf {
+    common::mkfs(dir, name, 64 << 20, opts, proto)
 }

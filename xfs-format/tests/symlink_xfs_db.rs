@@ -12,7 +12,9 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::collections::BTreeMap;
+mod common;
+use common::{root_entries, TempDir};
+
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,37 +26,9 @@ use xfs_format::symlink::{
 };
 use xfs_format::{ByteSource, FileSource, Filesystem};
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("xfs-symlink-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn output(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("{cmd:?} could not run (xfsprogs 6.1 needed): {e}"))
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = output(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn long_target() -> String {
@@ -65,54 +39,6 @@ fn long_target() -> String {
 }
 
 const SHORT: &str = "../short/target-\\x\"q";
-
-fn mkfs(dir: &Path, opts: &[&str]) -> PathBuf {
-    let p = format!(
-        "/dev/null\n0 0\nd--755 0 0\nsl l--777 0 0 {SHORT}\nll l--777 0 0 {}\n$\n",
-        long_target()
-    );
-    let proto = dir.join("proto");
-    std::fs::write(&proto, p).unwrap();
-    let img = dir.join("img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(64 << 20)
-        .unwrap();
-    run(Command::new("mkfs.xfs")
-        .env("TEST_DIR", "1")
-        .env("TEST_DEV", "1")
-        .env("QA_CHECK_FS", "1")
-        .args(["-q", "-f"])
-        .args(opts)
-        .arg("-p")
-        .arg(&proto)
-        .arg(&img));
-    img
-}
-
-fn xfs_db(img: &Path, cmds: &[String]) -> String {
-    let mut c = Command::new("xfs_db");
-    c.arg("-r");
-    for cmd in cmds {
-        c.arg("-c").arg(cmd);
-    }
-    run(c.arg(img))
-}
-
-fn root_entries(img: &Path, root: u64) -> BTreeMap<String, u64> {
-    let out = xfs_db(img, &[format!("inode {root}"), "print".into()]);
-    let mut names = BTreeMap::new();
-    let mut last = None;
-    for l in out.lines() {
-        if l.contains(".name = ") {
-            last = Some(l.split('"').nth(1).unwrap().to_string());
-        } else if l.contains(".inumber.i") {
-            let n: u64 = l.rsplit(' ').next().unwrap().parse().unwrap();
-            names.insert(last.take().unwrap(), n);
-        }
-    }
-    names
-}
 
 /// What the test needs of a symlink inode (decoded here; inodes are not this module's job).
 struct DataFork {
@@ -319,4 +245,18 @@ fn v5_symlinks_missing_header_then_repaired_block() {
         .findings
         .iter()
         .any(|f| matches!(f, Finding::BadBlkno { expected: 1, .. })));
+}
+
+fn mkfs(dir: &Path, opts: &[&str]) -> PathBuf {
+    let p = format!(
+        "/dev/null\n0 0\nd--755 0 0\nsl l--777 0 0 {SHORT}\nll l--777 0 0 {}\n$\n",
+        long_target()
+    );
+    let proto = dir.join("proto");
+    std::fs::write(&proto, p).unwrap();
+    common::mkfs(dir, "img", 64 << 20, opts, &proto)
+}
+
+fn xfs_db(img: &Path, cmds: &[String]) -> String {
+    common::xfs_db(img, false, cmds)
 }
