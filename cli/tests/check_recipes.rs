@@ -25,7 +25,7 @@ use std::process::Command;
 use common::{inspect, tempdir};
 
 /// Phases compared; a phase is added here once xfs-check implements it.
-const PHASES: &[&str] = &["1", "2"];
+const PHASES: &[&str] = &["1", "2", "3", "4", "6", "7"];
 
 fn is_progress(line: &str) -> bool {
     let t = line.trim_start();
