@@ -46,7 +46,7 @@ fn mask(line: &str) -> String {
         s = format!("{} detected at <addr>{}", &s[..i], &rest[end..]);
     }
     if let Some(i) = s.find(": Badness in key lookup") {
-        if s[..i].bytes().all(|b| b.is_ascii_digit()) {
+        if i > 0 && s[..i].bytes().all(|b| b.is_ascii_hexdigit()) {
             s = format!("<tid>{}", &s[i..]);
         }
     }

@@ -60,14 +60,22 @@ impl<S: ByteSource> Walk<'_, '_, S> {
     /// Walks the tree below `start` (already marked reached).
     fn walk(&mut self, start: u64, count_dotdot: bool) {
         let mut q = VecDeque::new();
-        q.push_back((start, count_dotdot));
+        q.push_back((start, count_dotdot, None::<u64>));
         let mut n = 0usize;
-        while let Some((dir, dotdot)) = q.pop_front() {
+        while let Some((dir, dotdot, parent)) = q.pop_front() {
             n = n.saturating_add(1);
             if n > MAX_DIRS {
                 break;
             }
             self.note_cluster(dir);
+            if self.c.unmappable.contains(&dir) {
+                self.push("inode_verifier_error", vec![("ino", dir.into())]);
+                self.push("couldnt_map_inode", vec![("ino", dir.into())]);
+                if let (true, Some(p)) = (dotdot, parent) {
+                    self.add_ref(p);
+                }
+                continue;
+            }
             // '.' of every directory.
             self.add_ref(dir);
             let Ok(inode) = self.c.fs.read_inode(dir) else {
@@ -110,7 +118,11 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     } else {
                         self.push(
                             "lfdir_entry_nonexist_p6",
-                            vec![("name", name.into()), ("dir_ino", dir.into()), ("ino", t.into())],
+                            vec![
+                                ("name", name.into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
                         );
                     }
                     continue;
@@ -119,22 +131,38 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     if sf {
                         self.push(
                             "sfdir_entry_free_p6",
-                            vec![("name", name.into()), ("dir_ino", dir.into()), ("ino", t.into())],
+                            vec![
+                                ("name", name.into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
                         );
                         self.push("dir_would_junk_entry", vec![]);
                     } else {
                         self.push(
                             "lfdir_entry_free_p6",
-                            vec![("name", name.into()), ("dir_ino", dir.into()), ("ino", t.into())],
+                            vec![
+                                ("name", name.into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
                         );
                     }
                     continue;
                 }
                 if !names.insert(e.name.clone()) {
-                    let kind = if sf { "sfdir_dup_name" } else { "lfdir_dup_name" };
+                    let kind = if sf {
+                        "sfdir_dup_name"
+                    } else {
+                        "lfdir_dup_name"
+                    };
                     self.push(
                         kind,
-                        vec![("name", name.into()), ("ino", t.into()), ("dir_ino", dir.into())],
+                        vec![
+                            ("name", name.into()),
+                            ("ino", t.into()),
+                            ("dir_ino", dir.into()),
+                        ],
                     );
                     continue;
                 }
@@ -153,7 +181,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 }
                 self.add_ref(t);
                 if self.reached.insert(t) && slot.isdir {
-                    q.push_back((t, true));
+                    q.push_back((t, true, Some(dir)));
                 }
             }
         }
@@ -223,6 +251,19 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
     let mut p7 = Vec::new();
     for (ino, s) in &used {
         if special.contains(ino) {
+            continue;
+        }
+        if c.unmappable.contains(ino) {
+            p7.push(Finding::new(
+                7,
+                "inode_verifier_error",
+                vec![("ino", (*ino).into())],
+            ));
+            p7.push(Finding::new(
+                7,
+                "couldnt_map_inode_p7",
+                vec![("ino", (*ino).into())],
+            ));
             continue;
         }
         let counted = w.refs.get(ino).copied().unwrap_or(0);

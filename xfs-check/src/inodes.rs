@@ -5,6 +5,8 @@
 //! State is kept per inode chunk (64 slots), so memory grows with the inodes in use; block
 //! states are the run-length maps of [`crate::bmap`].
 
+#![allow(clippy::collapsible_match)] // the match arms mirror xfs_repair's switch statements
+
 use std::collections::BTreeMap;
 
 use xfs_format::bmap::{records_in, BmbtRec, BmdrRoot};
@@ -125,6 +127,10 @@ pub struct Checker<'a, S> {
     phase: u8,
     /// Bad inode clusters (daddr, bytes) seen in phase 3, reported again in phase 6.
     pub bad_clusters: BTreeMap<u64, u64>,
+    /// Inodes named by directory entries that no chunk holds (phase 3 discovery).
+    uncertain: Vec<u64>,
+    /// Short-form directories libxfs would refuse to load in phases 6 and 7.
+    pub unmappable: std::collections::BTreeSet<u64>,
 }
 
 impl<'a, S: ByteSource> Checker<'a, S> {
@@ -164,8 +170,25 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     .unwrap_or_else(|| Bmap::new(hdr_blocks, ag_size)),
             );
         }
+        // Phase 2 corrects a root (and rt bitmap/summary) inode marked free in-core.
+        let sb = &fs.sb.raw;
+        let bits = u32::from(geo.ag_blk_log).saturating_add(geo.inopb_log.into());
+        let mask = 1u64.checked_shl(bits).unwrap_or(0).saturating_sub(1);
+        let root = u32::try_from(sb.sb_rootino & mask).unwrap_or(u32::MAX);
+        if let Some(m) = incore.ags.get_mut(0) {
+            if let Some((start, ch)) = m.range_mut(..=root).next_back() {
+                let off = root.saturating_sub(*start);
+                for k in 0..3u32 {
+                    if let Some(s) = ch.slots.get_mut(off.saturating_add(k) as usize) {
+                        s.used = true;
+                    }
+                }
+            }
+        }
         Checker {
             fs,
+            uncertain: Vec::new(),
+            unmappable: std::collections::BTreeSet::new(),
             incore,
             bmaps,
             hdr_blocks,
@@ -245,13 +268,21 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             self.reset_bmaps();
         }
         let geo = &self.fs.geo;
-        let ipb = (geo.block_size / geo.inode_size.max(1)).max(1);
+        let ipb = geo
+            .block_size
+            .checked_div(geo.inode_size)
+            .unwrap_or(1)
+            .max(1);
         let isz = geo.inode_size as usize;
         let bs = u64::from(geo.block_size);
         let cl_bytes = self.cluster_bytes();
-        let per_cluster = u32::try_from(cl_bytes / u64::from(geo.inode_size.max(1)))
-            .unwrap_or(64)
-            .max(1);
+        let per_cluster = u32::try_from(
+            cl_bytes
+                .checked_div(u64::from(geo.inode_size))
+                .unwrap_or(64),
+        )
+        .unwrap_or(64)
+        .max(1);
         for agno in 0..geo.ag_count {
             let starts: Vec<u32> = self
                 .incore
@@ -267,7 +298,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     .and_then(|m| m.get(&start))
                     .map_or(0, |c| c.sparse);
                 // Read the chunk's blocks.
-                let nblocks = (64 / ipb).max(1);
+                let nblocks = 64u32.checked_div(ipb).unwrap_or(1).max(1);
                 let agbno0 = start.checked_shr(geo.inopb_log.into()).unwrap_or(0);
                 let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
                 for b in 0..nblocks {
@@ -285,8 +316,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     }
                 }
                 let dino = |i: u32| -> Option<&[u8]> {
-                    let blk = bufs.get((i / ipb) as usize)?.as_ref()?;
-                    let off = ((i % ipb) as usize).saturating_mul(isz);
+                    let blk = bufs
+                        .get(i.checked_div(ipb).unwrap_or(0) as usize)?
+                        .as_ref()?;
+                    let off = (i.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
                     blk.get(off..off.saturating_add(isz))
                 };
                 // Buffer verifier of each cluster (phase 3 reads them).
@@ -298,12 +331,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                                 && dino(j).is_some_and(|d| !self.buf_inode_ok(agno, d))
                         });
                         if bad {
-                            let agbno = agbno0.saturating_add(i / ipb);
-                            let daddr = self
-                                .fs
-                                .fsb_to_offset(self.fsb(agno, agbno))
-                                .unwrap_or(0)
-                                / 512;
+                            let agbno = agbno0.saturating_add(i.checked_div(ipb).unwrap_or(0));
+                            let daddr =
+                                self.fs.fsb_to_offset(self.fsb(agno, agbno)).unwrap_or(0) / 512;
                             self.bad_clusters.insert(daddr, cl_bytes);
                             self.push(
                                 "verifier_error",
@@ -366,10 +396,142 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 }
             }
         }
-        if phase == 4 {
-            // Space seen by only one free space btree (from the phase 2 walk).
+        if phase == 3 {
+            self.discover();
         }
         std::mem::take(&mut self.out)
+    }
+
+    /// Phase 3's "process newly discovered inodes": chunks of inodes that directories name
+    /// but no inode btree record covers.
+    fn discover(&mut self) {
+        let list = std::mem::take(&mut self.uncertain);
+        let geo = &self.fs.geo;
+        let isz = geo.inode_size as usize;
+        let ipb = geo
+            .block_size
+            .checked_div(geo.inode_size)
+            .unwrap_or(1)
+            .max(1);
+        let cl_bytes = self.cluster_bytes();
+        let per_cluster = u32::try_from(
+            cl_bytes
+                .checked_div(u64::from(geo.inode_size))
+                .unwrap_or(64),
+        )
+        .unwrap_or(64)
+        .max(1);
+        for t in list.into_iter().take(1_000_000) {
+            if self.slot(t).is_some() {
+                continue;
+            }
+            let Some((agno, agino)) = self.split_ino(t) else {
+                continue;
+            };
+            // Chunk start: the lowest aligned start covering agino whose first inode looks
+            // like an inode.
+            let align = self
+                .fs
+                .sb
+                .raw
+                .sb_inoalignmt
+                .saturating_mul(ipb)
+                .clamp(1, 64);
+            let mut start = agino & !63;
+            while start < agino {
+                let first = self.ino_of(agno, start);
+                if self.fs.read_inode(first).is_ok_and(|x| x.checks.magic_ok) {
+                    break;
+                }
+                start = start.saturating_add(align);
+            }
+            // The named inode must look like an inode.
+            let Ok(raw) = self.fs.read_inode(t) else {
+                continue;
+            };
+            if !(raw.checks.magic_ok && raw.checks.version_ok) {
+                continue;
+            }
+            let Some(m) = self.incore.ags.get_mut(agno as usize) else {
+                continue;
+            };
+            if m.range(start.saturating_sub(63)..start.saturating_add(64))
+                .next()
+                .is_some()
+            {
+                continue;
+            }
+            let mut slots = [Slot::default(); 64];
+            if let Some(s) = slots.get_mut(agino.saturating_sub(start) as usize) {
+                s.used = true;
+            }
+            m.insert(start, ChunkState { sparse: 0, slots });
+            let agbno0 = start.checked_shr(geo.inopb_log.into()).unwrap_or(0);
+            let mut i = 0u32;
+            while i < 64 {
+                let agbno = agbno0.saturating_add(i.checked_div(ipb).unwrap_or(0));
+                let daddr = self.fs.fsb_to_offset(self.fsb(agno, agbno)).unwrap_or(0) / 512;
+                self.push(
+                    "cache_key_badness",
+                    vec![
+                        ("tid", "<tid>".into()),
+                        ("daddr", daddr.into()),
+                        ("bytes", u64::from(geo.block_size).into()),
+                        ("daddr2", daddr.into()),
+                        ("bytes2", cl_bytes.into()),
+                    ],
+                );
+                i = i.saturating_add(per_cluster);
+            }
+            let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
+            for b in 0..64u32.checked_div(ipb).unwrap_or(1).max(1) {
+                bufs.push(
+                    self.fs
+                        .read_fsb(self.fsb(agno, agbno0.saturating_add(b)), 1)
+                        .ok()
+                        .map(|c| c.into_owned()),
+                );
+                if let Some(m) = self.bmaps.get_mut(agno as usize) {
+                    m.set(agbno0.saturating_add(b), bm::INO);
+                }
+            }
+            for i in 0..64u32 {
+                let Some(d) = bufs
+                    .get(i.checked_div(ipb).unwrap_or(0) as usize)
+                    .and_then(|b| b.as_ref())
+                    .and_then(|blk| {
+                        let off = (i.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
+                        blk.get(off..off.saturating_add(isz))
+                    })
+                    .map(<[u8]>::to_vec)
+                else {
+                    continue;
+                };
+                let ino = self.ino_of(agno, start.saturating_add(i));
+                let was_free = !self.slot(ino).is_some_and(|s| s.used);
+                let o = self.dinode(agno, ino, &d, was_free);
+                if o.used && was_free {
+                    self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
+                }
+                let nlink = if d.get(4).copied().unwrap_or(0) > 1 {
+                    be32(&d, 16)
+                } else {
+                    be16(&d, 6).into()
+                };
+                if let Some(s) = self.slot_mut(agno, start, i) {
+                    s.used = o.used;
+                    s.isdir = o.isdir;
+                    if o.used {
+                        s.ftype = mode_ftype(be16(&d, 2));
+                        s.nlink = nlink;
+                    }
+                }
+                if o.status {
+                    self.push("would_clear_inode", vec![("ino", ino.into())]);
+                }
+            }
+            self.push("found_inodes_not_in_tree", vec![]);
+        }
     }
 
     /// Phase 4's first step: free extents only one free space btree saw (state FREE1),
@@ -403,11 +565,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             for (a, b) in merged {
                 self.push(
                     "free_space_one_btree",
-                    vec![
-                        ("ag", agno.into()),
-                        ("start", a.into()),
-                        ("end", b.into()),
-                    ],
+                    vec![("ag", agno.into()), ("start", a.into()), ("end", b.into())],
                 );
             }
         }
@@ -423,8 +581,12 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
         }
         if geo.log_start != 0 {
-            let ag = u32::try_from(geo.log_start.checked_shr(geo.ag_blk_log.into()).unwrap_or(0))
-                .unwrap_or(u32::MAX);
+            let ag = u32::try_from(
+                geo.log_start
+                    .checked_shr(geo.ag_blk_log.into())
+                    .unwrap_or(0),
+            )
+            .unwrap_or(u32::MAX);
             let mask = 1u64
                 .checked_shl(geo.ag_blk_log.into())
                 .unwrap_or(0)
@@ -480,7 +642,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         let ver = d.get(4).copied().unwrap_or(0);
         if !self.good_version(ver) {
-            self.push("inode_bad_version_v", vec![("found", ver.into()), i.clone()]);
+            self.push(
+                "inode_bad_version_v",
+                vec![("found", ver.into()), i.clone()],
+            );
         }
         let nu = be32(d, 96);
         if nu != NULLAGINO && !self.valid_agino(agno, nu) {
@@ -550,7 +715,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             retval = true;
         }
         if be16(d, 0) != 0x494e {
-            self.push("inode_bad_magic", vec![("found", be16(d, 0).into()), i.clone()]);
+            self.push(
+                "inode_bad_magic",
+                vec![("found", be16(d, 0).into()), i.clone()],
+            );
             retval = true;
         }
         let ver = d.get(4).copied().unwrap_or(0);
@@ -581,7 +749,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         let size = be64(d, 56) as i64;
         if size < 0 {
-            self.push("inode_negative_size", vec![("found", size.into()), i.clone()]);
+            self.push(
+                "inode_negative_size",
+                vec![("found", size.into()), i.clone()],
+            );
             return clear;
         }
         if mode == 0 {
@@ -694,7 +865,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 if size != 0 {
                     self.push(
                         "inode_misc_size",
-                        vec![("what", type_name(ty).into()), i.clone(), ("size", size.into())],
+                        vec![
+                            ("what", type_name(ty).into()),
+                            i.clone(),
+                            ("size", size.into()),
+                        ],
                     );
                     return clear;
                 }
@@ -717,7 +892,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             } else if forkoff >= litino / 8 {
                 self.push(
                     "forkoff_bad",
-                    vec![("found", forkoff.into()), i.clone(), ("max", (litino / 8).into())],
+                    vec![
+                        ("found", forkoff.into()),
+                        i.clone(),
+                        ("max", (litino / 8).into()),
+                    ],
                 );
                 return clear;
             }
@@ -786,7 +965,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     if tsz > asize {
                         self.push(
                             "attr_local_too_large",
-                            vec![i.clone(), ("found", (tsz as i64).into()), ("max", asize.into())],
+                            vec![
+                                i.clone(),
+                                ("found", (tsz as i64).into()),
+                                ("max", asize.into()),
+                            ],
                         );
                         true
                     } else {
@@ -829,7 +1012,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && tot != 0 {
             self.push(
                 "inode_misc_blocks",
-                vec![("what", type_name(ty).into()), i.clone(), ("blocks", tot.into())],
+                vec![
+                    ("what", type_name(ty).into()),
+                    i.clone(),
+                    ("blocks", tot.into()),
+                ],
             );
             return clear;
         }
@@ -838,19 +1025,31 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         if total != nblocks_disk {
             self.push(
                 "inode_bad_nblocks",
-                vec![("found", nblocks_disk.into()), i.clone(), ("expected", total.into())],
+                vec![
+                    ("found", nblocks_disk.into()),
+                    i.clone(),
+                    ("expected", total.into()),
+                ],
             );
         }
         if format != FMT_LOCAL && format != FMT_DEV && nextents != nex_disk {
             self.push(
                 "inode_bad_nextents",
-                vec![("found", nex_disk.into()), i.clone(), ("expected", nextents.into())],
+                vec![
+                    ("found", nex_disk.into()),
+                    i.clone(),
+                    ("expected", nextents.into()),
+                ],
             );
         }
         if forkoff != 0 && anextents != anex_disk {
             self.push(
                 "inode_bad_anextents",
-                vec![("found", anex_disk.into()), i.clone(), ("expected", anextents.into())],
+                vec![
+                    ("found", anex_disk.into()),
+                    i.clone(),
+                    ("expected", anextents.into()),
+                ],
             );
         }
         let mut isdir = false;
@@ -860,8 +1059,21 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 if format == FMT_LOCAL {
                     let fork = d.get(core..core.saturating_add(dsize)).unwrap_or(&[]);
                     self.sf_dir(ino, fork, size);
-                } else if phase4 {
+                } else if !phase4 {
                     let _ = &dir_recs;
+                    if let Ok(inode) = self.fs.read_inode(ino) {
+                        if let Ok(l) = self.fs.read_dir(&inode) {
+                            for e in l.entries {
+                                if e.name != b"."
+                                    && e.name != b".."
+                                    && self.valid_ino(e.ino)
+                                    && self.slot(e.ino).is_none()
+                                {
+                                    self.uncertain.push(e.ino);
+                                }
+                            }
+                        }
+                    }
                 }
             }
             Type::Symlink => {
@@ -935,7 +1147,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 };
                 self.push(
                     kind,
-                    vec![("off", r.startoff.into()), ("fsbno", r.startblock.into()), i.clone()],
+                    vec![
+                        ("off", r.startoff.into()),
+                        ("fsbno", r.startblock.into()),
+                        i.clone(),
+                    ],
                 );
                 done = idx;
                 error = true;
@@ -944,14 +1160,20 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             if r.blockcount == 0 {
                 self.push(
                     "bmap_zero_len",
-                    vec![("off", r.startoff.into()), ("fsbno", r.startblock.into()), i.clone()],
+                    vec![
+                        ("off", r.startoff.into()),
+                        ("fsbno", r.startblock.into()),
+                        i.clone(),
+                    ],
                 );
                 done = idx;
                 error = true;
                 break;
             }
             let start = r.startblock;
-            let end = start.saturating_add(u64::from(r.blockcount)).saturating_sub(1);
+            let end = start
+                .saturating_add(u64::from(r.blockcount))
+                .saturating_sub(1);
             let ok = |b: u64| -> bool {
                 let agno = b.checked_shr(ag_log).unwrap_or(u64::MAX);
                 let agbno = b & mask;
@@ -963,7 +1185,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             if !ok(start) {
                 self.push(
                     "bmap_bad_start",
-                    vec![i.clone(), ("fsbno", start.into()), ("off", r.startoff.into())],
+                    vec![
+                        i.clone(),
+                        ("fsbno", start.into()),
+                        ("off", r.startoff.into()),
+                    ],
                 );
                 done = idx;
                 error = true;
@@ -1007,32 +1233,50 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 match st {
                     bm::FREE | bm::FREE1 => {
                         if phase3 {
-                            lines.push(("bmap_claims_free", vec![
-                                ("fork", Val::from(fork)),
-                                i.clone(),
-                                ("fsbno", fsbno.into()),
-                            ]));
+                            lines.push((
+                                "bmap_claims_free",
+                                vec![
+                                    ("fork", Val::from(fork)),
+                                    i.clone(),
+                                    ("fsbno", fsbno.into()),
+                                ],
+                            ));
                         }
                     }
                     bm::INUSE1 | bm::UNKNOWN => {}
-                    bm::FS_MAP | bm::INO | bm::INUSE_FS | bm::REFC | bm::FS_MAP1 | bm::INO1
+                    bm::FS_MAP
+                    | bm::INO
+                    | bm::INUSE_FS
+                    | bm::REFC
+                    | bm::FS_MAP1
+                    | bm::INO1
                     | bm::INUSE_FS1 => {
-                        lines.push(("bmap_claims_metadata", vec![
-                            ("fork", Val::from(fork)),
-                            i.clone(),
-                            ("fsbno", fsbno.into()),
-                        ]));
+                        lines.push((
+                            "bmap_claims_metadata",
+                            vec![
+                                ("fork", Val::from(fork)),
+                                i.clone(),
+                                ("fsbno", fsbno.into()),
+                            ],
+                        ));
                         stop = true;
                     }
                     bm::INUSE | bm::MULT => {
                         if !(ty == Type::Data && reflink) {
-                            let ft = if ty == Type::RtData { "real-time" } else { "regular" };
-                            lines.push(("bmap_claims_used", vec![
-                                ("fork", Val::from(fork)),
-                                ("ftype", ft.into()),
-                                i.clone(),
-                                ("fsbno", fsbno.into()),
-                            ]));
+                            let ft = if ty == Type::RtData {
+                                "real-time"
+                            } else {
+                                "regular"
+                            };
+                            lines.push((
+                                "bmap_claims_used",
+                                vec![
+                                    ("fork", Val::from(fork)),
+                                    ("ftype", ft.into()),
+                                    i.clone(),
+                                    ("fsbno", fsbno.into()),
+                                ],
+                            ));
                             stop = true;
                         }
                     }
@@ -1093,11 +1337,19 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 );
                 self.push(
                     "attr_sf_count_fix",
-                    vec![("ino", ino.into()), ("found", count.into()), ("expected", idx.into())],
+                    vec![
+                        ("ino", ino.into()),
+                        ("found", count.into()),
+                        ("expected", idx.into()),
+                    ],
                 );
                 self.push(
                     "attr_sf_totsize_fix",
-                    vec![("ino", ino.into()), ("found", totsize.into()), ("expected", size.into())],
+                    vec![
+                        ("ino", ino.into()),
+                        ("found", totsize.into()),
+                        ("expected", size.into()),
+                    ],
                 );
                 return;
             }
@@ -1115,15 +1367,26 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let i8 = fork.get(1).copied().unwrap_or(0);
         let isz = if i8 != 0 { 8usize } else { 4 };
         let ftype = usize::from(self.fs.geo.has_ftype);
-        let parent = if i8 != 0 { be64(fork, 2) } else { u64::from(be32(fork, 2)) };
+        let parent = if i8 != 0 {
+            be64(fork, 2)
+        } else {
+            u64::from(be32(fork, 2))
+        };
         let mut off = 2usize.saturating_add(isz);
         let mut ents = Vec::new();
         for _ in 0..count {
             let nl = usize::from(fork.get(off).copied().unwrap_or(0));
             let name_at = off.saturating_add(3);
-            let name = fork.get(name_at..name_at.saturating_add(nl)).unwrap_or(&[]).to_vec();
+            let name = fork
+                .get(name_at..name_at.saturating_add(nl))
+                .unwrap_or(&[])
+                .to_vec();
             let ino_at = name_at.saturating_add(nl).saturating_add(ftype);
-            let target = if i8 != 0 { be64(fork, ino_at) } else { u64::from(be32(fork, ino_at)) };
+            let target = if i8 != 0 {
+                be64(fork, ino_at)
+            } else {
+                u64::from(be32(fork, ino_at))
+            };
             ents.push((name, target));
             off = ino_at.saturating_add(isz);
             if off > fork.len() {
@@ -1133,8 +1396,16 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         if i64::try_from(off).unwrap_or(i64::MAX) != size && off <= fork.len() {
             self.push(
                 "sfdir_size_fix",
-                vec![("ino", ino.into()), ("found", size.into()), ("expected", (off as i64).into())],
+                vec![
+                    ("ino", ino.into()),
+                    ("found", size.into()),
+                    ("expected", (off as i64).into()),
+                ],
             );
+        }
+        let size_bad = i64::try_from(off).unwrap_or(i64::MAX) != size;
+        if size_bad || !self.valid_ino(parent) {
+            self.unmappable.insert(ino);
         }
         if !self.valid_ino(parent) {
             self.push(
@@ -1143,6 +1414,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             );
         }
         if self.phase != 4 {
+            for (_, t) in ents {
+                if self.valid_ino(t) && self.slot(t).is_none() {
+                    self.uncertain.push(t);
+                }
+            }
             return;
         }
         for (name, target) in ents {
@@ -1184,4 +1460,3 @@ fn mode_format_ok(mode: u16, format: u8) -> bool {
         _ => true,
     }
 }
-

@@ -8,8 +8,8 @@
 
 pub mod bmap;
 pub mod connect;
-pub mod inodes;
 pub mod finding;
+pub mod inodes;
 pub mod sbcheck;
 pub mod scan;
 
