@@ -10,8 +10,8 @@
 #   repair.out     stdout+stderr of `xfs_repair -n -o phase2_threads=1` (AG order)
 #   rc             its exit status
 #   corrupt.log    what the corruption step ran
-# Only phase 1-2 findings are provoked here (superblocks, AG headers, AGFL, per-AG btree
-# blocks, counters); inode and directory recipes come later.
+# Phase 1-2 recipes corrupt superblocks, AG headers, AGFL, per-AG btree blocks and counters;
+# the later ones inodes, forks, directories, symlinks, attributes and link counts.
 set -u
 export LC_ALL=C TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
 
@@ -75,6 +75,46 @@ RECIPES=(
 	"rmapbt_blocks|v5rmap|agf 1;;write -d rmapblocks 3"
 	"refcbt_bad_magic|v5|agf 1;;addr refcntroot;;write -d magic 0x41424344"
 	"refcbt_blocks|v5|agf 2;;write -d refcntblocks 4"
+	# phases 3-7: inodes, forks, directories, symlinks, attributes, link counts
+	"ino_nblocks|v4 v5 v5rmap|path /big;;write core.nblocks 5"
+	"ino_nextents|v4 v5|path /big;;write core.nextents 3"
+	"ino_bad_magic|v4 v5|path /empty;;write -d core.magic 0x1234"
+	"ino_bad_crc|v5|path /empty;;write -c core.uid 77"
+	"ino_bad_mode|v4 v5|path /empty;;write -d core.mode 0170644"
+	"ino_negative_size|v4 v5|path /empty;;write -d core.size -- -1"
+	"ino_fifo_size|v4 v5|path /fifo;;write -d core.size 100"
+	"ino_bad_nsec|v4|path /empty;;write -d core.atime.nsec 2000000000"
+	"ino_bad_nsec_bigtime|v5|path /empty;;write -d core.atime.nsec 2000000000"
+	"ino_next_unlinked|v4 v5|path /empty;;write -d next_unlinked 140"
+	"ino_bad_next_unlinked|v4 v5|path /empty;;write -d next_unlinked 4294967280"
+	"ino_rt_flag|v4 v5|path /empty;;write -d core.realtime 1"
+	"ino_bad_extsize|v4 v5|path /big;;write -d core.extsize 3"
+	"ino_bad_forkoff|v4 v5|path /big;;write -d core.forkoff 60;;write -d core.aformat 1"
+	"ino_bad_forkoff_dev|v4 v5|path /cdev;;write -d core.forkoff 5;;write -d core.aformat 1"
+	"attr_sf_namelen0|v4 v5|path /big;;attr_set -v 10 foo;;write -d a.sfattr.list[0].namelen 0"
+	"attr_sf_totsize|v4 v5|path /big;;attr_set -v 10 foo;;write -d a.sfattr.hdr.totsize 300"
+	"ino_uuid_mismatch|v5|path /empty;;write -d v3.uuid 99999999-2222-3333-4444-555555555555"
+	"ino_ino_mismatch|v5|path /empty;;write -d v3.inumber 999"
+	"ino_reflink_on_dir|v5|path /dir;;write -d v3.reflink 1"
+	"ino_bad_format|v4 v5|path /fifo;;write -d core.format 3"
+	"ino_claims_free_block|v4 v5|@ino_claims_free_block"
+	"ino_dup_extent|v4 v5|@ino_dup_extent"
+	"ino_claims_metadata|v4 v5|@ino_claims_metadata"
+	"ino_extent_beyond_fs|v4 v5|@ino_extent_beyond_fs"
+	"ino_zero_len_extent|v4 v5|@ino_zero_len_extent"
+	"symlink_zero_size|v4 v5|path /sym;;write -d core.size 0"
+	"sfdir_bad_size|v4 v5|path /dir;;write -d core.size 70"
+	"sfdir_entry_free_inode|v4 v5|@sfdir_entry_free_inode"
+	"sfdir_entry_bad_inode|v4 v5|@sfdir_entry_bad_inode"
+	"sfdir_dup_name|v4 v5|@sfdir_dup_name"
+	"sfdir_ftype|v4 v5|@sfdir_ftype"
+	"blkdir_entry_free_inode|v4 v5|@blkdir_entry_free_inode"
+	"blkdir_bad_magic|v4|@blkdir_bad_magic"
+	"dir_entry_to_file_self|v4 v5|@dir_entry_to_file_self"
+	"disconnected_dir|v4 v5|@disconnected_dir"
+	"nlink_file|v4 v5|path /big;;write core.nlinkv2 5"
+	"nlink_dir|v4 v5|path /;;write core.nlinkv2 9"
+	"nlink_zero_linked|v4 v5|path /empty;;write core.nlinkv2 0"
 )
 
 fld() { xfs_db -r -c "$1" -c "print $2" "$IMG" | awk '{print $3}'; }
@@ -100,6 +140,27 @@ r_inobt_root_free() {
 	fi
 }
 
+U() { [ "$V" = v4 ] && echo u || echo u3; }
+ino() { xfs_db -r -c "path $1" -c "print core.version" "$IMG" >/dev/null 2>&1
+	xfs_db -r -c "ls $(dirname "$1")" "$IMG" 2>/dev/null |
+		awk -v n="$(basename "$1")" '$1 ~ /^[0-9]+$/ && $(NF-1) == n {print $2; exit}'; }
+fsb() { xfs_db -r -c "path $1" -c "bmap" "$IMG" 2>/dev/null | sed -n 's/.*startblock \([0-9]*\) .*/\1/p' | head -1; }
+sfidx() { xfs_db -r -c "path $1" -c print "$IMG" | sed -n "s/^$(U)\.sfdir[23]\.list\[\([0-9]*\)\]\.name = \"$2\"$/\1/p"; }
+sfdir() { echo sfdir3; }
+r_ino_claims_free_block() { db "path /big" "write -d $(U).bmx[0].startblock 200"; }
+r_ino_dup_extent() { db "path /dir/f2" "write -d $(U).bmx[0].startblock $(fsb /dir/f1)"; }
+r_ino_claims_metadata() { db "path /big" "write -d $(U).bmx[0].startblock 1" "write -d $(U).bmx[0].blockcount 1"; }
+r_ino_extent_beyond_fs() { db "path /big" "write -d $(U).bmx[0].startblock $(( 7 << $(fld 'sb 0' agblklog) | 100 ))"; }
+r_ino_zero_len_extent() { db "path /big" "write -d $(U).bmx[0].blockcount 0"; }
+r_sfdir_entry_free_inode() { db "path /dir" "write -d $(U).$(sfdir).list[0].inumber.i4 $(( $(ino /dir) + 20 ))"; }
+r_sfdir_entry_bad_inode() { db "path /dir" "write -d $(U).$(sfdir).list[0].inumber.i4 $(( $(ino /dir) - 128 + 3000 ))"; }
+r_sfdir_dup_name() { db "path /dir" "write -d $(U).$(sfdir).list[1].name \"f1\""; }
+r_sfdir_ftype() { db "path /" "write -d $(U).$(sfdir).list[$(sfidx / big)].filetype 2"; }
+r_blkdir_entry_free_inode() { db "path /blk" "dblock 0" "write -d bu[2].inumber $(( $(ino /blk) + 41 ))"; }
+r_blkdir_bad_magic() { db "path /blk" "dblock 0" "write -d bhdr.magic 0x12345678"; }
+r_dir_entry_to_file_self() { db "path /" "write -d $(U).$(sfdir).list[$(sfidx / empty)].inumber.i4 $(ino /big)"; }
+r_disconnected_dir() { db "path /" "write -d $(U).$(sfdir).list[$(sfidx / dir)].inumber.i4 $(ino /empty)" "write -d $(U).$(sfdir).list[$(sfidx / dir)].filetype 1"; }
+
 db() {
 	local a=() c
 	for c in "$@"; do a+=(-c "$c"); done
@@ -123,6 +184,12 @@ mkbase() {
 		echo " \$"
 		echo "big ---644 0 0 $dir/data64"
 		echo "empty ---644 0 0 $dir/empty"
+		echo "sym l--777 0 0 /some/target"
+		echo "fifo p--644 0 0"
+		echo "cdev c--644 0 0 1 3"
+		echo "blk d--755 0 0"
+		for i in $(seq -w 1 40); do echo " e$i ---644 0 0 $dir/empty"; done
+		echo " \$"
 		echo "\$"
 	} > "$dir/proto"
 	head -c 8192 /dev/zero | tr '\0' 'x' > "$dir/data"

@@ -25,7 +25,7 @@ use std::process::Command;
 use common::{inspect, tempdir};
 
 /// Phases compared; a phase is added here once xfs-check implements it.
-const PHASES: &[&str] = &["1", "2"];
+const PHASES: &[&str] = &["1", "2", "3", "4", "6", "7"];
 
 fn is_progress(line: &str) -> bool {
     let t = line.trim_start();
@@ -46,7 +46,7 @@ fn mask(line: &str) -> String {
         s = format!("{} detected at <addr>{}", &s[..i], &rest[end..]);
     }
     if let Some(i) = s.find(": Badness in key lookup") {
-        if s[..i].bytes().all(|b| b.is_ascii_digit()) {
+        if i > 0 && s[..i].bytes().all(|b| b.is_ascii_hexdigit()) {
             s = format!("<tid>{}", &s[i..]);
         }
     }

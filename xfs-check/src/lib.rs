@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bmap;
+pub mod connect;
 pub mod finding;
+pub mod inodes;
 pub mod sbcheck;
 pub mod scan;
 
@@ -43,7 +45,7 @@ impl Report {
 }
 
 /// Phases implemented so far; phase 3 and later will be appended here.
-pub const IMPLEMENTED_PHASES: &[u8] = &[1, 2];
+pub const IMPLEMENTED_PHASES: &[u8] = &[1, 2, 3, 4, 6, 7];
 
 /// Checks the filesystem in `src`. `Err` only when the check cannot go on at all (the image
 /// cannot be read, or its geometry is unusable after phase 1 accepted it).
@@ -64,11 +66,38 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
     let mut p2 = Vec::new();
     // Dirty-log detection (xfs_repair's zero_log) goes here, before the AG scans, once the
     // log is decoded.
-    scan::phase2(&fs, &mut p2);
+    let mut ags = scan::phase2(&fs, &mut p2);
     phases.push(PhaseReport {
         phase: 2,
         findings: p2,
     });
+    let mut ck = inodes::Checker::new(&fs, &mut ags);
+    drop(ags);
+    let p3 = ck.run_pass(3);
+    phases.push(PhaseReport {
+        phase: 3,
+        findings: p3,
+    });
+    let mut p4 = ck.dup_extent_setup();
+    p4.extend(ck.run_pass(4));
+    if ck.incore.bad_ino_btree {
+        p4.push(Finding::new(4, "ino_btree_too_corrupt", vec![]));
+    }
+    phases.push(PhaseReport {
+        phase: 4,
+        findings: p4,
+    });
+    if !ck.incore.bad_ino_btree {
+        let (p6, p7) = connect::phases67(&ck);
+        phases.push(PhaseReport {
+            phase: 6,
+            findings: p6,
+        });
+        phases.push(PhaseReport {
+            phase: 7,
+            findings: p7,
+        });
+    }
     Ok(Report {
         phases,
         stopped: false,

@@ -237,6 +237,10 @@ pub struct AgResult {
     pub chunks: BTreeMap<u32, Chunk>,
     /// Any inode btree looked corrupt (xfs_repair's bad_ino_btree).
     pub bad_ino_btree: bool,
+    /// The AG was skipped (bad uncorrected header): nothing of it was walked.
+    pub skipped: bool,
+    /// Block states after the walk (None when skipped).
+    pub bmap: Option<Bmap>,
 }
 
 struct Ag<'c, 'a, S> {
@@ -438,6 +442,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if reset_sb || reset_agf || reset_agi {
             self.push(f("ag_skipped", vec![self.ag()]));
+            self.r.skipped = true;
             return self.r;
         }
         // Internal log blocks are in use.
@@ -456,7 +461,9 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         self.scan_freelist(&agf);
         self.validate_agf(&agf);
         self.validate_agi(&agi);
-        self.r
+        let mut r = self.r;
+        r.bmap = Some(self.bmap);
+        r
     }
 
     fn agf_verify(&self, agf: &Agf) -> bool {
@@ -2199,19 +2206,21 @@ pub fn scan_ag<S: ByteSource>(c: &Ctx<'_, S>, agno: u32) -> AgResult {
 }
 
 /// Phase 2 after the log: every AG, the summed counters, the root inode chunk.
-pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) {
+pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<AgResult> {
     let c = Ctx::new(fs);
+    let mut ags = Vec::new();
     let mut tot = Counts::default();
     let mut ag0_chunks = BTreeMap::new();
     for agno in 0..fs.geo.ag_count {
-        let r = scan_ag(&c, agno);
-        out.extend(r.findings);
+        let mut r = scan_ag(&c, agno);
+        out.append(&mut r.findings);
         tot.fdblocks = tot.fdblocks.saturating_add(r.counts.fdblocks);
         tot.agicount = tot.agicount.saturating_add(r.counts.agicount);
         tot.ifreecount = tot.ifreecount.saturating_add(r.counts.ifreecount);
         if agno == 0 {
-            ag0_chunks = r.chunks;
+            ag0_chunks = r.chunks.clone();
         }
+        ags.push(r);
     }
     let sb = &fs.sb.raw;
     if sb.sb_icount != tot.agicount {
@@ -2264,4 +2273,5 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) {
             }
         }
     }
+    ags
 }

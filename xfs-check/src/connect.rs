@@ -1,0 +1,283 @@
+//! Phases 6 and 7 of `xfs_repair -n`: directory connectivity from the root, then link counts.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use xfs_format::ByteSource;
+
+use crate::finding::{Finding, Val};
+use crate::inodes::Checker;
+
+/// Upper bound on directories walked (visited set keeps it finite anyway).
+const MAX_DIRS: usize = 10_000_000;
+
+struct Walk<'c, 'a, S> {
+    c: &'c Checker<'a, S>,
+    refs: BTreeMap<u64, u32>,
+    reached: BTreeSet<u64>,
+    p6: Vec<Finding>,
+    clusters_seen: BTreeSet<u64>,
+}
+
+impl<S: ByteSource> Walk<'_, '_, S> {
+    fn add_ref(&mut self, ino: u64) {
+        let e = self.refs.entry(ino).or_insert(0);
+        *e = e.saturating_add(1);
+    }
+
+    fn push(&mut self, kind: &'static str, fields: Vec<(&'static str, Val)>) {
+        self.p6.push(Finding::new(6, kind, fields));
+    }
+
+    /// Re-reading a directory inode through libxfs reports its bad cluster once more.
+    fn note_cluster(&mut self, ino: u64) {
+        let Some(loc) = self.c.fs.geo.locate_inode(ino) else {
+            return;
+        };
+        let daddr = loc.offset / 512;
+        let hit = self
+            .c
+            .bad_clusters
+            .range(..=daddr)
+            .next_back()
+            .filter(|(d, b)| daddr < d.saturating_add(*b / 512))
+            .map(|(d, b)| (*d, *b));
+        if let Some((d, b)) = hit {
+            if self.clusters_seen.insert(d) {
+                self.push(
+                    "verifier_error",
+                    vec![
+                        ("error", "corruption".into()),
+                        ("addr", "<addr>".into()),
+                        ("ops", "xfs_inode".into()),
+                        ("daddr", d.into()),
+                        ("bytes", b.into()),
+                    ],
+                );
+            }
+        }
+    }
+
+    /// Walks the tree below `start` (already marked reached).
+    fn walk(&mut self, start: u64, count_dotdot: bool) {
+        let mut q = VecDeque::new();
+        q.push_back((start, count_dotdot, None::<u64>));
+        let mut n = 0usize;
+        while let Some((dir, dotdot, parent)) = q.pop_front() {
+            n = n.saturating_add(1);
+            if n > MAX_DIRS {
+                break;
+            }
+            self.note_cluster(dir);
+            if self.c.unmappable.contains(&dir) {
+                self.push("inode_verifier_error", vec![("ino", dir.into())]);
+                self.push("couldnt_map_inode", vec![("ino", dir.into())]);
+                if let (true, Some(p)) = (dotdot, parent) {
+                    self.add_ref(p);
+                }
+                continue;
+            }
+            // '.' of every directory.
+            self.add_ref(dir);
+            let Ok(inode) = self.c.fs.read_inode(dir) else {
+                continue;
+            };
+            let Ok(listing) = self.c.fs.read_dir(&inode) else {
+                continue;
+            };
+            let sf = inode.raw.di_format == 1;
+            let mut names = BTreeSet::new();
+            for e in &listing.entries {
+                if e.name == b"." {
+                    continue;
+                }
+                if e.name == b".." {
+                    if dotdot && self.c.valid_ino(e.ino) {
+                        self.add_ref(e.ino);
+                    }
+                    continue;
+                }
+                let name = String::from_utf8_lossy(&e.name).into_owned();
+                let t = e.ino;
+                let slot = if self.c.valid_ino(t) {
+                    self.c.slot(t)
+                } else {
+                    None
+                };
+                let Some(slot) = slot else {
+                    if sf {
+                        self.push(
+                            "sfdir_entry_bad_ref",
+                            vec![
+                                ("name", name.into()),
+                                ("dir_ino", dir.into()),
+                                ("reason", "non-existent".into()),
+                                ("ino", t.into()),
+                            ],
+                        );
+                        self.push("dir_would_junk_entry", vec![]);
+                    } else {
+                        self.push(
+                            "lfdir_entry_nonexist_p6",
+                            vec![
+                                ("name", name.into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
+                        );
+                    }
+                    continue;
+                };
+                if !slot.used {
+                    if sf {
+                        self.push(
+                            "sfdir_entry_free_p6",
+                            vec![
+                                ("name", name.into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
+                        );
+                        self.push("dir_would_junk_entry", vec![]);
+                    } else {
+                        self.push(
+                            "lfdir_entry_free_p6",
+                            vec![
+                                ("name", name.into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
+                        );
+                    }
+                    continue;
+                }
+                if !names.insert(e.name.clone()) {
+                    let kind = if sf {
+                        "sfdir_dup_name"
+                    } else {
+                        "lfdir_dup_name"
+                    };
+                    self.push(
+                        kind,
+                        vec![
+                            ("name", name.into()),
+                            ("ino", t.into()),
+                            ("dir_ino", dir.into()),
+                        ],
+                    );
+                    continue;
+                }
+                if let Some(ft) = e.ftype {
+                    if self.c.fs.geo.has_ftype && ft != slot.ftype {
+                        self.push(
+                            "ftype_mismatch",
+                            vec![
+                                ("found", ft.into()),
+                                ("expected", slot.ftype.into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
+                        );
+                    }
+                }
+                self.add_ref(t);
+                if self.reached.insert(t) && slot.isdir {
+                    q.push_back((t, true, Some(dir)));
+                }
+            }
+        }
+    }
+}
+
+/// Phases 6 and 7. Returns (phase 6 findings, phase 7 findings).
+pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding>) {
+    let sb = &c.fs.sb.raw;
+    let root = sb.sb_rootino;
+    let mut w = Walk {
+        c,
+        refs: BTreeMap::new(),
+        reached: BTreeSet::new(),
+        p6: Vec::new(),
+        clusters_seen: BTreeSet::new(),
+    };
+    let special: BTreeSet<u64> = [
+        sb.sb_rbmino,
+        sb.sb_rsumino,
+        sb.sb_uquotino,
+        sb.sb_gquotino,
+        sb.sb_pquotino,
+    ]
+    .into_iter()
+    .collect();
+    if c.slot(root).is_some_and(|s| s.used && s.isdir) {
+        w.reached.insert(root);
+        w.walk(root, true);
+    }
+    // Disconnected inodes, in inode order.
+    let bits = u32::from(c.fs.geo.ag_blk_log).saturating_add(c.fs.geo.inopb_log.into());
+    let mut used = Vec::new();
+    for (agno, m) in (0u64..).zip(c.incore.ags.iter()) {
+        for (start, ch) in m {
+            for (i, s) in (0u32..).zip(ch.slots.iter()) {
+                if ch.sparse.checked_shr(i).unwrap_or(0) & 1 != 0 || !s.used {
+                    continue;
+                }
+                let ino = agno
+                    .checked_shl(bits)
+                    .unwrap_or(0)
+                    .saturating_add(u64::from(start.saturating_add(i)));
+                used.push((ino, *s));
+            }
+        }
+    }
+    for (ino, s) in &used {
+        if w.reached.contains(ino) || special.contains(ino) {
+            continue;
+        }
+        w.reached.insert(*ino);
+        w.add_ref(*ino);
+        if s.isdir {
+            w.push(
+                "disconnected_dir",
+                vec![("ino", (*ino).into()), ("orphanage", "lost+found".into())],
+            );
+            w.walk(*ino, false);
+        } else {
+            w.push(
+                "disconnected_inode",
+                vec![("ino", (*ino).into()), ("orphanage", "lost+found".into())],
+            );
+        }
+    }
+    let mut p7 = Vec::new();
+    for (ino, s) in &used {
+        if special.contains(ino) {
+            continue;
+        }
+        if c.unmappable.contains(ino) {
+            p7.push(Finding::new(
+                7,
+                "inode_verifier_error",
+                vec![("ino", (*ino).into())],
+            ));
+            p7.push(Finding::new(
+                7,
+                "couldnt_map_inode_p7",
+                vec![("ino", (*ino).into())],
+            ));
+            continue;
+        }
+        let counted = w.refs.get(ino).copied().unwrap_or(0);
+        if counted != s.nlink {
+            p7.push(Finding::new(
+                7,
+                "nlink_mismatch",
+                vec![
+                    ("ino", (*ino).into()),
+                    ("found", s.nlink.into()),
+                    ("expected", counted.into()),
+                ],
+            ));
+        }
+    }
+    (w.p6, p7)
+}

@@ -1,0 +1,1462 @@
+//! Phases 3 and 4 of `xfs_repair -n`: every inode of every in-core inode chunk (core checks,
+//! forks, block claims, directory and symlink contents), then the duplicate-block pass that
+//! repeats the per-inode checks.
+//!
+//! State is kept per inode chunk (64 slots), so memory grows with the inodes in use; block
+//! states are the run-length maps of [`crate::bmap`].
+
+#![allow(clippy::collapsible_match)] // the match arms mirror xfs_repair's switch statements
+
+use std::collections::BTreeMap;
+
+use xfs_format::bmap::{records_in, BmbtRec, BmdrRoot};
+use xfs_format::{ByteSource, Filesystem};
+
+use crate::bmap::{self as bm, Bmap};
+use crate::finding::{Finding, Val};
+use crate::scan::AgResult;
+
+const NULLAGINO: u32 = u32::MAX;
+const S_IFMT: u16 = 0o170000;
+const S_IFDIR: u16 = 0o040000;
+const S_IFREG: u16 = 0o100000;
+const S_IFLNK: u16 = 0o120000;
+const S_IFCHR: u16 = 0o020000;
+const S_IFBLK: u16 = 0o060000;
+const S_IFSOCK: u16 = 0o140000;
+const S_IFIFO: u16 = 0o010000;
+const DIFLAG_REALTIME: u16 = 0x1;
+const DIFLAG_EXTSIZE: u16 = 0x800;
+const DIFLAG_EXTSZINHERIT: u16 = 0x1000;
+const DIFLAG2_REFLINK: u64 = 0x2;
+const FMT_DEV: u8 = 0;
+const FMT_LOCAL: u8 = 1;
+const FMT_EXTENTS: u8 = 2;
+const FMT_BTREE: u8 = 3;
+
+/// In-core state of one inode.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Slot {
+    pub used: bool,
+    pub isdir: bool,
+    pub ftype: u8,
+    pub nlink: u32,
+}
+
+/// In-core state of one inode chunk.
+#[derive(Debug, Clone)]
+pub struct ChunkState {
+    pub sparse: u64,
+    pub slots: [Slot; 64],
+}
+
+/// The in-core inode map of the whole filesystem: AG -> chunk start agino -> state.
+#[derive(Debug, Default)]
+pub struct Incore {
+    pub ags: Vec<BTreeMap<u32, ChunkState>>,
+    pub skipped: Vec<bool>,
+    pub bad_ino_btree: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Type {
+    Dir,
+    Data,
+    RtData,
+    Symlink,
+    Chr,
+    Blk,
+    Sock,
+    Fifo,
+    Special,
+}
+
+fn type_name(t: Type) -> &'static str {
+    match t {
+        Type::Chr => "character device",
+        Type::Blk => "block device",
+        Type::Sock => "socket",
+        Type::Fifo => "fifo",
+        _ => "quota",
+    }
+}
+
+fn mode_ftype(mode: u16) -> u8 {
+    match mode & S_IFMT {
+        S_IFREG => 1,
+        S_IFDIR => 2,
+        S_IFCHR => 3,
+        S_IFBLK => 4,
+        S_IFIFO => 5,
+        S_IFSOCK => 6,
+        S_IFLNK => 7,
+        _ => 0,
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at.saturating_add(2))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u16::from_be_bytes)
+}
+fn be32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at.saturating_add(4))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u32::from_be_bytes)
+}
+fn be64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at.saturating_add(8))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+/// Result of processing one inode (process_dinode).
+struct Outcome {
+    /// Return value: the inode would have been cleared.
+    status: bool,
+    used: bool,
+    isdir: bool,
+}
+
+pub struct Checker<'a, S> {
+    pub fs: &'a Filesystem<S>,
+    pub incore: Incore,
+    bmaps: Vec<Bmap>,
+    hdr_blocks: u32,
+    out: Vec<Finding>,
+    phase: u8,
+    /// Bad inode clusters (daddr, bytes) seen in phase 3, reported again in phase 6.
+    pub bad_clusters: BTreeMap<u64, u64>,
+    /// Inodes named by directory entries that no chunk holds (phase 3 discovery).
+    uncertain: Vec<u64>,
+    /// Short-form directories libxfs would refuse to load in phases 6 and 7.
+    pub unmappable: std::collections::BTreeSet<u64>,
+}
+
+impl<'a, S: ByteSource> Checker<'a, S> {
+    pub fn new(fs: &'a Filesystem<S>, ags: &mut [AgResult]) -> Self {
+        let geo = &fs.geo;
+        let bs = geo.block_size.max(1);
+        let hdr_blocks = geo
+            .sect_size
+            .saturating_mul(4)
+            .saturating_add(bs.saturating_sub(1))
+            .checked_div(bs)
+            .unwrap_or(1);
+        let mut incore = Incore::default();
+        let mut bmaps = Vec::new();
+        for (agno, r) in (0u32..).zip(ags.iter_mut()) {
+            let mut m = BTreeMap::new();
+            for (k, ch) in &r.chunks {
+                let mut slots = [Slot::default(); 64];
+                for (i, s) in (0u32..).zip(slots.iter_mut()) {
+                    s.used = ch.free.checked_shr(i).unwrap_or(0) & 1 == 0;
+                }
+                m.insert(
+                    *k,
+                    ChunkState {
+                        sparse: ch.sparse,
+                        slots,
+                    },
+                );
+            }
+            incore.ags.push(m);
+            incore.skipped.push(r.skipped);
+            incore.bad_ino_btree |= r.bad_ino_btree;
+            let ag_size = geo.ag_size(agno).unwrap_or(0);
+            bmaps.push(
+                r.bmap
+                    .take()
+                    .unwrap_or_else(|| Bmap::new(hdr_blocks, ag_size)),
+            );
+        }
+        // Phase 2 corrects a root (and rt bitmap/summary) inode marked free in-core.
+        let sb = &fs.sb.raw;
+        let bits = u32::from(geo.ag_blk_log).saturating_add(geo.inopb_log.into());
+        let mask = 1u64.checked_shl(bits).unwrap_or(0).saturating_sub(1);
+        let root = u32::try_from(sb.sb_rootino & mask).unwrap_or(u32::MAX);
+        if let Some(m) = incore.ags.get_mut(0) {
+            if let Some((start, ch)) = m.range_mut(..=root).next_back() {
+                let off = root.saturating_sub(*start);
+                for k in 0..3u32 {
+                    if let Some(s) = ch.slots.get_mut(off.saturating_add(k) as usize) {
+                        s.used = true;
+                    }
+                }
+            }
+        }
+        Checker {
+            fs,
+            uncertain: Vec::new(),
+            unmappable: std::collections::BTreeSet::new(),
+            incore,
+            bmaps,
+            hdr_blocks,
+            out: Vec::new(),
+            phase: 3,
+            bad_clusters: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, kind: &'static str, fields: Vec<(&'static str, Val)>) {
+        self.out.push(Finding::new(self.phase, kind, fields));
+    }
+
+    fn ino_of(&self, agno: u32, agino: u32) -> u64 {
+        let bits = u32::from(self.fs.geo.ag_blk_log).saturating_add(self.fs.geo.inopb_log.into());
+        u64::from(agno)
+            .checked_shl(bits)
+            .unwrap_or(0)
+            .saturating_add(agino.into())
+    }
+
+    fn split_ino(&self, ino: u64) -> Option<(u32, u32)> {
+        let bits = u32::from(self.fs.geo.ag_blk_log).saturating_add(self.fs.geo.inopb_log.into());
+        let agno = u32::try_from(ino.checked_shr(bits)?).ok()?;
+        let mask = 1u64.checked_shl(bits)?.checked_sub(1)?;
+        let agino = u32::try_from(ino & mask).ok()?;
+        (agno < self.fs.geo.ag_count).then_some((agno, agino))
+    }
+
+    /// In-core slot of an inode: None when no chunk holds it.
+    pub fn slot(&self, ino: u64) -> Option<Slot> {
+        let (agno, agino) = self.split_ino(ino)?;
+        let m = self.incore.ags.get(agno as usize)?;
+        let (start, ch) = m.range(..=agino).next_back()?;
+        let off = agino.checked_sub(*start)?;
+        if off >= 64 || ch.sparse.checked_shr(off).unwrap_or(0) & 1 != 0 {
+            return None;
+        }
+        ch.slots.get(off as usize).copied()
+    }
+
+    fn valid_agino(&self, agno: u32, agino: u32) -> bool {
+        let Some(size) = self.fs.geo.ag_size(agno) else {
+            return false;
+        };
+        let inopb_log = u32::from(self.fs.geo.inopb_log);
+        let agbno = agino.checked_shr(inopb_log).unwrap_or(u32::MAX);
+        agbno < size && agbno >= self.hdr_blocks
+    }
+
+    /// xfs_verify_ino
+    pub fn valid_ino(&self, ino: u64) -> bool {
+        self.split_ino(ino)
+            .is_some_and(|(a, i)| self.ino_of(a, i) == ino && self.valid_agino(a, i))
+    }
+
+    fn cluster_bytes(&self) -> u64 {
+        let geo = &self.fs.geo;
+        let mut c: u64 = 8192;
+        if geo.has_crc {
+            c = c.saturating_mul(u64::from(geo.inode_size) / 256);
+        }
+        c.max(geo.block_size.into())
+    }
+
+    fn fsb(&self, agno: u32, agbno: u32) -> u64 {
+        u64::from(agno)
+            .checked_shl(self.fs.geo.ag_blk_log.into())
+            .unwrap_or(0)
+            | u64::from(agbno)
+    }
+
+    /// Runs phase 3 (`phase == 3`) or phase 4 (`phase == 4`) over all inode chunks.
+    pub fn run_pass(&mut self, phase: u8) -> Vec<Finding> {
+        self.phase = phase;
+        if phase == 4 {
+            self.reset_bmaps();
+        }
+        let geo = &self.fs.geo;
+        let ipb = geo
+            .block_size
+            .checked_div(geo.inode_size)
+            .unwrap_or(1)
+            .max(1);
+        let isz = geo.inode_size as usize;
+        let bs = u64::from(geo.block_size);
+        let cl_bytes = self.cluster_bytes();
+        let per_cluster = u32::try_from(
+            cl_bytes
+                .checked_div(u64::from(geo.inode_size))
+                .unwrap_or(64),
+        )
+        .unwrap_or(64)
+        .max(1);
+        for agno in 0..geo.ag_count {
+            let starts: Vec<u32> = self
+                .incore
+                .ags
+                .get(agno as usize)
+                .map(|m| m.keys().copied().collect())
+                .unwrap_or_default();
+            for start in starts {
+                let sparse = self
+                    .incore
+                    .ags
+                    .get(agno as usize)
+                    .and_then(|m| m.get(&start))
+                    .map_or(0, |c| c.sparse);
+                // Read the chunk's blocks.
+                let nblocks = 64u32.checked_div(ipb).unwrap_or(1).max(1);
+                let agbno0 = start.checked_shr(geo.inopb_log.into()).unwrap_or(0);
+                let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
+                for b in 0..nblocks {
+                    let agbno = agbno0.saturating_add(b);
+                    bufs.push(
+                        self.fs
+                            .read_fsb(self.fsb(agno, agbno), 1)
+                            .ok()
+                            .map(|c| c.into_owned()),
+                    );
+                    if phase == 4 {
+                        if let Some(m) = self.bmaps.get_mut(agno as usize) {
+                            m.set(agbno, bm::INO);
+                        }
+                    }
+                }
+                let dino = |i: u32| -> Option<&[u8]> {
+                    let blk = bufs
+                        .get(i.checked_div(ipb).unwrap_or(0) as usize)?
+                        .as_ref()?;
+                    let off = (i.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
+                    blk.get(off..off.saturating_add(isz))
+                };
+                // Buffer verifier of each cluster (phase 3 reads them).
+                if phase == 3 {
+                    let mut i = 0u32;
+                    while i < 64 {
+                        let bad = (i..i.saturating_add(per_cluster).min(64)).any(|j| {
+                            sparse.checked_shr(j).unwrap_or(0) & 1 == 0
+                                && dino(j).is_some_and(|d| !self.buf_inode_ok(agno, d))
+                        });
+                        if bad {
+                            let agbno = agbno0.saturating_add(i.checked_div(ipb).unwrap_or(0));
+                            let daddr =
+                                self.fs.fsb_to_offset(self.fsb(agno, agbno)).unwrap_or(0) / 512;
+                            self.bad_clusters.insert(daddr, cl_bytes);
+                            self.push(
+                                "verifier_error",
+                                vec![
+                                    ("error", "corruption".into()),
+                                    ("addr", "<addr>".into()),
+                                    ("ops", "xfs_inode".into()),
+                                    ("daddr", daddr.into()),
+                                    ("bytes", cl_bytes.into()),
+                                ],
+                            );
+                        }
+                        i = i.saturating_add(per_cluster);
+                    }
+                    // Verify pass (inode discovery).
+                    for i in 0..64u32 {
+                        if sparse.checked_shr(i).unwrap_or(0) & 1 != 0 {
+                            continue;
+                        }
+                        if let Some(d) = dino(i) {
+                            let ino = self.ino_of(agno, start.saturating_add(i));
+                            self.verify_dinode(agno, ino, d);
+                        }
+                    }
+                }
+                let _ = bs;
+                for i in 0..64u32 {
+                    if sparse.checked_shr(i).unwrap_or(0) & 1 != 0 {
+                        continue;
+                    }
+                    let Some(d) = dino(i) else { continue };
+                    let agino = start.saturating_add(i);
+                    let ino = self.ino_of(agno, agino);
+                    let was_free = !self.slot(ino).is_some_and(|s| s.used);
+                    let d = d.to_vec();
+                    let o = self.dinode(agno, ino, &d, was_free);
+                    if o.used && was_free {
+                        self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
+                    }
+                    let nlink = if d.get(4).copied().unwrap_or(0) > 1 {
+                        be32(&d, 16)
+                    } else {
+                        be16(&d, 6).into()
+                    };
+                    if let Some(s) = self.slot_mut(agno, start, i) {
+                        s.used = o.used;
+                        s.isdir = o.isdir;
+                        if o.used {
+                            s.ftype = mode_ftype(be16(&d, 2));
+                            s.nlink = nlink;
+                        }
+                    }
+                    if o.status {
+                        if ino == self.fs.sb.raw.sb_rootino {
+                            self.push("would_clear_root", vec![("ino", ino.into())]);
+                        } else {
+                            self.push("would_clear_inode", vec![("ino", ino.into())]);
+                        }
+                    }
+                }
+            }
+        }
+        if phase == 3 {
+            self.discover();
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// Phase 3's "process newly discovered inodes": chunks of inodes that directories name
+    /// but no inode btree record covers.
+    fn discover(&mut self) {
+        let list = std::mem::take(&mut self.uncertain);
+        let geo = &self.fs.geo;
+        let isz = geo.inode_size as usize;
+        let ipb = geo
+            .block_size
+            .checked_div(geo.inode_size)
+            .unwrap_or(1)
+            .max(1);
+        let cl_bytes = self.cluster_bytes();
+        let per_cluster = u32::try_from(
+            cl_bytes
+                .checked_div(u64::from(geo.inode_size))
+                .unwrap_or(64),
+        )
+        .unwrap_or(64)
+        .max(1);
+        for t in list.into_iter().take(1_000_000) {
+            if self.slot(t).is_some() {
+                continue;
+            }
+            let Some((agno, agino)) = self.split_ino(t) else {
+                continue;
+            };
+            // Chunk start: the lowest aligned start covering agino whose first inode looks
+            // like an inode.
+            let align = self
+                .fs
+                .sb
+                .raw
+                .sb_inoalignmt
+                .saturating_mul(ipb)
+                .clamp(1, 64);
+            let mut start = agino & !63;
+            while start < agino {
+                let first = self.ino_of(agno, start);
+                if self.fs.read_inode(first).is_ok_and(|x| x.checks.magic_ok) {
+                    break;
+                }
+                start = start.saturating_add(align);
+            }
+            // The named inode must look like an inode.
+            let Ok(raw) = self.fs.read_inode(t) else {
+                continue;
+            };
+            if !(raw.checks.magic_ok && raw.checks.version_ok) {
+                continue;
+            }
+            let Some(m) = self.incore.ags.get_mut(agno as usize) else {
+                continue;
+            };
+            if m.range(start.saturating_sub(63)..start.saturating_add(64))
+                .next()
+                .is_some()
+            {
+                continue;
+            }
+            let mut slots = [Slot::default(); 64];
+            if let Some(s) = slots.get_mut(agino.saturating_sub(start) as usize) {
+                s.used = true;
+            }
+            m.insert(start, ChunkState { sparse: 0, slots });
+            let agbno0 = start.checked_shr(geo.inopb_log.into()).unwrap_or(0);
+            let mut i = 0u32;
+            while i < 64 {
+                let agbno = agbno0.saturating_add(i.checked_div(ipb).unwrap_or(0));
+                let daddr = self.fs.fsb_to_offset(self.fsb(agno, agbno)).unwrap_or(0) / 512;
+                self.push(
+                    "cache_key_badness",
+                    vec![
+                        ("tid", "<tid>".into()),
+                        ("daddr", daddr.into()),
+                        ("bytes", u64::from(geo.block_size).into()),
+                        ("daddr2", daddr.into()),
+                        ("bytes2", cl_bytes.into()),
+                    ],
+                );
+                i = i.saturating_add(per_cluster);
+            }
+            let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
+            for b in 0..64u32.checked_div(ipb).unwrap_or(1).max(1) {
+                bufs.push(
+                    self.fs
+                        .read_fsb(self.fsb(agno, agbno0.saturating_add(b)), 1)
+                        .ok()
+                        .map(|c| c.into_owned()),
+                );
+                if let Some(m) = self.bmaps.get_mut(agno as usize) {
+                    m.set(agbno0.saturating_add(b), bm::INO);
+                }
+            }
+            for i in 0..64u32 {
+                let Some(d) = bufs
+                    .get(i.checked_div(ipb).unwrap_or(0) as usize)
+                    .and_then(|b| b.as_ref())
+                    .and_then(|blk| {
+                        let off = (i.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
+                        blk.get(off..off.saturating_add(isz))
+                    })
+                    .map(<[u8]>::to_vec)
+                else {
+                    continue;
+                };
+                let ino = self.ino_of(agno, start.saturating_add(i));
+                let was_free = !self.slot(ino).is_some_and(|s| s.used);
+                let o = self.dinode(agno, ino, &d, was_free);
+                if o.used && was_free {
+                    self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
+                }
+                let nlink = if d.get(4).copied().unwrap_or(0) > 1 {
+                    be32(&d, 16)
+                } else {
+                    be16(&d, 6).into()
+                };
+                if let Some(s) = self.slot_mut(agno, start, i) {
+                    s.used = o.used;
+                    s.isdir = o.isdir;
+                    if o.used {
+                        s.ftype = mode_ftype(be16(&d, 2));
+                        s.nlink = nlink;
+                    }
+                }
+                if o.status {
+                    self.push("would_clear_inode", vec![("ino", ino.into())]);
+                }
+            }
+            self.push("found_inodes_not_in_tree", vec![]);
+        }
+    }
+
+    /// Phase 4's first step: free extents only one free space btree saw (state FREE1),
+    /// from the block map as phases 2 and 3 left it.
+    pub fn dup_extent_setup(&mut self) -> Vec<Finding> {
+        self.phase = 4;
+        for agno in 0..self.fs.geo.ag_count {
+            let ag_size = self.fs.geo.ag_size(agno).unwrap_or(0);
+            let Some(m) = self.bmaps.get(agno as usize) else {
+                continue;
+            };
+            let mut runs = Vec::new();
+            let mut j = self.hdr_blocks;
+            let mut guard = 0u32;
+            while j < ag_size && guard < 1_000_000 {
+                guard = guard.saturating_add(1);
+                let (st, len) = m.get_ext(j, ag_size);
+                if st == bm::FREE1 {
+                    runs.push((j, j.saturating_add(len).saturating_sub(1)));
+                }
+                j = j.saturating_add(len.max(1));
+            }
+            // Merge adjacent runs (xfs_repair's map reports maximal runs).
+            let mut merged: Vec<(u32, u32)> = Vec::new();
+            for (a, b) in runs {
+                match merged.last_mut() {
+                    Some(l) if l.1.saturating_add(1) == a => l.1 = b,
+                    _ => merged.push((a, b)),
+                }
+            }
+            for (a, b) in merged {
+                self.push(
+                    "free_space_one_btree",
+                    vec![("ag", agno.into()), ("start", a.into()), ("end", b.into())],
+                );
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    fn reset_bmaps(&mut self) {
+        let geo = &self.fs.geo;
+        for agno in 0..geo.ag_count {
+            let ag_size = geo.ag_size(agno).unwrap_or(0);
+            if let Some(m) = self.bmaps.get_mut(agno as usize) {
+                *m = Bmap::new(self.hdr_blocks, ag_size);
+            }
+        }
+        if geo.log_start != 0 {
+            let ag = u32::try_from(
+                geo.log_start
+                    .checked_shr(geo.ag_blk_log.into())
+                    .unwrap_or(0),
+            )
+            .unwrap_or(u32::MAX);
+            let mask = 1u64
+                .checked_shl(geo.ag_blk_log.into())
+                .unwrap_or(0)
+                .saturating_sub(1);
+            let start = u32::try_from(geo.log_start & mask).unwrap_or(0);
+            if let Some(m) = self.bmaps.get_mut(ag as usize) {
+                m.set_ext(start, geo.log_blocks, bm::INUSE_FS);
+            }
+        }
+    }
+
+    fn slot_mut(&mut self, agno: u32, start: u32, i: u32) -> Option<&mut Slot> {
+        self.incore
+            .ags
+            .get_mut(agno as usize)?
+            .get_mut(&start)?
+            .slots
+            .get_mut(i as usize)
+    }
+
+    fn good_version(&self, v: u8) -> bool {
+        if self.fs.geo.has_crc {
+            v == 3
+        } else {
+            v == 1 || v == 2
+        }
+    }
+
+    /// The libxfs inode buffer verifier (magic, version, next_unlinked).
+    fn buf_inode_ok(&self, agno: u32, d: &[u8]) -> bool {
+        let nu = be32(d, 96);
+        be16(d, 0) == 0x494e
+            && self.good_version(d.get(4).copied().unwrap_or(0))
+            && (nu == NULLAGINO || self.valid_agino(agno, nu))
+    }
+
+    fn crc_bad(&self, d: &[u8]) -> bool {
+        self.fs.geo.has_crc
+            && xfs_format::crc::verify(d, 100, true) == xfs_format::fields::CrcState::Bad
+    }
+
+    /// Verify-mode pass of process_dinode_int: lines without the action suffix.
+    fn verify_dinode(&mut self, agno: u32, ino: u64, d: &[u8]) {
+        let i = ("ino", Val::from(ino));
+        if self.crc_bad(d) {
+            self.push("inode_bad_crc_v", vec![i.clone()]);
+        }
+        if be16(d, 0) != 0x494e {
+            self.push(
+                "inode_bad_magic_v",
+                vec![("found", be16(d, 0).into()), i.clone()],
+            );
+        }
+        let ver = d.get(4).copied().unwrap_or(0);
+        if !self.good_version(ver) {
+            self.push(
+                "inode_bad_version_v",
+                vec![("found", ver.into()), i.clone()],
+            );
+        }
+        let nu = be32(d, 96);
+        if nu != NULLAGINO && !self.valid_agino(agno, nu) {
+            self.push(
+                "inode_bad_next_unlinked_v",
+                vec![("found", nu.into()), i.clone()],
+            );
+        }
+        if self.fs.geo.has_crc {
+            if be64(d, 152) != ino {
+                self.push(
+                    "inode_ino_mismatch",
+                    vec![("found", be64(d, 152).into()), i.clone()],
+                );
+                return;
+            }
+            if d.get(160..176) != Some(&self.fs.geo.meta_uuid[..]) {
+                self.push("inode_uuid_mismatch", vec![i.clone()]);
+                return;
+            }
+        }
+        let size = be64(d, 56) as i64;
+        if size < 0 {
+            self.push("inode_negative_size", vec![("found", size.into()), i]);
+            return;
+        }
+        let mode = be16(d, 2);
+        if mode != 0 && !mode_format_ok(mode, d.get(5).copied().unwrap_or(0)) {
+            self.push("inode_bad_format", vec![i]);
+            return;
+        }
+        self.flag_checks(d, ino, mode);
+    }
+
+    /// The flag checks shared by both modes; returns (bad flags changed, clear).
+    fn flag_checks(&mut self, d: &[u8], ino: u64, mode: u16) -> (bool, bool) {
+        let i = ("ino", Val::from(ino));
+        let flags = be16(d, 90);
+        let mut fixed = false;
+        if flags & DIFLAG_REALTIME != 0 && self.fs.sb.raw.sb_rblocks == 0 {
+            self.push("inode_rt_no_rtdev", vec![i.clone()]);
+            fixed = true;
+        }
+        if d.get(4).copied().unwrap_or(0) >= 3 {
+            let flags2 = be64(d, 120);
+            if flags2 & DIFLAG2_REFLINK != 0 && mode & S_IFMT != S_IFREG && mode != 0 {
+                self.push("inode_reflink_nonfile", vec![i]);
+                return (fixed, true);
+            }
+        }
+        (fixed, false)
+    }
+
+    /// process_dinode_int (not verify mode).
+    fn dinode(&mut self, agno: u32, ino: u64, d: &[u8], was_free: bool) -> Outcome {
+        let phase4 = self.phase == 4;
+        let i = ("ino", Val::from(ino));
+        let mut retval = false;
+        let clear = Outcome {
+            status: true,
+            used: false,
+            isdir: false,
+        };
+        let mode = be16(d, 2);
+        if self.crc_bad(d) {
+            self.push("inode_bad_crc", vec![i.clone()]);
+            retval = true;
+        }
+        if be16(d, 0) != 0x494e {
+            self.push(
+                "inode_bad_magic",
+                vec![("found", be16(d, 0).into()), i.clone()],
+            );
+            retval = true;
+        }
+        let ver = d.get(4).copied().unwrap_or(0);
+        if !self.good_version(ver) {
+            self.push("inode_bad_version", vec![("found", ver.into()), i.clone()]);
+            retval = true;
+        }
+        let nu = be32(d, 96);
+        if nu != NULLAGINO && !self.valid_agino(agno, nu) {
+            self.push(
+                "inode_bad_next_unlinked",
+                vec![("found", nu.into()), i.clone()],
+            );
+            retval = true;
+        }
+        if self.fs.geo.has_crc {
+            if be64(d, 152) != ino {
+                self.push(
+                    "inode_ino_mismatch",
+                    vec![("found", be64(d, 152).into()), i.clone()],
+                );
+                return clear;
+            }
+            if d.get(160..176) != Some(&self.fs.geo.meta_uuid[..]) {
+                self.push("inode_uuid_mismatch", vec![i.clone()]);
+                return clear;
+            }
+        }
+        let size = be64(d, 56) as i64;
+        if size < 0 {
+            self.push(
+                "inode_negative_size",
+                vec![("found", size.into()), i.clone()],
+            );
+            return clear;
+        }
+        if mode == 0 {
+            if was_free {
+                return Outcome {
+                    status: false,
+                    used: false,
+                    isdir: false,
+                };
+            }
+            self.push("imap_free_marked_inuse", vec![i.clone()]);
+            return Outcome {
+                status: retval,
+                used: false,
+                isdir: false,
+            };
+        }
+        let format = d.get(5).copied().unwrap_or(0);
+        if !mode_format_ok(mode, format) {
+            self.push("inode_bad_format", vec![i.clone()]);
+            return clear;
+        }
+        let (fixed, clr) = self.flag_checks(d, ino, mode);
+        if clr {
+            return clear;
+        }
+        if fixed {
+            self.push("inode_would_fix_flags", vec![]);
+        }
+        if phase4 && nu != NULLAGINO {
+            self.push("inode_clear_next_unlinked", vec![i.clone()]);
+        }
+        let flags = be16(d, 90);
+        let ty = match mode & S_IFMT {
+            S_IFDIR => Type::Dir,
+            S_IFREG if flags & DIFLAG_REALTIME != 0 => Type::RtData,
+            S_IFREG => {
+                let sb = &self.fs.sb.raw;
+                if ino == sb.sb_rbmino || ino == sb.sb_rsumino {
+                    Type::Special
+                } else {
+                    Type::Data
+                }
+            }
+            S_IFLNK => Type::Symlink,
+            S_IFCHR => Type::Chr,
+            S_IFBLK => Type::Blk,
+            S_IFSOCK => Type::Sock,
+            S_IFIFO => Type::Fifo,
+            _ => {
+                self.push(
+                    "inode_bad_type",
+                    vec![("found", u64::from(mode & S_IFMT).into()), i.clone()],
+                );
+                return clear;
+            }
+        };
+        // validate_extsize
+        let extsize = be32(d, 72);
+        if extsize != 0 && flags & (DIFLAG_EXTSIZE | DIFLAG_EXTSZINHERIT) == 0 {
+            self.push(
+                "inode_bad_extsize",
+                vec![("found", extsize.into()), i.clone()],
+            );
+        }
+        let bigtime = ver >= 3 && be64(d, 120) & 0x8 != 0;
+        if !bigtime {
+            let mut ts = vec![("atime", 36usize), ("mtime", 44), ("ctime", 52)];
+            if ver >= 3 {
+                ts.push(("crtime", 148));
+            }
+            for (name, off) in ts {
+                let ns = be32(d, off);
+                if ns >= 1_000_000_000 {
+                    self.push(
+                        "inode_bad_nsec",
+                        vec![("ts", name.into()), ("found", ns.into()), i.clone()],
+                    );
+                }
+            }
+        }
+        // process_check_inode_sizes
+        let core = if ver >= 3 { 176usize } else { 100 };
+        let litino = (self.fs.geo.inode_size as usize).saturating_sub(core);
+        let forkoff = usize::from(d.get(82).copied().unwrap_or(0));
+        let dsize = if forkoff != 0 {
+            forkoff.saturating_mul(8)
+        } else {
+            litino
+        };
+        match ty {
+            Type::Dir => {
+                if size <= dsize as i64 && format != FMT_LOCAL {
+                    self.push(
+                        "dir_format_size_mismatch",
+                        vec![
+                            ("format", u64::from(format).into()),
+                            ("size", size.into()),
+                            i.clone(),
+                        ],
+                    );
+                    return clear;
+                }
+                if size > 32 * (1i64 << 30) {
+                    self.push("dir_bad_size", vec![i.clone(), ("size", size.into())]);
+                    return clear;
+                }
+            }
+            Type::Chr | Type::Blk | Type::Sock | Type::Fifo => {
+                if size != 0 {
+                    self.push(
+                        "inode_misc_size",
+                        vec![
+                            ("what", type_name(ty).into()),
+                            i.clone(),
+                            ("size", size.into()),
+                        ],
+                    );
+                    return clear;
+                }
+            }
+            Type::RtData => {
+                if self.fs.sb.raw.sb_rblocks == 0 {
+                    self.push("inode_rt_file", vec![i.clone()]);
+                    return clear;
+                }
+            }
+            _ => {}
+        }
+        // process_check_inode_forkoff
+        if forkoff != 0 {
+            if format == FMT_DEV {
+                if forkoff != 1 {
+                    self.push("forkoff_dev", vec![("found", forkoff.into()), i.clone()]);
+                    return clear;
+                }
+            } else if forkoff >= litino / 8 {
+                self.push(
+                    "forkoff_bad",
+                    vec![
+                        ("found", forkoff.into()),
+                        i.clone(),
+                        ("max", (litino / 8).into()),
+                    ],
+                );
+                return clear;
+            }
+        }
+        // Data fork.
+        let nex_disk = u64::from(be32(d, 76));
+        let anex_disk = u64::from(be16(d, 80));
+        let nblocks_disk = be64(d, 64);
+        let mut tot = 0u64;
+        let mut nextents = 0u64;
+        let mut dir_recs: Vec<BmbtRec> = Vec::new();
+        let data_err = match format {
+            FMT_LOCAL => {
+                if size > dsize as i64 {
+                    self.push(
+                        "local_data_too_large",
+                        vec![i.clone(), ("size", size.into()), ("max", dsize.into())],
+                    );
+                    true
+                } else {
+                    false
+                }
+            }
+            FMT_EXTENTS | FMT_BTREE => {
+                let fork = d.get(core..core.saturating_add(dsize)).unwrap_or(&[]);
+                let recs = if format == FMT_EXTENTS {
+                    records_in(d, core, nex_disk)
+                } else {
+                    let root = BmdrRoot::parse(fork);
+                    match self.fs.bmbt_records(&root, ino) {
+                        Ok(w) => {
+                            for b in &w.blocks {
+                                self.claim_meta(*b);
+                            }
+                            tot = tot.saturating_add(w.blocks.len() as u64);
+                            w.records
+                        }
+                        Err(_) => Vec::new(),
+                    }
+                };
+                let (err, t, n) = self.reclist(&recs, ty, ino, "data");
+                tot = tot.saturating_add(t);
+                nextents = n;
+                if !err {
+                    dir_recs = recs;
+                }
+                err
+            }
+            _ => false,
+        };
+        if data_err {
+            self.push("bad_data_fork", vec![i.clone()]);
+            return clear;
+        }
+        // Attr fork.
+        let mut atot = 0u64;
+        let mut anextents = 0u64;
+        if forkoff != 0 {
+            let aoff = core.saturating_add(forkoff.saturating_mul(8));
+            let asize = litino.saturating_sub(forkoff.saturating_mul(8));
+            let aformat = d.get(83).copied().unwrap_or(0);
+            let afork = d.get(aoff..aoff.saturating_add(asize)).unwrap_or(&[]);
+            let aerr = match aformat {
+                FMT_LOCAL => {
+                    let tsz = usize::from(be16(afork, 0));
+                    if tsz > asize {
+                        self.push(
+                            "attr_local_too_large",
+                            vec![
+                                i.clone(),
+                                ("found", (tsz as i64).into()),
+                                ("max", asize.into()),
+                            ],
+                        );
+                        true
+                    } else {
+                        if !phase4 {
+                            self.sf_attr_check(ino, afork);
+                        }
+                        false
+                    }
+                }
+                FMT_EXTENTS => {
+                    let recs = records_in(d, aoff, anex_disk);
+                    let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
+                    atot = t;
+                    anextents = n;
+                    err
+                }
+                FMT_BTREE => {
+                    let root = BmdrRoot::parse(afork);
+                    let (recs, nb) = match self.fs.bmbt_records(&root, ino) {
+                        Ok(w) => {
+                            for b in &w.blocks {
+                                self.claim_meta(*b);
+                            }
+                            (w.records, w.blocks.len() as u64)
+                        }
+                        Err(_) => (Vec::new(), 0),
+                    };
+                    let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
+                    atot = t.saturating_add(nb);
+                    anextents = n;
+                    err
+                }
+                _ => true,
+            };
+            if aerr {
+                self.push("bad_attr_fork", vec![i.clone()]);
+                retval = true;
+            }
+        }
+        if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && tot != 0 {
+            self.push(
+                "inode_misc_blocks",
+                vec![
+                    ("what", type_name(ty).into()),
+                    i.clone(),
+                    ("blocks", tot.into()),
+                ],
+            );
+            return clear;
+        }
+        // process_inode_blocks_and_extents
+        let total = tot.saturating_add(atot);
+        if total != nblocks_disk {
+            self.push(
+                "inode_bad_nblocks",
+                vec![
+                    ("found", nblocks_disk.into()),
+                    i.clone(),
+                    ("expected", total.into()),
+                ],
+            );
+        }
+        if format != FMT_LOCAL && format != FMT_DEV && nextents != nex_disk {
+            self.push(
+                "inode_bad_nextents",
+                vec![
+                    ("found", nex_disk.into()),
+                    i.clone(),
+                    ("expected", nextents.into()),
+                ],
+            );
+        }
+        if forkoff != 0 && anextents != anex_disk {
+            self.push(
+                "inode_bad_anextents",
+                vec![
+                    ("found", anex_disk.into()),
+                    i.clone(),
+                    ("expected", anextents.into()),
+                ],
+            );
+        }
+        let mut isdir = false;
+        match ty {
+            Type::Dir => {
+                isdir = true;
+                if format == FMT_LOCAL {
+                    let fork = d.get(core..core.saturating_add(dsize)).unwrap_or(&[]);
+                    self.sf_dir(ino, fork, size);
+                } else if !phase4 {
+                    let _ = &dir_recs;
+                    if let Ok(inode) = self.fs.read_inode(ino) {
+                        if let Ok(l) = self.fs.read_dir(&inode) {
+                            for e in l.entries {
+                                if e.name != b"."
+                                    && e.name != b".."
+                                    && self.valid_ino(e.ino)
+                                    && self.slot(e.ino).is_none()
+                                {
+                                    self.uncertain.push(e.ino);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Type::Symlink => {
+                if size == 0 {
+                    self.push("symlink_zero_size", vec![i.clone()]);
+                    self.push("symlink_problem", vec![i]);
+                    return clear;
+                }
+            }
+            _ => {}
+        }
+        Outcome {
+            status: retval,
+            used: true,
+            isdir,
+        }
+    }
+
+    fn claim_meta(&mut self, fsb: u64) {
+        let ag_log = u32::from(self.fs.geo.ag_blk_log);
+        let agno = fsb.checked_shr(ag_log).unwrap_or(u64::MAX);
+        let mask = 1u64.checked_shl(ag_log).unwrap_or(0).saturating_sub(1);
+        if let (Ok(a), Ok(b)) = (usize::try_from(agno), u32::try_from(fsb & mask)) {
+            if let Some(m) = self.bmaps.get_mut(a) {
+                m.set(b, bm::INUSE);
+            }
+        }
+    }
+
+    /// process_bmbt_reclist_int: (error, blocks, extents counted).
+    fn reclist(&mut self, recs: &[BmbtRec], ty: Type, ino: u64, fork: &str) -> (bool, u64, u64) {
+        let geo = &self.fs.geo;
+        let ag_log = u32::from(geo.ag_blk_log);
+        let mask = 1u64.checked_shl(ag_log).unwrap_or(0).saturating_sub(1);
+        let i = ("ino", Val::from(ino));
+        let mut tot = 0u64;
+        let (mut op, mut cp, mut sp) = (0u64, 0u64, 0u64);
+        let phase3 = self.phase == 3;
+        let reflink = geo.has_reflink;
+        let n = recs.len();
+        let mut done = n;
+        let mut error = false;
+        'recs: for (idx, r) in recs.iter().enumerate() {
+            if idx > 0 && op.saturating_add(cp) > r.startoff {
+                self.push(
+                    "bmap_out_of_order",
+                    vec![
+                        i.clone(),
+                        ("rec", idx.into()),
+                        ("o", r.startoff.into()),
+                        ("s", r.startblock.into()),
+                        ("c", u64::from(r.blockcount).into()),
+                        ("prev", idx.saturating_sub(1).into()),
+                        ("po", op.into()),
+                        ("ps", sp.into()),
+                        ("pc", cp.into()),
+                    ],
+                );
+                done = idx;
+                error = true;
+                break;
+            }
+            op = r.startoff;
+            cp = r.blockcount.into();
+            sp = r.startblock;
+            if r.unwritten && (fork == "attr" || !matches!(ty, Type::Data | Type::RtData)) {
+                let kind = if fork == "attr" {
+                    "bmap_unwritten_attr"
+                } else {
+                    "bmap_unwritten_nonreg"
+                };
+                self.push(
+                    kind,
+                    vec![
+                        ("off", r.startoff.into()),
+                        ("fsbno", r.startblock.into()),
+                        i.clone(),
+                    ],
+                );
+                done = idx;
+                error = true;
+                break;
+            }
+            if r.blockcount == 0 {
+                self.push(
+                    "bmap_zero_len",
+                    vec![
+                        ("off", r.startoff.into()),
+                        ("fsbno", r.startblock.into()),
+                        i.clone(),
+                    ],
+                );
+                done = idx;
+                error = true;
+                break;
+            }
+            let start = r.startblock;
+            let end = start
+                .saturating_add(u64::from(r.blockcount))
+                .saturating_sub(1);
+            let ok = |b: u64| -> bool {
+                let agno = b.checked_shr(ag_log).unwrap_or(u64::MAX);
+                let agbno = b & mask;
+                u32::try_from(agno)
+                    .ok()
+                    .and_then(|a| geo.ag_size(a))
+                    .is_some_and(|sz| agbno < u64::from(sz))
+            };
+            if !ok(start) {
+                self.push(
+                    "bmap_bad_start",
+                    vec![
+                        i.clone(),
+                        ("fsbno", start.into()),
+                        ("off", r.startoff.into()),
+                    ],
+                );
+                done = idx;
+                error = true;
+                break;
+            }
+            if !ok(end) {
+                self.push(
+                    "bmap_bad_end",
+                    vec![i.clone(), ("fsbno", end.into()), ("off", r.startoff.into())],
+                );
+                done = idx;
+                error = true;
+                break;
+            }
+            if start.checked_shr(ag_log) != end.checked_shr(ag_log) {
+                self.push(
+                    "bmap_overflow",
+                    vec![
+                        i.clone(),
+                        ("start", start.into()),
+                        ("end", end.into()),
+                        ("off", r.startoff.into()),
+                    ],
+                );
+                done = idx;
+                error = true;
+                break;
+            }
+            let agno = usize::try_from(start.checked_shr(ag_log).unwrap_or(0)).unwrap_or(0);
+            let agbno = u32::try_from(start & mask).unwrap_or(0);
+            let ebno = agbno.saturating_add(r.blockcount);
+            let Some(m) = self.bmaps.get(agno) else {
+                break;
+            };
+            let mut b = agbno;
+            let mut lines = Vec::new();
+            let mut stop = false;
+            while b < ebno {
+                let (st, len) = m.get_ext(b, ebno);
+                let fsbno = start.saturating_add(u64::from(b.saturating_sub(agbno)));
+                match st {
+                    bm::FREE | bm::FREE1 => {
+                        if phase3 {
+                            lines.push((
+                                "bmap_claims_free",
+                                vec![
+                                    ("fork", Val::from(fork)),
+                                    i.clone(),
+                                    ("fsbno", fsbno.into()),
+                                ],
+                            ));
+                        }
+                    }
+                    bm::INUSE1 | bm::UNKNOWN => {}
+                    bm::FS_MAP
+                    | bm::INO
+                    | bm::INUSE_FS
+                    | bm::REFC
+                    | bm::FS_MAP1
+                    | bm::INO1
+                    | bm::INUSE_FS1 => {
+                        lines.push((
+                            "bmap_claims_metadata",
+                            vec![
+                                ("fork", Val::from(fork)),
+                                i.clone(),
+                                ("fsbno", fsbno.into()),
+                            ],
+                        ));
+                        stop = true;
+                    }
+                    bm::INUSE | bm::MULT => {
+                        if !(ty == Type::Data && reflink) {
+                            let ft = if ty == Type::RtData {
+                                "real-time"
+                            } else {
+                                "regular"
+                            };
+                            lines.push((
+                                "bmap_claims_used",
+                                vec![
+                                    ("fork", Val::from(fork)),
+                                    ("ftype", ft.into()),
+                                    i.clone(),
+                                    ("fsbno", fsbno.into()),
+                                ],
+                            ));
+                            stop = true;
+                        }
+                    }
+                    _ => {
+                        stop = true;
+                    }
+                }
+                if stop {
+                    break;
+                }
+                b = b.saturating_add(len.max(1));
+            }
+            for (k, fl) in lines {
+                self.push(k, fl);
+            }
+            if stop {
+                done = idx;
+                error = true;
+                break 'recs;
+            }
+            // Mark the blocks (phase 3, and the second pass of phase 4).
+            if let Some(m) = self.bmaps.get_mut(agno) {
+                let mut b = agbno;
+                while b < ebno {
+                    let (st, len) = m.get_ext(b, ebno);
+                    let len = len.max(1);
+                    match st {
+                        bm::FREE | bm::FREE1 | bm::INUSE1 | bm::UNKNOWN => {
+                            m.set_ext(b, len, bm::INUSE)
+                        }
+                        bm::INUSE | bm::MULT => m.set_ext(b, len, bm::MULT),
+                        _ => {}
+                    }
+                    b = b.saturating_add(len);
+                }
+            }
+            tot = tot.saturating_add(u64::from(r.blockcount));
+        }
+        if done != n {
+            self.push("inode_nextents_correcting", vec![i]);
+        }
+        (error, tot, done as u64)
+    }
+
+    /// Short-form attribute entries (process_shortform_attr, zero-length names).
+    fn sf_attr_check(&mut self, ino: u64, afork: &[u8]) {
+        let totsize = u64::from(be16(afork, 0));
+        let count = u64::from(afork.get(2).copied().unwrap_or(0));
+        let mut off = 4usize;
+        let mut size = 4u64;
+        for idx in 0..count {
+            let namelen = afork.get(off).copied().unwrap_or(0);
+            let vlen = afork.get(off.saturating_add(1)).copied().unwrap_or(0);
+            if namelen == 0 {
+                self.push(
+                    "attr_sf_zero_namelen",
+                    vec![("ino", ino.into()), ("expected", idx.into())],
+                );
+                self.push(
+                    "attr_sf_count_fix",
+                    vec![
+                        ("ino", ino.into()),
+                        ("found", count.into()),
+                        ("expected", idx.into()),
+                    ],
+                );
+                self.push(
+                    "attr_sf_totsize_fix",
+                    vec![
+                        ("ino", ino.into()),
+                        ("found", totsize.into()),
+                        ("expected", size.into()),
+                    ],
+                );
+                return;
+            }
+            let es = 3usize
+                .saturating_add(namelen.into())
+                .saturating_add(vlen.into());
+            off = off.saturating_add(es);
+            size = size.saturating_add(es as u64);
+        }
+    }
+
+    /// Short-form directory checks of phases 3 and 4 (process_sf_dir2).
+    fn sf_dir(&mut self, ino: u64, fork: &[u8], size: i64) {
+        let count = usize::from(fork.first().copied().unwrap_or(0));
+        let i8 = fork.get(1).copied().unwrap_or(0);
+        let isz = if i8 != 0 { 8usize } else { 4 };
+        let ftype = usize::from(self.fs.geo.has_ftype);
+        let parent = if i8 != 0 {
+            be64(fork, 2)
+        } else {
+            u64::from(be32(fork, 2))
+        };
+        let mut off = 2usize.saturating_add(isz);
+        let mut ents = Vec::new();
+        for _ in 0..count {
+            let nl = usize::from(fork.get(off).copied().unwrap_or(0));
+            let name_at = off.saturating_add(3);
+            let name = fork
+                .get(name_at..name_at.saturating_add(nl))
+                .unwrap_or(&[])
+                .to_vec();
+            let ino_at = name_at.saturating_add(nl).saturating_add(ftype);
+            let target = if i8 != 0 {
+                be64(fork, ino_at)
+            } else {
+                u64::from(be32(fork, ino_at))
+            };
+            ents.push((name, target));
+            off = ino_at.saturating_add(isz);
+            if off > fork.len() {
+                break;
+            }
+        }
+        if i64::try_from(off).unwrap_or(i64::MAX) != size && off <= fork.len() {
+            self.push(
+                "sfdir_size_fix",
+                vec![
+                    ("ino", ino.into()),
+                    ("found", size.into()),
+                    ("expected", (off as i64).into()),
+                ],
+            );
+        }
+        let size_bad = i64::try_from(off).unwrap_or(i64::MAX) != size;
+        if size_bad || !self.valid_ino(parent) {
+            self.unmappable.insert(ino);
+        }
+        if !self.valid_ino(parent) {
+            self.push(
+                "sfdir_bogus_parent",
+                vec![("found", parent.into()), ("ino", ino.into())],
+            );
+        }
+        if self.phase != 4 {
+            for (_, t) in ents {
+                if self.valid_ino(t) && self.slot(t).is_none() {
+                    self.uncertain.push(t);
+                }
+            }
+            return;
+        }
+        for (name, target) in ents {
+            let nm = String::from_utf8_lossy(&name).into_owned();
+            if !self.valid_ino(target) {
+                continue;
+            }
+            let reason = match self.slot(target) {
+                None => "non-existent",
+                Some(s) if !s.used => "free",
+                Some(_) => continue,
+            };
+            self.push(
+                "sfdir_entry_bad_ref",
+                vec![
+                    ("name", nm.clone().into()),
+                    ("dir_ino", ino.into()),
+                    ("reason", reason.into()),
+                    ("ino", target.into()),
+                ],
+            );
+            self.push(
+                "sfdir_would_junk_named",
+                vec![("name", nm.into()), ("dir_ino", ino.into())],
+            );
+        }
+    }
+}
+
+fn mode_format_ok(mode: u16, format: u8) -> bool {
+    if format > FMT_BTREE {
+        return false;
+    }
+    match mode & S_IFMT {
+        S_IFIFO | S_IFCHR | S_IFBLK | S_IFSOCK => format == FMT_DEV,
+        S_IFDIR => (FMT_LOCAL..=FMT_BTREE).contains(&format),
+        S_IFREG => (FMT_EXTENTS..=FMT_BTREE).contains(&format),
+        S_IFLNK => (FMT_LOCAL..=FMT_EXTENTS).contains(&format),
+        _ => true,
+    }
+}
