@@ -208,7 +208,10 @@ if [ "${1:-}" = --list ]; then
 	done
 	exit 0
 fi
-[ $# -ge 1 ] || { sed -n '2,15p' "$0"; exit 2; }
+case "${1:-}" in
+	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+	"" | -*) sed -n '2,15p' "$0"; exit 2 ;;
+esac
 OUT=$(realpath -m "$1"); shift
 mkdir -p "$OUT/.base"
 for v in v4 v5 v5rmap v5reflink; do mkbase "$OUT/.base/$v.img" "$v"; done
