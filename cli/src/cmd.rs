@@ -156,7 +156,7 @@ enum Command {
         #[arg(long)]
         nodes: bool,
     },
-    /// Check the filesystem as `xfs_repair -n` does (phases 1 and 2 so far)
+    /// Check the filesystem as `xfs_repair -n` does (phases 1-4, 6 and 7)
     ///
     /// Reports what `xfs_repair -n` (xfsprogs 6.1) would report, read-only. --format repair
     /// prints the same lines as xfs_repair -n (without its progress lines); json prints one
