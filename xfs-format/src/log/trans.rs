@@ -361,3 +361,72 @@ pub fn split_ops(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+
+    fn op(tid: u32, flags: u8, len: usize) -> OpHeader {
+        OpHeader {
+            tid,
+            len: len as u32,
+            clientid: XFS_TRANSACTION,
+            flags,
+            block: 1,
+            byte: 0,
+        }
+    }
+
+    #[test]
+    fn regions_split_across_records_are_joined() {
+        let mut re = Reassembler::default();
+        re.op(&op(7, XLOG_START_TRANS, 0), &[], (1, 0));
+        let mut th = XFS_TRANS_HEADER_MAGIC.to_le_bytes().to_vec();
+        th.extend_from_slice(&[40, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0]);
+        re.op(&op(7, 0, 16), &th, (1, 0));
+        // An ICREATE item (1 region, 28 bytes) split 10 + 18 over two records.
+        let mut icr = vec![0u8; 28];
+        icr[0..2].copy_from_slice(&items::XFS_LI_ICREATE.to_le_bytes());
+        icr[2..4].copy_from_slice(&1u16.to_le_bytes());
+        icr[4..8].copy_from_slice(&3u32.to_be_bytes());
+        re.op(&op(7, XLOG_CONTINUE_TRANS, 10), &icr[..10], (1, 0));
+        re.op(
+            &op(7, XLOG_WAS_CONT_TRANS | XLOG_END_TRANS, 18),
+            &icr[10..],
+            (1, 4),
+        );
+        re.op(&op(7, XLOG_COMMIT_TRANS, 0), &[], (1, 4));
+        assert!(re.findings.is_empty(), "{:?}", re.findings);
+        assert_eq!(re.done.len(), 1);
+        let t = &re.done[0];
+        assert_eq!(t.header.as_ref().unwrap().num_items, 1);
+        assert_eq!(t.items.len(), 1);
+        assert_eq!(t.items[0].region_lens, vec![28]);
+        assert!(matches!(
+            t.items[0].body,
+            items::ItemBody::Icreate { ag: 3, .. }
+        ));
+        // Unknown tids without START are ignored; bad client ids are findings.
+        re.op(&op(9, 0, 4), &[1, 2, 3, 4], (1, 5));
+        let mut bad = op(9, 0, 0);
+        bad.clientid = 1;
+        re.op(&bad, &[], (1, 5));
+        assert_eq!(re.findings.len(), 1);
+        assert!(re.finish().is_empty());
+    }
+
+    #[test]
+    fn split_ops_reports_overruns() {
+        let mut rec = vec![0u8; 24];
+        rec[4..8].copy_from_slice(&100u32.to_be_bytes());
+        let mut n = 0;
+        let why = split_ops(&rec, 5, 0, 10, |_, _| n += 1);
+        assert_eq!(n, 0);
+        assert!(why.unwrap().contains("claims 100 bytes"));
+    }
+}
