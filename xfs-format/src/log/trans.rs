@@ -390,7 +390,7 @@ mod tests {
         th.extend_from_slice(&[40, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0]);
         re.op(&op(7, 0, 16), &th, (1, 0));
         // An ICREATE item (1 region, 28 bytes) split 10 + 18 over two records.
-        let mut icr = vec![0u8; 28];
+        let mut icr = [0u8; 28];
         icr[0..2].copy_from_slice(&items::XFS_LI_ICREATE.to_le_bytes());
         icr[2..4].copy_from_slice(&1u16.to_le_bytes());
         icr[4..8].copy_from_slice(&3u32.to_be_bytes());
