@@ -17,6 +17,7 @@ use xfs_format::{ByteSource, Filesystem};
 use crate::error::CliError;
 use crate::files_cmd;
 use crate::image::{open_fs, open_raw, open_src, scheme_name, OpenOptions, Source};
+use crate::log_cmd;
 
 const ABOUT: &str = "Offline, read-only inspector for XFS filesystem images and devices.
 
@@ -163,6 +164,27 @@ enum Command {
     /// object per finding per line; human (the default) groups the findings by structure
     /// with a one-sentence explanation each. Exit status: 0 clean, 1 corruption found,
     /// 2 the image cannot be checked.
+    /// The internal log: state, head and tail, records, transactions and log items
+    ///
+    /// Finds head and tail as xfs_logprint (libxlog) does, reports the state (clean, dirty,
+    /// zeroed, unreadable with reasons), then decodes the records from tail to head and the
+    /// transactions they carry. The summary lists per transaction what it touched.
+    /// --records prints every record header and op header, --transactions every transaction
+    /// and its items (as xfs_logprint -t), --items also decodes each item. Read-only: nothing
+    /// is replayed.
+    Log {
+        #[command(flatten)]
+        common: Common,
+        /// Print every record header and its op headers
+        #[arg(long)]
+        records: bool,
+        /// Print every transaction with its items
+        #[arg(long)]
+        transactions: bool,
+        /// Print every transaction with its items decoded
+        #[arg(long)]
+        items: bool,
+    },
     /// Every core field and fork of an inode, as `xfs_db -c 'inode INO' -c print`
     Inode {
         #[command(flatten)]
@@ -474,6 +496,20 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         } => btree(&mut out, &common, tree, ag, nodes)?,
         Command::Partitions { common } => partitions(&mut out, &common)?,
         Command::Check { common, format } => return check(&mut out, &common, format),
+        Command::Log {
+            common,
+            records,
+            transactions,
+            items,
+        } => log_cmd::log(
+            &mut out,
+            &common,
+            log_cmd::LogOpts {
+                records,
+                transactions,
+                items,
+            },
+        )?,
         Command::Inode { common, ino } => files_cmd::inode(&mut out, &common, ino)?,
         Command::Bmap { common, ino, attr } => files_cmd::bmap(&mut out, &common, ino, attr)?,
         Command::Ls {

@@ -4,6 +4,7 @@ mod cmd;
 mod error;
 mod files_cmd;
 mod image;
+mod log_cmd;
 mod mmap;
 
 use std::process::ExitCode;

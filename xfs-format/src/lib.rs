@@ -16,6 +16,7 @@ pub mod fields;
 pub mod files;
 pub mod fs;
 pub mod inode;
+pub mod log;
 pub mod partition;
 pub mod sb;
 pub mod source;

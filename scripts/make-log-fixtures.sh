@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Builds the log fixtures in testdata/: XFS images whose internal log is dirty (or clean).
+#
+#   log-v5-4k      v5, 4 KiB blocks: creates, renames, unlinks, xattrs, extends, then shutdown
+#   log-v5-1k      v5, 1 KiB blocks, a small log (the workload wraps it), same workload
+#   log-rmap-4k    v5 with rmapbt+reflink, 4 KiB blocks: the workload plus
+#                  reflinks (CUI/CUD, BUI/BUD, RUI/RUD)
+#   log-rmap-1k    v5 with rmapbt+reflink, 1 KiB blocks, workload plus reflinks
+#   log-clean      a fresh mkfs: the log holds only mkfs's unmount record
+#   log-forged     log-clean with the XLOG_UNMOUNT_TRANS (0x20) flag of the unmount record's
+#                  op header cleared: head != tail without ever mounting
+#
+# For every fixture NAME this writes testdata/NAME.img.zst (64 MiB sparse image), and next to
+# it NAME.logprint-t.txt (`xfs_logprint -t` of the image as it is) and NAME.repair.txt
+# (`xfs_repair -n` of a copy whose log the kernel replayed by mounting and unmounting it; for
+# log-forged, of the image itself, which the kernel would refuse to replay).
+#
+# Mounting is done only on fresh `mktemp -d` directories and always undone (trap on exit).
+# Needs root, loop devices, xfsprogs and zstd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin" TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
+work=$(mktemp -d)
+mnt=""
+loop=""
+cleanup() {
+    if [ -n "$mnt" ] && mountpoint -q "$mnt"; then umount "$mnt" || umount -l "$mnt" || true; fi
+    if [ -n "$loop" ]; then losetup -d "$loop" 2>/dev/null || true; fi
+    if [ -n "$mnt" ]; then rmdir "$mnt" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mount_img() { # IMG [mount options]
+    mnt=$(mktemp -d)
+    loop=$(losetup -f --show "$1")
+    mount -t xfs ${2:+-o "$2"} "$loop" "$mnt"
+}
+
+umount_img() {
+    umount "$mnt"
+    losetup -d "$loop"
+    loop=""
+    rmdir "$mnt"
+    mnt=""
+}
+
+# The kernel replays the log of a copy; xfs_repair -n then reports on the result.
+record() { # NAME IMG [replay]
+    local name=$1 img=$2
+    xfs_logprint -t "$img" >"testdata/$name.logprint-t.txt" 2>&1 || true
+    cp --sparse=always "$img" "$work/replay.img"
+    if [ "${3:-replay}" = replay ]; then
+        mount_img "$work/replay.img"
+        umount_img
+    fi
+    xfs_repair -n "$work/replay.img" >"testdata/$name.repair.txt" 2>&1 || true
+    rm -f "$work/replay.img"
+    zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
+    echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
+}
+
+workload() { # ROOT REFLINK(0|1)
+    python3 - "$1" <<'PY'
+import os, sys
+root = sys.argv[1]
+os.makedirs(f"{root}/d/sub")
+for i in range(200):
+    with open(f"{root}/d/f{i:04d}", "wb") as f:
+        f.write(b"x" * (i * 37 % 3000))
+for i in range(0, 200, 4):
+    os.rename(f"{root}/d/f{i:04d}", f"{root}/d/sub/r{i:04d}")
+for i in range(1, 200, 5):
+    if os.path.exists(f"{root}/d/f{i:04d}"):
+        os.unlink(f"{root}/d/f{i:04d}")
+for i in range(2, 200, 7):
+    if os.path.exists(f"{root}/d/f{i:04d}"):
+        os.setxattr(f"{root}/d/f{i:04d}", "user.tag", b"v" * (i % 90 + 1))
+os.setxattr(f"{root}/d/f0003", "user.big", b"B" * 3000)
+with open(f"{root}/grow", "wb") as f:
+    for i in range(64):
+        f.write(b"g" * 8192)
+        f.flush()
+        os.fsync(f.fileno())
+os.truncate(f"{root}/grow", 100000)
+for i in range(40):
+    os.symlink("t" * (i * 7 + 1), f"{root}/d/l{i:03d}")
+os.sync()
+PY
+    xfs_io -f -c "falloc 0 256k" -c "pwrite -S 0x61 65536 4096" "$1/prealloc" >/dev/null
+    if [ "$2" = 1 ]; then
+        cp --reflink=always "$1/grow" "$1/clone"
+        xfs_io -f -c "reflink $1/grow 0 0 65536" "$1/partial" >/dev/null
+        xfs_io -c "pwrite -S 0x62 4096 4096" -c fsync "$1/clone" >/dev/null
+        rm -f "$1/partial"
+    fi
+    if [ "${3:-0}" = 1 ]; then
+        # churn: many small synchronous transactions, enough to wrap a small log
+        python3 -c "
+import os, sys
+for i in range(2500):
+    p = f'{sys.argv[1]}/churn{i % 7}'
+    with open(p, 'wb') as f:
+        f.write(b'c' * 100)
+        os.fsync(f.fileno())
+    if i % 3 == 0: os.unlink(p)
+" "$1"
+    fi
+    # a last burst that is only in the log when the filesystem goes down
+    python3 -c "
+import os, sys
+for i in range(30): open(f'{sys.argv[1]}/late{i:02d}', 'wb').write(b'late')
+for i in range(0, 30, 2): os.unlink(f'{sys.argv[1]}/late{i:02d}')
+" "$1"
+}
+
+dirty() { # NAME REFLINK MOUNTOPTS MKFS-ARGS...
+    local name=$1 reflink=$2 opts=$3; shift 3
+    local img="$work/$name.img"
+    truncate -s 64M "$img"
+    mkfs.xfs -q -f "$@" "$img"
+    mount_img "$img" "$opts"
+    workload "$mnt" "$reflink" "${CHURN:-0}"
+    xfs_io -x -c 'shutdown -f' "$mnt"
+    umount_img
+    record "$name" "$img"
+}
+
+dirty log-v5-4k 0 "" -m crc=1,uuid=10000000-0000-4000-8000-000000000001 -b size=4096
+CHURN=1 dirty log-v5-1k 0 "" -m crc=1,uuid=10000000-0000-4000-8000-000000000002 -b size=1024 -l size=3600b
+dirty log-rmap-4k 1 "" -m crc=1,rmapbt=1,reflink=1,uuid=10000000-0000-4000-8000-000000000003 -b size=4096
+dirty log-rmap-1k 1 "" -m crc=1,rmapbt=1,reflink=1,uuid=10000000-0000-4000-8000-000000000004 -b size=1024
+
+# A clean log straight from mkfs, and the same with the unmount flag forged away.
+img="$work/log-clean.img"
+truncate -s 64M "$img"
+mkfs.xfs -q -f -m crc=1,uuid=10000000-0000-4000-8000-000000000005 "$img"
+cp --sparse=always "$img" "$work/log-forged.img"
+record log-clean "$img"
+img="$work/log-forged.img"
+ls=$(xfs_db -r -c 'sb 0' -c 'print logstart' "$img" | awk '{print $3}')
+agblklog=$(xfs_db -r -c 'sb 0' -c 'print agblklog' "$img" | awk '{print $3}')
+agblocks=$(xfs_db -r -c 'sb 0' -c 'print agblocks' "$img" | awk '{print $3}')
+blocksize=$(xfs_db -r -c 'sb 0' -c 'print blocksize' "$img" | awk '{print $3}')
+off=$(( ((ls >> agblklog) * agblocks + (ls & ((1 << agblklog) - 1))) * blocksize ))
+# log basic block 0 is the record header, block 1 starts with the op header; oh_flags is byte 9
+printf '\000' | dd of="$img" bs=1 seek=$(( off + 512 + 9 )) conv=notrunc status=none
+record log-forged "$img" noreplay

@@ -1,0 +1,555 @@
+//! Log items (`xfs_log_format.h`): every format xfsprogs 6.1 knows. Item formats are in the
+//! byte order of the host that wrote them (little-endian here); only the inode create item
+//! and the logged metadata buffers themselves are big-endian.
+
+use serde::Serialize;
+
+use super::bytes::{be32, le16, le32, le64};
+
+pub const XFS_LI_EFI: u16 = 0x1236;
+pub const XFS_LI_EFD: u16 = 0x1237;
+pub const XFS_LI_IUNLINK: u16 = 0x1238;
+pub const XFS_LI_INODE: u16 = 0x123b;
+pub const XFS_LI_BUF: u16 = 0x123c;
+pub const XFS_LI_DQUOT: u16 = 0x123d;
+pub const XFS_LI_QUOTAOFF: u16 = 0x123e;
+pub const XFS_LI_ICREATE: u16 = 0x123f;
+pub const XFS_LI_RUI: u16 = 0x1240;
+pub const XFS_LI_RUD: u16 = 0x1241;
+pub const XFS_LI_CUI: u16 = 0x1242;
+pub const XFS_LI_CUD: u16 = 0x1243;
+pub const XFS_LI_BUI: u16 = 0x1244;
+pub const XFS_LI_BUD: u16 = 0x1245;
+pub const XFS_LI_ATTRI: u16 = 0x1246;
+pub const XFS_LI_ATTRD: u16 = 0x1247;
+
+/// The short names `xfs_logprint -t` gives item types.
+pub fn type_name(t: u16) -> &'static str {
+    match t {
+        XFS_LI_EFI => "EFI",
+        XFS_LI_EFD => "EFD",
+        XFS_LI_IUNLINK => "IUNLINK",
+        XFS_LI_INODE => "INO",
+        XFS_LI_BUF => "BUF",
+        XFS_LI_DQUOT => "DQ",
+        XFS_LI_QUOTAOFF => "QOFF",
+        XFS_LI_ICREATE => "ICR",
+        XFS_LI_RUI => "RUI",
+        XFS_LI_RUD => "RUD",
+        XFS_LI_CUI => "CUI",
+        XFS_LI_CUD => "CUD",
+        XFS_LI_BUI => "BUI",
+        XFS_LI_BUD => "BUD",
+        XFS_LI_ATTRI => "ATTRI",
+        XFS_LI_ATTRD => "ATTRD",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `enum xfs_blft`: what a logged buffer holds, from `blf_flags`.
+pub fn blft_name(flags: u16) -> &'static str {
+    match (flags >> 11) & 0x1f {
+        0 => "unknown",
+        1 => "user dquot",
+        2 => "project dquot",
+        3 => "group dquot",
+        4 => "btree",
+        5 => "agf",
+        6 => "agfl",
+        7 => "agi",
+        8 => "inode",
+        9 => "symlink",
+        10 => "dir block",
+        11 => "dir data",
+        12 => "dir free",
+        13 => "dir leaf1",
+        14 => "dir leafn",
+        15 => "da node",
+        16 => "attr leaf",
+        17 => "attr remote",
+        18 => "superblock",
+        19 => "rt bitmap",
+        20 => "rt summary",
+        _ => "invalid",
+    }
+}
+
+/// What the first bytes of logged buffer data say it is (the on-disk magic).
+pub fn content_name(b: &[u8]) -> Option<&'static str> {
+    let m32 = be32(b, 0);
+    let name = match &m32.to_be_bytes() {
+        b"XFSB" => "superblock",
+        b"XAGF" => "agf",
+        b"XAGI" => "agi",
+        b"XAFL" => "agfl",
+        b"ABTB" | b"AB3B" => "bnobt",
+        b"ABTC" | b"AB3C" => "cntbt",
+        b"IABT" | b"IAB3" => "inobt",
+        b"FIBT" | b"FIB3" => "finobt",
+        b"RMB3" => "rmapbt",
+        b"R3FC" => "refcountbt",
+        b"BMAP" | b"BMA3" => "bmbt",
+        b"XD2B" | b"XDB3" => "dir block",
+        b"XD2D" | b"XDD3" => "dir data",
+        b"XD2F" | b"XDF3" => "dir free",
+        b"XSLM" => "symlink",
+        b"XARM" => "attr remote",
+        _ => {
+            // da blocks: magic16 at byte 8 of the blkinfo
+            return match u16::from_be_bytes([
+                b.get(8).copied().unwrap_or(0),
+                b.get(9).copied().unwrap_or(0),
+            ]) {
+                0xd2f1 | 0x3df1 => Some("dir leaf1"),
+                0xd2ff | 0x3dff => Some("dir leafn"),
+                0xfebe | 0x3ebe => Some("da node"),
+                0xfbee | 0x3bee => Some("attr leaf"),
+                _ if b.get(0..2) == Some(b"IN") => Some("inode"),
+                _ if b.get(0..2) == Some(b"DQ") => Some("dquot"),
+                _ => None,
+            };
+        }
+    };
+    Some(name)
+}
+
+/// One extent of an EFI/EFD (`xfs_extent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extent {
+    pub start: u64,
+    pub len: u32,
+}
+
+/// One mapping of an RUI or BUI (`xfs_map_extent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MapExtent {
+    pub owner: u64,
+    pub startblock: u64,
+    pub startoff: u64,
+    pub len: u32,
+    pub flags: u32,
+}
+
+/// One extent of a CUI (`xfs_phys_extent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhysExtent {
+    pub startblock: u64,
+    pub len: u32,
+    pub flags: u32,
+}
+
+/// The logged inode core (`xfs_log_dinode`), the fields an inspector wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogDinode {
+    pub magic: u16,
+    pub mode: u16,
+    pub version: u8,
+    pub format: u8,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u32,
+    pub size: u64,
+    pub nblocks: u64,
+    pub nextents: u32,
+    pub anextents: u16,
+    pub forkoff: u8,
+    pub aformat: u8,
+    pub flags: u16,
+    pub gen: u32,
+    pub next_unlinked: u32,
+    pub flags2: u64,
+    pub ino: u64,
+}
+
+/// A decoded log item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ItemBody {
+    Buf {
+        flags: u16,
+        /// `blf_len`: length of the buffer in basic blocks.
+        len: u16,
+        blkno: i64,
+        map_size: u32,
+        /// Dirty 128-byte chunks of the buffer (from the bitmap).
+        dirty_chunks: u32,
+        /// Buffer type from the flags (`enum xfs_blft`).
+        blft: &'static str,
+        /// What the logged data's magic says it is.
+        content: Option<&'static str>,
+        /// Bytes of logged data (all data regions).
+        data_bytes: u64,
+    },
+    Inode {
+        fields: u32,
+        asize: u16,
+        dsize: u16,
+        ino: u64,
+        blkno: i64,
+        len: i32,
+        boffset: i32,
+        core: Option<LogDinode>,
+        /// Bytes of logged data fork and attribute fork.
+        data_fork_bytes: u64,
+        attr_fork_bytes: u64,
+    },
+    Dquot {
+        id: u32,
+        blkno: i64,
+        len: i32,
+        boffset: u32,
+    },
+    Efi {
+        id: u64,
+        nextents: u32,
+        extents: Vec<Extent>,
+    },
+    Efd {
+        efi_id: u64,
+        nextents: u32,
+        extents: Vec<Extent>,
+    },
+    Rui {
+        id: u64,
+        nextents: u32,
+        extents: Vec<MapExtent>,
+    },
+    Rud {
+        rui_id: u64,
+    },
+    Cui {
+        id: u64,
+        nextents: u32,
+        extents: Vec<PhysExtent>,
+    },
+    Cud {
+        cui_id: u64,
+    },
+    Bui {
+        id: u64,
+        nextents: u32,
+        extents: Vec<MapExtent>,
+    },
+    Bud {
+        bui_id: u64,
+    },
+    Attri {
+        id: u64,
+        ino: u64,
+        op_flags: u32,
+        name_len: u32,
+        value_len: u32,
+        attr_filter: u32,
+        name: Option<String>,
+    },
+    Attrd {
+        attri_id: u64,
+    },
+    Icreate {
+        ag: u32,
+        agbno: u32,
+        count: u32,
+        isize: u32,
+        length: u32,
+        gen: u32,
+    },
+    Quotaoff {
+        flags: u32,
+    },
+    /// Type known or not, the item could not be decoded; `reason` says why.
+    Damaged {
+        reason: String,
+    },
+}
+
+/// A log item: its regions as reassembled, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    /// `XFS_LI_*` (first 16 bits of the first region).
+    pub item_type: u16,
+    pub type_name: &'static str,
+    /// Regions found (`ri_cnt`) and regions the format promises (`ri_total`).
+    pub regions: u32,
+    pub total: u32,
+    pub region_lens: Vec<u32>,
+    /// Where the item's first region starts: log basic block and byte within it.
+    pub block: u64,
+    pub byte: u32,
+    pub body: ItemBody,
+}
+
+fn damaged(what: &str, need: usize, have: usize) -> ItemBody {
+    ItemBody::Damaged {
+        reason: format!("{what}: needs {need} bytes, region has {have}"),
+    }
+}
+
+/// Decodes extents of `size` bytes each, at most `n` and at most what `b` holds from `off`.
+fn extents<T>(b: &[u8], off: usize, n: u32, size: usize, f: impl Fn(&[u8]) -> T) -> Vec<T> {
+    let avail = b.len().saturating_sub(off).checked_div(size).unwrap_or(0);
+    let n = usize::try_from(n).unwrap_or(usize::MAX).min(avail);
+    (0..n)
+        .filter_map(|i| {
+            let s = off.saturating_add(i.saturating_mul(size));
+            b.get(s..s.saturating_add(size)).map(&f)
+        })
+        .collect()
+}
+
+fn efi_extents(r: &[u8], n: u32) -> Vec<Extent> {
+    // Three layouts exist: native (16-byte extents on 64-bit hosts), packed 12-byte and
+    // padded 16-byte; the region length tells them apart.
+    let body = r.len().saturating_sub(16);
+    let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
+    let size = if n_usize > 0 && body == n_usize.saturating_mul(12) {
+        12
+    } else {
+        16
+    };
+    extents(r, 16, n, size, |e| Extent {
+        start: le64(e, 0),
+        len: le32(e, 8),
+    })
+}
+
+fn map_extent(e: &[u8]) -> MapExtent {
+    MapExtent {
+        owner: le64(e, 0),
+        startblock: le64(e, 8),
+        startoff: le64(e, 16),
+        len: le32(e, 24),
+        flags: le32(e, 28),
+    }
+}
+
+fn dinode(c: &[u8]) -> Option<LogDinode> {
+    if c.len() < 96 {
+        return None;
+    }
+    let v3 = c.len() >= 176;
+    Some(LogDinode {
+        magic: le16(c, 0),
+        mode: le16(c, 2),
+        version: c.get(4).copied().unwrap_or(0),
+        format: c.get(5).copied().unwrap_or(0),
+        uid: le32(c, 8),
+        gid: le32(c, 12),
+        nlink: le32(c, 16),
+        size: le64(c, 56),
+        nblocks: le64(c, 64),
+        nextents: le32(c, 76),
+        anextents: le16(c, 80),
+        forkoff: c.get(82).copied().unwrap_or(0),
+        aformat: c.get(83).copied().unwrap_or(0),
+        flags: le16(c, 90),
+        gen: le32(c, 92),
+        next_unlinked: if c.len() >= 100 { le32(c, 96) } else { 0 },
+        flags2: if v3 { le64(c, 120) } else { 0 },
+        ino: if v3 { le64(c, 152) } else { 0 },
+    })
+}
+
+/// Decodes an item from its regions (region 0 is the format structure).
+pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
+    let Some(r) = regions.first() else {
+        return ItemBody::Damaged {
+            reason: "item without regions".into(),
+        };
+    };
+    let t = le16(r, 0);
+    let need =
+        |n: usize| -> Option<ItemBody> { (r.len() < n).then(|| damaged(type_name(t), n, r.len())) };
+    match t {
+        XFS_LI_BUF => {
+            if let Some(d) = need(20) {
+                return d;
+            }
+            let map_size = le32(r, 16);
+            let words = usize::try_from(map_size)
+                .unwrap_or(usize::MAX)
+                .min(r.len().saturating_sub(20) / 4);
+            let dirty_chunks = (0..words)
+                .map(|i| le32(r, 20usize.saturating_add(i.saturating_mul(4))).count_ones())
+                .fold(0u32, u32::saturating_add);
+            let flags = le16(r, 4);
+            ItemBody::Buf {
+                flags,
+                len: le16(r, 6),
+                blkno: le64(r, 8) as i64,
+                map_size,
+                dirty_chunks,
+                blft: blft_name(flags),
+                content: regions.get(1).and_then(|d| content_name(d)),
+                data_bytes: regions
+                    .iter()
+                    .skip(1)
+                    .map(|d| d.len() as u64)
+                    .fold(0, u64::saturating_add),
+            }
+        }
+        XFS_LI_INODE => {
+            // 56 bytes natively, 52 in the packed 32-bit layout (no ilf_pad).
+            let (ino_off, blk_off) = match r.len() {
+                52 => (12, 36),
+                n if n >= 56 => (16, 40),
+                n => return damaged("INO", 56, n),
+            };
+            let fields = le32(r, 4);
+            let asize = le16(r, 8);
+            let dsize = le16(r, 10);
+            let core = regions.get(1).and_then(|c| dinode(c));
+            // Regions after the core: data fork (if logged), then attr fork (if logged).
+            let mut next = 2usize;
+            let mut data_fork_bytes = 0;
+            let mut attr_fork_bytes = 0;
+            if fields & 0x00e != 0 && dsize > 0 {
+                data_fork_bytes = regions.get(next).map_or(0, |d| d.len() as u64);
+                next = next.saturating_add(1);
+            }
+            if fields & 0x1c0 != 0 && asize > 0 {
+                attr_fork_bytes = regions.get(next).map_or(0, |d| d.len() as u64);
+            }
+            ItemBody::Inode {
+                fields,
+                asize,
+                dsize,
+                ino: le64(r, ino_off),
+                blkno: le64(r, blk_off) as i64,
+                len: le32(r, blk_off.saturating_add(8)) as i32,
+                boffset: le32(r, blk_off.saturating_add(12)) as i32,
+                core,
+                data_fork_bytes,
+                attr_fork_bytes,
+            }
+        }
+        XFS_LI_DQUOT => need(24).unwrap_or(ItemBody::Dquot {
+            id: le32(r, 4),
+            blkno: le64(r, 8) as i64,
+            len: le32(r, 16) as i32,
+            boffset: le32(r, 20),
+        }),
+        XFS_LI_EFI | XFS_LI_EFD => {
+            if let Some(d) = need(16) {
+                return d;
+            }
+            let n = le32(r, 4);
+            let id = le64(r, 8);
+            let extents = efi_extents(r, n);
+            if t == XFS_LI_EFI {
+                ItemBody::Efi {
+                    id,
+                    nextents: n,
+                    extents,
+                }
+            } else {
+                ItemBody::Efd {
+                    efi_id: id,
+                    nextents: n,
+                    extents,
+                }
+            }
+        }
+        XFS_LI_RUI | XFS_LI_BUI => {
+            if let Some(d) = need(16) {
+                return d;
+            }
+            let n = le32(r, 4);
+            let id = le64(r, 8);
+            let extents = extents(r, 16, n, 32, map_extent);
+            if t == XFS_LI_RUI {
+                ItemBody::Rui {
+                    id,
+                    nextents: n,
+                    extents,
+                }
+            } else {
+                ItemBody::Bui {
+                    id,
+                    nextents: n,
+                    extents,
+                }
+            }
+        }
+        XFS_LI_CUI => need(16).unwrap_or_else(|| {
+            let n = le32(r, 4);
+            ItemBody::Cui {
+                id: le64(r, 8),
+                nextents: n,
+                extents: extents(r, 16, n, 16, |e| PhysExtent {
+                    startblock: le64(e, 0),
+                    len: le32(e, 8),
+                    flags: le32(e, 12),
+                }),
+            }
+        }),
+        XFS_LI_RUD => need(16).unwrap_or(ItemBody::Rud { rui_id: le64(r, 8) }),
+        XFS_LI_CUD => need(16).unwrap_or(ItemBody::Cud { cui_id: le64(r, 8) }),
+        XFS_LI_BUD => need(16).unwrap_or(ItemBody::Bud { bui_id: le64(r, 8) }),
+        XFS_LI_ATTRD => need(16).unwrap_or(ItemBody::Attrd {
+            attri_id: le64(r, 8),
+        }),
+        XFS_LI_ATTRI => need(40).unwrap_or_else(|| {
+            let name_len = le32(r, 28);
+            ItemBody::Attri {
+                id: le64(r, 8),
+                ino: le64(r, 16),
+                op_flags: le32(r, 24),
+                name_len,
+                value_len: le32(r, 32),
+                attr_filter: le32(r, 36),
+                name: regions.get(1).map(|n| {
+                    let l = usize::try_from(name_len).unwrap_or(usize::MAX).min(n.len());
+                    String::from_utf8_lossy(n.get(..l).unwrap_or(&[])).into_owned()
+                }),
+            }
+        }),
+        XFS_LI_ICREATE => need(28).unwrap_or(ItemBody::Icreate {
+            ag: be32(r, 4),
+            agbno: be32(r, 8),
+            count: be32(r, 12),
+            isize: be32(r, 16),
+            length: be32(r, 20),
+            gen: be32(r, 24),
+        }),
+        XFS_LI_QUOTAOFF => need(8).unwrap_or(ItemBody::Quotaoff { flags: le32(r, 4) }),
+        other => ItemBody::Damaged {
+            reason: format!("unknown log item type {other:#x}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+
+    #[test]
+    fn efi_layouts_and_short_items() {
+        let mut r = vec![0u8; 16 + 2 * 12];
+        r[0..2].copy_from_slice(&XFS_LI_EFI.to_le_bytes());
+        r[4..8].copy_from_slice(&2u32.to_le_bytes());
+        r[16..24].copy_from_slice(&100u64.to_le_bytes());
+        r[24..28].copy_from_slice(&5u32.to_le_bytes());
+        r[28..36].copy_from_slice(&200u64.to_le_bytes());
+        match decode(&[r]) {
+            ItemBody::Efi { extents, .. } => {
+                assert_eq!(extents.len(), 2);
+                assert_eq!((extents[1].start, extents[0].len), (200, 5));
+            }
+            other => panic!("{other:?}"),
+        }
+        let short = vec![0x3c, 0x12, 1];
+        assert!(matches!(decode(&[short]), ItemBody::Damaged { .. }));
+        // A huge claimed extent count allocates nothing beyond the region.
+        let mut r = vec![0u8; 16];
+        r[0..2].copy_from_slice(&XFS_LI_RUI.to_le_bytes());
+        r[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(decode(&[r]), ItemBody::Rui { extents, .. } if extents.is_empty()));
+        assert_eq!(blft_name(0x9000), "superblock");
+        assert_eq!(content_name(b"XAGI...."), Some("agi"));
+    }
+}
