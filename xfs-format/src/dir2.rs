@@ -1740,29 +1740,9 @@ pub fn parse_dir_block(buf: &[u8], geo: &Geometry, ctx: &BlockCtx) -> DirBlock {
 // Format classification
 // ---------------------------------------------------------------------------------------
 
-/// The data fork format (`di_format`) of a directory inode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ForkFormat {
-    /// `XFS_DINODE_FMT_LOCAL` (1).
-    Local,
-    /// `XFS_DINODE_FMT_EXTENTS` (2).
-    Extents,
-    /// `XFS_DINODE_FMT_BTREE` (3).
-    Btree,
-    /// Anything else (device, uuid, or garbage).
-    Other(u8),
-}
-
-impl ForkFormat {
-    pub fn from_raw(v: u8) -> ForkFormat {
-        match v {
-            1 => ForkFormat::Local,
-            2 => ForkFormat::Extents,
-            3 => ForkFormat::Btree,
-            x => ForkFormat::Other(x),
-        }
-    }
-}
+/// The data fork format (`di_format`) of a directory inode: the one fork-format type of
+/// the crate.
+pub use crate::bmap::ForkFormat;
 
 /// One mapping of the directory's data fork, in filesystem blocks (as `bmap` lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -1797,8 +1777,8 @@ pub fn classify(geo: &Geometry, fork: ForkFormat, extents: &[DirExtent]) -> DirF
     match fork {
         ForkFormat::Local => return DirFormat::Shortform,
         ForkFormat::Btree => return DirFormat::Btree,
-        ForkFormat::Other(_) => return DirFormat::Invalid,
         ForkFormat::Extents => {}
+        ForkFormat::Dev | ForkFormat::Uuid | ForkFormat::Unknown(_) => return DirFormat::Invalid,
     }
     let Some(dg) = DirGeo::new(geo) else {
         return DirFormat::Invalid;

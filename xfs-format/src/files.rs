@@ -119,7 +119,7 @@ impl<S: ByteSource> Filesystem<S> {
     /// Lists a directory: `.` and `..` first (synthesized for shortform directories, as
     /// xfs_db's `ls` shows them), then the entries in on-disk order.
     pub fn read_dir(&self, inode: &Inode) -> Result<Directory> {
-        let dir_fork = dir2::ForkFormat::from_raw(inode.raw.di_format);
+        let dir_fork = ForkFormat::from_raw(inode.raw.di_format);
         if let ForkData::Local(bytes) = &inode.data_fork.data {
             let sf = dir2::parse_shortform(bytes, self.geo.has_ftype);
             let mut entries = vec![
