@@ -34,23 +34,7 @@ pub const NULL_FSBLOCK: u64 = u64::MAX;
 /// Deepest BMBT the walk descends into (XFS needs far fewer levels for 2^54 blocks).
 pub const BMBT_MAX_DEPTH: u16 = 16;
 
-pub(crate) fn be16(b: &[u8], off: usize) -> u16 {
-    b.get(off..off.saturating_add(2))
-        .and_then(|s| <[u8; 2]>::try_from(s).ok())
-        .map_or(0, u16::from_be_bytes)
-}
-
-pub(crate) fn be32(b: &[u8], off: usize) -> u32 {
-    b.get(off..off.saturating_add(4))
-        .and_then(|s| <[u8; 4]>::try_from(s).ok())
-        .map_or(0, u32::from_be_bytes)
-}
-
-pub(crate) fn be64(b: &[u8], off: usize) -> u64 {
-    b.get(off..off.saturating_add(8))
-        .and_then(|s| <[u8; 8]>::try_from(s).ok())
-        .map_or(0, u64::from_be_bytes)
-}
+pub(crate) use crate::bytes::{be16, be32, be64};
 
 /// `di_format` / `di_aformat` (`enum xfs_dinode_fmt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

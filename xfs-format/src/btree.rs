@@ -97,20 +97,7 @@ impl PtrFormat {
     }
 }
 
-pub(crate) fn be_u16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    <[u8; 2]>::try_from(s).ok().map(u16::from_be_bytes)
-}
-
-pub(crate) fn be_u32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    <[u8; 4]>::try_from(s).ok().map(u32::from_be_bytes)
-}
-
-pub(crate) fn be_u64(b: &[u8], at: usize) -> Option<u64> {
-    let s = b.get(at..at.checked_add(8)?)?;
-    <[u8; 8]>::try_from(s).ok().map(u64::from_be_bytes)
-}
+pub(crate) use crate::bytes::{be_u16, be_u32, be_u64};
 
 /// What distinguishes one btree from another: magics, layout and record decoding.
 pub trait BtreeKind {

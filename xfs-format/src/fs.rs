@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::ag::{AgHeader, Agf, Agfl, Agi};
+use crate::bytes::{be32, be_u16};
 use crate::error::{CorruptKind, Error, Result};
 use crate::sb::{Geometry, Superblock, XFS_DSB_SIZE, XFS_SB_MAGIC};
 use crate::source::ByteSource;
@@ -20,10 +21,7 @@ impl<S: ByteSource> Filesystem<S> {
     /// Reads and validates the primary superblock at byte 0 of `src`.
     pub fn open(src: S) -> Result<Self> {
         let first = src.read_at(0, 512)?;
-        let magic = first
-            .get(0..4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map_or(0, u32::from_be_bytes);
+        let magic = be32(&first, 0);
         if magic != XFS_SB_MAGIC {
             return Err(Error::Corrupt {
                 offset: 0,
@@ -35,10 +33,7 @@ impl<S: ByteSource> Filesystem<S> {
             });
         }
         // The checksum covers one sector; read it whole once sectsize is known to be sane.
-        let sect = first
-            .get(102..104)
-            .and_then(|b| <[u8; 2]>::try_from(b).ok())
-            .map_or(512, u16::from_be_bytes);
+        let sect = be_u16(&first, 102).unwrap_or(512);
         let sect_len = if sect.is_power_of_two() && (512..=32768).contains(&sect) {
             usize::from(sect)
         } else {

@@ -9,6 +9,7 @@ pub mod attr;
 pub mod bmap;
 pub mod btree;
 pub mod btrees;
+pub mod bytes;
 pub mod crc;
 pub mod dir2;
 pub mod error;

@@ -155,15 +155,7 @@ pub fn list_partitions<S: ByteSource + ?Sized>(src: &S) -> Result<PartitionTable
 // ---------------------------------------------------------------------------------------------
 // Little helpers
 
-fn le_u32(b: &[u8], off: usize) -> Option<u32> {
-    let bytes = b.get(off..off.checked_add(4)?)?;
-    Some(u32::from_le_bytes(bytes.try_into().ok()?))
-}
-
-fn le_u64(b: &[u8], off: usize) -> Option<u64> {
-    let bytes = b.get(off..off.checked_add(8)?)?;
-    Some(u64::from_le_bytes(bytes.try_into().ok()?))
-}
+use crate::bytes::{le_u32, le_u64};
 
 fn has_mbr_signature(sector: &[u8]) -> bool {
     sector.get(MBR_TABLE_END..MBR_SECTOR_LEN) == Some(&MBR_SIGNATURE[..])
