@@ -157,13 +157,6 @@ enum Command {
         #[arg(long)]
         nodes: bool,
     },
-    /// Check the filesystem as `xfs_repair -n` does (phases 1-4, 6 and 7)
-    ///
-    /// Reports what `xfs_repair -n` (xfsprogs 6.1) would report, read-only. --format repair
-    /// prints the same lines as xfs_repair -n (without its progress lines); json prints one
-    /// object per finding per line; human (the default) groups the findings by structure
-    /// with a one-sentence explanation each. Exit status: 0 clean, 1 corruption found,
-    /// 2 the image cannot be checked.
     /// The internal log: state, head and tail, records, transactions and log items
     ///
     /// Finds head and tail as xfs_logprint (libxlog) does, reports the state (clean, dirty,
@@ -293,6 +286,13 @@ enum Command {
         #[arg(long)]
         bodyfile: bool,
     },
+    /// Check the filesystem as `xfs_repair -n` does (phases 1-4, 6 and 7)
+    ///
+    /// Reports what `xfs_repair -n` (xfsprogs 6.1) would report, read-only. --format repair
+    /// prints the same lines as xfs_repair -n (without its progress lines); json prints one
+    /// object per finding per line; human (the default) groups the findings by structure
+    /// with a one-sentence explanation each. Exit status: 0 clean, 1 corruption found,
+    /// 2 the image cannot be checked.
     Check {
         #[command(flatten)]
         common: Common,
