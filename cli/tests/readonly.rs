@@ -211,6 +211,23 @@ fn help_teaches() {
     }
     let out = inspect(["block", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("--agbno"));
+    // Each subcommand's one-line summary names what it does.
+    for (sub, word) in [
+        ("check", "xfs_repair -n"),
+        ("log", "log"),
+        ("inode", "inode"),
+        ("ls", "directory"),
+        ("extract", "Copy"),
+        ("timeline", "timestamps"),
+    ] {
+        let line = h
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{sub} ")))
+            .unwrap_or_else(|| panic!("--help lists no {sub}"));
+        assert!(line.contains(word), "{sub}: {line}");
+        let out = inspect([sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help");
+    }
 }
 
 #[test]
