@@ -170,7 +170,9 @@ fn recipes_match_xfs_repair() {
         }
         // The exit status only compares when the run ends within the implemented phases.
         let later = want.keys().any(|k| !PHASES.contains(&k.as_str()));
-        let status_ok = if later {
+        // A status above 128 is xfs_repair killed by a signal (6.1.0 segfaults on some
+        // images): the lines printed before the crash compare, the status cannot.
+        let status_ok = if later || rc > 128 {
             our_rc == 1 || rc == our_rc
         } else {
             rc == our_rc
