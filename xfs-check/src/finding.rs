@@ -314,6 +314,10 @@ pub const KINDS: &[(&str, Class, &str)] = {
         ("cache_key_badness", Diag, "{tid:w}: Badness in key lookup (length)\nbp=(bno 0x{daddr:h}, len {bytes:u} bytes) key=(bno 0x{daddr2:h}, len {bytes2:u} bytes)"),
         ("found_inodes_not_in_tree", Corruption, "found inodes not in the inode allocation tree"),
         ("ino_btree_too_corrupt", Fatal, "Inode allocation btrees are too corrupted, skipping phases 6 and 7"),
+        ("reflink_flag_set", Corruption, "setting reflink flag on inode {ino:u}"),
+        ("refcount_missing", Corruption, "Missing reference count record for ({ag:u}/{agbno:u}) len {len:u} count {count:u}"),
+        // extra
+        ("refcount_incorrect", Corruption, "Incorrect reference count: saw ({ag:u}/{start:u}) len {len:u} nlinks {count:u}; should be ({ag:u}/{agbno:u}) len {elen:u} nlinks {ecount:u}"),
         ("rmapbt_would_rebuild", Action, "would rebuild corrupt rmap btrees."),
         ("refcountbt_would_rebuild", Action, "would rebuild corrupt refcount btrees."),
         // Phase 6.

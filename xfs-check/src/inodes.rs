@@ -41,6 +41,8 @@ pub struct Slot {
     pub isdir: bool,
     pub ftype: u8,
     pub nlink: u32,
+    /// The on-disk reflink flag (XFS_DIFLAG2_REFLINK).
+    pub reflink: bool,
 }
 
 /// In-core state of one inode chunk.
@@ -134,6 +136,9 @@ pub struct Checker<'a, S> {
     /// Directory buffers (daddr) already read once: the buffer cache hands them out again
     /// without running the verifier.
     pub(crate) dir_bufs_seen: std::collections::BTreeSet<u64>,
+    /// Phase 4 data-fork mappings of regular files per AG (agbno, end, owner) on reflink
+    /// filesystems: the observations refcounts are computed from.
+    pub data_maps: Vec<Vec<(u32, u32, u64)>>,
 }
 
 impl<'a, S: ByteSource> Checker<'a, S> {
@@ -219,6 +224,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             uncertain: Vec::new(),
             unmappable: std::collections::BTreeSet::new(),
             dir_bufs_seen: std::collections::BTreeSet::new(),
+            data_maps: vec![Vec::new(); geo.ag_count as usize],
             incore,
             bmaps,
             hdr_blocks,
@@ -426,6 +432,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                         if o.used {
                             s.ftype = mode_ftype(be16(&d, 2));
                             s.nlink = nlink;
+                            s.reflink = d.get(4).copied().unwrap_or(0) >= 3
+                                && be64(&d, 120) & DIFLAG2_REFLINK != 0;
                         }
                     }
                     if o.status {
@@ -1251,6 +1259,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             let agno = usize::try_from(start.checked_shr(ag_log).unwrap_or(0)).unwrap_or(0);
             let agbno = u32::try_from(start & mask).unwrap_or(0);
             let ebno = agbno.saturating_add(r.blockcount);
+            if !phase3 && reflink && fork == "data" && ty == Type::Data {
+                if let Some(v) = self.data_maps.get_mut(agno) {
+                    v.push((agbno, ebno, ino));
+                }
+            }
             let Some(m) = self.bmaps.get(agno) else {
                 break;
             };

@@ -11,6 +11,7 @@ pub mod connect;
 pub mod finding;
 pub mod inodes;
 mod lfdir;
+pub mod refcount;
 pub mod sbcheck;
 pub mod scan;
 
@@ -77,6 +78,10 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
         findings: p2,
     });
     let mut repair_crash = None;
+    let refc_btree: Vec<Vec<(u32, u32, u32)>> = ags
+        .iter_mut()
+        .map(|a| std::mem::take(&mut a.refcounts))
+        .collect();
     let rmap_suspect = ags.iter().any(|a| a.rmap_suspect);
     let refc_suspect = ags.iter().any(|a| a.refc_suspect);
     let mut ck = inodes::Checker::new(&fs, &mut ags);
@@ -92,6 +97,9 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
     // reported once (from AG 0).
     if fs.geo.has_rmapbt && rmap_suspect {
         p4.push(Finding::new(4, "rmapbt_would_rebuild", vec![]));
+    }
+    if fs.geo.has_reflink {
+        p4.extend(refcount::phase4(&ck, &refc_btree, refc_suspect));
     }
     if fs.geo.has_reflink && refc_suspect {
         p4.push(Finding::new(4, "refcountbt_would_rebuild", vec![]));

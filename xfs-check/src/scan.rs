@@ -243,6 +243,8 @@ pub struct AgResult {
     pub rmap_suspect: bool,
     /// The refcount btree looked suspect.
     pub refc_suspect: bool,
+    /// Shared-domain refcount btree records (start, len, count), in key order.
+    pub refcounts: Vec<(u32, u32, u32)>,
     /// Block states after the walk (None when skipped).
     pub bmap: Option<Bmap>,
 }
@@ -2142,6 +2144,9 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         ],
                     ));
                     continue;
+                }
+                if start & xfs_format::btrees::XFS_REFC_COW_START == 0 {
+                    self.r.refcounts.push((start, len, nr));
                 }
                 if start != 0 && start <= lastblock {
                     self.push(f(
