@@ -2246,8 +2246,14 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
     let mut ags = Vec::new();
     let mut tot = Counts::default();
     let mut ag0_chunks = BTreeMap::new();
-    for agno in 0..fs.geo.ag_count {
-        let mut r = scan_ag(&c, agno);
+    // The AG scans are independent (xfs_repair runs them on a thread per AG too); results
+    // are merged in AG order, so the output does not depend on scheduling.
+    use rayon::prelude::*;
+    let results: Vec<AgResult> = (0..fs.geo.ag_count)
+        .into_par_iter()
+        .map(|agno| scan_ag(&c, agno))
+        .collect();
+    for (agno, mut r) in (0u32..).zip(results) {
         out.append(&mut r.findings);
         tot.fdblocks = tot.fdblocks.saturating_add(r.counts.fdblocks);
         tot.agicount = tot.agicount.saturating_add(r.counts.agicount);
