@@ -343,6 +343,9 @@ fn check(out: &mut Out<'_>, common: &Common, format: CheckFormat) -> Result<Exit
         CheckFormat::Human => human_report(out, &report)?,
     }
     out.flush()?;
+    if let Some(note) = &report.repair_crash {
+        eprintln!("xfs-inspect: note: {note}");
+    }
     Ok(ExitCode::from(report.exit_code()))
 }
 

@@ -16,6 +16,8 @@ struct Walk<'c, 'a, S> {
     reached: BTreeSet<u64>,
     p6: Vec<Finding>,
     clusters_seen: BTreeSet<u64>,
+    /// Directory at which xfs_repair 6.1.0 crashes in phase 6 (see [`Walk::crashes_on`]).
+    crash: Option<u64>,
 }
 
 impl<S: ByteSource> Walk<'_, '_, S> {
@@ -57,6 +59,36 @@ impl<S: ByteSource> Walk<'_, '_, S> {
         }
     }
 
+    /// xfs_repair 6.1.0 segfaults in phase 6 when it reaches a long-form directory whose
+    /// first data block does not carry a directory data/block magic number (the block was
+    /// read without its verifier failing in phase 4, so phase 6 trusts it).
+    fn crashes_on(&self, inode: &xfs_format::inode::Inode) -> bool {
+        use xfs_format::dir2::{
+            XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC, XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC,
+        };
+        if !matches!(inode.raw.di_format, 2 | 3) {
+            return false;
+        }
+        let fs = self.c.fs;
+        let Ok(recs) = fs.fork_records(inode, xfs_format::bmap::WhichFork::Data) else {
+            return false;
+        };
+        let Ok(b) = fs.read_logical(&recs, 0, 1) else {
+            return false;
+        };
+        let magic = b
+            .get(0..4)
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, u32::from_be_bytes);
+        ![
+            XFS_DIR2_BLOCK_MAGIC,
+            XFS_DIR2_DATA_MAGIC,
+            XFS_DIR3_BLOCK_MAGIC,
+            XFS_DIR3_DATA_MAGIC,
+        ]
+        .contains(&magic)
+    }
+
     /// Walks the tree below `start` (already marked reached).
     fn walk(&mut self, start: u64, count_dotdot: bool) {
         let mut q = VecDeque::new();
@@ -81,12 +113,23 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             let Ok(inode) = self.c.fs.read_inode(dir) else {
                 continue;
             };
+            if self.crashes_on(&inode) {
+                self.crash = Some(dir);
+                return;
+            }
             let Ok(listing) = self.c.fs.read_dir(&inode) else {
                 continue;
             };
             let sf = inode.raw.di_format == 1;
             let mut names = BTreeSet::new();
+            // Long-form entries left out of the name hash table (junked): their leaf entries
+            // then have no data entry and the directory would be rebuilt.
+            let mut nbad = 0usize;
+            let mut need_dot = !sf;
             for e in &listing.entries {
+                if e.name == b"." && e.ino == dir {
+                    need_dot = false;
+                }
                 if e.name == b"." {
                     continue;
                 }
@@ -116,6 +159,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         );
                         self.push("dir_would_junk_entry", vec![]);
                     } else {
+                        nbad = nbad.saturating_add(1);
                         self.push(
                             "lfdir_entry_nonexist_p6",
                             vec![
@@ -139,6 +183,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         );
                         self.push("dir_would_junk_entry", vec![]);
                     } else {
+                        nbad = nbad.saturating_add(1);
                         self.push(
                             "lfdir_entry_free_p6",
                             vec![
@@ -154,6 +199,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     let kind = if sf {
                         "sfdir_dup_name"
                     } else {
+                        nbad = nbad.saturating_add(1);
                         "lfdir_dup_name"
                     };
                     self.push(
@@ -184,12 +230,24 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     q.push_back((t, true, Some(dir)));
                 }
             }
+            if !sf {
+                if nbad > 0 {
+                    self.push(
+                        "dir_bad_hash_table",
+                        vec![("ino", dir.into()), ("reason", "no data entry".into())],
+                    );
+                }
+                if nbad > 0 || need_dot {
+                    self.push("dir_would_rebuild", vec![("ino", dir.into())]);
+                }
+            }
         }
     }
 }
 
-/// Phases 6 and 7. Returns (phase 6 findings, phase 7 findings).
-pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding>) {
+/// Phases 6 and 7. Returns (phase 6 findings, phase 7 findings, the directory at which
+/// xfs_repair 6.1.0 would crash in phase 6 -- output stops there).
+pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding>, Option<u64>) {
     let sb = &c.fs.sb.raw;
     let root = sb.sb_rootino;
     let mut w = Walk {
@@ -198,6 +256,7 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         reached: BTreeSet::new(),
         p6: Vec::new(),
         clusters_seen: BTreeSet::new(),
+        crash: None,
     };
     let special: BTreeSet<u64> = [
         sb.sb_rbmino,
@@ -211,6 +270,9 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
     if c.slot(root).is_some_and(|s| s.used && s.isdir) {
         w.reached.insert(root);
         w.walk(root, true);
+    }
+    if w.crash.is_some() {
+        return (w.p6, Vec::new(), w.crash);
     }
     // Disconnected inodes, in inode order.
     let bits = u32::from(c.fs.geo.ag_blk_log).saturating_add(c.fs.geo.inopb_log.into());
@@ -241,6 +303,9 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
                 vec![("ino", (*ino).into()), ("orphanage", "lost+found".into())],
             );
             w.walk(*ino, false);
+            if w.crash.is_some() {
+                return (w.p6, Vec::new(), w.crash);
+            }
         } else {
             w.push(
                 "disconnected_inode",
@@ -279,5 +344,5 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
             ));
         }
     }
-    (w.p6, p7)
+    (w.p6, p7, None)
 }

@@ -280,10 +280,46 @@ pub const KINDS: &[(&str, Class, &str)] = {
         ("sfdir_bogus_parent", Corruption, "bogus .. inode number ({found:u}) in directory inode {ino:u}, would clear inode number"),
         ("sfdir_entry_bad_ref", Corruption, "entry \"{name:s}\" in shortform directory {dir_ino:u} references {reason:s} inode {ino:u}"),
         ("sfdir_would_junk_named", Action, "would have junked entry \"{name:s}\" in directory inode {dir_ino:u}"),
+        // Long-form directories (phases 3 and 4).
+        ("dir_problem", Corruption, "problem with directory contents in inode {ino:u}"),
+        // extra
+        ("dir_bad_size_format", Corruption, "bad size/format for directory {ino:u}"),
+        ("dir_no_dot", Corruption, "no . entry for directory {ino:u}"),
+        ("dir_no_dotdot", Corruption, "no .. entry for directory {ino:u}"),
+        ("dir_no_dotdot_root", Corruption, "no .. entry for root directory {ino:u}"),
+        // extra
+        ("dir_block_missing", Corruption, "block {blk:u} for directory inode {ino:u} is missing"),
+        ("dir_block_corrupt", Corruption, "corrupt directory block {blk:u} for inode {ino:u}"),
+        ("dir_block_bad_magic", Corruption, "bad directory block magic # {found:x} in block {blk:u} for directory inode {ino:u}"),
+        // extra
+        ("dir_data_block_missing", Corruption, "block {blk:u} for directory inode {ino:u} is missing"),
+        // extra
+        ("dir_data_block_corrupt", Corruption, "corrupt directory data block {blk:u} for inode {ino:u}"),
+        ("dir_data_corrupt", Corruption, "corrupt block {blk:u} in directory inode {ino:u}"),
+        ("dir_would_junk_block", Action, "\twould junk block"),
+        ("dir_entry_bad_ref", Corruption, "entry \"{name:s}\" at block {blk:u} offset {off:u} in directory inode {dir_ino:u} references {reason:s} inode {ino:u}"),
+        // extra
+        ("dir_entry_zero_namelen", Corruption, "entry at block {blk:u} offset {off:u} in directory inode {dir_ino:u}has 0 namelength"),
+        ("dir_entry_would_clear_ino", Action, "\twould clear inode number in entry at offset {off:u}..."),
+        // extra: the reasons (illegal name, points to self, multiple ./..) printed before it.
+        ("dir_entry_would_clear", Corruption, "{what:s}would clear entry"),
+        // extra
+        ("dir_root_dotdot_fix", Corruption, "bad .. entry in root directory inode {dir_ino:u}, was {ino:u}: would correct"),
+        // extra
+        ("dir_dotdot_bad", Corruption, "bad .. entry in directory inode {dir_ino:u}, was {ino:u}: would correct"),
+        // extra
+        ("dir_dot_bad", Corruption, "bad . entry in directory inode {dir_ino:u}, was {ino:u}: would correct"),
+        ("dir_bad_bestfree", Corruption, "bad bestfree table in block {blk:u} in directory inode {ino:u}: would repair table"),
         ("free_space_one_btree", Corruption, "free space ({ag:u},{start:u}-{end:u}) only seen by one free space btree"),
         ("cache_key_badness", Diag, "{tid:w}: Badness in key lookup (length)\nbp=(bno 0x{daddr:h}, len {bytes:u} bytes) key=(bno 0x{daddr2:h}, len {bytes2:u} bytes)"),
         ("found_inodes_not_in_tree", Corruption, "found inodes not in the inode allocation tree"),
         ("ino_btree_too_corrupt", Fatal, "Inode allocation btrees are too corrupted, skipping phases 6 and 7"),
+        ("reflink_flag_set", Corruption, "setting reflink flag on inode {ino:u}"),
+        ("refcount_missing", Corruption, "Missing reference count record for ({ag:u}/{agbno:u}) len {len:u} count {count:u}"),
+        // extra
+        ("refcount_incorrect", Corruption, "Incorrect reference count: saw ({ag:u}/{start:u}) len {len:u} nlinks {count:u}; should be ({ag:u}/{agbno:u}) len {elen:u} nlinks {ecount:u}"),
+        ("rmapbt_would_rebuild", Action, "would rebuild corrupt rmap btrees."),
+        ("refcountbt_would_rebuild", Action, "would rebuild corrupt refcount btrees."),
         // Phase 6.
         ("sfdir_entry_free_p6", Corruption, "entry \"{name:s}\" in shortform directory inode {dir_ino:u} points to free inode {ino:u}"),
         ("inode_verifier_error", Diag, "Metadata corruption detected at <addr>, inode 0x{ino:h} data fork"),
@@ -295,6 +331,8 @@ pub const KINDS: &[(&str, Class, &str)] = {
         ("sfdir_dup_name", Corruption, "entry \"{name:s}\" (ino {ino:u}) in dir {dir_ino:u} is a duplicate namewould junk entry"),
         ("lfdir_dup_name", Corruption, "entry \"{name:s}\" (ino {ino:u}) in dir {dir_ino:u} is a duplicate name, would junk entry"),
         ("ftype_mismatch", Corruption, "would fix ftype mismatch ({found:u}/{expected:u}) in directory/child inode {dir_ino:u}/{ino:u}"),
+        ("dir_bad_hash_table", Corruption, "bad hash table for directory inode {ino:u} ({reason:s}): would rebuild"),
+        ("dir_would_rebuild", Action, "would rebuild directory inode {ino:u}"),
         ("disconnected_inode", Corruption, "disconnected inode {ino:u}, would move to {orphanage:w}"),
         ("disconnected_dir", Corruption, "disconnected dir inode {ino:u}, would move to {orphanage:w}"),
         // Phase 7.

@@ -41,6 +41,8 @@ pub struct Slot {
     pub isdir: bool,
     pub ftype: u8,
     pub nlink: u32,
+    /// The on-disk reflink flag (XFS_DIFLAG2_REFLINK).
+    pub reflink: bool,
 }
 
 /// In-core state of one inode chunk.
@@ -131,6 +133,12 @@ pub struct Checker<'a, S> {
     uncertain: Vec<u64>,
     /// Short-form directories libxfs would refuse to load in phases 6 and 7.
     pub unmappable: std::collections::BTreeSet<u64>,
+    /// Directory buffers (daddr) already read once: the buffer cache hands them out again
+    /// without running the verifier.
+    pub(crate) dir_bufs_seen: std::collections::BTreeSet<u64>,
+    /// Phase 4 data-fork mappings of regular files per AG (agbno, end, owner) on reflink
+    /// filesystems: the observations refcounts are computed from.
+    pub data_maps: Vec<Vec<(u32, u32, u64)>>,
 }
 
 impl<'a, S: ByteSource> Checker<'a, S> {
@@ -175,6 +183,32 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let bits = u32::from(geo.ag_blk_log).saturating_add(geo.inopb_log.into());
         let mask = 1u64.checked_shl(bits).unwrap_or(0).saturating_sub(1);
         let root = u32::try_from(sb.sb_rootino & mask).unwrap_or(u32::MAX);
+        // Root chunk not found: phase 2 adds a record at the root inode with the first three
+        // inodes used and the rest free, and marks its blocks as inode blocks.
+        if let Some(m) = incore.ags.get_mut(0) {
+            let covered = m
+                .range(..=root)
+                .next_back()
+                .is_some_and(|(k, _)| k.saturating_add(64) > root);
+            if !covered && root != u32::MAX {
+                let mut slots = [Slot::default(); 64];
+                for s in slots.iter_mut().take(3) {
+                    s.used = true;
+                }
+                m.insert(root, ChunkState { sparse: 0, slots });
+                let ipb = geo
+                    .block_size
+                    .checked_div(geo.inode_size)
+                    .unwrap_or(1)
+                    .max(1);
+                let agbno0 = root.checked_shr(geo.inopb_log.into()).unwrap_or(0);
+                if let Some(b) = bmaps.get_mut(0) {
+                    for k in 0..64u32.checked_div(ipb).unwrap_or(1).max(1) {
+                        b.set(agbno0.saturating_add(k), bm::INO);
+                    }
+                }
+            }
+        }
         if let Some(m) = incore.ags.get_mut(0) {
             if let Some((start, ch)) = m.range_mut(..=root).next_back() {
                 let off = root.saturating_sub(*start);
@@ -189,6 +223,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             fs,
             uncertain: Vec::new(),
             unmappable: std::collections::BTreeSet::new(),
+            dir_bufs_seen: std::collections::BTreeSet::new(),
+            data_maps: vec![Vec::new(); geo.ag_count as usize],
             incore,
             bmaps,
             hdr_blocks,
@@ -196,6 +232,18 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             phase: 3,
             bad_clusters: BTreeMap::new(),
         }
+    }
+
+    pub(crate) fn push_kind(&mut self, kind: &'static str, fields: Vec<(&'static str, Val)>) {
+        self.push(kind, fields);
+    }
+
+    pub(crate) fn phase(&self) -> u8 {
+        self.phase
+    }
+
+    pub(crate) fn note_uncertain(&mut self, ino: u64) {
+        self.uncertain.push(ino);
     }
 
     fn push(&mut self, kind: &'static str, fields: Vec<(&'static str, Val)>) {
@@ -384,6 +432,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                         if o.used {
                             s.ftype = mode_ftype(be16(&d, 2));
                             s.nlink = nlink;
+                            s.reflink = d.get(4).copied().unwrap_or(0) >= 3
+                                && be64(&d, 120) & DIFLAG2_REFLINK != 0;
                         }
                     }
                     if o.status {
@@ -1059,21 +1109,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 if format == FMT_LOCAL {
                     let fork = d.get(core..core.saturating_add(dsize)).unwrap_or(&[]);
                     self.sf_dir(ino, fork, size);
-                } else if !phase4 {
-                    let _ = &dir_recs;
-                    if let Ok(inode) = self.fs.read_inode(ino) {
-                        if let Ok(l) = self.fs.read_dir(&inode) {
-                            for e in l.entries {
-                                if e.name != b"."
-                                    && e.name != b".."
-                                    && self.valid_ino(e.ino)
-                                    && self.slot(e.ino).is_none()
-                                {
-                                    self.uncertain.push(e.ino);
-                                }
-                            }
-                        }
-                    }
+                } else if self.lf_dir(ino, &dir_recs) {
+                    self.push("dir_problem", vec![i.clone()]);
+                    return clear;
                 }
             }
             Type::Symlink => {
@@ -1221,6 +1259,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             let agno = usize::try_from(start.checked_shr(ag_log).unwrap_or(0)).unwrap_or(0);
             let agbno = u32::try_from(start & mask).unwrap_or(0);
             let ebno = agbno.saturating_add(r.blockcount);
+            if !phase3 && reflink && fork == "data" && ty == Type::Data {
+                if let Some(v) = self.data_maps.get_mut(agno) {
+                    v.push((agbno, ebno, ino));
+                }
+            }
             let Some(m) = self.bmaps.get(agno) else {
                 break;
             };

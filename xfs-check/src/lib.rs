@@ -10,6 +10,8 @@ pub mod bmap;
 pub mod connect;
 pub mod finding;
 pub mod inodes;
+mod lfdir;
+pub mod refcount;
 pub mod sbcheck;
 pub mod scan;
 
@@ -31,6 +33,9 @@ pub struct Report {
     pub phases: Vec<PhaseReport>,
     /// The run stopped early, as xfs_repair -n does after a bad primary superblock.
     pub stopped: bool,
+    /// xfs_repair 6.1.0 crashes (segfaults) on this image; the findings stop where its
+    /// output stops, and this says where.
+    pub repair_crash: Option<String>,
 }
 
 impl Report {
@@ -60,6 +65,7 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
         return Ok(Report {
             phases,
             stopped: true,
+            repair_crash: None,
         });
     }
     let fs = Filesystem::open(src)?;
@@ -71,6 +77,13 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
         phase: 2,
         findings: p2,
     });
+    let mut repair_crash = None;
+    let refc_btree: Vec<Vec<(u32, u32, u32)>> = ags
+        .iter_mut()
+        .map(|a| std::mem::take(&mut a.refcounts))
+        .collect();
+    let rmap_suspect = ags.iter().any(|a| a.rmap_suspect);
+    let refc_suspect = ags.iter().any(|a| a.refc_suspect);
     let mut ck = inodes::Checker::new(&fs, &mut ags);
     drop(ags);
     let p3 = ck.run_pass(3);
@@ -80,6 +93,17 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
     });
     let mut p4 = ck.dup_extent_setup();
     p4.extend(ck.run_pass(4));
+    // process_rmap_data: a suspect rmap / refcount btree is not cross-checked, only
+    // reported once (from AG 0).
+    if fs.geo.has_rmapbt && rmap_suspect {
+        p4.push(Finding::new(4, "rmapbt_would_rebuild", vec![]));
+    }
+    if fs.geo.has_reflink {
+        p4.extend(refcount::phase4(&ck, &refc_btree, refc_suspect));
+    }
+    if fs.geo.has_reflink && refc_suspect {
+        p4.push(Finding::new(4, "refcountbt_would_rebuild", vec![]));
+    }
     if ck.incore.bad_ino_btree {
         p4.push(Finding::new(4, "ino_btree_too_corrupt", vec![]));
     }
@@ -88,18 +112,26 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
         findings: p4,
     });
     if !ck.incore.bad_ino_btree {
-        let (p6, p7) = connect::phases67(&ck);
+        let (p6, p7, crash) = connect::phases67(&ck);
+        repair_crash = crash.map(|d| {
+            format!(
+                "xfs_repair 6.1.0 segfaults in phase 6 on directory inode {d} (data block without a directory magic number); phase 6 output stops there and phase 7 is not run"
+            )
+        });
         phases.push(PhaseReport {
             phase: 6,
             findings: p6,
         });
-        phases.push(PhaseReport {
-            phase: 7,
-            findings: p7,
-        });
+        if repair_crash.is_none() {
+            phases.push(PhaseReport {
+                phase: 7,
+                findings: p7,
+            });
+        }
     }
     Ok(Report {
         phases,
         stopped: false,
+        repair_crash,
     })
 }

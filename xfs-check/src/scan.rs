@@ -239,6 +239,12 @@ pub struct AgResult {
     pub bad_ino_btree: bool,
     /// The AG was skipped (bad uncorrected header): nothing of it was walked.
     pub skipped: bool,
+    /// The rmap btree looked suspect (phase 4 would rebuild it instead of checking it).
+    pub rmap_suspect: bool,
+    /// The refcount btree looked suspect.
+    pub refc_suspect: bool,
+    /// Shared-domain refcount btree records (start, len, count), in key order.
+    pub refcounts: Vec<(u32, u32, u32)>,
     /// Block states after the walk (None when skipped).
     pub bmap: Option<Bmap>,
 }
@@ -760,7 +766,11 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if g.has_rmapbt {
             let max = self.c.rmap.maxlevels;
-            if self.root_checks(r.agf_rmap_level, max, r.agf_rmap_root, "rmapbt", "rmapbt") {
+            let ok = self.root_checks(r.agf_rmap_level, max, r.agf_rmap_root, "rmapbt", "rmapbt");
+            if !ok || r.agf_rmap_level == 0 || r.agf_rmap_level > max {
+                self.r.rmap_suspect = true;
+            }
+            if ok {
                 self.nr_blocks = 0;
                 self.scan_sbtree(
                     Tree::Rmap,
@@ -782,13 +792,17 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if g.has_reflink {
             let max = self.c.refc.maxlevels;
-            if self.root_checks(
+            let ok = self.root_checks(
                 r.agf_refcount_level,
                 max,
                 r.agf_refcount_root,
                 "refcountbt",
                 "refcntbt",
-            ) {
+            );
+            if !ok || r.agf_refcount_level == 0 || r.agf_refcount_level > max {
+                self.r.refc_suspect = true;
+            }
+            if ok {
                 self.nr_blocks = 0;
                 self.scan_sbtree(
                     Tree::Refc,
@@ -1725,7 +1739,15 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         suspect
     }
 
+    /// scan_rmapbt with its `out:` label: a block left suspect disables the phase 4 check of
+    /// the tree (rmap_avoid_check / refcount_avoid_check).
     fn scan_rmapbt(&mut self, b: &Blk<'_>, mut suspect: bool) {
+        if self.scan_rmapbt_body(b, &mut suspect) && suspect {
+            self.r.rmap_suspect = true;
+        }
+    }
+
+    fn scan_rmapbt_body(&mut self, b: &Blk<'_>, suspect: &mut bool) -> bool {
         let (bno, level) = (b.bno, b.level);
         let mut hdr_errors = 0u32;
         if b.hdr.bb_magic != XFS_RMAP_CRC_MAGIC {
@@ -1739,8 +1761,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 ],
             ));
             hdr_errors = hdr_errors.saturating_add(1);
-            if suspect {
-                return;
+            if *suspect {
+                return true;
             }
         }
         if !b.isroot {
@@ -1760,8 +1782,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 ],
             ));
             hdr_errors = hdr_errors.saturating_add(1);
-            if suspect {
-                return;
+            if *suspect {
+                return true;
             }
         }
         let state = self.bmap.get(bno);
@@ -1774,10 +1796,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("state", state.into()),
                     self.ag(),
                     ("agbno", bno.into()),
-                    ("suspect", u32::from(suspect).into()),
+                    ("suspect", u32::from(*suspect).into()),
                 ],
             ));
-            return;
+            return true;
         }
         self.bmap.set(bno, bmap::FS_MAP);
         let lim = self.c.rmap;
@@ -1879,7 +1901,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     x = x.saturating_add(blen);
                 }
             }
-            return;
+            return true;
         }
         if hdr_errors > 0 {
             self.push(f(
@@ -1893,12 +1915,12 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            if suspect {
-                return;
+            if *suspect {
+                return true;
             }
-            suspect = true;
+            *suspect = true;
         } else {
-            suspect = false;
+            *suspect = false;
         }
         for i in 0..numrecs {
             let p = self.ptr_at(b.buf, lim.mxr[1], 40, i);
@@ -1912,10 +1934,11 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         ("agbno", bno.into()),
                     ],
                 ));
-                return;
+                return false;
             }
-            self.scan_sbtree(Tree::Rmap, p, level.saturating_sub(1), suspect, false);
+            self.scan_sbtree(Tree::Rmap, p, level.saturating_sub(1), *suspect, false);
         }
+        true
     }
 
     fn process_rmap_rec(&mut self, b: u32, blen: u32, owner: i64, state: u8) {
@@ -1990,7 +2013,15 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
     }
 
+    /// scan_refcbt with its `out:` label: a block left suspect disables the phase 4 check of
+    /// the tree (rmap_avoid_check / refcount_avoid_check).
     fn scan_refcbt(&mut self, b: &Blk<'_>, mut suspect: bool) {
+        if self.scan_refcbt_body(b, &mut suspect) && suspect {
+            self.r.refc_suspect = true;
+        }
+    }
+
+    fn scan_refcbt_body(&mut self, b: &Blk<'_>, suspect: &mut bool) -> bool {
         let (bno, level) = (b.bno, b.level);
         let mut hdr_errors = 0u32;
         if b.hdr.bb_magic != XFS_REFC_CRC_MAGIC {
@@ -2003,8 +2034,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 ],
             ));
             hdr_errors = hdr_errors.saturating_add(1);
-            if suspect {
-                return;
+            if *suspect {
+                return true;
             }
         }
         if i32::from(b.hdr.bb_level) != level {
@@ -2018,8 +2049,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 ],
             ));
             hdr_errors = hdr_errors.saturating_add(1);
-            if suspect {
-                return;
+            if *suspect {
+                return true;
             }
         }
         self.nr_blocks = self.nr_blocks.saturating_add(1);
@@ -2033,10 +2064,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("state", state.into()),
                     self.ag(),
                     ("agbno", bno.into()),
-                    ("suspect", u32::from(suspect).into()),
+                    ("suspect", u32::from(*suspect).into()),
                 ],
             ));
-            return;
+            return true;
         }
         self.bmap.set(bno, bmap::FS_MAP);
         let lim = self.c.refc;
@@ -2114,6 +2145,9 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ));
                     continue;
                 }
+                if start & xfs_format::btrees::XFS_REFC_COW_START == 0 {
+                    self.r.refcounts.push((start, len, nr));
+                }
                 if start != 0 && start <= lastblock {
                     self.push(f(
                         "refcbt_out_of_order",
@@ -2129,7 +2163,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     lastblock = end.wrapping_sub(1);
                 }
             }
-            return;
+            return true;
         }
         if hdr_errors > 0 {
             self.push(f(
@@ -2142,12 +2176,12 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("agbno", bno.into()),
                 ],
             ));
-            if suspect {
-                return;
+            if *suspect {
+                return true;
             }
-            suspect = true;
+            *suspect = true;
         } else {
-            suspect = false;
+            *suspect = false;
         }
         for i in 0..numrecs {
             let p = self.ptr_at(b.buf, lim.mxr[1], 4, i);
@@ -2161,10 +2195,11 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         ("agbno", bno.into()),
                     ],
                 ));
-                return;
+                return false;
             }
-            self.scan_sbtree(Tree::Refc, p, level.saturating_sub(1), suspect, false);
+            self.scan_sbtree(Tree::Refc, p, level.saturating_sub(1), *suspect, false);
         }
+        true
     }
 }
 
@@ -2211,8 +2246,14 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
     let mut ags = Vec::new();
     let mut tot = Counts::default();
     let mut ag0_chunks = BTreeMap::new();
-    for agno in 0..fs.geo.ag_count {
-        let mut r = scan_ag(&c, agno);
+    // The AG scans are independent (xfs_repair runs them on a thread per AG too); results
+    // are merged in AG order, so the output does not depend on scheduling.
+    use rayon::prelude::*;
+    let results: Vec<AgResult> = (0..fs.geo.ag_count)
+        .into_par_iter()
+        .map(|agno| scan_ag(&c, agno))
+        .collect();
+    for (agno, mut r) in (0u32..).zip(results) {
         out.append(&mut r.findings);
         tot.fdblocks = tot.fdblocks.saturating_add(r.counts.fdblocks);
         tot.agicount = tot.agicount.saturating_add(r.counts.agicount);

@@ -1,0 +1,495 @@
+//! Long-form (block, leaf, node) directory checks of phases 3 and 4 (xfs_repair's
+//! process_dir2 for non-shortform directories: process_block_dir2, process_leaf_node_dir2 and
+//! process_dir2_data).
+
+use xfs_format::bmap::BmbtRec;
+use xfs_format::dir2::{
+    data_entsize, DirGeo, XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_FREE_TAG, XFS_DIR2_DATA_MAGIC,
+    XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC,
+};
+use xfs_format::ByteSource;
+
+use crate::finding::Val;
+use crate::inodes::Checker;
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at.saturating_add(2))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u16::from_be_bytes)
+}
+fn be32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at.saturating_add(4))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u32::from_be_bytes)
+}
+fn be64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at.saturating_add(8))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+/// Result of the buffer verifier on a directory data/block buffer.
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Verify {
+    Ok,
+    BadCrc,
+    Corrupt,
+}
+
+/// What process_dir2_data tells its caller.
+struct DataState {
+    dot: bool,
+    dotdot: bool,
+    parent: Option<u64>,
+}
+
+/// Last mapped file offset + 1 (blkmap_last_off).
+fn last_off(recs: &[BmbtRec]) -> u64 {
+    recs.iter().map(BmbtRec::end).max().unwrap_or(0)
+}
+
+impl<S: ByteSource> Checker<'_, S> {
+    /// process_dir2 for extents/btree-format directories. Returns true when the directory
+    /// is bad (the caller prints "problem with directory contents").
+    pub(crate) fn lf_dir(&mut self, ino: u64, recs: &[BmbtRec]) -> bool {
+        let Some(dg) = DirGeo::new(&self.fs.geo) else {
+            return true;
+        };
+        let fsbcount = u64::from(dg.fsbcount);
+        let leafblk = u64::from(dg.leaf_db).saturating_mul(fsbcount);
+        let last = last_off(recs);
+        let mut st = DataState {
+            dot: false,
+            dotdot: false,
+            parent: None,
+        };
+        let res = if last == fsbcount {
+            self.block_dir(ino, recs, &dg, &mut st)
+        } else if last >= leafblk.saturating_add(fsbcount) {
+            self.leaf_node_dir(ino, recs, &dg, leafblk, &mut st)
+        } else {
+            self.push_kind("dir_bad_size_format", vec![("ino", ino.into())]);
+            return true;
+        };
+        let _ = st.parent;
+        if !st.dot {
+            self.push_kind("dir_no_dot", vec![("ino", ino.into())]);
+        }
+        if !st.dotdot {
+            if ino == self.fs.sb.raw.sb_rootino {
+                self.push_kind("dir_no_dotdot_root", vec![("ino", ino.into())]);
+            } else {
+                self.push_kind("dir_no_dotdot", vec![("ino", ino.into())]);
+            }
+        }
+        res
+    }
+
+    /// Reads directory block starting at file block `fblk` through the buffer cache model:
+    /// the verifier runs (and reports) only on the first read of a buffer.
+    fn dir_buf(
+        &mut self,
+        ino: u64,
+        recs: &[BmbtRec],
+        dg: &DirGeo,
+        fblk: u64,
+        block_ops: bool,
+    ) -> Option<(Vec<u8>, Verify)> {
+        let (fsb, _) = xfs_format::bmap::lookup(recs, fblk)?;
+        let buf = self
+            .fs
+            .read_logical(recs, fblk, u64::from(dg.fsbcount))
+            .ok()?;
+        let daddr = self.fs.fsb_to_offset(fsb).unwrap_or(0) / 512;
+        if !self.dir_bufs_seen.insert(daddr) {
+            return Some((buf, Verify::Ok));
+        }
+        let magic = be32(&buf, 0);
+        let want = match (block_ops, dg.has_crc) {
+            (true, true) => XFS_DIR3_BLOCK_MAGIC,
+            (true, false) => XFS_DIR2_BLOCK_MAGIC,
+            (false, true) => XFS_DIR3_DATA_MAGIC,
+            (false, false) => XFS_DIR2_DATA_MAGIC,
+        };
+        let mut v = Verify::Ok;
+        if dg.has_crc && xfs_format::crc::verify(&buf, 4, true) == xfs_format::fields::CrcState::Bad
+        {
+            v = Verify::BadCrc;
+        }
+        let mut ok = magic == want;
+        if ok && dg.has_crc {
+            ok = buf.get(24..40) == Some(&self.fs.geo.meta_uuid[..])
+                && be64(&buf, 8) == daddr
+                && be64(&buf, 40) == ino;
+        }
+        if !ok {
+            v = Verify::Corrupt;
+        }
+        if v != Verify::Ok {
+            let ops = if block_ops {
+                "xfs_dir3_block"
+            } else {
+                "xfs_dir3_data"
+            };
+            let err = if v == Verify::Corrupt {
+                "corruption"
+            } else {
+                "CRC error"
+            };
+            self.push_kind(
+                "verifier_error",
+                vec![
+                    ("error", err.into()),
+                    ("addr", "<addr>".into()),
+                    ("ops", ops.into()),
+                    ("daddr", daddr.into()),
+                    ("bytes", u64::from(dg.blksize).into()),
+                ],
+            );
+        }
+        Some((buf, v))
+    }
+
+    /// process_block_dir2.
+    fn block_dir(&mut self, ino: u64, recs: &[BmbtRec], dg: &DirGeo, st: &mut DataState) -> bool {
+        let blk = ("blk", Val::U(0));
+        let Some((buf, v)) = self.dir_buf(ino, recs, dg, 0, true) else {
+            self.push_kind("dir_block_missing", vec![blk, ("ino", ino.into())]);
+            return true;
+        };
+        if v == Verify::Corrupt {
+            self.push_kind("dir_block_corrupt", vec![blk, ("ino", ino.into())]);
+            return true;
+        }
+        let magic = be32(&buf, 0);
+        if magic != XFS_DIR2_BLOCK_MAGIC && magic != XFS_DIR3_BLOCK_MAGIC {
+            self.push_kind(
+                "dir_block_bad_magic",
+                vec![("found", magic.into()), blk, ("ino", ino.into())],
+            );
+        }
+        let bsz = dg.blksize as usize;
+        let btp = bsz.saturating_sub(8);
+        let count = be32(&buf, btp) as usize;
+        // The leaf array, not past the tail; a count too large to fit ends the data area
+        // before its start (process_dir2_data then finds the block corrupt).
+        let endptr = btp.saturating_sub(count.saturating_mul(8));
+        self.dir2_data(ino, &buf, 0, endptr, st)
+    }
+
+    /// process_leaf_node_dir2 (data blocks; the da btree of node directories is not walked).
+    fn leaf_node_dir(
+        &mut self,
+        ino: u64,
+        recs: &[BmbtRec],
+        dg: &DirGeo,
+        leafblk: u64,
+        st: &mut DataState,
+    ) -> bool {
+        let fsbcount = u64::from(dg.fsbcount).max(1);
+        // Data blocks: mapped file blocks below the leaf space, one per directory block.
+        let mut sorted: Vec<&BmbtRec> = recs.iter().collect();
+        sorted.sort_by_key(|r| r.startoff);
+        let mut good = 0usize;
+        let mut next = 0u64;
+        for r in sorted {
+            let mut f = r.startoff.max(next);
+            let mut steps = 0u32;
+            while f < r.end() && f < leafblk {
+                steps = steps.saturating_add(1);
+                if steps > 1_000_000 {
+                    break;
+                }
+                let dbno = f;
+                match self.dir_buf(ino, recs, dg, dbno, false) {
+                    None => {
+                        self.push_kind(
+                            "dir_data_block_missing",
+                            vec![("blk", dbno.into()), ("ino", ino.into())],
+                        );
+                    }
+                    Some((_, Verify::Corrupt)) => {
+                        self.push_kind(
+                            "dir_data_block_corrupt",
+                            vec![("blk", dbno.into()), ("ino", ino.into())],
+                        );
+                    }
+                    Some((buf, _)) => {
+                        let magic = be32(&buf, 0);
+                        if magic != XFS_DIR2_DATA_MAGIC && magic != XFS_DIR3_DATA_MAGIC {
+                            self.push_kind(
+                                "dir_block_bad_magic",
+                                vec![
+                                    ("found", magic.into()),
+                                    ("blk", dbno.into()),
+                                    ("ino", ino.into()),
+                                ],
+                            );
+                        }
+                        let blk = u32::try_from(dbno).unwrap_or(u32::MAX);
+                        if !self.dir2_data(ino, &buf, blk, dg.blksize as usize, st) {
+                            good = good.saturating_add(1);
+                        }
+                    }
+                }
+                f = f.saturating_add(fsbcount);
+            }
+            next = f;
+        }
+        good == 0
+    }
+
+    /// process_dir2_data: one data block (or the data area of a block directory) ending at
+    /// `endptr`. Returns true when the block is structurally corrupt.
+    fn dir2_data(
+        &mut self,
+        ino: u64,
+        d: &[u8],
+        da_bno: u32,
+        endptr: usize,
+        st: &mut DataState,
+    ) -> bool {
+        let has_crc = self.fs.geo.has_crc;
+        let ftype = self.fs.geo.has_ftype;
+        let (bf_at, start) = if has_crc { (48usize, 64usize) } else { (4, 16) };
+        let bf: [(u16, u16); 3] = [
+            (be16(d, bf_at), be16(d, bf_at.saturating_add(2))),
+            (
+                be16(d, bf_at.saturating_add(4)),
+                be16(d, bf_at.saturating_add(6)),
+            ),
+            (
+                be16(d, bf_at.saturating_add(8)),
+                be16(d, bf_at.saturating_add(10)),
+            ),
+        ];
+        let mut badbest = false;
+        let mut freeseen = 0u32;
+        for (i, (off, len)) in bf.iter().enumerate() {
+            if *len == 0 {
+                badbest |= *off != 0;
+                freeseen |= 1u32.checked_shl(i as u32).unwrap_or(0);
+            }
+        }
+        badbest |= bf[0].1 < bf[1].1;
+        badbest |= bf[1].1 < bf[2].1;
+        let mut lastfree = false;
+        let mut ptr = start;
+        // Structure pass.
+        while ptr < endptr {
+            if be16(d, ptr) == XFS_DIR2_DATA_FREE_TAG {
+                let len = usize::from(be16(d, ptr.saturating_add(2)));
+                if ptr.saturating_add(len) > endptr || len == 0 || len & 7 != 0 {
+                    break;
+                }
+                let tag = usize::from(be16(d, ptr.saturating_add(len).saturating_sub(2)));
+                if tag != ptr {
+                    break;
+                }
+                badbest |= lastfree;
+                // xfs_dir2_data_freefind
+                let found = if len < usize::from(bf[2].1) {
+                    None
+                } else {
+                    bf.iter()
+                        .take_while(|(o, _)| *o != 0)
+                        .position(|(o, _)| usize::from(*o) == ptr)
+                };
+                match found {
+                    Some(i) => {
+                        let bit = 1u32.checked_shl(i as u32).unwrap_or(0);
+                        badbest |= freeseen & bit != 0;
+                        freeseen |= bit;
+                    }
+                    None => badbest |= len > usize::from(bf[2].1),
+                }
+                ptr = ptr.saturating_add(len);
+                lastfree = true;
+                continue;
+            }
+            let nl = d.get(ptr.saturating_add(8)).copied().unwrap_or(0);
+            let es = data_entsize(nl, ftype);
+            if ptr.saturating_add(es) > endptr {
+                break;
+            }
+            let tag = usize::from(be16(d, ptr.saturating_add(es).saturating_sub(2)));
+            if tag != ptr {
+                break;
+            }
+            ptr = ptr.saturating_add(es);
+            lastfree = false;
+        }
+        if ptr != endptr {
+            self.push_kind(
+                "dir_data_corrupt",
+                vec![("blk", da_bno.into()), ("ino", ino.into())],
+            );
+            self.push_kind("dir_would_junk_block", vec![]);
+            return true;
+        }
+        let discovery = self.phase() == 3;
+        let sb = &self.fs.sb.raw;
+        let (root, internal) = (
+            sb.sb_rootino,
+            [
+                (sb.sb_rbmino, "realtime bitmap"),
+                (sb.sb_rsumino, "realtime summary"),
+                (sb.sb_uquotino, "user quota"),
+                (sb.sb_gquotino, "group quota"),
+                (sb.sb_pquotino, "project quota"),
+            ],
+        );
+        let internal_set: Vec<u64> = internal
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(|i| *i != 0 && *i != u64::MAX)
+            .collect();
+        ptr = start;
+        while ptr < endptr {
+            if be16(d, ptr) == XFS_DIR2_DATA_FREE_TAG {
+                let len = usize::from(be16(d, ptr.saturating_add(2))).max(8);
+                ptr = ptr.saturating_add(len);
+                continue;
+            }
+            let ent = be64(d, ptr);
+            let nl = d.get(ptr.saturating_add(8)).copied().unwrap_or(0);
+            let name = d
+                .get(ptr.saturating_add(9)..ptr.saturating_add(9).saturating_add(usize::from(nl)))
+                .unwrap_or(&[])
+                .to_vec();
+            let nm = String::from_utf8_lossy(&name).into_owned();
+            let off = ptr;
+            let first = name.first().copied().unwrap_or(0);
+            let is_dot = name == b".";
+            let is_dotdot = name == b"..";
+            let mut reason: Option<&'static str> = None;
+            let mut clearino = true;
+            if !discovery && first == b'/' {
+                clearino = false;
+            } else if !self.valid_ino(ent) || internal_set.contains(&ent) {
+                reason = Some("invalid");
+            } else if let Some((_, r)) = internal.iter().find(|(i, _)| *i == ent) {
+                reason = Some(r);
+            } else {
+                match self.slot(ent) {
+                    None => {
+                        if discovery {
+                            self.note_uncertain(ent);
+                            clearino = false;
+                        } else {
+                            reason = Some("non-existent");
+                        }
+                    }
+                    Some(s) => {
+                        if !discovery && !s.used {
+                            reason = Some("free");
+                        } else {
+                            clearino = false;
+                        }
+                    }
+                }
+            }
+            if clearino {
+                self.push_kind(
+                    "dir_entry_bad_ref",
+                    vec![
+                        ("name", nm.clone().into()),
+                        ("blk", da_bno.into()),
+                        ("off", off.into()),
+                        ("dir_ino", ino.into()),
+                        ("reason", reason.unwrap_or("invalid").into()),
+                        ("ino", ent.into()),
+                    ],
+                );
+            }
+            if is_dot || is_dotdot {
+                clearino = false;
+            }
+            if nl == 0 {
+                self.push_kind(
+                    "dir_entry_zero_namelen",
+                    vec![
+                        ("blk", da_bno.into()),
+                        ("off", off.into()),
+                        ("dir_ino", ino.into()),
+                    ],
+                );
+                clearino = true;
+            }
+            if clearino {
+                self.push_kind("dir_entry_would_clear_ino", vec![("off", off.into())]);
+            }
+            let mut junkit = first == b'/';
+            let mut why = String::new();
+            let illegal = name.contains(&b'/') || name.contains(&0);
+            if discovery && illegal {
+                why.push_str(&format!(
+                    "entry at block {da_bno} offset {off} in directory inode {ino} has illegal name \"{nm}\": "
+                ));
+                junkit = true;
+            }
+            if is_dotdot {
+                if !st.dotdot {
+                    st.dotdot = true;
+                    st.parent = Some(ent);
+                    if ino == ent && ino != root {
+                        st.parent = None;
+                        why.push_str(&format!(
+                            "bad .. entry in directory inode {ino}, points to self: "
+                        ));
+                        junkit = true;
+                    } else if ino != ent && ino == root {
+                        self.push_kind(
+                            "dir_root_dotdot_fix",
+                            vec![("dir_ino", ino.into()), ("ino", ent.into())],
+                        );
+                        st.parent = Some(ino);
+                    }
+                    if !junkit {
+                        if let Some(p) = st.parent {
+                            if !self.valid_ino(p) {
+                                self.push_kind(
+                                    "dir_dotdot_bad",
+                                    vec![("dir_ino", ino.into()), ("ino", p.into())],
+                                );
+                                st.parent = None;
+                            }
+                        }
+                    }
+                } else {
+                    why.push_str(&format!("multiple .. entries in directory inode {ino}: "));
+                    junkit = true;
+                }
+            } else if is_dot {
+                if !st.dot {
+                    st.dot = true;
+                    if ent != ino {
+                        self.push_kind(
+                            "dir_dot_bad",
+                            vec![("dir_ino", ino.into()), ("ino", ent.into())],
+                        );
+                    }
+                } else {
+                    why.push_str(&format!("multiple . entries in directory inode {ino}: "));
+                    junkit = true;
+                }
+            } else if ent == ino {
+                why.push_str(&format!(
+                    "entry \"{nm}\" in directory inode {ino} points to self: "
+                ));
+                junkit = true;
+            }
+            if junkit {
+                self.push_kind("dir_entry_would_clear", vec![("what", why.into())]);
+            }
+            ptr = ptr.saturating_add(data_entsize(nl, ftype));
+        }
+        if freeseen != 7 || badbest {
+            self.push_kind(
+                "dir_bad_bestfree",
+                vec![("blk", da_bno.into()), ("ino", ino.into())],
+            );
+        }
+        false
+    }
+}
