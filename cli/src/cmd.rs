@@ -321,10 +321,13 @@ pub enum CheckFormat {
 }
 
 fn check(out: &mut Out<'_>, common: &Common, format: CheckFormat) -> Result<ExitCode, CliError> {
+    // A check reads every piece of metadata once: pread into buffers that are dropped after
+    // use. A memory map would count every metadata page it touched in the process's resident
+    // set (800 MiB instead of 120 MiB on a 1M-inode image) and is no faster.
     let opts = OpenOptions {
         offset: common.offset,
         partition: common.partition,
-        no_mmap: common.no_mmap,
+        no_mmap: true,
     };
     let (src, base) = open_src(&common.image, &opts)?;
     let report =
