@@ -330,8 +330,27 @@ fn check(out: &mut Out<'_>, common: &Common, format: CheckFormat) -> Result<Exit
         no_mmap: true,
     };
     let (src, base) = open_src(&common.image, &opts)?;
-    let report =
-        xfs_check::check(src).map_err(|e| CliError::from_format(&common.image, base, &e))?;
+    // A spinner with the running phase on stderr, only when a person is watching.
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let mut progress = |phase: u8, what: &str| {
+        if let Some(b) = &bar {
+            b.set_message(format!("phase {phase}: {what}"));
+        }
+    };
+    let report = xfs_check::check_with_progress(src, &mut progress)
+        .map_err(|e| CliError::from_format(&common.image, base, &e));
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = report?;
     match format {
         CheckFormat::Repair => {
             for f in report.findings() {

@@ -55,6 +55,15 @@ pub const IMPLEMENTED_PHASES: &[u8] = &[1, 2, 3, 4, 6, 7];
 /// Checks the filesystem in `src`. `Err` only when the check cannot go on at all (the image
 /// cannot be read, or its geometry is unusable after phase 1 accepted it).
 pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
+    check_with_progress(src, &mut |_, _| {})
+}
+
+/// [`check`], calling `progress(phase, what)` as each phase starts (for a progress display).
+pub fn check_with_progress<S: ByteSource>(
+    src: S,
+    progress: &mut dyn FnMut(u8, &str),
+) -> xfs_format::Result<Report> {
+    progress(1, "find and verify superblock");
     let mut p1 = Vec::new();
     let res = sbcheck::phase1(&src, &mut p1)?;
     let mut phases = vec![PhaseReport {
@@ -69,6 +78,7 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
         });
     }
     let fs = Filesystem::open(src)?;
+    progress(2, "scan free space and inode maps");
     let mut p2 = Vec::new();
     // Dirty-log detection (xfs_repair's zero_log) goes here, before the AG scans, once the
     // log is decoded.
@@ -86,11 +96,13 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
     let refc_suspect = ags.iter().any(|a| a.refc_suspect);
     let mut ck = inodes::Checker::new(&fs, &mut ags);
     drop(ags);
+    progress(3, "process every inode");
     let p3 = ck.run_pass(3);
     phases.push(PhaseReport {
         phase: 3,
         findings: p3,
     });
+    progress(4, "check for duplicate blocks");
     let mut p4 = ck.dup_extent_setup();
     p4.extend(ck.run_pass(4));
     // process_rmap_data: a suspect rmap / refcount btree is not cross-checked, only
@@ -112,6 +124,7 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
         findings: p4,
     });
     if !ck.incore.bad_ino_btree {
+        progress(6, "check inode connectivity and link counts");
         let (p6, p7, crash) = connect::phases67(&ck);
         repair_crash = crash.map(|d| {
             format!(
