@@ -12,6 +12,7 @@ pub mod finding;
 pub mod inodes;
 pub mod sbcheck;
 pub mod scan;
+pub mod zerolog;
 
 use serde::Serialize;
 use xfs_format::{ByteSource, Filesystem};
@@ -50,6 +51,18 @@ pub const IMPLEMENTED_PHASES: &[u8] = &[1, 2, 3, 4, 6, 7];
 /// Checks the filesystem in `src`. `Err` only when the check cannot go on at all (the image
 /// cannot be read, or its geometry is unusable after phase 1 accepted it).
 pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
+    check_with(src, &CheckOptions::default())
+}
+
+/// How to check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// `src` is a view whose log was replayed (in memory): no dirty-log alert.
+    pub log_replayed: bool,
+}
+
+/// [`check`] with options.
+pub fn check_with<S: ByteSource>(src: S, opts: &CheckOptions) -> xfs_format::Result<Report> {
     let mut p1 = Vec::new();
     let res = sbcheck::phase1(&src, &mut p1)?;
     let mut phases = vec![PhaseReport {
@@ -64,8 +77,7 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
     }
     let fs = Filesystem::open(src)?;
     let mut p2 = Vec::new();
-    // Dirty-log detection (xfs_repair's zero_log) goes here, before the AG scans, once the
-    // log is decoded.
+    zerolog::zero_log(&fs, opts.log_replayed, &mut p2);
     let mut ags = scan::phase2(&fs, &mut p2);
     phases.push(PhaseReport {
         phase: 2,

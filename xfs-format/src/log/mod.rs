@@ -8,6 +8,7 @@
 mod bytes;
 pub mod items;
 pub mod record;
+pub mod replay;
 pub mod trans;
 
 use std::borrow::Cow;
