@@ -124,22 +124,31 @@ impl<S: ByteSource> ReplayedSource<S> {
     /// when the filesystem cannot be opened, the log is external, or the overlay would grow
     /// past `cap` ([`Error::Incompatible`]); an unreadable log replays nothing and says so.
     pub fn replay(inner: S, cap: u64) -> Result<(Self, ReplayReport)> {
-        let (rep, geo, meta_uuid) = {
+        let rep = {
             let fs = Filesystem::open(&inner)?;
-            let rep = read_fs_log(&fs)?;
+            read_fs_log(&fs)?
+        };
+        Self::replay_report(inner, &rep, cap)
+    }
+
+    /// Replays an already decoded log `rep` of the filesystem in `inner` (tests feed it
+    /// altered reports).
+    pub fn replay_report(inner: S, rep: &LogReport, cap: u64) -> Result<(Self, ReplayReport)> {
+        let (geo, meta_uuid) = {
+            let fs = Filesystem::open(&inner)?;
             let uuid = if fs.geo.has_meta_uuid {
                 fs.sb.raw.sb_meta_uuid
             } else {
                 fs.sb.raw.sb_uuid
             };
-            (rep, fs.geo.clone(), uuid)
+            (fs.geo.clone(), uuid)
         };
         let mut me = ReplayedSource {
             inner,
             overlay: BTreeMap::new(),
             cap,
         };
-        let report = me.apply(&rep, &geo, meta_uuid)?;
+        let report = me.apply(rep, &geo, meta_uuid)?;
         Ok((me, report))
     }
 
