@@ -13,7 +13,12 @@
 # For every fixture NAME this writes testdata/NAME.img.zst (64 MiB sparse image), and next to
 # it NAME.logprint-t.txt (`xfs_logprint -t` of the image as it is) and NAME.repair.txt
 # (`xfs_repair -n` of a copy whose log the kernel replayed by mounting and unmounting it; for
-# log-forged, of the image itself, which the kernel would refuse to replay).
+# log-forged, of the image itself, which the kernel would refuse to replay), and for the
+# replayed fixtures NAME.find.txt: every path of the mounted copy with its inode number and
+# size (`find -printf '/%P %i %s'`, sorted), what `--replay-log` must show.
+#
+# `make-log-fixtures.sh --listings` only re-records NAME.find.txt from the existing
+# testdata/NAME.img.zst (mounting a copy), leaving the images as they are.
 #
 # Mounting is done only on fresh `mktemp -d` directories and always undone (trap on exit).
 # Needs root, loop devices, xfsprogs and zstd.
@@ -52,6 +57,7 @@ record() { # NAME IMG [replay]
     cp --sparse=always "$img" "$work/replay.img"
     if [ "${3:-replay}" = replay ]; then
         mount_img "$work/replay.img"
+        listing >"testdata/$name.find.txt"
         umount_img
     fi
     xfs_repair -n "$work/replay.img" >"testdata/$name.repair.txt" 2>&1 || true
@@ -59,6 +65,21 @@ record() { # NAME IMG [replay]
     zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
     echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
 }
+
+listing() { # of the mounted $mnt
+    (cd "$mnt" && find . -mindepth 1 -printf '/%P %i %s\n' | LC_ALL=C sort)
+}
+
+if [ "${1:-}" = --listings ]; then
+    for name in log-v5-4k log-v5-1k log-rmap-4k log-rmap-1k; do
+        zstd -q -d -f "testdata/$name.img.zst" -o "$work/replay.img"
+        mount_img "$work/replay.img"
+        listing >"testdata/$name.find.txt"
+        umount_img
+        rm -f "$work/replay.img"
+    done
+    exit 0
+fi
 
 workload() { # ROOT REFLINK(0|1)
     python3 - "$1" <<'PY'

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
+use xfs_format::log::replay::{ReplayReport, ReplayedSource, DEFAULT_OVERLAY_CAP};
 use xfs_format::partition::{list_partitions, PartitionTable, Scheme};
 use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource, Window};
 
@@ -15,6 +16,8 @@ pub struct OpenOptions {
     pub offset: Option<u64>,
     pub partition: Option<u32>,
     pub no_mmap: bool,
+    /// Show the filesystem as log recovery would leave it (an in-memory overlay).
+    pub replay_log: bool,
 }
 
 pub type Source = Window<Box<dyn ByteSource>>;
@@ -125,7 +128,32 @@ pub fn open_src(path: &Path, opts: &OpenOptions) -> Result<(Source, u64), CliErr
             raw.size()
         )));
     }
-    Ok((Window::new(raw, start, len), start))
+    let src = Window::new(raw, start, len);
+    if opts.replay_log {
+        let (src, rep) = replay(path, src, start)?;
+        warn_not_replayed(&rep);
+        return Ok((src, start));
+    }
+    Ok((src, start))
+}
+
+/// Replays the log of the filesystem in `src` into an in-memory overlay; the result is again
+/// a [`Source`].
+pub fn replay(path: &Path, src: Source, start: u64) -> Result<(Source, ReplayReport), CliError> {
+    let (rs, rep) = ReplayedSource::replay(src, DEFAULT_OVERLAY_CAP)
+        .map_err(|e| CliError::from_format(path, start, &e))?;
+    let boxed: Box<dyn ByteSource> = Box::new(rs);
+    Ok((Window::new(boxed, 0, None), rep))
+}
+
+/// Tells on stderr what the replay left out.
+pub fn warn_not_replayed(rep: &ReplayReport) {
+    for n in &rep.not_replayed {
+        eprintln!(
+            "xfs-inspect: log replay: {} (tid {:#x}, lsn {}:{}): {}",
+            n.item, n.tid, n.lsn.0, n.lsn.1, n.message
+        );
+    }
 }
 
 /// Opens the image and the filesystem in it.
@@ -139,7 +167,12 @@ pub fn open_fs(path: &Path, opts: &OpenOptions) -> Result<(Filesystem<Source>, u
             raw.size()
         )));
     }
-    let src = Window::new(raw, start, len);
+    let mut src = Window::new(raw, start, len);
+    if opts.replay_log {
+        let (s, rep) = replay(path, src, start)?;
+        warn_not_replayed(&rep);
+        src = s;
+    }
     let fs = Filesystem::open(src).map_err(|e| CliError::from_format(path, start, &e))?;
     Ok((fs, start))
 }

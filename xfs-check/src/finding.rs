@@ -117,6 +117,8 @@ pub const KINDS: &[(&str, Class, &str)] = {
         ("sb_shared_vn", Corruption, "resetting shared_vn to zero"),
         ("sb_primary_would_write", Action, "would write modified primary superblock"),
         ("nomodify_abort_primary_sb", Fatal, "Primary superblock would have been modified.\nCannot proceed further in no_modify mode.\nExiting now."),
+        ("log_dirty_alert", Corruption, "ALERT: The filesystem has valuable metadata changes in a log which is being\nignored because the -n option was used.  Expect spurious inconsistencies\nwhich may be resolved by first mounting the filesystem to replay the log."),
+        ("log_unreadable", Corruption, "zero_log: cannot find log head/tail (xlog_find_tail={error:i})"),
         ("verifier_error", Diag, "Metadata {error:s} detected at {addr:w}, {ops:w} block 0x{daddr:h}/0x{bytes:h}"),
         ("sb_sanity_failed", Diag, "SB sanity check failed"),
         ("sb_bad_crc", Corruption, "superblock has bad CRC for ag {ag:u}"),

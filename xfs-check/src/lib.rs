@@ -14,6 +14,7 @@ mod lfdir;
 pub mod refcount;
 pub mod sbcheck;
 pub mod scan;
+pub mod zerolog;
 
 use serde::Serialize;
 use xfs_format::{ByteSource, Filesystem};
@@ -55,12 +56,21 @@ pub const IMPLEMENTED_PHASES: &[u8] = &[1, 2, 3, 4, 6, 7];
 /// Checks the filesystem in `src`. `Err` only when the check cannot go on at all (the image
 /// cannot be read, or its geometry is unusable after phase 1 accepted it).
 pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
-    check_with_progress(src, &mut |_, _| {})
+    check_with(src, &CheckOptions::default(), &mut |_, _| {})
 }
 
-/// [`check`], calling `progress(phase, what)` as each phase starts (for a progress display).
-pub fn check_with_progress<S: ByteSource>(
+/// How to check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// `src` is a view whose log was replayed (in memory): no dirty-log alert.
+    pub log_replayed: bool,
+}
+
+/// [`check`] with options, calling `progress(phase, what)` as each phase starts (for a
+/// progress display).
+pub fn check_with<S: ByteSource>(
     src: S,
+    opts: &CheckOptions,
     progress: &mut dyn FnMut(u8, &str),
 ) -> xfs_format::Result<Report> {
     progress(1, "find and verify superblock");
@@ -80,8 +90,7 @@ pub fn check_with_progress<S: ByteSource>(
     let fs = Filesystem::open(src)?;
     progress(2, "scan free space and inode maps");
     let mut p2 = Vec::new();
-    // Dirty-log detection (xfs_repair's zero_log) goes here, before the AG scans, once the
-    // log is decoded.
+    zerolog::zero_log(&fs, opts.log_replayed, &mut p2);
     let mut ags = scan::phase2(&fs, &mut p2);
     phases.push(PhaseReport {
         phase: 2,

@@ -276,6 +276,10 @@ pub struct Item {
     pub block: u64,
     pub byte: u32,
     pub body: ItemBody,
+    /// The regions themselves, as logged (region 0 is the format structure); what log
+    /// replay applies.
+    #[serde(skip)]
+    pub data: Vec<Vec<u8>>,
 }
 
 fn damaged(what: &str, need: usize, have: usize) -> ItemBody {

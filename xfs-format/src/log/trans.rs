@@ -298,6 +298,7 @@ impl Reassembler {
                     block: i.block,
                     byte: i.byte,
                     body: items::decode(&i.regions),
+                    data: i.regions,
                 }
             })
             .collect();

@@ -1,0 +1,223 @@
+//! Log replay against the kernel: for every dirty-log fixture, `check --replay-log` must
+//! report what `xfs_repair -n` reported on a copy whose log the kernel replayed
+//! (testdata/NAME.repair.txt), and browse commands with --replay-log must list what the
+//! mounted copy listed (testdata/NAME.find.txt). Without --replay-log, `check` must print
+//! what `xfs_repair -n` prints on the dirty image itself (run here, at test time), ALERT
+//! included. The fixture image is never changed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use common::{inspect, sample, tempdir, tool};
+
+const DIRTY: &[&str] = &["log-v5-4k", "log-v5-1k", "log-rmap-4k", "log-rmap-1k"];
+
+fn is_progress(line: &str) -> bool {
+    let t = line.trim_start();
+    line.is_empty()
+        || line.starts_with("Phase ")
+        || (line.starts_with(' ') && t.starts_with("- "))
+        || line.starts_with("No modify flag set")
+        || line == "Cannot get host filesystem geometry."
+        || line.starts_with("Repair may fail if there is a sector size mismatch")
+        || line == "the image and the host filesystem."
+}
+
+fn mask(line: &str) -> String {
+    match line.find(" detected at 0x") {
+        Some(i) => {
+            let rest = &line[i + " detected at ".len()..];
+            let end = rest.find(',').unwrap_or(rest.len());
+            format!("{} detected at <addr>{}", &line[..i], &rest[end..])
+        }
+        None => line.to_owned(),
+    }
+}
+
+/// Finding lines of xfs_repair -n output, as a set.
+fn repair_set(out: &str) -> BTreeSet<String> {
+    out.lines().filter(|l| !is_progress(l)).map(mask).collect()
+}
+
+/// Finding lines of `check --format repair` (plus extra args), and the exit status.
+fn check_set(img: &Path, extra: &[&str]) -> (BTreeSet<String>, i32) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["check".as_ref(), img.as_os_str()];
+    args.push("--format".as_ref());
+    args.push("repair".as_ref());
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let out = inspect(args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    (
+        text.lines().filter(|l| !l.is_empty()).map(mask).collect(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn testdata(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(name)
+}
+
+#[test]
+fn replayed_check_matches_xfs_repair_of_kernel_replayed_copy() {
+    let dir = tempdir();
+    let mut report = Vec::new();
+    let mut failed = false;
+    for name in DIRTY {
+        let img = sample(dir.path(), name);
+        let before = std::fs::read(&img).unwrap();
+        let want =
+            repair_set(&std::fs::read_to_string(testdata(&format!("{name}.repair.txt"))).unwrap());
+        let (got, code) = check_set(&img, &["--replay-log"]);
+        let ok = got == want && code == i32::from(!want.is_empty());
+        failed |= !ok;
+        report.push(format!(
+            "{name}: {} (missing {:?}, extra {:?}, exit {code})",
+            if ok { "match" } else { "MISMATCH" },
+            want.difference(&got).collect::<Vec<_>>(),
+            got.difference(&want).collect::<Vec<_>>()
+        ));
+        assert!(
+            std::fs::read(&img).unwrap() == before,
+            "{name}: image changed"
+        );
+        std::fs::remove_file(&img).unwrap();
+    }
+    eprintln!("{}", report.join("\n"));
+    assert!(!failed, "{}", report.join("\n"));
+}
+
+#[test]
+fn unreplayed_check_matches_xfs_repair_of_dirty_image() {
+    let dir = tempdir();
+    let alert = [
+        "ALERT: The filesystem has valuable metadata changes in a log which is being",
+        "ignored because the -n option was used.  Expect spurious inconsistencies",
+        "which may be resolved by first mounting the filesystem to replay the log.",
+    ];
+    // log-forged's recording is xfs_repair -n of the image itself; the others are run here.
+    for name in DIRTY.iter().chain(["log-forged", "log-clean"].iter()) {
+        let img = sample(dir.path(), name);
+        let out = Command::new(tool("xfs_repair"))
+            .args(["-n".as_ref(), img.as_os_str()])
+            .output()
+            .unwrap();
+        let repair = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let want = repair_set(&repair);
+        let (got, code) = check_set(&img, &[]);
+        // The ALERT (and its absence) exactly as xfs_repair -n prints it, and the exit status.
+        let zero_log = |s: &BTreeSet<String>| -> Vec<String> {
+            s.iter()
+                .filter(|l| alert.contains(&l.as_str()) || l.starts_with("zero_log"))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(zero_log(&got), zero_log(&want), "{name}: zero_log lines");
+        assert_eq!(code, out.status.code().unwrap(), "{name}: exit status");
+        let dirty = *name != "log-clean";
+        for l in alert {
+            assert_eq!(repair.contains(l), dirty, "{name}: {l}");
+        }
+        // The rest is the un-replayed ("spurious") state; differences there are the
+        // checker's business, not the log's: reported, not failed on.
+        if got != want {
+            eprintln!(
+                "{name} (not replayed): {} lines only in xfs_repair, {} only in check",
+                want.difference(&got).count(),
+                got.difference(&want).count()
+            );
+        }
+        std::fs::remove_file(&img).unwrap();
+    }
+}
+
+/// `timeline --bodyfile` as "path inode size" lines, the format of NAME.find.txt.
+fn listing(img: &Path, replay: bool) -> Vec<String> {
+    let mut args = vec!["timeline".as_ref(), img.as_os_str(), "--bodyfile".as_ref()];
+    if replay {
+        args.push("--replay-log".as_ref());
+    }
+    let out = inspect(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            // Symlinks are named "path -> target"; /$Metadata holds the realtime inodes.
+            let path = f.get(1)?.split(" -> ").next()?;
+            (f.len() > 6 && path != "/" && !path.starts_with("/$Metadata"))
+                .then(|| format!("{path} {} {}", f[2], f[6]))
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn browse_commands_see_the_replayed_tree() {
+    let dir = tempdir();
+    for name in DIRTY {
+        let img = sample(dir.path(), name);
+        let want: Vec<String> = std::fs::read_to_string(testdata(&format!("{name}.find.txt")))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let got = listing(&img, true);
+        assert_eq!(
+            got, want,
+            "{name}: timeline --replay-log vs find on the mounted copy"
+        );
+        std::fs::remove_file(&img).unwrap();
+    }
+}
+
+#[test]
+fn triage_labels_findings() {
+    let dir = tempdir();
+    let img = sample(dir.path(), "log-v5-1k");
+    let out = inspect(["check".as_ref(), img.as_os_str(), "--triage".as_ref()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[disappears after log replay] [phase 2] ALERT: The filesystem"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[disappears after log replay] [phase 2] sb_icount 64, counted 128"),
+        "{text}"
+    );
+    assert!(!text.contains("persists after log replay"), "{text}");
+    let out = inspect([
+        "check".as_ref(),
+        img.as_os_str(),
+        "--triage".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["triage"], "disappears after log replay", "{l}");
+    }
+    // The human format points at --replay-log.
+    let out = inspect(["check".as_ref(), img.as_os_str()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("check --replay-log"), "{text}");
+    assert_eq!(out.status.code(), Some(1));
+}
