@@ -1,6 +1,6 @@
 //! Property test over mkfs.xfs parameters: for every image mkfs makes, every field that
 //! `xfs-inspect sb/agf/agi/agfl` prints for every AG equals what `xfs_db print` prints, and
-//! `info` equals `xfs_db -c info`.
+//! `info` equals `xfs_db -c info`, and `check` finds nothing on the fresh filesystem.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -234,6 +234,10 @@ proptest! {
         let n = compare_all(&img)?;
         FIELDS.fetch_add(n, Ordering::Relaxed);
         compare_cli(&img, Filesystem::open(FileSource::open(&img).unwrap()).unwrap().geo.ag_count)?;
+        // A freshly made filesystem is clean: the checker must find nothing.
+        let report = xfs_check::check(FileSource::open(&img).unwrap()).unwrap();
+        let findings: Vec<String> = report.findings().map(|f| f.render()).collect();
+        prop_assert!(findings.is_empty(), "check on a clean mkfs image {:?}: {:?}", p.args(), findings);
     }
 }
 

@@ -363,11 +363,14 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                         }
                     }
                 }
+                // With more than 64 inodes per block a chunk starts inside its block.
+                let first = start.checked_rem(ipb).unwrap_or(0);
                 let dino = |i: u32| -> Option<&[u8]> {
+                    let j = first.saturating_add(i);
                     let blk = bufs
-                        .get(i.checked_div(ipb).unwrap_or(0) as usize)?
+                        .get(j.checked_div(ipb).unwrap_or(0) as usize)?
                         .as_ref()?;
-                    let off = (i.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
+                    let off = (j.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
                     blk.get(off..off.saturating_add(isz))
                 };
                 // Buffer verifier of each cluster (phase 3 reads them).
@@ -545,12 +548,15 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     m.set(agbno0.saturating_add(b), bm::INO);
                 }
             }
+            // With more than 64 inodes per block a chunk starts inside its block.
+            let first = start.checked_rem(ipb).unwrap_or(0);
             for i in 0..64u32 {
+                let j = first.saturating_add(i);
                 let Some(d) = bufs
-                    .get(i.checked_div(ipb).unwrap_or(0) as usize)
+                    .get(j.checked_div(ipb).unwrap_or(0) as usize)
                     .and_then(|b| b.as_ref())
                     .and_then(|blk| {
-                        let off = (i.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
+                        let off = (j.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
                         blk.get(off..off.saturating_add(isz))
                     })
                     .map(<[u8]>::to_vec)
