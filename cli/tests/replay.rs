@@ -20,7 +20,14 @@ use std::process::Command;
 
 use common::{inspect, sample, tempdir, tool};
 
-const DIRTY: &[&str] = &["log-v5-4k", "log-v5-1k", "log-rmap-4k", "log-rmap-1k"];
+const DIRTY: &[&str] = &[
+    "log-v5-4k",
+    "log-v5-1k",
+    "log-rmap-4k",
+    "log-rmap-1k",
+    "log-efi-4k",
+    "log-efi-rmap-4k",
+];
 
 fn is_progress(line: &str) -> bool {
     let t = line.trim_start();
