@@ -9,6 +9,10 @@
 #   log-clean      a fresh mkfs: the log holds only mkfs's unmount record
 #   log-forged     log-clean with the XLOG_UNMOUNT_TRANS (0x20) flag of the unmount record's
 #                  op header cleared: head != tail without ever mounting
+#   log-efi-4k     v5, 4 KiB blocks: two files of 3000 one-block extents each, then a truncate
+#                  of one of them racing an fsync loop and a shutdown without log flush, so
+#                  that the log ends with extent-free intents (EFI) without their done items
+#   log-efi-rmap-4k  the same with rmapbt+reflink (EFIs and RUIs without done items)
 #
 # For every fixture NAME this writes testdata/NAME.img.zst (64 MiB sparse image), and next to
 # it NAME.logprint-t.txt (`xfs_logprint -t` of the image as it is) and NAME.repair.txt
@@ -16,6 +20,9 @@
 # log-forged, of the image itself, which the kernel would refuse to replay), and for the
 # replayed fixtures NAME.find.txt: every path of the mounted copy with its inode number and
 # size (`find -printf '/%P %i %s'`, sorted), what `--replay-log` must show.
+#
+# `make-log-fixtures.sh --only NAME...` builds only the named fixtures (the others are left
+# as they are: the intent fixtures were added this way without remaking the older ones).
 #
 # `make-log-fixtures.sh --listings` only re-records NAME.find.txt from the existing
 # testdata/NAME.img.zst (mounting a copy), leaving the images as they are.
@@ -61,9 +68,27 @@ record() { # NAME IMG [replay]
         umount_img
     fi
     xfs_repair -n "$work/replay.img" >"testdata/$name.repair.txt" 2>&1 || true
+    case $name in log-efi-*) freesp "$work/replay.img" >"testdata/$name.freesp.txt" ;; esac
     rm -f "$work/replay.img"
     zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
     echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
+}
+
+# The free space of a (replayed) image, which xfs_repair -n does not compare with the owners
+# of the blocks (a leaked block goes unnoticed): per AG the AGF counters and the records of
+# the free-space btrees, and with rmapbt the reverse mappings.
+freesp() { # IMG
+    local agcount ag tree root
+    agcount=$(xfs_db -r -c 'sb 0' -c 'print agcount' "$1" | awk '{print $3}')
+    for ((ag = 0; ag < agcount; ag++)); do
+        xfs_db -r -c "agf $ag" -c 'print freeblks longest' "$1" | sed "s/^/ag $ag /"
+        for tree in bno cnt rmap; do
+            root=$(xfs_db -r -c "agf $ag" -c "print ${tree}root" "$1" 2>/dev/null | awk '{print $3}')
+            [ -n "$root" ] || continue
+            xfs_db -r -c "agf $ag" -c "addr ${tree}root" -c btdump "$1" |
+                grep -E '^[0-9]+:\[' | sed "s/^/ag $ag $tree /"
+        done
+    done
 }
 
 listing() { # of the mounted $mnt
@@ -79,6 +104,12 @@ if [ "${1:-}" = --listings ]; then
         rm -f "$work/replay.img"
     done
     exit 0
+fi
+
+only=()
+if [ "${1:-}" = --only ]; then
+    shift
+    only=("$@")
 fi
 
 workload() { # ROOT REFLINK(0|1)
@@ -147,6 +178,98 @@ dirty() { # NAME REFLINK MOUNTOPTS MKFS-ARGS...
     record "$name" "$img"
 }
 
+# Extent-free intents without done items: the truncate of a file of 3000 one-block extents
+# frees two extents per transaction roll (EFI logged in one transaction, EFD in the next); an
+# fsync loop on another file forces the log (a checkpoint) again and again, and the shutdown
+# does not flush the log, so the last checkpoint written may hold an EFI whose EFD never
+# reached the log. The timing decides, so this retries (with other delays) until
+# `xfs_logprint -t` shows an EFI without EFD.
+intent_workload() { # ROOT DELAY
+    python3 - "$1" "$2" <<'PY'
+import fcntl, mmap, os, sys, threading, time
+root, delay = sys.argv[1], float(sys.argv[2])
+fds = [os.open(f"{root}/big{i}", os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644) for i in range(2)]
+buf = mmap.mmap(-1, 4096)
+buf.write(b"z" * 4096)
+for b in range(3000):  # interleaved: every other block of each file
+    for fd in fds:
+        os.pwritev(fd, [buf], b * 4096)
+for fd in fds:
+    os.fsync(fd)
+os.sync()
+stop = False
+def syncer():
+    fd = os.open(f"{root}/tick", os.O_RDWR | os.O_CREAT, 0o644)
+    i = 0
+    while not stop:
+        try:
+            os.pwrite(fd, b"t", i % 4096)
+            os.fsync(fd)
+        except OSError:
+            return
+        i += 1
+def truncer():
+    try:
+        os.ftruncate(fds[0], 0)
+    except OSError:
+        pass
+s = threading.Thread(target=syncer)
+t = threading.Thread(target=truncer)
+s.start()
+t.start()
+time.sleep(delay)
+XFS_IOC_GOINGDOWN = 0x8004587D
+XFS_FSOP_GOING_FLAGS_NOLOGFLUSH = 2
+fcntl.ioctl(fds[1], XFS_IOC_GOINGDOWN, XFS_FSOP_GOING_FLAGS_NOLOGFLUSH.to_bytes(4, "little"))
+stop = True
+s.join()
+t.join()
+PY
+}
+
+unfinished_efis() { # IMG: number of EFIs without EFD in xfs_logprint -t
+    xfs_logprint -t "$1" 2>/dev/null | python3 -c '
+import re, sys
+efi, efd = set(), set()
+for l in sys.stdin:
+    m = re.search(r"EF([ID]):.*id: ?(0x[0-9a-f]+)", l)
+    if m:
+        (efi if m.group(1) == "I" else efd).add(m.group(2))
+print(len(efi - efd))'
+}
+
+intents() { # NAME MKFS-ARGS...
+    local name=$1; shift
+    local img="$work/$name.img" try delay
+    for try in $(seq 1 40); do
+        delay=$(awk -v t="$try" 'BEGIN { printf "%.3f", 0.03 + (t % 8) * 0.01 }')
+        rm -f "$img"
+        truncate -s 64M "$img"
+        mkfs.xfs -q -f "$@" "$img"
+        mount_img "$img"
+        intent_workload "$mnt" "$delay"
+        umount_img
+        if [ "$(unfinished_efis "$img")" -gt 0 ]; then
+            echo "$name: try $try (delay $delay): $(unfinished_efis "$img") EFIs without EFD"
+            record "$name" "$img"
+            return 0
+        fi
+    done
+    echo "$name: no EFI without EFD after $try tries" >&2
+    return 1
+}
+
+if [ ${#only[@]} -gt 0 ]; then
+    for n in "${only[@]}"; do
+        case $n in
+            log-efi-4k) intents log-efi-4k -m crc=1,uuid=10000000-0000-4000-8000-000000000006 -b size=4096 ;;
+            log-efi-rmap-4k) intents log-efi-rmap-4k -m crc=1,rmapbt=1,reflink=1,uuid=10000000-0000-4000-8000-000000000007 -b size=4096 ;;
+            *) echo "--only: $n is not one of log-efi-4k log-efi-rmap-4k (the others are made together)" >&2; exit 2 ;;
+        esac
+    done
+    exit 0
+fi
+
 dirty log-v5-4k 0 "" -m crc=1,uuid=10000000-0000-4000-8000-000000000001 -b size=4096
 CHURN=1 dirty log-v5-1k 0 "" -m crc=1,uuid=10000000-0000-4000-8000-000000000002 -b size=1024 -l size=3600b
 dirty log-rmap-4k 1 "" -m crc=1,rmapbt=1,reflink=1,uuid=10000000-0000-4000-8000-000000000003 -b size=4096
@@ -167,3 +290,6 @@ off=$(( ((ls >> agblklog) * agblocks + (ls & ((1 << agblklog) - 1))) * blocksize
 # log basic block 0 is the record header, block 1 starts with the op header; oh_flags is byte 9
 printf '\000' | dd of="$img" bs=1 seek=$(( off + 512 + 9 )) conv=notrunc status=none
 record log-forged "$img" noreplay
+
+intents log-efi-4k -m crc=1,uuid=10000000-0000-4000-8000-000000000006 -b size=4096
+intents log-efi-rmap-4k -m crc=1,rmapbt=1,reflink=1,uuid=10000000-0000-4000-8000-000000000007 -b size=4096

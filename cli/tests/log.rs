@@ -24,6 +24,8 @@ const FIXTURES: &[&str] = &[
     "log-v5-1k",
     "log-rmap-4k",
     "log-rmap-1k",
+    "log-efi-4k",
+    "log-efi-rmap-4k",
 ];
 
 /// What xfs_logprint -t says about a log.

@@ -25,9 +25,13 @@
 //! * after replay, as a mount with lazy superblock counters does, the superblock's `icount`,
 //!   `ifree` and `fdblocks` are recomputed from the AG headers.
 //!
-//! Not replayed, and reported as [`Note`]s: intents without done items (EFI, RUI, CUI, BUI,
-//! ATTRI), which the kernel finishes after replay (freeing extents needs free-space btree
-//! updates); dquot items and quota-off items; inodes left on AGI unlinked lists, which a mount
+//! After replay, EFIs without EFD are finished as the kernel does: their extents go back
+//! into the free-space btrees and AGF counters (see `efi.rs` for the cases handled; the
+//! others, and filesystems with rmapbt, are left undone and reported).
+//!
+//! Not replayed, and reported as [`Note`]s: other intents without done items (RUI, CUI, BUI,
+//! ATTRI), which the kernel finishes after replay; EFIs that `efi.rs` cannot finish exactly;
+//! dquot items and quota-off items; inodes left on AGI unlinked lists, which a mount
 //! would free. Items that the kernel would refuse (bad magic, out of range) are reported too
 //! and skipped; the kernel would fail the mount instead.
 
@@ -38,8 +42,8 @@ use serde::Serialize;
 
 use super::bytes::{be32, be64, le16, le32, le64};
 use super::items::{
-    Item, ItemBody, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI, XFS_LI_CUD,
-    XFS_LI_CUI, XFS_LI_DQUOT, XFS_LI_EFD, XFS_LI_EFI, XFS_LI_ICREATE, XFS_LI_INODE,
+    Extent, Item, ItemBody, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
+    XFS_LI_CUD, XFS_LI_CUI, XFS_LI_DQUOT, XFS_LI_EFD, XFS_LI_EFI, XFS_LI_ICREATE, XFS_LI_INODE,
     XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI,
 };
 use super::{read_fs_log, LogReport, LogState};
@@ -88,6 +92,8 @@ pub struct ReplayStats {
     pub icreates_replayed: u64,
     pub icreates_cancelled: u64,
     pub sb_counters_recomputed: bool,
+    /// EFIs without EFD whose extents were freed after replay, as the kernel does.
+    pub efis_finished: u64,
     /// Bytes held by the overlay (512 per modified sector).
     pub overlay_bytes: u64,
 }
@@ -213,10 +219,12 @@ impl<S: ByteSource> ReplayedSource<S> {
             }
         }
         // Pass 2, transaction by transaction, items in the kernel's order.
-        let mut intents: BTreeMap<(u16, u64), (u32, (u32, u32))> = BTreeMap::new();
+        let mut intents: BTreeMap<(u16, u64), (Ctx, &Item)> = BTreeMap::new();
+        let mut last_lsn = 0u64;
         for t in &rep.transactions {
             r.stats.transactions = r.stats.transactions.saturating_add(1);
             let lsn = (u64::from(t.lsn.0) << 32) | u64::from(t.lsn.1);
+            last_lsn = last_lsn.max(lsn);
             let rank = |it: &Item| -> u8 {
                 match (it.item_type, BufFmt::of(it)) {
                     (XFS_LI_BUF, Some(b)) if b.flags & XFS_BLF_CANCEL != 0 => 3,
@@ -235,7 +243,7 @@ impl<S: ByteSource> ReplayedSource<S> {
                     XFS_LI_ICREATE => r.icreate(it, ctx)?,
                     XFS_LI_EFI | XFS_LI_RUI | XFS_LI_CUI | XFS_LI_BUI | XFS_LI_ATTRI => {
                         if let Some(id) = intent_id(&it.body) {
-                            intents.insert((it.item_type, id), ctx);
+                            intents.insert((it.item_type, id), (ctx, it));
                         }
                     }
                     XFS_LI_EFD | XFS_LI_RUD | XFS_LI_CUD | XFS_LI_BUD | XFS_LI_ATTRD => {
@@ -265,7 +273,32 @@ impl<S: ByteSource> ReplayedSource<S> {
                 }
             }
         }
-        for ((ty, id), ctx) in intents {
+        // The kernel finishes the intents left over in log order.
+        let mut left: Vec<_> = intents.into_iter().collect();
+        left.sort_by_key(|(_, (ctx, _))| ctx.1);
+        for ((ty, id), (ctx, it)) in left {
+            if let ItemBody::Efi {
+                extents, nextents, ..
+            } = &it.body
+            {
+                match r.finish_efi(extents, *nextents, last_lsn) {
+                    Ok(()) => {
+                        r.stats.efis_finished = r.stats.efis_finished.saturating_add(1);
+                        continue;
+                    }
+                    Err(why) => {
+                        r.note(
+                            ctx,
+                            "EFI",
+                            format!(
+                                "intent {id:#x} without done item: the kernel would free its \
+                                 extents after replay; not replayed: {why}"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
             let what = match ty {
                 XFS_LI_EFI => "extents to free",
                 XFS_LI_RUI => "reverse-mapping updates",
@@ -485,6 +518,12 @@ fn v5_layout(buf: &[u8], has_meta_uuid: bool) -> Option<(Option<usize>, usize, u
             _ => return None,
         },
     })
+}
+
+impl<S: ByteSource> super::efi::BlockReader for Replayer<'_, S> {
+    fn read_block(&self, off: u64, len: usize) -> Option<Vec<u8>> {
+        self.read(off, len)
+    }
 }
 
 impl<S: ByteSource> Replayer<'_, S> {
@@ -885,6 +924,44 @@ impl<S: ByteSource> Replayer<'_, S> {
         }
         self.stats.icreates_replayed = self.stats.icreates_replayed.saturating_add(1);
         self.src.put_sectors(off, &buf)
+    }
+
+    /// Frees the extents of an EFI without EFD into the free-space btrees (all or nothing).
+    fn finish_efi(
+        &mut self,
+        extents: &[Extent],
+        nextents: u32,
+        lsn: u64,
+    ) -> std::result::Result<(), String> {
+        if self.geo.has_rmapbt {
+            return Err("the reverse-mapping btree is not updated by this replay".into());
+        }
+        if usize::try_from(nextents).ok() != Some(extents.len()) {
+            return Err("damaged extent list".into());
+        }
+        let blocks = {
+            let mut st = super::efi::Staged::new(&*self, self.geo);
+            for e in extents {
+                if st.free(e).is_none() {
+                    return Err(format!(
+                        "freeing block {} (+{}) would need a btree split, join or a \
+                         neighbour in another leaf, or the free-space btrees do not look \
+                         right",
+                        e.start, e.len
+                    ));
+                }
+            }
+            st.blocks
+        };
+        for (off, mut buf) in blocks {
+            if self.geo.has_crc {
+                self.finish_v5_block(&mut buf, lsn);
+            }
+            self.src
+                .put_sectors(off, &buf)
+                .map_err(|e| format!("overlay: {e}"))?;
+        }
+        Ok(())
     }
 
     /// A mount after recovery with lazy superblock counters recomputes them from the AG

@@ -1,0 +1,384 @@
+//! Finishing extent-free intents (EFIs without EFDs) after replay, as the kernel's recovery
+//! does (`xfs_efi_item_recover`, which frees each extent with `xfs_free_extent`): the extent
+//! goes back into the AG's free-space btrees, merged with a free neighbour on either side
+//! (by-block tree: the neighbours' records; by-size tree: their records removed, the merged
+//! one inserted), and the AGF's `freeblks` and `longest` grow. The superblock's free-block
+//! counter is recomputed afterwards from the AGFs (lazy counters).
+//!
+//! Only the cases that stay inside existing blocks are done: a leaf with room for an insert,
+//! a non-root leaf that keeps its minimum after a delete, and neighbours in the same leaf (a
+//! neighbour in a sibling leaf would need records moved across blocks). Anything else, and
+//! any block that does not look right (magic, level, counts), leaves the whole intent
+//! undone and reported: a tree the kernel would have split or joined is not guessed at.
+//! Filesystems with a reverse-mapping btree are not handled (the kernel's free may update it,
+//! and RUIs come with the EFIs), nor is the AGFL refill/trim `xfs_alloc_fix_freelist` may do
+//! before freeing.
+
+use std::collections::BTreeMap;
+
+use super::bytes::be32;
+use super::items::Extent;
+use crate::sb::Geometry;
+
+const NULLAGBLOCK: u32 = u32::MAX;
+/// Deeper than any allocation btree of a real AG.
+const MAX_LEVELS: u32 = 10;
+
+/// Reads a filesystem block (by byte offset) from the image as replayed so far.
+pub(super) trait BlockReader {
+    fn read_block(&self, off: u64, len: usize) -> Option<Vec<u8>>;
+}
+
+/// Blocks changed by the intents finished so far, by byte offset; the caller writes them
+/// into the overlay (with LSN and CRC) only when a whole intent succeeded.
+pub(super) struct Staged<'a, R> {
+    reader: &'a R,
+    geo: &'a Geometry,
+    pub(super) blocks: BTreeMap<u64, Vec<u8>>,
+}
+
+/// Which free-space tree: by block (bnobt) or by size (cntbt).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tree {
+    Bno,
+    Cnt,
+}
+
+/// A free-space record or key: (startblock, blockcount).
+type Rec = (u32, u32);
+
+fn rec_at(b: &[u8], off: usize) -> Rec {
+    (be32(b, off), be32(b, off.saturating_add(4)))
+}
+
+fn put_rec(b: &mut [u8], off: usize, r: Rec) -> Option<()> {
+    b.get_mut(off..off.checked_add(4)?)?
+        .copy_from_slice(&r.0.to_be_bytes());
+    b.get_mut(off.checked_add(4)?..off.checked_add(8)?)?
+        .copy_from_slice(&r.1.to_be_bytes());
+    Some(())
+}
+
+fn order(t: Tree, r: Rec) -> (u32, u32) {
+    match t {
+        Tree::Bno => (r.0, 0),
+        Tree::Cnt => (r.1, r.0),
+    }
+}
+
+impl<'a, R: BlockReader> Staged<'a, R> {
+    pub(super) fn new(reader: &'a R, geo: &'a Geometry) -> Self {
+        Staged {
+            reader,
+            geo,
+            blocks: BTreeMap::new(),
+        }
+    }
+
+    fn bs(&self) -> usize {
+        usize::try_from(self.geo.block_size).unwrap_or(0)
+    }
+
+    fn sect(&self) -> usize {
+        usize::try_from(self.geo.sect_size).unwrap_or(512).max(512)
+    }
+
+    fn hdr(&self) -> usize {
+        if self.geo.has_crc {
+            56
+        } else {
+            16
+        }
+    }
+
+    fn ag_off(&self, ag: u32, agbno: u32) -> Option<u64> {
+        u64::from(ag)
+            .checked_mul(u64::from(self.geo.ag_blocks))?
+            .checked_add(u64::from(agbno))?
+            .checked_mul(u64::from(self.geo.block_size))
+    }
+
+    fn agf_off(&self, ag: u32) -> Option<u64> {
+        self.ag_off(ag, 0)?
+            .checked_add(u64::from(self.geo.sect_size))
+    }
+
+    fn get(&self, off: u64, len: usize) -> Option<Vec<u8>> {
+        match self.blocks.get(&off) {
+            Some(b) => Some(b.clone()),
+            None => self.reader.read_block(off, len),
+        }
+    }
+
+    fn get_btree_block(&self, ag: u32, agbno: u32, tree: Tree, level: u32) -> Option<Vec<u8>> {
+        if agbno == 0 || agbno >= self.geo.ag_blocks {
+            return None;
+        }
+        let b = self.get(self.ag_off(ag, agbno)?, self.bs())?;
+        let magic = be32(&b, 0).to_be_bytes();
+        let want: &[u8; 4] = match (tree, self.geo.has_crc) {
+            (Tree::Bno, true) => b"AB3B",
+            (Tree::Cnt, true) => b"AB3C",
+            (Tree::Bno, false) => b"ABTB",
+            (Tree::Cnt, false) => b"ABTC",
+        };
+        let lvl = u32::from(u16::from_be_bytes([*b.get(4)?, *b.get(5)?]));
+        (&magic == want && lvl == level).then_some(b)
+    }
+
+    fn numrecs(b: &[u8]) -> usize {
+        usize::from(u16::from_be_bytes([
+            b.get(6).copied().unwrap_or(0),
+            b.get(7).copied().unwrap_or(0),
+        ]))
+    }
+
+    fn set_numrecs(b: &mut [u8], n: usize) -> Option<()> {
+        let v = u16::try_from(n).ok()?;
+        b.get_mut(6..8)?.copy_from_slice(&v.to_be_bytes());
+        Some(())
+    }
+
+    fn leaf_max(&self) -> usize {
+        self.bs().saturating_sub(self.hdr()) / 8
+    }
+
+    fn node_max(&self) -> usize {
+        self.bs().saturating_sub(self.hdr()) / 12
+    }
+
+    /// The path from the root to the leaf where `key` belongs: (agbno, index taken) per
+    /// node, root first, then the leaf's agbno and block.
+    #[allow(clippy::type_complexity)]
+    fn descend(&self, ag: u32, tree: Tree, key: Rec) -> Option<(Vec<(u32, usize)>, u32, Vec<u8>)> {
+        let agf = self.get(self.agf_off(ag)?, self.sect())?;
+        let (root_off, lvl_off) = match tree {
+            Tree::Bno => (16, 28),
+            Tree::Cnt => (20, 32),
+        };
+        let mut agbno = be32(&agf, root_off);
+        let levels = be32(&agf, lvl_off);
+        if levels == 0 || levels > MAX_LEVELS {
+            return None;
+        }
+        let mut path = Vec::new();
+        let mut level = levels.checked_sub(1)?;
+        loop {
+            let b = self.get_btree_block(ag, agbno, tree, level)?;
+            let n = Self::numrecs(&b);
+            if level == 0 {
+                if n > self.leaf_max() {
+                    return None;
+                }
+                return Some((path, agbno, b));
+            }
+            if n == 0 || n > self.node_max() {
+                return None;
+            }
+            // The last key at or below `key` (the first child when there is none).
+            let mut idx = 0usize;
+            for i in 0..n {
+                let k = rec_at(&b, self.hdr().checked_add(i.checked_mul(8)?)?);
+                if order(tree, k) <= order(tree, key) {
+                    idx = i;
+                } else {
+                    break;
+                }
+            }
+            let ptr_off = self
+                .hdr()
+                .checked_add(self.node_max().checked_mul(8)?)?
+                .checked_add(idx.checked_mul(4)?)?;
+            path.push((agbno, idx));
+            agbno = be32(&b, ptr_off);
+            level = level.checked_sub(1)?;
+        }
+    }
+
+    fn leaf_recs(&self, b: &[u8]) -> Option<Vec<Rec>> {
+        let n = Self::numrecs(b);
+        (0..n)
+            .map(|i| Some(rec_at(b, self.hdr().checked_add(i.checked_mul(8)?)?)))
+            .collect()
+    }
+
+    fn put_leaf(&mut self, ag: u32, agbno: u32, mut b: Vec<u8>, recs: &[Rec]) -> Option<()> {
+        let hdr = self.hdr();
+        Self::set_numrecs(&mut b, recs.len())?;
+        for (i, r) in recs.iter().enumerate() {
+            put_rec(&mut b, hdr.checked_add(i.checked_mul(8)?)?, *r)?;
+        }
+        self.blocks.insert(self.ag_off(ag, agbno)?, b);
+        Some(())
+    }
+
+    /// The parents' keys after the first record of a leaf changed to `first`.
+    fn update_keys(
+        &mut self,
+        ag: u32,
+        tree: Tree,
+        path: &[(u32, usize)],
+        first: Rec,
+    ) -> Option<()> {
+        let levels = u32::try_from(path.len()).ok()?;
+        for (depth, (agbno, idx)) in path.iter().enumerate().rev() {
+            let level = levels.checked_sub(u32::try_from(depth).ok()?)?;
+            let mut b = self.get_btree_block(ag, *agbno, tree, level)?;
+            let off = self.hdr().checked_add(idx.checked_mul(8)?)?;
+            put_rec(&mut b, off, first)?;
+            self.blocks.insert(self.ag_off(ag, *agbno)?, b);
+            if *idx != 0 {
+                break;
+            }
+        }
+        Some(())
+    }
+
+    /// The record of the leaf's right sibling that comes first, if any.
+    fn sibling_first(&self, ag: u32, tree: Tree, leaf: &[u8]) -> Option<Option<Rec>> {
+        let right = be32(leaf, 12);
+        if right == NULLAGBLOCK {
+            return Some(None);
+        }
+        let b = self.get_btree_block(ag, right, tree, 0)?;
+        Some(self.leaf_recs(&b)?.first().copied())
+    }
+
+    fn cnt_delete(&mut self, ag: u32, r: Rec) -> Option<()> {
+        let (path, agbno, b) = self.descend(ag, Tree::Cnt, r)?;
+        let mut recs = self.leaf_recs(&b)?;
+        let i = recs.iter().position(|x| *x == r)?;
+        recs.remove(i);
+        if !path.is_empty() && recs.len() < self.leaf_max() / 2 {
+            return None; // the kernel would join leaves
+        }
+        let first = recs.first().copied();
+        self.put_leaf(ag, agbno, b, &recs)?;
+        if i == 0 {
+            self.update_keys(ag, Tree::Cnt, &path, first?)?;
+        }
+        Some(())
+    }
+
+    fn cnt_insert(&mut self, ag: u32, r: Rec) -> Option<()> {
+        let (path, agbno, b) = self.descend(ag, Tree::Cnt, r)?;
+        let mut recs = self.leaf_recs(&b)?;
+        if recs.len() >= self.leaf_max() {
+            return None; // the kernel would split the leaf
+        }
+        let i = recs
+            .iter()
+            .position(|x| order(Tree::Cnt, *x) > order(Tree::Cnt, r))
+            .unwrap_or(recs.len());
+        if recs.get(i.wrapping_sub(1)).is_some_and(|x| *x == r) {
+            return None;
+        }
+        recs.insert(i, r);
+        self.put_leaf(ag, agbno, b, &recs)?;
+        if i == 0 {
+            self.update_keys(ag, Tree::Cnt, &path, r)?;
+        }
+        Some(())
+    }
+
+    /// Frees one extent (filesystem block number, length). `None`: not done (the staged
+    /// blocks are then to be dropped by the caller).
+    pub(super) fn free(&mut self, ext: &Extent) -> Option<()> {
+        let ag = u32::try_from(ext.start >> self.geo.ag_blk_log).ok()?;
+        let mask = 1u64
+            .checked_shl(u32::from(self.geo.ag_blk_log))?
+            .checked_sub(1)?;
+        let bno = u32::try_from(ext.start & mask).ok()?;
+        let len = ext.len;
+        let end = bno.checked_add(len)?;
+        if ag >= self.geo.ag_count || len == 0 || end > self.geo.ag_blocks {
+            return None;
+        }
+        // By-block tree: neighbours and the merged record.
+        let (path, agbno, b) = self.descend(ag, Tree::Bno, (bno, len))?;
+        let mut recs = self.leaf_recs(&b)?;
+        let i = recs.iter().position(|x| x.0 > bno).unwrap_or(recs.len());
+        let left = i.checked_sub(1).and_then(|j| recs.get(j).copied());
+        let right = match recs.get(i) {
+            Some(r) => Some(*r),
+            None => self.sibling_first(ag, Tree::Bno, &b)?,
+        };
+        if left.is_none() && be32(&b, 8) != NULLAGBLOCK {
+            return None; // the left neighbour would be in another leaf
+        }
+        if let Some(l) = left {
+            if l.0.checked_add(l.1)? > bno {
+                return None; // already free: the kernel would fail too
+            }
+        }
+        if let Some(r) = right {
+            if r.0 < end {
+                return None;
+            }
+        }
+        let lmerge = left.filter(|l| l.0.checked_add(l.1) == Some(bno));
+        let rmerge = right.filter(|r| r.0 == end);
+        if rmerge.is_some() && i >= recs.len() {
+            return None; // right neighbour in the next leaf
+        }
+        let new = (
+            lmerge.map_or(bno, |l| l.0),
+            len.checked_add(lmerge.map_or(0, |l| l.1))?
+                .checked_add(rmerge.map_or(0, |r| r.1))?,
+        );
+        let mut first_changed = false;
+        match (lmerge, rmerge) {
+            (Some(_), Some(_)) => {
+                let j = i.checked_sub(1)?;
+                *recs.get_mut(j)? = new;
+                recs.remove(i);
+                if !path.is_empty() && recs.len() < self.leaf_max() / 2 {
+                    return None;
+                }
+                first_changed = j == 0;
+            }
+            (Some(_), None) => {
+                let j = i.checked_sub(1)?;
+                *recs.get_mut(j)? = new;
+                first_changed = j == 0;
+            }
+            (None, Some(_)) => {
+                *recs.get_mut(i)? = new;
+                first_changed = i == 0;
+            }
+            (None, None) => {
+                if recs.len() >= self.leaf_max() {
+                    return None;
+                }
+                recs.insert(i, new);
+                first_changed |= i == 0;
+            }
+        }
+        let first = recs.first().copied();
+        self.put_leaf(ag, agbno, b, &recs)?;
+        if first_changed {
+            self.update_keys(ag, Tree::Bno, &path, first?)?;
+        }
+        // By-size tree.
+        if let Some(l) = lmerge {
+            self.cnt_delete(ag, l)?;
+        }
+        if let Some(r) = rmerge {
+            self.cnt_delete(ag, r)?;
+        }
+        self.cnt_insert(ag, new)?;
+        // AGF counters.
+        let agf_off = self.agf_off(ag)?;
+        let mut agf = self.get(agf_off, self.sect())?;
+        if agf.get(..4) != Some(b"XAGF") {
+            return None;
+        }
+        let freeblks = be32(&agf, 52).checked_add(len)?;
+        let longest = be32(&agf, 56).max(new.1);
+        agf.get_mut(52..56)?
+            .copy_from_slice(&freeblks.to_be_bytes());
+        agf.get_mut(56..60)?.copy_from_slice(&longest.to_be_bytes());
+        self.blocks.insert(agf_off, agf);
+        Some(())
+    }
+}
