@@ -39,3 +39,24 @@ pub fn be32(b: &[u8], off: usize) -> u32 {
 pub fn be64(b: &[u8], off: usize) -> u64 {
     be_u64(b, off).unwrap_or(0)
 }
+
+pub fn le_u16(b: &[u8], off: usize) -> Option<u16> {
+    arr(b, off).map(u16::from_le_bytes)
+}
+
+pub fn le16(b: &[u8], off: usize) -> u16 {
+    le_u16(b, off).unwrap_or(0)
+}
+
+pub fn le32(b: &[u8], off: usize) -> u32 {
+    le_u32(b, off).unwrap_or(0)
+}
+
+pub fn le64(b: &[u8], off: usize) -> u64 {
+    le_u64(b, off).unwrap_or(0)
+}
+
+/// 16 bytes (a uuid) at `off`, zeros when short.
+pub fn uuid(b: &[u8], off: usize) -> [u8; 16] {
+    arr(b, off).unwrap_or([0; 16])
+}
