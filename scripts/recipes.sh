@@ -4,7 +4,8 @@
 # usage: scripts/recipes.sh OUTDIR [NAME_GLOB...]
 #        scripts/recipes.sh --list
 #
-# For every recipe and variant (v4: -m crc=0; v5: mkfs defaults; v5rmap: -m rmapbt=1) it
+# For every recipe and variant (v4: -m crc=0; v5: mkfs defaults; v5rmap: -m rmapbt=1;
+# v4s/v5s: v4/v5 with leaf/node directories, attribute blocks, remote symlink) it
 # writes OUTDIR/<recipe>.<variant>/ with
 #   image.img      the corrupted image (sparse, 64 MiB, 4 AGs, fixed uuid)
 #   repair.out     stdout+stderr of `xfs_repair -n -o phase2_threads=1` (AG order)
@@ -19,7 +20,7 @@ UUID=22222222-3333-4444-5555-666666666666
 
 # name|variants|xfs_db commands separated by ';;' (run with -x) or @function
 RECIPES=(
-	"clean|v4 v5 v5rmap v5reflink|"
+	"clean|v4 v5 v5rmap v5reflink v4s v5s|"
 	"sb0_bad_magic|v4 v5|sb 0;;write -d magicnum 0"
 	"sb0_bad_blocklog|v4 v5|sb 0;;write -d blocklog 13"
 	"sb0_bad_agcount|v4 v5|sb 0;;write -d agcount 5"
@@ -168,11 +169,28 @@ db() {
 	xfs_db -x "${a[@]}" "$IMG" 2>&1
 }
 
+# The v4s/v5s bases add leaf- and node-format directories, attribute leaf/node/remote blocks
+# and (v4) a remote symlink; they are separate so the other recipes keep their layout.
+mkstructs() {
+	local dir=$1 i
+	# leaf-format (~400 entries) and node-format (~1500 entries) directories
+	echo "ld d--755 0 0"
+	for i in $(seq -w 1 400); do echo " leaf_directory_entry_$i ---644 0 0 $dir/empty"; done
+	echo " \$"
+	echo "nd d--755 0 0"
+	for i in $(seq -w 1 1500); do echo " node_directory_entry_$i ---644 0 0 $dir/empty"; done
+	echo " \$"
+	echo "af ---644 0 0 $dir/empty"
+	echo "an ---644 0 0 $dir/empty"
+	# mkfs 6.1 writes remote symlinks without the v5 block header: long symlinks on v4 only
+	[ "$v" = v4s ] && echo "lsym l--777 0 0 /$(printf 'long/target/path/%.0s' $(seq 1 40))"
+}
+
 mkbase() {
 	local img=$1 v=$2 opt dir
 	case $v in
-	v4) opt="-m crc=0,uuid=$UUID" ;;
-	v5) opt="-m uuid=$UUID" ;;
+	v4 | v4s) opt="-m crc=0,uuid=$UUID" ;;
+	v5 | v5s) opt="-m uuid=$UUID" ;;
 	v5rmap) opt="-m rmapbt=1,uuid=$UUID" ;;
 	v5reflink) opt="-m rmapbt=1,reflink=1,uuid=$UUID" ;;
 	esac
@@ -190,6 +208,7 @@ mkbase() {
 		echo "blk d--755 0 0"
 		for i in $(seq -w 1 40); do echo " e$i ---644 0 0 $dir/empty"; done
 		echo " \$"
+		[ "${v%s}" != "$v" ] && mkstructs "$dir"
 		echo "\$"
 	} > "$dir/proto"
 	head -c 8192 /dev/zero | tr '\0' 'x' > "$dir/data"
@@ -198,6 +217,15 @@ mkbase() {
 	rm -f "$img"; truncate -s 64M "$img"
 	# shellcheck disable=SC2086
 	mkfs.xfs -q -f $opt -p "$dir/proto" "$img" 2>&1 | grep -v 'V4 filesystems are deprecated'
+	[ "${v%s}" = "$v" ] && return 0
+	# attributes: /af gets a leaf block and a remote value, /an a node block. A small attribute
+	# first: on v4, xfs_db 6.1 crashes if the first attr_set of an inode needs a leaf block.
+	local a=(-c "path /af" -c "attr_set -v 4 small")
+	for i in 1 2 3 4 5 6; do a+=(-c "attr_set -v 200 leafattr$i"); done
+	a+=(-c "attr_set -v 5000 remote")
+	a+=(-c "path /an" -c "attr_set -v 4 small")
+	for i in $(seq -w 1 80); do a+=(-c "attr_set -v 100 nodeattr$i"); done
+	xfs_db -x "${a[@]}" "$img" >/dev/null 2>&1
 	return 0
 }
 
@@ -214,7 +242,7 @@ case "${1:-}" in
 esac
 OUT=$(realpath -m "$1"); shift
 mkdir -p "$OUT/.base"
-for v in v4 v5 v5rmap v5reflink; do mkbase "$OUT/.base/$v.img" "$v"; done
+for v in v4 v5 v5rmap v5reflink v4s v5s; do mkbase "$OUT/.base/$v.img" "$v"; done
 
 match() {
 	local n=$1 g
