@@ -1010,6 +1010,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         // Attr fork.
         let mut atot = 0u64;
         let mut anextents = 0u64;
+        let mut attr_recs: Option<Vec<BmbtRec>> = None;
         if forkoff != 0 {
             let aoff = core.saturating_add(forkoff.saturating_mul(8));
             let asize = litino.saturating_sub(forkoff.saturating_mul(8));
@@ -1040,6 +1041,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
                     atot = t;
                     anextents = n;
+                    if !err {
+                        attr_recs = Some(recs);
+                    }
                     err
                 }
                 FMT_BTREE => {
@@ -1056,6 +1060,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
                     atot = t.saturating_add(nb);
                     anextents = n;
+                    if !err {
+                        attr_recs = Some(recs);
+                    }
                     err
                 }
                 _ => true,
@@ -1063,6 +1070,14 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             if aerr {
                 self.push("bad_attr_fork", vec![i.clone()]);
                 retval = true;
+            } else if let (false, Some(recs)) = (phase4, attr_recs) {
+                // process_attributes: only in phase 3.
+                if self.lf_attr(ino, &recs, aformat, anex_disk) {
+                    self.push("inode_attr_problem", vec![i.clone()]);
+                    self.push("inode_would_clear_attr_fork", Vec::new());
+                    atot = 0;
+                    anextents = 0;
+                }
             }
         }
         if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && tot != 0 {

@@ -6,6 +6,7 @@
 //! counts) are not implemented yet; [`Report::phases`] is where they will slot in.
 #![forbid(unsafe_code)]
 
+mod attrck;
 pub mod bmap;
 pub mod connect;
 pub mod finding;
