@@ -274,6 +274,7 @@ pub const KINDS: &[(&str, Class, &str)] = {
         ("attr_sf_zero_namelen", Corruption, "zero length name entry in attribute fork, would truncate attributes for inode {ino:u} to {expected:u}"),
         ("attr_sf_count_fix", Action, "would have corrected attribute entry count in inode {ino:u} from {found:u} to {expected:u}"),
         ("attr_sf_totsize_fix", Action, "would have corrected attribute totsize in inode {ino:u} from {found:u} to {expected:u}"),
+        ("symlink_too_long", Corruption, "symlink in inode {ino:u} too long ({found:u} chars)"),
         ("symlink_zero_size", Corruption, "zero size symlink in inode {ino:u}"),
         ("symlink_problem", Corruption, "problem with symbolic link in inode {ino:u}"),
         ("would_clear_inode", Action, "would have cleared inode {ino:u}"),
@@ -367,6 +368,15 @@ pub const KINDS: &[(&str, Class, &str)] = {
         ("attr_usedbytes_fix", Corruption, "- would reset usedbytes cnt from {found:u} to {expected:u} in block {blk:u} of attribute fork of {ino:u}"),
         ("inode_attr_problem", Corruption, "problem with attribute contents in inode {ino:u}"),
         ("inode_would_clear_attr_fork", Action, "would clear attr fork"),
+        // Phase 6 leaf/free blocks of leaf and node directories (extra: phase6.c).
+        ("dir_leaf_bad_crc", Corruption, "leaf block {blk:u} for directory inode {ino:u} bad CRC"),
+        ("dir_leaf_bad_header", Corruption, "leaf block {blk:u} for directory inode {ino:u} bad header"),
+        ("dir_leaf_bad_tail", Corruption, "leaf block {blk:u} for directory inode {ino:u} bad tail"),
+        ("dir_unknown_leaf_magic", Corruption, "unknown magic number {magic:x} for block {blk:u} in directory inode {ino:u}"),
+        ("dir_free_bad_header", Corruption, "free block {blk:u} for directory inode {ino:u} bad header"),
+        ("dir_free_bad_entry", Corruption, "free block {blk:u} entry {i:u} for directory ino {ino:u} bad"),
+        ("dir_free_bad_nused", Corruption, "free block {blk:u} for directory inode {ino:u} bad nused"),
+        ("dir_freetab_missing", Corruption, "missing freetab entry {i:u} for directory inode {ino:u}"),
         // Phase 7.
         ("nlink_mismatch", Corruption, "would have reset inode {ino:u} nlinks from {found:u} to {expected:u}"),
     ]

@@ -1136,6 +1136,15 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 }
             }
             Type::Symlink => {
+                // process_symlink: MAXPATHLEN
+                if size as u64 >= 1024 {
+                    self.push(
+                        "symlink_too_long",
+                        vec![i.clone(), ("found", (size as u64).into())],
+                    );
+                    self.push("symlink_problem", vec![i]);
+                    return clear;
+                }
                 if size == 0 {
                     self.push("symlink_zero_size", vec![i.clone()]);
                     self.push("symlink_problem", vec![i]);

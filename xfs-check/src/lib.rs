@@ -9,6 +9,7 @@
 mod attrck;
 pub mod bmap;
 pub mod connect;
+mod dirleaf;
 pub mod finding;
 pub mod inodes;
 mod lfdir;
