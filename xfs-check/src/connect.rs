@@ -237,8 +237,8 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         vec![("ino", dir.into()), ("reason", "no data entry".into())],
                     );
                 }
-                let mut rebuild = nbad > 0 || need_dot;
-                if !rebuild {
+                let mut rebuild = nbad > 0 || need_dot || self.c.dir_badlist.contains(&dir);
+                if nbad == 0 && !need_dot {
                     let recs = self
                         .c
                         .fs
@@ -248,7 +248,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     for (k, f) in out {
                         self.push(k, f);
                     }
-                    rebuild = bad;
+                    rebuild |= bad;
                 }
                 if rebuild {
                     self.push("dir_would_rebuild", vec![("ino", dir.into())]);

@@ -369,6 +369,8 @@ pub const KINDS: &[(&str, Class, &str)] = {
         ("inode_attr_problem", Corruption, "problem with attribute contents in inode {ino:u}"),
         ("inode_would_clear_attr_fork", Action, "would clear attr fork"),
         // Phase 6 leaf/free blocks of leaf and node directories (extra: phase6.c).
+        ("dir_corrupt_tree_block", Corruption, "corrupt directory tree block {blk:u} for inode {ino:u}"),
+        ("dir_bad_header_depth", Corruption, "bad header depth for directory inode {ino:u}"),
         ("dir_leaf_bad_crc", Corruption, "leaf block {blk:u} for directory inode {ino:u} bad CRC"),
         ("dir_leaf_bad_header", Corruption, "leaf block {blk:u} for directory inode {ino:u} bad header"),
         ("dir_leaf_bad_tail", Corruption, "leaf block {blk:u} for directory inode {ino:u} bad tail"),

@@ -136,6 +136,8 @@ pub struct Checker<'a, S> {
     /// Directory buffers (daddr) already read once: the buffer cache hands them out again
     /// without running the verifier.
     pub(crate) dir_bufs_seen: std::collections::BTreeSet<u64>,
+    /// Directories whose da btree is bad (dir2_add_badlist): rebuilt in phase 6.
+    pub(crate) dir_badlist: std::collections::BTreeSet<u64>,
     /// Phase 4 data-fork mappings of regular files per AG (agbno, end, owner) on reflink
     /// filesystems: the observations refcounts are computed from.
     pub data_maps: Vec<Vec<(u32, u32, u64)>>,
@@ -224,6 +226,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             uncertain: Vec::new(),
             unmappable: std::collections::BTreeSet::new(),
             dir_bufs_seen: std::collections::BTreeSet::new(),
+            dir_badlist: std::collections::BTreeSet::new(),
             data_maps: vec![Vec::new(); geo.ag_count as usize],
             incore,
             bmaps,
