@@ -4,7 +4,8 @@
 # usage: scripts/recipes.sh OUTDIR [NAME_GLOB...]
 #        scripts/recipes.sh --list
 #
-# For every recipe and variant (v4: -m crc=0; v5: mkfs defaults; v5rmap: -m rmapbt=1) it
+# For every recipe and variant (v4: -m crc=0; v5: mkfs defaults; v5rmap: -m rmapbt=1;
+# v4s/v5s: v4/v5 with leaf/node directories, attribute blocks, remote symlink) it
 # writes OUTDIR/<recipe>.<variant>/ with
 #   image.img      the corrupted image (sparse, 64 MiB, 4 AGs, fixed uuid)
 #   repair.out     stdout+stderr of `xfs_repair -n -o phase2_threads=1` (AG order)
@@ -19,7 +20,7 @@ UUID=22222222-3333-4444-5555-666666666666
 
 # name|variants|xfs_db commands separated by ';;' (run with -x) or @function
 RECIPES=(
-	"clean|v4 v5 v5rmap v5reflink|"
+	"clean|v4 v5 v5rmap v5reflink v4s v5s|"
 	"sb0_bad_magic|v4 v5|sb 0;;write -d magicnum 0"
 	"sb0_bad_blocklog|v4 v5|sb 0;;write -d blocklog 13"
 	"sb0_bad_agcount|v4 v5|sb 0;;write -d agcount 5"
@@ -115,6 +116,42 @@ RECIPES=(
 	"nlink_file|v4 v5|path /big;;write core.nlinkv2 5"
 	"nlink_dir|v4 v5|path /;;write core.nlinkv2 9"
 	"nlink_zero_linked|v4 v5|path /empty;;write core.nlinkv2 0"
+	# leaf/node directories, attribute blocks, remote symlinks (v4s/v5s bases)
+	"leafdir_bad_magic|v4s v5s|@leafdir_bad_magic"
+	"leafdir_bad_count|v4s v5s|path /ld;;dblock 8388608;;write -d lhdr.count 3"
+	"leafdir_bad_stale|v4s v5s|path /ld;;dblock 8388608;;write -d lhdr.stale 5"
+	"leafdir_entry_free_inode|v4s v5s|@leafdir_entry_free_inode"
+	"leafdir_bad_bests|v4s v5s|path /ld;;dblock 8388608;;write -d lbests[1] 0x40"
+	"nodedir_bad_magic|v4s v5s|@nodedir_bad_magic"
+	"nodedir_bad_level|v4s v5s|path /nd;;dblock 8388608;;write -d nhdr.level 5"
+	"nodedir_bad_count|v4s v5s|path /nd;;dblock 8388608;;write -d nhdr.count 9"
+	"nodedir_hash_order|v4s v5s|path /nd;;dblock 8388608;;write -d nbtree[1].hashval 0x10"
+	"nodedir_bad_freeindex|v4s v5s|@nodedir_bad_freeindex"
+	"nodedir_freeindex_nvalid|v4s v5s|path /nd;;dblock 16777216;;write -d fhdr.nvalid 3"
+	"attr_leaf_bad_magic|v4s v5s|@attr_leaf_bad_magic"
+	"attr_leaf_bad_count|v4s v5s|path /af;;ablock 0;;write -d hdr.count 50"
+	"attr_leaf_bad_usedbytes|v4s v5s|path /af;;ablock 0;;write -d hdr.usedbytes 100"
+	"attr_leaf_bad_namelen|v4s v5s|path /af;;ablock 0;;write -d nvlist[0].namelen 0"
+	"attr_leaf_bad_valuelen|v4s v5s|path /af;;ablock 0;;write -d nvlist[0].valuelen 3000"
+	"attr_leaf_hash_order|v4s v5s|path /af;;ablock 0;;write -d entries[0].hashval 0xffffffff"
+	"attr_node_bad_magic|v4s v5s|@attr_node_bad_magic"
+	"attr_node_bad_level|v4s v5s|path /an;;ablock 0;;write -d hdr.level 7"
+	"attr_node_bad_count|v4s v5s|path /an;;ablock 0;;write -d hdr.count 0"
+	"attr_node_hash_order|v4s v5s|path /an;;ablock 0;;write -d btree[0].hashval 0xffffffff"
+	"attr_remote_bad_magic|v5s|path /af;;ablock 1;;write -d hdr.magic 0x12345678"
+	"attr_remote_bad_owner|v5s|path /af;;ablock 1;;write -d hdr.owner 129"
+	"attr_remote_bad_bytes|v5s|path /af;;ablock 1;;write -d hdr.bytes 9000"
+	"symlink_remote_bad_size|v4s|path /lsym;;write -d core.size 2000"
+	"symlink_remote_short_size|v4s|path /lsym;;write -d core.size 600"
+	# AGI unlinked lists, rmapbt and refcountbt records
+	"unlinked_orphan|v4 v5|@unlinked_orphan"
+	"unlinked_bad_chain|v4 v5|@unlinked_bad_chain"
+	"rmap_bad_owner|v5rmap|@rmap_bad_owner"
+	"rmap_overlap|v5rmap|agf 0;;addr rmaproot;;write -d recs[7].blockcount 10"
+	"rmap_missing|v5rmap|agf 0;;addr rmaproot;;write -d numrecs 7"
+	"refcount_extra_record|v5reflink|@refcount_extra_record"
+	"refcount_missing|v5reflink|@ino_dup_extent"
+	"refcount_bad_count|v5reflink|@refcount_bad_count"
 )
 
 fld() { xfs_db -r -c "$1" -c "print $2" "$IMG" | awk '{print $3}'; }
@@ -140,7 +177,7 @@ r_inobt_root_free() {
 	fi
 }
 
-U() { [ "$V" = v4 ] && echo u || echo u3; }
+U() { case $V in v4*) echo u ;; *) echo u3 ;; esac; }
 ino() { xfs_db -r -c "path $1" -c "print core.version" "$IMG" >/dev/null 2>&1
 	xfs_db -r -c "ls $(dirname "$1")" "$IMG" 2>/dev/null |
 		awk -v n="$(basename "$1")" '$1 ~ /^[0-9]+$/ && $(NF-1) == n {print $2; exit}'; }
@@ -161,6 +198,40 @@ r_blkdir_bad_magic() { db "path /blk" "dblock 0" "write -d bhdr.magic 0x12345678
 r_dir_entry_to_file_self() { db "path /" "write -d $(U).$(sfdir).list[$(sfidx / empty)].inumber.i4 $(ino /big)"; }
 r_disconnected_dir() { db "path /" "write -d $(U).$(sfdir).list[$(sfidx / dir)].inumber.i4 $(ino /empty)" "write -d $(U).$(sfdir).list[$(sfidx / dir)].filetype 1"; }
 
+# v4 headers have info.magic, v5 info.hdr.magic
+H() { case $V in v4*) echo "" ;; *) echo "hdr." ;; esac; }
+r_leafdir_bad_magic() { db "path /ld" "dblock 8388608" "write -d lhdr.info.$(H)magic 0x1234"; }
+r_leafdir_entry_free_inode() { db "path /ld" "dblock 0" "write -d du[2].inumber $(( $(ino /ld) + 420 ))"; }
+r_nodedir_bad_magic() { db "path /nd" "dblock 8388608" "write -d nhdr.info.$(H)magic 0x1234"; }
+r_nodedir_bad_freeindex() { db "path /nd" "dblock 16777216" "write -d fhdr.$(H)magic 0x12345678"; }
+r_attr_leaf_bad_magic() { db "path /af" "ablock 0" "write -d hdr.info.$(H)magic 0x1234"; }
+r_attr_node_bad_magic() { db "path /an" "ablock 0" "write -d hdr.info.$(H)magic 0x1234"; }
+# /empty: nlink 0 and on its AGI bucket (an orphan still named in /)
+r_unlinked_orphan() {
+	local i; i=$(ino /empty)
+	db "path /empty" "write -d core.nlinkv2 0" "agi 0" "write -d unlinked[$(( i % 64 ))] $i"
+}
+# bucket -> /empty (nlink 0) -> next_unlinked /big, which is linked
+r_unlinked_bad_chain() {
+	local i b; i=$(ino /empty); b=$(ino /big)
+	db "path /empty" "write -d core.nlinkv2 0" "write -d next_unlinked $b" "agi 0" "write -d unlinked[$(( i % 64 ))] $i"
+}
+r_rmap_bad_owner() {
+	local n; n=$(xfs_db -r -c 'agf 0' -c 'addr rmaproot' -c 'print recs' "$IMG" | sed -n 's/^\([0-9]*\):\[[0-9]*,[0-9]*,131,.*/\1/p' | head -1)
+	db 'agf 0' 'addr rmaproot' "write -d recs[$n].owner 133"
+}
+r_refcount_extra_record() {
+	db 'agf 0' 'addr refcntroot' 'write -d numrecs 1' 'write -d recs[1].startblock 24' \
+		'write -d recs[1].blockcount 2' 'write -d recs[1].refcount 2'
+}
+# /dir/f2 shares /dir/f1's blocks and the refcountbt says so, with a wrong count
+r_refcount_bad_count() {
+	local b; b=$(fsb /dir/f1)
+	db "path /dir/f2" "write -d $(U).bmx[0].startblock $b" "agf $(( b >> $(fld 'sb 0' agblklog) ))" 'addr refcntroot' \
+		'write -d numrecs 1' "write -d recs[1].startblock $(( b & ((1 << $(fld 'sb 0' agblklog)) - 1) ))" \
+		'write -d recs[1].blockcount 2' 'write -d recs[1].refcount 5'
+}
+
 db() {
 	local a=() c
 	for c in "$@"; do a+=(-c "$c"); done
@@ -168,11 +239,28 @@ db() {
 	xfs_db -x "${a[@]}" "$IMG" 2>&1
 }
 
+# The v4s/v5s bases add leaf- and node-format directories, attribute leaf/node/remote blocks
+# and (v4) a remote symlink; they are separate so the other recipes keep their layout.
+mkstructs() {
+	local dir=$1 i
+	# leaf-format (~400 entries) and node-format (~1500 entries) directories
+	echo "ld d--755 0 0"
+	for i in $(seq -w 1 400); do echo " leaf_directory_entry_$i ---644 0 0 $dir/empty"; done
+	echo " \$"
+	echo "nd d--755 0 0"
+	for i in $(seq -w 1 1500); do echo " node_directory_entry_$i ---644 0 0 $dir/empty"; done
+	echo " \$"
+	echo "af ---644 0 0 $dir/empty"
+	echo "an ---644 0 0 $dir/empty"
+	# mkfs 6.1 writes remote symlinks without the v5 block header: long symlinks on v4 only
+	[ "$v" = v4s ] && echo "lsym l--777 0 0 /$(printf 'long/target/path/%.0s' $(seq 1 40))"
+}
+
 mkbase() {
 	local img=$1 v=$2 opt dir
 	case $v in
-	v4) opt="-m crc=0,uuid=$UUID" ;;
-	v5) opt="-m uuid=$UUID" ;;
+	v4 | v4s) opt="-m crc=0,uuid=$UUID" ;;
+	v5 | v5s) opt="-m uuid=$UUID" ;;
 	v5rmap) opt="-m rmapbt=1,uuid=$UUID" ;;
 	v5reflink) opt="-m rmapbt=1,reflink=1,uuid=$UUID" ;;
 	esac
@@ -190,6 +278,7 @@ mkbase() {
 		echo "blk d--755 0 0"
 		for i in $(seq -w 1 40); do echo " e$i ---644 0 0 $dir/empty"; done
 		echo " \$"
+		[ "${v%s}" != "$v" ] && mkstructs "$dir"
 		echo "\$"
 	} > "$dir/proto"
 	head -c 8192 /dev/zero | tr '\0' 'x' > "$dir/data"
@@ -198,6 +287,15 @@ mkbase() {
 	rm -f "$img"; truncate -s 64M "$img"
 	# shellcheck disable=SC2086
 	mkfs.xfs -q -f $opt -p "$dir/proto" "$img" 2>&1 | grep -v 'V4 filesystems are deprecated'
+	[ "${v%s}" = "$v" ] && return 0
+	# attributes: /af gets a leaf block and a remote value, /an a node block. A small attribute
+	# first: on v4, xfs_db 6.1 crashes if the first attr_set of an inode needs a leaf block.
+	local a=(-c "path /af" -c "attr_set -v 4 small")
+	for i in 1 2 3 4 5 6; do a+=(-c "attr_set -v 200 leafattr$i"); done
+	a+=(-c "attr_set -v 5000 remote")
+	a+=(-c "path /an" -c "attr_set -v 4 small")
+	for i in $(seq -w 1 80); do a+=(-c "attr_set -v 100 nodeattr$i"); done
+	xfs_db -x "${a[@]}" "$img" >/dev/null 2>&1
 	return 0
 }
 
@@ -214,7 +312,7 @@ case "${1:-}" in
 esac
 OUT=$(realpath -m "$1"); shift
 mkdir -p "$OUT/.base"
-for v in v4 v5 v5rmap v5reflink; do mkbase "$OUT/.base/$v.img" "$v"; done
+for v in v4 v5 v5rmap v5reflink v4s v5s; do mkbase "$OUT/.base/$v.img" "$v"; done
 
 match() {
 	local n=$1 g

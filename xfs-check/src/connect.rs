@@ -237,7 +237,20 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         vec![("ino", dir.into()), ("reason", "no data entry".into())],
                     );
                 }
-                if nbad > 0 || need_dot {
+                let mut rebuild = nbad > 0 || need_dot || self.c.dir_badlist.contains(&dir);
+                if nbad == 0 && !need_dot {
+                    let recs = self
+                        .c
+                        .fs
+                        .fork_records(&inode, xfs_format::bmap::WhichFork::Data)
+                        .unwrap_or_default();
+                    let (out, bad) = crate::dirleaf::check(self.c.fs, dir, recs);
+                    for (k, f) in out {
+                        self.push(k, f);
+                    }
+                    rebuild |= bad;
+                }
+                if rebuild {
                     self.push("dir_would_rebuild", vec![("ino", dir.into())]);
                 }
             }

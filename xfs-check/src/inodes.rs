@@ -136,6 +136,8 @@ pub struct Checker<'a, S> {
     /// Directory buffers (daddr) already read once: the buffer cache hands them out again
     /// without running the verifier.
     pub(crate) dir_bufs_seen: std::collections::BTreeSet<u64>,
+    /// Directories whose da btree is bad (dir2_add_badlist): rebuilt in phase 6.
+    pub(crate) dir_badlist: std::collections::BTreeSet<u64>,
     /// Phase 4 data-fork mappings of regular files per AG (agbno, end, owner) on reflink
     /// filesystems: the observations refcounts are computed from.
     pub data_maps: Vec<Vec<(u32, u32, u64)>>,
@@ -224,6 +226,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             uncertain: Vec::new(),
             unmappable: std::collections::BTreeSet::new(),
             dir_bufs_seen: std::collections::BTreeSet::new(),
+            dir_badlist: std::collections::BTreeSet::new(),
             data_maps: vec![Vec::new(); geo.ag_count as usize],
             incore,
             bmaps,
@@ -1010,6 +1013,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         // Attr fork.
         let mut atot = 0u64;
         let mut anextents = 0u64;
+        let mut attr_recs: Option<Vec<BmbtRec>> = None;
         if forkoff != 0 {
             let aoff = core.saturating_add(forkoff.saturating_mul(8));
             let asize = litino.saturating_sub(forkoff.saturating_mul(8));
@@ -1040,6 +1044,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
                     atot = t;
                     anextents = n;
+                    if !err {
+                        attr_recs = Some(recs);
+                    }
                     err
                 }
                 FMT_BTREE => {
@@ -1056,6 +1063,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
                     atot = t.saturating_add(nb);
                     anextents = n;
+                    if !err {
+                        attr_recs = Some(recs);
+                    }
                     err
                 }
                 _ => true,
@@ -1063,6 +1073,14 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             if aerr {
                 self.push("bad_attr_fork", vec![i.clone()]);
                 retval = true;
+            } else if let (false, Some(recs)) = (phase4, attr_recs) {
+                // process_attributes: only in phase 3.
+                if self.lf_attr(ino, &recs, aformat, anex_disk) {
+                    self.push("inode_attr_problem", vec![i.clone()]);
+                    self.push("inode_would_clear_attr_fork", Vec::new());
+                    atot = 0;
+                    anextents = 0;
+                }
             }
         }
         if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && tot != 0 {
@@ -1121,6 +1139,15 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 }
             }
             Type::Symlink => {
+                // process_symlink: MAXPATHLEN
+                if size as u64 >= 1024 {
+                    self.push(
+                        "symlink_too_long",
+                        vec![i.clone(), ("found", (size as u64).into())],
+                    );
+                    self.push("symlink_problem", vec![i]);
+                    return clear;
+                }
                 if size == 0 {
                     self.push("symlink_zero_size", vec![i.clone()]);
                     self.push("symlink_problem", vec![i]);

@@ -236,7 +236,85 @@ impl<S: ByteSource> Checker<'_, S> {
             }
             next = f;
         }
-        good == 0
+        if good == 0 {
+            return true;
+        }
+        // process_node_dir2 (once per directory: a directory on the bad list is skipped).
+        if last_off(recs) > leafblk.saturating_add(fsbcount)
+            && !self.dir_badlist.contains(&ino)
+            && self.node_root_bad(ino, recs, dg, leafblk)
+        {
+            self.dir_badlist.insert(ino);
+        }
+        false
+    }
+
+    /// The root block of a node directory's da btree (traverse_int_dablock, first level;
+    /// the levels below are not walked yet). True when the directory goes on the bad list.
+    fn node_root_bad(&mut self, ino: u64, recs: &[BmbtRec], dg: &DirGeo, leafblk: u64) -> bool {
+        const DA_NODE: u16 = 0xfebe;
+        const DA3_NODE: u16 = 0x3ebe;
+        const LEAFN: u16 = 0xd2ff;
+        const LEAFN3: u16 = 0x3dff;
+        let Some((fsb, _)) = xfs_format::bmap::lookup(recs, leafblk) else {
+            return true;
+        };
+        let Ok(b) = self.fs.read_logical(recs, leafblk, u64::from(dg.fsbcount)) else {
+            return true;
+        };
+        let daddr = self.fs.fsb_to_offset(fsb).unwrap_or(0) / 512;
+        let v5 = dg.has_crc;
+        let magic = be16(&b, 8);
+        let o = if v5 { 56 } else { 12 };
+        let count = usize::from(be16(&b, o));
+        let level = be16(&b, o.saturating_add(2));
+        let hsize: usize = if v5 { 64 } else { 16 };
+        let node_ents = (dg.blksize as usize).saturating_sub(hsize) / 8;
+        let verdict = match magic {
+            DA_NODE | DA3_NODE => {
+                if magic == DA3_NODE
+                    && xfs_format::crc::verify(&b, 12, true) == xfs_format::fields::CrcState::Bad
+                {
+                    Some(false)
+                } else {
+                    let ok = magic == if v5 { DA3_NODE } else { DA_NODE }
+                        && (!v5
+                            || (b.get(32..48) == Some(&self.fs.geo.meta_uuid[..])
+                                && be64(&b, 16) == daddr))
+                        && level != 0
+                        && level <= 5
+                        && count != 0
+                        && count <= node_ents;
+                    (!ok).then_some(true)
+                }
+            }
+            // A single leafn root: nothing to walk.
+            LEAFN | LEAFN3 => return false,
+            _ => Some(true),
+        };
+        let blk = ("blk", Val::U(leafblk));
+        if let Some(corrupt) = verdict {
+            self.push_kind(
+                "verifier_error",
+                vec![
+                    (
+                        "error",
+                        if corrupt { "corruption" } else { "CRC error" }.into(),
+                    ),
+                    ("addr", "<addr>".into()),
+                    ("ops", "xfs_da3_node".into()),
+                    ("daddr", daddr.into()),
+                    ("bytes", u64::from(dg.blksize).into()),
+                ],
+            );
+            self.push_kind("dir_corrupt_tree_block", vec![blk, ("ino", ino.into())]);
+            return true;
+        }
+        if !(1..5).contains(&level) {
+            self.push_kind("dir_bad_header_depth", vec![("ino", ino.into())]);
+            return true;
+        }
+        false
     }
 
     /// process_dir2_data: one data block (or the data area of a block directory) ending at

@@ -6,8 +6,10 @@
 //! counts) are not implemented yet; [`Report::phases`] is where they will slot in.
 #![forbid(unsafe_code)]
 
+mod attrck;
 pub mod bmap;
 pub mod connect;
+mod dirleaf;
 pub mod finding;
 pub mod inodes;
 mod lfdir;
