@@ -4,6 +4,7 @@
 //! walked yet.
 
 use xfs_format::bmap::BmbtRec;
+use xfs_format::bytes::{be16, be32, be64};
 use xfs_format::dir2::da_hashname;
 use xfs_format::fields::CrcState;
 use xfs_format::ByteSource;
@@ -22,21 +23,6 @@ const ATTR_INCOMPLETE: u8 = 0x80;
 const XATTR_SIZE_MAX: u64 = 1 << 16;
 const FMT_EXTENTS: u8 = 2;
 
-fn be16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at.saturating_add(2))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u16::from_be_bytes)
-}
-fn be32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at.saturating_add(4))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u32::from_be_bytes)
-}
-fn be64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at.saturating_add(8))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u64::from_be_bytes)
-}
 fn round4(n: usize) -> usize {
     n.saturating_add(3) & !3
 }

@@ -3,6 +3,7 @@
 //! table check dir_hash_see_all / dir_hash_check).
 
 use std::collections::BTreeMap;
+use xfs_format::bytes::{be16, be32, be64};
 
 use xfs_format::bmap::BmbtRec;
 use xfs_format::dir2::{da_hashname, DirGeo};
@@ -22,22 +23,6 @@ const DIR3_FREE_MAGIC: u32 = 0x5844_4633;
 const NULLDATAOFF: u16 = 0xffff;
 /// Most directory blocks looked at per directory.
 const MAX_BLOCKS: u64 = 1 << 20;
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at.saturating_add(2))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u16::from_be_bytes)
-}
-fn be32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at.saturating_add(4))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u32::from_be_bytes)
-}
-fn be64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at.saturating_add(8))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u64::from_be_bytes)
-}
 
 pub(crate) type Out = Vec<(&'static str, Vec<(&'static str, Val)>)>;
 

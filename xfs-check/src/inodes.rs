@@ -8,6 +8,7 @@
 #![allow(clippy::collapsible_match)] // the match arms mirror xfs_repair's switch statements
 
 use std::collections::BTreeMap;
+use xfs_format::bytes::{be16, be32, be64};
 
 use xfs_format::bmap::{records_in, BmbtRec, BmdrRoot};
 use xfs_format::{ByteSource, Filesystem};
@@ -94,22 +95,6 @@ fn mode_ftype(mode: u16) -> u8 {
         S_IFLNK => 7,
         _ => 0,
     }
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at.saturating_add(2))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u16::from_be_bytes)
-}
-fn be32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at.saturating_add(4))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u32::from_be_bytes)
-}
-fn be64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at.saturating_add(8))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u64::from_be_bytes)
 }
 
 /// Result of processing one inode (process_dinode).

@@ -3,6 +3,7 @@
 //! process_dir2_data).
 
 use xfs_format::bmap::BmbtRec;
+use xfs_format::bytes::{be16, be32, be64};
 use xfs_format::dir2::{
     data_entsize, DirGeo, XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_FREE_TAG, XFS_DIR2_DATA_MAGIC,
     XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC,
@@ -11,22 +12,6 @@ use xfs_format::ByteSource;
 
 use crate::finding::Val;
 use crate::inodes::Checker;
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at.saturating_add(2))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u16::from_be_bytes)
-}
-fn be32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at.saturating_add(4))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u32::from_be_bytes)
-}
-fn be64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at.saturating_add(8))
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u64::from_be_bytes)
-}
 
 /// Result of the buffer verifier on a directory data/block buffer.
 #[derive(PartialEq, Eq, Clone, Copy)]

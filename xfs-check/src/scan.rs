@@ -1,6 +1,7 @@
 //! Phase 2: per-AG header checks and btree scans (xfs_repair's scan_ag / scan_ags).
 
 use std::collections::BTreeMap;
+use xfs_format::bytes::{be16, be32, be64};
 
 use xfs_format::ag::{AgHeader, Agf, Agi, NULL_AG, XFS_AGFL_CRC_OFF, XFS_AGFL_HDR_SIZE};
 use xfs_format::btree::{BlockHeader, PtrFormat, NULLAGBLOCK};
@@ -259,24 +260,6 @@ struct Ag<'c, 'a, S> {
     nr_blocks: u32,
     ino_blocks: u32,
     fino_blocks: u32,
-}
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at.saturating_add(4))
-        .and_then(|s| <[u8; 4]>::try_from(s).ok())
-        .map_or(0, u32::from_be_bytes)
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at.saturating_add(8))
-        .and_then(|s| <[u8; 8]>::try_from(s).ok())
-        .map_or(0, u64::from_be_bytes)
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at.saturating_add(2))
-        .and_then(|s| <[u8; 2]>::try_from(s).ok())
-        .map_or(0, u16::from_be_bytes)
 }
 
 fn uuid_str(u: &[u8; 16]) -> String {
