@@ -689,69 +689,84 @@ pub fn timeline(out: &mut Out<'_>, common: &Common, bodyfile: bool) -> Result<()
             .entry(ino)
             .or_insert_with(|| vec![format!("/$OrphanFiles/OrphanFile-{ino}")]);
     }
-    let mut rows = Vec::new();
-    for (ino, names) in &by_ino {
-        let Ok(i) = fs.read_inode(*ino) else {
-            continue;
-        };
-        for name in names {
-            rows.push((name.clone(), *ino, i.clone()));
-        }
-    }
+    // Inodes are read one at a time as they are printed (nothing per inode is kept but its
+    // names and, for the mactime order, its four timestamps), so memory stays small on
+    // images with millions of inodes.
     if common.json {
-        let v: Vec<Json> = rows
-            .iter()
-            .map(|(n, ino, i)| {
-                let mut s = stat_json(&fs, i);
+        let mut v: Vec<Json> = Vec::new();
+        for (ino, names) in &by_ino {
+            let Ok(i) = fs.read_inode(*ino) else {
+                continue;
+            };
+            for n in names {
+                let mut s = stat_json(&fs, &i);
                 set(&mut s, "path", json!(n));
                 set(&mut s, "ino", json!(ino));
-                s
-            })
-            .collect();
+                v.push(s);
+            }
+        }
         return json_out(out, &json!(v));
     }
     if bodyfile {
-        for (name, ino, i) in &rows {
+        for (ino, names) in &by_ino {
+            let Ok(i) = fs.read_inode(*ino) else {
+                continue;
+            };
             let r = &i.raw;
-            let mut shown = name.clone();
-            if i.file_type() == S_IFLNK {
-                if let Ok(t) = fs.read_link(i) {
-                    shown = format!("{name} -> {}", lossy(&t));
-                }
-            }
+            let target = if i.file_type() == S_IFLNK {
+                fs.read_link(&i).ok().map(|t| lossy(&t))
+            } else {
+                None
+            };
             let crt = i.crtime().map_or(0, |t| t.sec);
-            writeln!(
-                out,
-                "0|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
-                shown.replace('|', "\\|"),
-                ino,
-                tsk_mode(r.di_mode),
-                r.di_uid,
-                r.di_gid,
-                r.di_size,
-                i.atime().sec,
-                i.mtime().sec,
-                i.ctime().sec,
-                crt
-            )?;
+            for name in names {
+                let shown = match &target {
+                    Some(t) => format!("{name} -> {t}"),
+                    None => name.clone(),
+                };
+                writeln!(
+                    out,
+                    "0|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+                    shown.replace('|', "\\|"),
+                    ino,
+                    tsk_mode(r.di_mode),
+                    r.di_uid,
+                    r.di_gid,
+                    r.di_size,
+                    i.atime().sec,
+                    i.mtime().sec,
+                    i.ctime().sec,
+                    crt
+                )?;
+            }
         }
     } else {
         // mactime-like: one line per timestamp event, oldest first.
-        let mut events: Vec<(i64, u32, String, String)> = Vec::new();
-        for (name, _ino, i) in &rows {
-            let mut add = |t: Timestamp, what: &str| {
-                events.push((t.sec, t.nsec, what.to_string(), name.clone()))
+        let names: Vec<&String> = by_ino.values().flatten().collect();
+        let mut events: Vec<(i64, u32, u8, usize)> = Vec::new();
+        let mut k = 0usize;
+        for (ino, ns) in &by_ino {
+            let first = k;
+            k = k.saturating_add(ns.len());
+            let Ok(i) = fs.read_inode(*ino) else {
+                continue;
             };
-            add(i.mtime(), "m...");
-            add(i.atime(), ".a..");
-            add(i.ctime(), "..c.");
-            if let Some(c) = i.crtime() {
-                add(c, "...b");
+            for idx in first..k {
+                let mut add = |t: Timestamp, what: u8| events.push((t.sec, t.nsec, what, idx));
+                add(i.mtime(), 0);
+                add(i.atime(), 1);
+                add(i.ctime(), 2);
+                if let Some(c) = i.crtime() {
+                    add(c, 3);
+                }
             }
         }
-        events.sort();
-        for (sec, nsec, what, name) in events {
-            writeln!(out, "{} {what} {name}", fmt_time(&Timestamp { sec, nsec }))?;
+        events.sort_unstable();
+        const FLAGS: [&str; 4] = ["m...", ".a..", "..c.", "...b"];
+        for (sec, nsec, what, idx) in events {
+            let flag = FLAGS.get(usize::from(what)).copied().unwrap_or("....");
+            let name = names.get(idx).map_or("", |n| n.as_str());
+            writeln!(out, "{} {flag} {name}", fmt_time(&Timestamp { sec, nsec }))?;
         }
     }
     for w in warnings {
