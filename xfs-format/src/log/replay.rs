@@ -25,12 +25,14 @@
 //! * after replay, as a mount with lazy superblock counters does, the superblock's `icount`,
 //!   `ifree` and `fdblocks` are recomputed from the AG headers.
 //!
-//! After replay, EFIs without EFD are finished as the kernel does: their extents go back
-//! into the free-space btrees and AGF counters (see `efi.rs` for the cases handled; the
-//! others, and filesystems with rmapbt, are left undone and reported).
+//! After replay, EFIs without EFD are finished as the kernel does, in log order with the
+//! RUIs without RUD: extents go back into the free-space btrees and AGF counters, and
+//! rmapbt records are removed (see `efi.rs` for the cases handled; the others are left
+//! undone and reported).
 //!
-//! Not replayed, and reported as [`Note`]s: other intents without done items (RUI, CUI, BUI,
-//! ATTRI), which the kernel finishes after replay; EFIs that `efi.rs` cannot finish exactly;
+//! Not replayed, and reported as [`Note`]s: other intents without done items (CUI, BUI,
+//! ATTRI, RUIs other than whole-record unmaps), which the kernel finishes after replay;
+//! EFIs that `efi.rs` cannot finish exactly;
 //! dquot items and quota-off items; inodes left on AGI unlinked lists, which a mount
 //! would free. Items that the kernel would refuse (bad magic, out of range) are reported too
 //! and skipped; the kernel would fail the mount instead.
@@ -94,6 +96,8 @@ pub struct ReplayStats {
     pub sb_counters_recomputed: bool,
     /// EFIs without EFD whose extents were freed after replay, as the kernel does.
     pub efis_finished: u64,
+    /// RUIs without RUD finished after replay (rmapbt records removed).
+    pub ruis_finished: u64,
     /// Bytes held by the overlay (512 per modified sector).
     pub overlay_bytes: u64,
 }
@@ -219,7 +223,10 @@ impl<S: ByteSource> ReplayedSource<S> {
             }
         }
         // Pass 2, transaction by transaction, items in the kernel's order.
-        let mut intents: BTreeMap<(u16, u64), (Ctx, &Item)> = BTreeMap::new();
+        // Intents by id, with their position in the log (the kernel finishes them in log
+        // order, e.g. an RUI before the EFI logged after it in the same transaction).
+        let mut intents: BTreeMap<(u16, u64), (LogPos, &Item)> = BTreeMap::new();
+        let mut seq = 0u64;
         let mut last_lsn = 0u64;
         for t in &rep.transactions {
             r.stats.transactions = r.stats.transactions.saturating_add(1);
@@ -243,7 +250,8 @@ impl<S: ByteSource> ReplayedSource<S> {
                     XFS_LI_ICREATE => r.icreate(it, ctx)?,
                     XFS_LI_EFI | XFS_LI_RUI | XFS_LI_CUI | XFS_LI_BUI | XFS_LI_ATTRI => {
                         if let Some(id) = intent_id(&it.body) {
-                            intents.insert((it.item_type, id), (ctx, it));
+                            seq = seq.saturating_add(1);
+                            intents.insert((it.item_type, id), ((ctx, seq), it));
                         }
                     }
                     XFS_LI_EFD | XFS_LI_RUD | XFS_LI_CUD | XFS_LI_BUD | XFS_LI_ATTRD => {
@@ -275,8 +283,8 @@ impl<S: ByteSource> ReplayedSource<S> {
         }
         // The kernel finishes the intents left over in log order.
         let mut left: Vec<_> = intents.into_iter().collect();
-        left.sort_by_key(|(_, (ctx, _))| ctx.1);
-        for ((ty, id), (ctx, it)) in left {
+        left.sort_by_key(|(_, ((ctx, seq), _))| (ctx.1, *seq));
+        for ((ty, id), ((ctx, _), it)) in left {
             if let ItemBody::Efi {
                 extents, nextents, ..
             } = &it.body
@@ -293,6 +301,28 @@ impl<S: ByteSource> ReplayedSource<S> {
                             format!(
                                 "intent {id:#x} without done item: the kernel would free its \
                                  extents after replay; not replayed: {why}"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+            if let ItemBody::Rui {
+                extents, nextents, ..
+            } = &it.body
+            {
+                match r.finish_rui(extents, *nextents, last_lsn) {
+                    Ok(()) => {
+                        r.stats.ruis_finished = r.stats.ruis_finished.saturating_add(1);
+                        continue;
+                    }
+                    Err(why) => {
+                        r.note(
+                            ctx,
+                            "RUI",
+                            format!(
+                                "intent {id:#x} without done item: the kernel would finish it \
+                                 after replay; not replayed: {why}"
                             ),
                         );
                         continue;
@@ -468,6 +498,8 @@ struct Replayer<'a, S> {
 }
 
 type Ctx = (u32, (u32, u32));
+/// A log item's transaction context and its rank in the log.
+type LogPos = (Ctx, u64);
 
 fn put_be16(b: &mut [u8], off: usize, v: u16) {
     if let Some(d) = b.get_mut(off..off.saturating_add(2)) {
@@ -933,9 +965,6 @@ impl<S: ByteSource> Replayer<'_, S> {
         nextents: u32,
         lsn: u64,
     ) -> std::result::Result<(), String> {
-        if self.geo.has_rmapbt {
-            return Err("the reverse-mapping btree is not updated by this replay".into());
-        }
         if usize::try_from(nextents).ok() != Some(extents.len()) {
             return Err("damaged extent list".into());
         }
@@ -957,6 +986,53 @@ impl<S: ByteSource> Replayer<'_, S> {
             if self.geo.has_crc {
                 self.finish_v5_block(&mut buf, lsn);
             }
+            self.src
+                .put_sectors(off, &buf)
+                .map_err(|e| format!("overlay: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Finishes an RUI without RUD (all or nothing): only unmaps (`XFS_RMAP_EXTENT_UNMAP`)
+    /// of a whole rmapbt record are done, as `efi.rs` describes.
+    fn finish_rui(
+        &mut self,
+        extents: &[super::items::MapExtent],
+        nextents: u32,
+        lsn: u64,
+    ) -> std::result::Result<(), String> {
+        const UNMAP: u32 = 3;
+        if !self.geo.has_rmapbt || !self.geo.has_crc {
+            return Err("reverse-mapping updates on a filesystem without rmapbt".into());
+        }
+        if usize::try_from(nextents).ok() != Some(extents.len()) {
+            return Err("damaged extent list".into());
+        }
+        let blocks = {
+            let mut st = super::efi::Staged::new(&*self, self.geo);
+            for e in extents {
+                if e.flags & 0xff != UNMAP || e.startoff >= 1 << 54 {
+                    return Err(format!(
+                        "update type {:#x} is not replayed (only unmaps are)",
+                        e.flags
+                    ));
+                }
+                let off = e.startoff
+                    | if e.flags & (1 << 31) != 0 { 1 << 63 } else { 0 }
+                    | if e.flags & (1 << 30) != 0 { 1 << 62 } else { 0 }
+                    | if e.flags & (1 << 29) != 0 { 1 << 61 } else { 0 };
+                if st.rmap_unmap(e.startblock, e.len, e.owner, off).is_none() {
+                    return Err(format!(
+                        "unmapping block {} (+{}) owner {}: no exactly matching rmapbt record, \
+                         a leaf join would be needed, or the rmapbt does not look right",
+                        e.startblock, e.len, e.owner
+                    ));
+                }
+            }
+            st.blocks
+        };
+        for (off, mut buf) in blocks {
+            self.finish_v5_block(&mut buf, lsn);
             self.src
                 .put_sectors(off, &buf)
                 .map_err(|e| format!("overlay: {e}"))?;
