@@ -404,36 +404,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                         continue;
                     }
                     let Some(d) = dino(i) else { continue };
-                    let agino = start.saturating_add(i);
-                    let ino = self.ino_of(agno, agino);
-                    let was_free = !self.slot(ino).is_some_and(|s| s.used);
                     let d = d.to_vec();
-                    let o = self.dinode(agno, ino, &d, was_free);
-                    if o.used && was_free {
-                        self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
-                    }
-                    let nlink = if d.get(4).copied().unwrap_or(0) > 1 {
-                        be32(&d, 16)
-                    } else {
-                        be16(&d, 6).into()
-                    };
-                    if let Some(s) = self.slot_mut(agno, start, i) {
-                        s.used = o.used;
-                        s.isdir = o.isdir;
-                        if o.used {
-                            s.ftype = mode_ftype(be16(&d, 2));
-                            s.nlink = nlink;
-                            s.reflink = d.get(4).copied().unwrap_or(0) >= 3
-                                && be64(&d, 120) & DIFLAG2_REFLINK != 0;
-                        }
-                    }
-                    if o.status {
-                        if ino == self.fs.sb.raw.sb_rootino {
-                            self.push("would_clear_root", vec![("ino", ino.into())]);
-                        } else {
-                            self.push("would_clear_inode", vec![("ino", ino.into())]);
-                        }
-                    }
+                    self.process_chunk_inode(agno, start, i, &d);
                 }
             }
         }
@@ -441,6 +413,40 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             self.discover();
         }
         std::mem::take(&mut self.out)
+    }
+
+    /// process_dinode for inode `i` of the chunk at `start`, then its in-core state: used,
+    /// directory, file type, link count and reflink flag, as both the chunk pass and the
+    /// newly-discovered-inode pass record them.
+    fn process_chunk_inode(&mut self, agno: u32, start: u32, i: u32, d: &[u8]) {
+        let ino = self.ino_of(agno, start.saturating_add(i));
+        let was_free = !self.slot(ino).is_some_and(|s| s.used);
+        let o = self.dinode(agno, ino, d, was_free);
+        if o.used && was_free {
+            self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
+        }
+        let version = d.get(4).copied().unwrap_or(0);
+        let nlink = if version > 1 {
+            be32(d, 16)
+        } else {
+            be16(d, 6).into()
+        };
+        if let Some(s) = self.slot_mut(agno, start, i) {
+            s.used = o.used;
+            s.isdir = o.isdir;
+            if o.used {
+                s.ftype = mode_ftype(be16(d, 2));
+                s.nlink = nlink;
+                s.reflink = version >= 3 && be64(d, 120) & DIFLAG2_REFLINK != 0;
+            }
+        }
+        if o.status {
+            if ino == self.fs.sb.raw.sb_rootino {
+                self.push("would_clear_root", vec![("ino", ino.into())]);
+            } else {
+                self.push("would_clear_inode", vec![("ino", ino.into())]);
+            }
+        }
     }
 
     /// Phase 3's "process newly discovered inodes": chunks of inodes that directories name
@@ -551,28 +557,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 else {
                     continue;
                 };
-                let ino = self.ino_of(agno, start.saturating_add(i));
-                let was_free = !self.slot(ino).is_some_and(|s| s.used);
-                let o = self.dinode(agno, ino, &d, was_free);
-                if o.used && was_free {
-                    self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
-                }
-                let nlink = if d.get(4).copied().unwrap_or(0) > 1 {
-                    be32(&d, 16)
-                } else {
-                    be16(&d, 6).into()
-                };
-                if let Some(s) = self.slot_mut(agno, start, i) {
-                    s.used = o.used;
-                    s.isdir = o.isdir;
-                    if o.used {
-                        s.ftype = mode_ftype(be16(&d, 2));
-                        s.nlink = nlink;
-                    }
-                }
-                if o.status {
-                    self.push("would_clear_inode", vec![("ino", ino.into())]);
-                }
+                self.process_chunk_inode(agno, start, i, &d);
             }
             self.push("found_inodes_not_in_tree", vec![]);
         }
