@@ -97,6 +97,24 @@ fn mode_ftype(mode: u16) -> u8 {
     }
 }
 
+/// On-disk inode `i` of the chunk starting at agino `start`, from the chunk's block buffers
+/// (`ipb` inodes of `isz` bytes per block). With more than 64 inodes per block a chunk
+/// starts inside its block.
+fn chunk_dinode(
+    bufs: &[Option<Vec<u8>>],
+    start: u32,
+    i: u32,
+    ipb: u32,
+    isz: usize,
+) -> Option<&[u8]> {
+    let j = start.checked_rem(ipb).unwrap_or(0).saturating_add(i);
+    let blk = bufs
+        .get(j.checked_div(ipb).unwrap_or(0) as usize)?
+        .as_ref()?;
+    let off = (j.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
+    blk.get(off..off.saturating_add(isz))
+}
+
 /// Result of processing one inode (process_dinode).
 struct Outcome {
     /// Return value: the inode would have been cleared.
@@ -351,16 +369,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                         }
                     }
                 }
-                // With more than 64 inodes per block a chunk starts inside its block.
-                let first = start.checked_rem(ipb).unwrap_or(0);
-                let dino = |i: u32| -> Option<&[u8]> {
-                    let j = first.saturating_add(i);
-                    let blk = bufs
-                        .get(j.checked_div(ipb).unwrap_or(0) as usize)?
-                        .as_ref()?;
-                    let off = (j.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
-                    blk.get(off..off.saturating_add(isz))
-                };
+                let dino = |i: u32| chunk_dinode(&bufs, start, i, ipb, isz);
                 // Buffer verifier of each cluster (phase 3 reads them).
                 if phase == 3 {
                     let mut i = 0u32;
@@ -542,19 +551,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     m.set(agbno0.saturating_add(b), bm::INO);
                 }
             }
-            // With more than 64 inodes per block a chunk starts inside its block.
-            let first = start.checked_rem(ipb).unwrap_or(0);
             for i in 0..64u32 {
-                let j = first.saturating_add(i);
-                let Some(d) = bufs
-                    .get(j.checked_div(ipb).unwrap_or(0) as usize)
-                    .and_then(|b| b.as_ref())
-                    .and_then(|blk| {
-                        let off = (j.checked_rem(ipb).unwrap_or(0) as usize).saturating_mul(isz);
-                        blk.get(off..off.saturating_add(isz))
-                    })
-                    .map(<[u8]>::to_vec)
-                else {
+                let Some(d) = chunk_dinode(&bufs, start, i, ipb, isz).map(<[u8]>::to_vec) else {
                     continue;
                 };
                 self.process_chunk_inode(agno, start, i, &d);
