@@ -22,6 +22,7 @@ pub mod partition;
 pub mod sb;
 pub mod source;
 pub mod symlink;
+pub mod verify;
 
 pub use error::{CorruptKind, Error, Result};
 pub use fs::Filesystem;
