@@ -8,32 +8,21 @@
 #![allow(clippy::collapsible_match)] // the match arms mirror xfs_repair's switch statements
 
 use std::collections::BTreeMap;
-use xfs_format::bytes::{be16, be32, be64};
 
+use xfs_format::addr::NULLAGINO;
 use xfs_format::bmap::{records_in, BmbtRec, BmdrRoot};
+use xfs_format::inode::{
+    RawDinode, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+    XFS_DIFLAG_EXTSIZE as DIFLAG_EXTSIZE, XFS_DIFLAG_EXTSZINHERIT as DIFLAG_EXTSZINHERIT,
+    XFS_DIFLAG_REALTIME as DIFLAG_REALTIME, XFS_DINODE_CRC_OFF, XFS_DINODE_FMT_BTREE as FMT_BTREE,
+    XFS_DINODE_FMT_DEV as FMT_DEV, XFS_DINODE_FMT_EXTENTS as FMT_EXTENTS,
+    XFS_DINODE_FMT_LOCAL as FMT_LOCAL, XFS_DINODE_MAGIC, XFS_SYMLINK_MAXLEN,
+};
 use xfs_format::{ByteSource, Filesystem};
 
 use crate::bmap::{self as bm, Bmap};
 use crate::finding::{Finding, Val};
 use crate::scan::AgResult;
-
-const NULLAGINO: u32 = u32::MAX;
-const S_IFMT: u16 = 0o170000;
-const S_IFDIR: u16 = 0o040000;
-const S_IFREG: u16 = 0o100000;
-const S_IFLNK: u16 = 0o120000;
-const S_IFCHR: u16 = 0o020000;
-const S_IFBLK: u16 = 0o060000;
-const S_IFSOCK: u16 = 0o140000;
-const S_IFIFO: u16 = 0o010000;
-const DIFLAG_REALTIME: u16 = 0x1;
-const DIFLAG_EXTSIZE: u16 = 0x800;
-const DIFLAG_EXTSZINHERIT: u16 = 0x1000;
-const DIFLAG2_REFLINK: u64 = 0x2;
-const FMT_DEV: u8 = 0;
-const FMT_LOCAL: u8 = 1;
-const FMT_EXTENTS: u8 = 2;
-const FMT_BTREE: u8 = 3;
 
 /// In-core state of one inode.
 #[derive(Debug, Clone, Copy, Default)]
@@ -434,19 +423,14 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         if o.used && was_free {
             self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
         }
-        let version = d.get(4).copied().unwrap_or(0);
-        let nlink = if version > 1 {
-            be32(d, 16)
-        } else {
-            be16(d, 6).into()
-        };
+        let di = dinode_core(d);
         if let Some(s) = self.slot_mut(agno, start, i) {
             s.used = o.used;
             s.isdir = o.isdir;
             if o.used {
-                s.ftype = mode_ftype(be16(d, 2));
-                s.nlink = nlink;
-                s.reflink = version >= 3 && be64(d, 120) & DIFLAG2_REFLINK != 0;
+                s.ftype = mode_ftype(di.di_mode);
+                s.nlink = di.link_count();
+                s.reflink = di.is_reflink();
             }
         }
         if o.status {
@@ -644,37 +628,40 @@ impl<'a, S: ByteSource> Checker<'a, S> {
 
     /// The libxfs inode buffer verifier (magic, version, next_unlinked).
     fn buf_inode_ok(&self, agno: u32, d: &[u8]) -> bool {
-        let nu = be32(d, 96);
-        be16(d, 0) == 0x494e
-            && self.good_version(d.get(4).copied().unwrap_or(0))
+        let di = dinode_core(d);
+        let nu = di.di_next_unlinked;
+        di.di_magic == XFS_DINODE_MAGIC
+            && self.good_version(di.di_version)
             && (nu == NULLAGINO || self.valid_agino(agno, nu))
     }
 
     fn crc_bad(&self, d: &[u8]) -> bool {
         self.fs.geo.has_crc
-            && xfs_format::crc::verify(d, 100, true) == xfs_format::fields::CrcState::Bad
+            && xfs_format::crc::verify(d, XFS_DINODE_CRC_OFF, true)
+                == xfs_format::fields::CrcState::Bad
     }
 
     /// Verify-mode pass of process_dinode_int: lines without the action suffix.
     fn verify_dinode(&mut self, agno: u32, ino: u64, d: &[u8]) {
         let i = ("ino", Val::from(ino));
+        let di = dinode_core(d);
         if self.crc_bad(d) {
             self.push("inode_bad_crc_v", vec![i.clone()]);
         }
-        if be16(d, 0) != 0x494e {
+        if di.di_magic != XFS_DINODE_MAGIC {
             self.push(
                 "inode_bad_magic_v",
-                vec![("found", be16(d, 0).into()), i.clone()],
+                vec![("found", di.di_magic.into()), i.clone()],
             );
         }
-        let ver = d.get(4).copied().unwrap_or(0);
+        let ver = di.di_version;
         if !self.good_version(ver) {
             self.push(
                 "inode_bad_version_v",
                 vec![("found", ver.into()), i.clone()],
             );
         }
-        let nu = be32(d, 96);
+        let nu = di.di_next_unlinked;
         if nu != NULLAGINO && !self.valid_agino(agno, nu) {
             self.push(
                 "inode_bad_next_unlinked_v",
@@ -682,46 +669,42 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             );
         }
         if self.fs.geo.has_crc {
-            if be64(d, 152) != ino {
+            if di.di_ino != ino {
                 self.push(
                     "inode_ino_mismatch",
-                    vec![("found", be64(d, 152).into()), i.clone()],
+                    vec![("found", di.di_ino.into()), i.clone()],
                 );
                 return;
             }
-            if d.get(160..176) != Some(&self.fs.geo.meta_uuid[..]) {
+            if di.di_uuid != self.fs.geo.meta_uuid {
                 self.push("inode_uuid_mismatch", vec![i.clone()]);
                 return;
             }
         }
-        let size = be64(d, 56) as i64;
+        let size = di.signed_size();
         if size < 0 {
             self.push("inode_negative_size", vec![("found", size.into()), i]);
             return;
         }
-        let mode = be16(d, 2);
-        if mode != 0 && !mode_format_ok(mode, d.get(5).copied().unwrap_or(0)) {
+        let mode = di.di_mode;
+        if mode != 0 && !mode_format_ok(mode, di.di_format) {
             self.push("inode_bad_format", vec![i]);
             return;
         }
-        self.flag_checks(d, ino, mode);
+        self.flag_checks(&di, ino, mode);
     }
 
     /// The flag checks shared by both modes; returns (bad flags changed, clear).
-    fn flag_checks(&mut self, d: &[u8], ino: u64, mode: u16) -> (bool, bool) {
+    fn flag_checks(&mut self, di: &RawDinode, ino: u64, mode: u16) -> (bool, bool) {
         let i = ("ino", Val::from(ino));
-        let flags = be16(d, 90);
         let mut fixed = false;
-        if flags & DIFLAG_REALTIME != 0 && self.fs.sb.raw.sb_rblocks == 0 {
+        if di.di_flags & DIFLAG_REALTIME != 0 && self.fs.sb.raw.sb_rblocks == 0 {
             self.push("inode_rt_no_rtdev", vec![i.clone()]);
             fixed = true;
         }
-        if d.get(4).copied().unwrap_or(0) >= 3 {
-            let flags2 = be64(d, 120);
-            if flags2 & DIFLAG2_REFLINK != 0 && mode & S_IFMT != S_IFREG && mode != 0 {
-                self.push("inode_reflink_nonfile", vec![i]);
-                return (fixed, true);
-            }
+        if di.is_reflink() && mode & S_IFMT != S_IFREG && mode != 0 {
+            self.push("inode_reflink_nonfile", vec![i]);
+            return (fixed, true);
         }
         (fixed, false)
     }
@@ -736,24 +719,25 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             used: false,
             isdir: false,
         };
-        let mode = be16(d, 2);
+        let di = dinode_core(d);
+        let mode = di.di_mode;
         if self.crc_bad(d) {
             self.push("inode_bad_crc", vec![i.clone()]);
             retval = true;
         }
-        if be16(d, 0) != 0x494e {
+        if di.di_magic != XFS_DINODE_MAGIC {
             self.push(
                 "inode_bad_magic",
-                vec![("found", be16(d, 0).into()), i.clone()],
+                vec![("found", di.di_magic.into()), i.clone()],
             );
             retval = true;
         }
-        let ver = d.get(4).copied().unwrap_or(0);
+        let ver = di.di_version;
         if !self.good_version(ver) {
             self.push("inode_bad_version", vec![("found", ver.into()), i.clone()]);
             retval = true;
         }
-        let nu = be32(d, 96);
+        let nu = di.di_next_unlinked;
         if nu != NULLAGINO && !self.valid_agino(agno, nu) {
             self.push(
                 "inode_bad_next_unlinked",
@@ -762,19 +746,19 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             retval = true;
         }
         if self.fs.geo.has_crc {
-            if be64(d, 152) != ino {
+            if di.di_ino != ino {
                 self.push(
                     "inode_ino_mismatch",
-                    vec![("found", be64(d, 152).into()), i.clone()],
+                    vec![("found", di.di_ino.into()), i.clone()],
                 );
                 return clear;
             }
-            if d.get(160..176) != Some(&self.fs.geo.meta_uuid[..]) {
+            if di.di_uuid != self.fs.geo.meta_uuid {
                 self.push("inode_uuid_mismatch", vec![i.clone()]);
                 return clear;
             }
         }
-        let size = be64(d, 56) as i64;
+        let size = di.signed_size();
         if size < 0 {
             self.push(
                 "inode_negative_size",
@@ -797,12 +781,12 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 isdir: false,
             };
         }
-        let format = d.get(5).copied().unwrap_or(0);
+        let format = di.di_format;
         if !mode_format_ok(mode, format) {
             self.push("inode_bad_format", vec![i.clone()]);
             return clear;
         }
-        let (fixed, clr) = self.flag_checks(d, ino, mode);
+        let (fixed, clr) = self.flag_checks(&di, ino, mode);
         if clr {
             return clear;
         }
@@ -812,7 +796,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         if phase4 && nu != NULLAGINO {
             self.push("inode_clear_next_unlinked", vec![i.clone()]);
         }
-        let flags = be16(d, 90);
+        let flags = di.di_flags;
         let ty = match mode & S_IFMT {
             S_IFDIR => Type::Dir,
             S_IFREG if flags & DIFLAG_REALTIME != 0 => Type::RtData,
@@ -838,38 +822,26 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
         };
         // validate_extsize
-        let extsize = be32(d, 72);
+        let extsize = di.di_extsize;
         if extsize != 0 && flags & (DIFLAG_EXTSIZE | DIFLAG_EXTSZINHERIT) == 0 {
             self.push(
                 "inode_bad_extsize",
                 vec![("found", extsize.into()), i.clone()],
             );
         }
-        let bigtime = ver >= 3 && be64(d, 120) & 0x8 != 0;
-        if !bigtime {
-            let mut ts = vec![("atime", 36usize), ("mtime", 44), ("ctime", 52)];
-            if ver >= 3 {
-                ts.push(("crtime", 148));
-            }
-            for (name, off) in ts {
-                let ns = be32(d, off);
-                if ns >= 1_000_000_000 {
-                    self.push(
-                        "inode_bad_nsec",
-                        vec![("ts", name.into()), ("found", ns.into()), i.clone()],
-                    );
-                }
+        for (name, ns) in di.legacy_nsecs() {
+            if ns >= 1_000_000_000 {
+                self.push(
+                    "inode_bad_nsec",
+                    vec![("ts", name.into()), ("found", ns.into()), i.clone()],
+                );
             }
         }
         // process_check_inode_sizes
-        let core = if ver >= 3 { 176usize } else { 100 };
-        let litino = (self.fs.geo.inode_size as usize).saturating_sub(core);
-        let forkoff = usize::from(d.get(82).copied().unwrap_or(0));
-        let dsize = if forkoff != 0 {
-            forkoff.saturating_mul(8)
-        } else {
-            litino
-        };
+        let geo = &self.fs.geo;
+        let litino = geo.litino();
+        let forkoff = usize::from(di.di_forkoff);
+        let dsize = di.dfork_size(geo);
         match ty {
             Type::Dir => {
                 if size <= dsize as i64 && format != FMT_LOCAL {
@@ -929,9 +901,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
         }
         // Data fork.
-        let nex_disk = u64::from(be32(d, 76));
-        let anex_disk = u64::from(be16(d, 80));
-        let nblocks_disk = be64(d, 64);
+        // Extent counts as the inode's layout has them (32/16 bits, or 64/32 with nrext64).
+        let nex_disk = di.data_extents();
+        let anex_disk = di.attr_extents();
+        let nblocks_disk = di.di_nblocks;
         let mut tot = 0u64;
         let mut nextents = 0u64;
         let mut dir_recs: Vec<BmbtRec> = Vec::new();
@@ -948,9 +921,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 }
             }
             FMT_EXTENTS | FMT_BTREE => {
-                let fork = d.get(core..core.saturating_add(dsize)).unwrap_or(&[]);
+                let fork = di.dfork(d, &self.fs.geo);
                 let recs = if format == FMT_EXTENTS {
-                    records_in(d, core, nex_disk)
+                    records_in(d, di.dfork_offset(), nex_disk)
                 } else {
                     let root = BmdrRoot::parse(fork);
                     match self.fs.bmbt_records(&root, ino) {
@@ -983,13 +956,14 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let mut anextents = 0u64;
         let mut attr_recs: Option<Vec<BmbtRec>> = None;
         if forkoff != 0 {
-            let aoff = core.saturating_add(forkoff.saturating_mul(8));
-            let asize = litino.saturating_sub(forkoff.saturating_mul(8));
-            let aformat = d.get(83).copied().unwrap_or(0);
-            let afork = d.get(aoff..aoff.saturating_add(asize)).unwrap_or(&[]);
+            let aoff = di.afork_offset();
+            let asize = di.afork_size(&self.fs.geo);
+            let aformat = di.di_aformat;
+            let afork = di.afork(d, &self.fs.geo);
             let aerr = match aformat {
                 FMT_LOCAL => {
-                    let tsz = usize::from(be16(afork, 0));
+                    let sf = xfs_format::attr::decode_shortform(afork);
+                    let tsz = sf.as_ref().map_or(0, |sf| usize::from(sf.hdr.totsize));
                     if tsz > asize {
                         self.push(
                             "attr_local_too_large",
@@ -1001,8 +975,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                         );
                         true
                     } else {
-                        if !phase4 {
-                            self.sf_attr_check(ino, afork);
+                        if let (false, Some(sf)) = (phase4, sf) {
+                            self.sf_attr_check(ino, &sf);
                         }
                         false
                     }
@@ -1099,8 +1073,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             Type::Dir => {
                 isdir = true;
                 if format == FMT_LOCAL {
-                    let fork = d.get(core..core.saturating_add(dsize)).unwrap_or(&[]);
-                    self.sf_dir(ino, fork, size);
+                    self.sf_dir(ino, di.dfork(d, &self.fs.geo), size);
                 } else if self.lf_dir(ino, &dir_recs) {
                     self.push("dir_problem", vec![i.clone()]);
                     return clear;
@@ -1108,10 +1081,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
             Type::Symlink => {
                 // process_symlink: MAXPATHLEN
-                if size as u64 >= 1024 {
+                if di.di_size >= XFS_SYMLINK_MAXLEN {
                     self.push(
                         "symlink_too_long",
-                        vec![i.clone(), ("found", (size as u64).into())],
+                        vec![i.clone(), ("found", di.di_size.into())],
                     );
                     self.push("symlink_problem", vec![i]);
                     return clear;
@@ -1366,15 +1339,12 @@ impl<'a, S: ByteSource> Checker<'a, S> {
     }
 
     /// Short-form attribute entries (process_shortform_attr, zero-length names).
-    fn sf_attr_check(&mut self, ino: u64, afork: &[u8]) {
-        let totsize = u64::from(be16(afork, 0));
-        let count = u64::from(afork.get(2).copied().unwrap_or(0));
-        let mut off = 4usize;
+    fn sf_attr_check(&mut self, ino: u64, sf: &xfs_format::attr::Shortform) {
+        let totsize = u64::from(sf.hdr.totsize);
+        let count = u64::from(sf.hdr.count);
         let mut size = 4u64;
-        for idx in 0..count {
-            let namelen = afork.get(off).copied().unwrap_or(0);
-            let vlen = afork.get(off.saturating_add(1)).copied().unwrap_or(0);
-            if namelen == 0 {
+        for (idx, e) in (0u64..).zip(&sf.entries) {
+            if e.namelen == 0 {
                 self.push(
                     "attr_sf_zero_namelen",
                     vec![("ino", ino.into()), ("expected", idx.into())],
@@ -1397,46 +1367,29 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 );
                 return;
             }
-            let es = 3usize
-                .saturating_add(namelen.into())
-                .saturating_add(vlen.into());
-            off = off.saturating_add(es);
-            size = size.saturating_add(es as u64);
+            let es = 3u64
+                .saturating_add(e.namelen.into())
+                .saturating_add(e.valuelen.into());
+            size = size.saturating_add(es);
         }
     }
 
     /// Short-form directory checks of phases 3 and 4 (process_sf_dir2).
     fn sf_dir(&mut self, ino: u64, fork: &[u8], size: i64) {
-        let count = usize::from(fork.first().copied().unwrap_or(0));
-        let i8 = fork.get(1).copied().unwrap_or(0);
-        let isz = if i8 != 0 { 8usize } else { 4 };
-        let ftype = usize::from(self.fs.geo.has_ftype);
-        let parent = if i8 != 0 {
-            be64(fork, 2)
+        let sf = xfs_format::dir2::parse_shortform(fork, self.fs.geo.has_ftype);
+        let parent = sf.hdr.parent;
+        let ents: Vec<(Vec<u8>, u64)> = sf
+            .entries
+            .iter()
+            .map(|e| (e.name.clone(), e.inumber))
+            .collect();
+        // Where the entries end; past the fork when the last one did not fit.
+        let all_fit = sf.entries.len() == usize::from(sf.hdr.count);
+        let off = if all_fit {
+            sf.used
         } else {
-            u64::from(be32(fork, 2))
+            fork.len().saturating_add(1)
         };
-        let mut off = 2usize.saturating_add(isz);
-        let mut ents = Vec::new();
-        for _ in 0..count {
-            let nl = usize::from(fork.get(off).copied().unwrap_or(0));
-            let name_at = off.saturating_add(3);
-            let name = fork
-                .get(name_at..name_at.saturating_add(nl))
-                .unwrap_or(&[])
-                .to_vec();
-            let ino_at = name_at.saturating_add(nl).saturating_add(ftype);
-            let target = if i8 != 0 {
-                be64(fork, ino_at)
-            } else {
-                u64::from(be32(fork, ino_at))
-            };
-            ents.push((name, target));
-            off = ino_at.saturating_add(isz);
-            if off > fork.len() {
-                break;
-            }
-        }
         if i64::try_from(off).unwrap_or(i64::MAX) != size && off <= fork.len() {
             self.push(
                 "sfdir_size_fix",
@@ -1490,6 +1443,12 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             );
         }
     }
+}
+
+/// The inode core of the on-disk inode `d` (an inode-sized slice of a cluster buffer; one
+/// too short for a core decodes as zeros).
+fn dinode_core(d: &[u8]) -> RawDinode {
+    RawDinode::parse(d, 0).unwrap_or_default()
 }
 
 fn mode_format_ok(mode: u16, format: u8) -> bool {

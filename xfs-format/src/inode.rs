@@ -35,6 +35,33 @@ pub const XFS_DIFLAG2_COWEXTSIZE: u64 = 1 << 2;
 pub const XFS_DIFLAG2_BIGTIME: u64 = 1 << 3;
 pub const XFS_DIFLAG2_NREXT64: u64 = 1 << 4;
 
+/// `di_flags` bits.
+pub const XFS_DIFLAG_REALTIME: u16 = 1 << 0;
+pub const XFS_DIFLAG_PREALLOC: u16 = 1 << 1;
+pub const XFS_DIFLAG_NEWRTBM: u16 = 1 << 2;
+pub const XFS_DIFLAG_IMMUTABLE: u16 = 1 << 3;
+pub const XFS_DIFLAG_APPEND: u16 = 1 << 4;
+pub const XFS_DIFLAG_SYNC: u16 = 1 << 5;
+pub const XFS_DIFLAG_NOATIME: u16 = 1 << 6;
+pub const XFS_DIFLAG_NODUMP: u16 = 1 << 7;
+pub const XFS_DIFLAG_RTINHERIT: u16 = 1 << 8;
+pub const XFS_DIFLAG_PROJINHERIT: u16 = 1 << 9;
+pub const XFS_DIFLAG_NOSYMLINKS: u16 = 1 << 10;
+pub const XFS_DIFLAG_EXTSIZE: u16 = 1 << 11;
+pub const XFS_DIFLAG_EXTSZINHERIT: u16 = 1 << 12;
+pub const XFS_DIFLAG_NODEFRAG: u16 = 1 << 13;
+pub const XFS_DIFLAG_FILESTREAM: u16 = 1 << 14;
+
+/// `di_format` / `di_aformat` values (`enum xfs_dinode_fmt`).
+pub const XFS_DINODE_FMT_DEV: u8 = 0;
+pub const XFS_DINODE_FMT_LOCAL: u8 = 1;
+pub const XFS_DINODE_FMT_EXTENTS: u8 = 2;
+pub const XFS_DINODE_FMT_BTREE: u8 = 3;
+pub const XFS_DINODE_FMT_UUID: u8 = 4;
+
+/// `MAXPATHLEN`: a symlink target is shorter than this.
+pub const XFS_SYMLINK_MAXLEN: u64 = 1024;
+
 /// File type bits of `di_mode`.
 pub const S_IFMT: u16 = 0o170000;
 pub const S_IFREG: u16 = 0o100000;
@@ -58,7 +85,7 @@ pub const UNRENDERED_FORK_PREFIXES: &[&str] = &[
 
 /// The inode core, field for field. Names are the C names; unions are kept as both readings
 /// where the meaning depends on flags (see the accessor methods).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RawDinode {
     pub di_magic: u16,
     pub di_mode: u16,
@@ -211,6 +238,89 @@ impl RawDinode {
     /// Decodes one of the timestamps of this inode.
     pub fn timestamp(&self, raw: u64) -> Timestamp {
         Timestamp::decode(raw, self.has_bigtime())
+    }
+
+    /// Size of the data fork (`XFS_DFORK_DSIZE`): up to the attribute fork when there is
+    /// one, else the whole literal area ([`Geometry::litino`], from the filesystem's core
+    /// size as libxfs has it, whatever this inode's version says).
+    pub fn dfork_size(&self, geo: &Geometry) -> usize {
+        if self.di_forkoff != 0 {
+            usize::from(self.di_forkoff).saturating_mul(8)
+        } else {
+            geo.litino()
+        }
+    }
+
+    /// Byte offset of the data fork in the inode (`XFS_DFORK_DPTR`: after this version's core).
+    pub fn dfork_offset(&self) -> usize {
+        self.core_size()
+    }
+
+    /// Byte offset of the attribute fork in the inode (`XFS_DFORK_APTR`).
+    pub fn afork_offset(&self) -> usize {
+        self.core_size()
+            .saturating_add(usize::from(self.di_forkoff).saturating_mul(8))
+    }
+
+    /// Size of the attribute fork (`XFS_DFORK_ASIZE`), 0 without one.
+    pub fn afork_size(&self, geo: &Geometry) -> usize {
+        if self.di_forkoff == 0 {
+            0
+        } else {
+            geo.litino()
+                .saturating_sub(usize::from(self.di_forkoff).saturating_mul(8))
+        }
+    }
+
+    /// The data fork's bytes in the inode buffer `d` (empty when `d` is short).
+    pub fn dfork<'a>(&self, d: &'a [u8], geo: &Geometry) -> &'a [u8] {
+        let at = self.dfork_offset();
+        d.get(at..at.saturating_add(self.dfork_size(geo)))
+            .unwrap_or(&[])
+    }
+
+    /// The attribute fork's bytes in the inode buffer `d` (empty without one).
+    pub fn afork<'a>(&self, d: &'a [u8], geo: &Geometry) -> &'a [u8] {
+        let at = self.afork_offset();
+        d.get(at..at.saturating_add(self.afork_size(geo)))
+            .unwrap_or(&[])
+    }
+
+    /// Link count: `di_nlink` on v2 and later, `di_onlink` on v1 inodes.
+    pub fn link_count(&self) -> u32 {
+        if self.di_version > 1 {
+            self.di_nlink
+        } else {
+            self.di_onlink.into()
+        }
+    }
+
+    /// The on-disk reflink flag (`XFS_DIFLAG2_REFLINK`, v3 inodes).
+    pub fn is_reflink(&self) -> bool {
+        self.di_version >= 3 && self.di_flags2 & XFS_DIFLAG2_REFLINK != 0
+    }
+
+    /// `di_size` as the signed `xfs_fsize_t` it is.
+    pub fn signed_size(&self) -> i64 {
+        i64::from_be_bytes(self.di_size.to_be_bytes())
+    }
+
+    /// The nanoseconds field of each legacy timestamp, by name (`atime`, `mtime`, `ctime`,
+    /// and `crtime` on v3); empty for bigtime inodes, whose timestamps have no such field.
+    pub fn legacy_nsecs(&self) -> Vec<(&'static str, u32)> {
+        if self.has_bigtime() {
+            return Vec::new();
+        }
+        let low = |raw: u64| u32::try_from(raw & 0xffff_ffff).unwrap_or(0);
+        let mut v = vec![
+            ("atime", low(self.di_atime)),
+            ("mtime", low(self.di_mtime)),
+            ("ctime", low(self.di_ctime)),
+        ];
+        if self.di_version >= 3 {
+            v.push(("crtime", low(self.di_crtime)));
+        }
+        v
     }
 
     /// Size of the core for this inode's version (`xfs_dinode_size`).

@@ -4,6 +4,7 @@
 //! on plain byte slices. Bad input is data: decoders return typed results and never panic.
 #![forbid(unsafe_code)]
 
+pub mod addr;
 pub mod ag;
 pub mod attr;
 pub mod bmap;
