@@ -288,19 +288,17 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         return (w.p6, Vec::new(), w.crash);
     }
     // Disconnected inodes, in inode order.
-    let bits = u32::from(c.fs.geo.ag_blk_log).saturating_add(c.fs.geo.inopb_log.into());
     let mut used = Vec::new();
-    for (agno, m) in (0u64..).zip(c.incore.ags.iter()) {
+    for (agno, m) in (0u32..).zip(c.incore.ags.iter()) {
         for (start, ch) in m {
             for (i, s) in (0u32..).zip(ch.slots.iter()) {
                 if ch.sparse.checked_shr(i).unwrap_or(0) & 1 != 0 || !s.used {
                     continue;
                 }
-                let ino = agno
-                    .checked_shl(bits)
-                    .unwrap_or(0)
-                    .saturating_add(u64::from(start.saturating_add(i)));
-                used.push((ino, *s));
+                let agino = xfs_format::addr::AgIno(start.saturating_add(i));
+                if let Some(ino) = c.fs.geo.ino_make(xfs_format::addr::AgNo(agno), agino) {
+                    used.push((ino.0, *s));
+                }
             }
         }
     }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use xfs_format::addr::NULLAGINO;
+use xfs_format::addr::{AgBno, AgIno, AgNo, Fsb, Ino, NULLAGINO, NULLFSBLOCK, NULLFSINO};
 use xfs_format::bmap::{records_in, BmbtRec, BmdrRoot};
 use xfs_format::inode::{
     RawDinode, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
@@ -138,13 +138,7 @@ pub struct Checker<'a, S> {
 impl<'a, S: ByteSource> Checker<'a, S> {
     pub fn new(fs: &'a Filesystem<S>, ags: &mut [AgResult]) -> Self {
         let geo = &fs.geo;
-        let bs = geo.block_size.max(1);
-        let hdr_blocks = geo
-            .sect_size
-            .saturating_mul(4)
-            .saturating_add(bs.saturating_sub(1))
-            .checked_div(bs)
-            .unwrap_or(1);
+        let hdr_blocks = geo.ag_header_blocks();
         let mut incore = Incore::default();
         let mut bmaps = Vec::new();
         for (agno, r) in (0u32..).zip(ags.iter_mut()) {
@@ -174,9 +168,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         // Phase 2 corrects a root (and rt bitmap/summary) inode marked free in-core.
         let sb = &fs.sb.raw;
-        let bits = u32::from(geo.ag_blk_log).saturating_add(geo.inopb_log.into());
-        let mask = 1u64.checked_shl(bits).unwrap_or(0).saturating_sub(1);
-        let root = u32::try_from(sb.sb_rootino & mask).unwrap_or(u32::MAX);
+        let root = geo
+            .ino_split(Ino(sb.sb_rootino))
+            .map_or(u32::MAX, |(_, agino)| agino.0);
         // Root chunk not found: phase 2 adds a record at the root inode with the first three
         // inodes used and the rest free, and marks its blocks as inode blocks.
         if let Some(m) = incore.ags.get_mut(0) {
@@ -190,14 +184,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     s.used = true;
                 }
                 m.insert(root, ChunkState { sparse: 0, slots });
-                let ipb = geo
-                    .block_size
-                    .checked_div(geo.inode_size)
-                    .unwrap_or(1)
-                    .max(1);
-                let agbno0 = root.checked_shr(geo.inopb_log.into()).unwrap_or(0);
+                let agbno0 = geo.agino_to_agbno(AgIno(root)).0;
                 if let Some(b) = bmaps.get_mut(0) {
-                    for k in 0..64u32.checked_div(ipb).unwrap_or(1).max(1) {
+                    for k in 0..geo.blocks_per_chunk() {
                         b.set(agbno0.saturating_add(k), bm::INO);
                     }
                 }
@@ -245,20 +234,17 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         self.out.push(Finding::new(self.phase, kind, fields));
     }
 
+    /// The inode number of an AG inode of a chunk the checker holds (`NULLFSINO` for one
+    /// the geometry cannot have, which no lookup matches).
     fn ino_of(&self, agno: u32, agino: u32) -> u64 {
-        let bits = u32::from(self.fs.geo.ag_blk_log).saturating_add(self.fs.geo.inopb_log.into());
-        u64::from(agno)
-            .checked_shl(bits)
-            .unwrap_or(0)
-            .saturating_add(agino.into())
+        self.fs
+            .geo
+            .ino_make(AgNo(agno), AgIno(agino))
+            .map_or(NULLFSINO, |i| i.0)
     }
 
     fn split_ino(&self, ino: u64) -> Option<(u32, u32)> {
-        let bits = u32::from(self.fs.geo.ag_blk_log).saturating_add(self.fs.geo.inopb_log.into());
-        let agno = u32::try_from(ino.checked_shr(bits)?).ok()?;
-        let mask = 1u64.checked_shl(bits)?.checked_sub(1)?;
-        let agino = u32::try_from(ino & mask).ok()?;
-        (agno < self.fs.geo.ag_count).then_some((agno, agino))
+        self.fs.geo.ino_split(Ino(ino)).map(|(a, i)| (a.0, i.0))
     }
 
     /// In-core slot of an inode: None when no chunk holds it.
@@ -273,35 +259,27 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         ch.slots.get(off as usize).copied()
     }
 
+    /// xfs_verify_agino
     fn valid_agino(&self, agno: u32, agino: u32) -> bool {
-        let Some(size) = self.fs.geo.ag_size(agno) else {
-            return false;
-        };
-        let inopb_log = u32::from(self.fs.geo.inopb_log);
-        let agbno = agino.checked_shr(inopb_log).unwrap_or(u32::MAX);
-        agbno < size && agbno >= self.hdr_blocks
+        self.fs.geo.verify_agino(AgNo(agno), AgIno(agino))
     }
 
     /// xfs_verify_ino
     pub fn valid_ino(&self, ino: u64) -> bool {
-        self.split_ino(ino)
-            .is_some_and(|(a, i)| self.ino_of(a, i) == ino && self.valid_agino(a, i))
+        self.fs.geo.verify_ino(Ino(ino))
     }
 
     fn cluster_bytes(&self) -> u64 {
-        let geo = &self.fs.geo;
-        let mut c: u64 = 8192;
-        if geo.has_crc {
-            c = c.saturating_mul(u64::from(geo.inode_size) / 256);
-        }
-        c.max(geo.block_size.into())
+        self.fs.geo.inode_cluster_bytes()
     }
 
+    /// The filesystem block of an AG block (`NULLFSBLOCK`, which reads fail on, for one
+    /// the geometry cannot have).
     fn fsb(&self, agno: u32, agbno: u32) -> u64 {
-        u64::from(agno)
-            .checked_shl(self.fs.geo.ag_blk_log.into())
-            .unwrap_or(0)
-            | u64::from(agbno)
+        self.fs
+            .geo
+            .fsb_make(AgNo(agno), AgBno(agbno))
+            .map_or(NULLFSBLOCK, |f| f.0)
     }
 
     /// Runs phase 3 (`phase == 3`) or phase 4 (`phase == 4`) over all inode chunks.
@@ -311,11 +289,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             self.reset_bmaps();
         }
         let geo = &self.fs.geo;
-        let ipb = geo
-            .block_size
-            .checked_div(geo.inode_size)
-            .unwrap_or(1)
-            .max(1);
+        let ipb = geo.inodes_per_block();
         let isz = geo.inode_size as usize;
         let bs = u64::from(geo.block_size);
         let cl_bytes = self.cluster_bytes();
@@ -341,8 +315,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     .and_then(|m| m.get(&start))
                     .map_or(0, |c| c.sparse);
                 // Read the chunk's blocks.
-                let nblocks = 64u32.checked_div(ipb).unwrap_or(1).max(1);
-                let agbno0 = start.checked_shr(geo.inopb_log.into()).unwrap_or(0);
+                let nblocks = geo.blocks_per_chunk();
+                let agbno0 = geo.agino_to_agbno(AgIno(start)).0;
                 let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
                 for b in 0..nblocks {
                     let agbno = agbno0.saturating_add(b);
@@ -448,11 +422,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let list = std::mem::take(&mut self.uncertain);
         let geo = &self.fs.geo;
         let isz = geo.inode_size as usize;
-        let ipb = geo
-            .block_size
-            .checked_div(geo.inode_size)
-            .unwrap_or(1)
-            .max(1);
+        let ipb = geo.inodes_per_block();
         let cl_bytes = self.cluster_bytes();
         let per_cluster = u32::try_from(
             cl_bytes
@@ -506,7 +476,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 s.used = true;
             }
             m.insert(start, ChunkState { sparse: 0, slots });
-            let agbno0 = start.checked_shr(geo.inopb_log.into()).unwrap_or(0);
+            let agbno0 = geo.agino_to_agbno(AgIno(start)).0;
             let mut i = 0u32;
             while i < 64 {
                 let agbno = agbno0.saturating_add(i.checked_div(ipb).unwrap_or(0));
@@ -524,7 +494,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 i = i.saturating_add(per_cluster);
             }
             let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
-            for b in 0..64u32.checked_div(ipb).unwrap_or(1).max(1) {
+            for b in 0..geo.blocks_per_chunk() {
                 bufs.push(
                     self.fs
                         .read_fsb(self.fsb(agno, agbno0.saturating_add(b)), 1)
@@ -592,19 +562,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
         }
         if geo.log_start != 0 {
-            let ag = u32::try_from(
-                geo.log_start
-                    .checked_shr(geo.ag_blk_log.into())
-                    .unwrap_or(0),
-            )
-            .unwrap_or(u32::MAX);
-            let mask = 1u64
-                .checked_shl(geo.ag_blk_log.into())
-                .unwrap_or(0)
-                .saturating_sub(1);
-            let start = u32::try_from(geo.log_start & mask).unwrap_or(0);
-            if let Some(m) = self.bmaps.get_mut(ag as usize) {
-                m.set_ext(start, geo.log_blocks, bm::INUSE_FS);
+            if let Some((ag, start)) = geo.fsb_split(Fsb(geo.log_start)) {
+                if let Some(m) = self.bmaps.get_mut(ag.0 as usize) {
+                    m.set_ext(start.0, geo.log_blocks, bm::INUSE_FS);
+                }
             }
         }
     }
@@ -1105,12 +1066,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
     }
 
     fn claim_meta(&mut self, fsb: u64) {
-        let ag_log = u32::from(self.fs.geo.ag_blk_log);
-        let agno = fsb.checked_shr(ag_log).unwrap_or(u64::MAX);
-        let mask = 1u64.checked_shl(ag_log).unwrap_or(0).saturating_sub(1);
-        if let (Ok(a), Ok(b)) = (usize::try_from(agno), u32::try_from(fsb & mask)) {
-            if let Some(m) = self.bmaps.get_mut(a) {
-                m.set(b, bm::INUSE);
+        if let Some((a, b)) = self.fs.geo.fsb_split(Fsb(fsb)) {
+            if let Some(m) = self.bmaps.get_mut(a.0 as usize) {
+                m.set(b.0, bm::INUSE);
             }
         }
     }
@@ -1118,8 +1076,6 @@ impl<'a, S: ByteSource> Checker<'a, S> {
     /// process_bmbt_reclist_int: (error, blocks, extents counted).
     fn reclist(&mut self, recs: &[BmbtRec], ty: Type, ino: u64, fork: &str) -> (bool, u64, u64) {
         let geo = &self.fs.geo;
-        let ag_log = u32::from(geo.ag_blk_log);
-        let mask = 1u64.checked_shl(ag_log).unwrap_or(0).saturating_sub(1);
         let i = ("ino", Val::from(ino));
         let mut tot = 0u64;
         let (mut op, mut cp, mut sp) = (0u64, 0u64, 0u64);
@@ -1186,13 +1142,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             let end = start
                 .saturating_add(u64::from(r.blockcount))
                 .saturating_sub(1);
+            // xfs_verify_fsbno without the header check, as process_bmbt_reclist_int has it.
             let ok = |b: u64| -> bool {
-                let agno = b.checked_shr(ag_log).unwrap_or(u64::MAX);
-                let agbno = b & mask;
-                u32::try_from(agno)
-                    .ok()
-                    .and_then(|a| geo.ag_size(a))
-                    .is_some_and(|sz| agbno < u64::from(sz))
+                geo.fsb_split(Fsb(b))
+                    .is_some_and(|(a, bno)| geo.ag_size(a.0).is_some_and(|sz| bno.0 < sz))
             };
             if !ok(start) {
                 self.push(
@@ -1216,7 +1169,12 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 error = true;
                 break;
             }
-            if start.checked_shr(ag_log) != end.checked_shr(ag_log) {
+            let (Some((sag, sbno)), Some((eag, _))) =
+                (geo.fsb_split(Fsb(start)), geo.fsb_split(Fsb(end)))
+            else {
+                break;
+            };
+            if sag != eag {
                 self.push(
                     "bmap_overflow",
                     vec![
@@ -1230,8 +1188,8 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 error = true;
                 break;
             }
-            let agno = usize::try_from(start.checked_shr(ag_log).unwrap_or(0)).unwrap_or(0);
-            let agbno = u32::try_from(start & mask).unwrap_or(0);
+            let agno = sag.0 as usize;
+            let agbno = sbno.0;
             let ebno = agbno.saturating_add(r.blockcount);
             if !phase3 && reflink && fork == "data" && ty == Type::Data {
                 if let Some(v) = self.data_maps.get_mut(agno) {
