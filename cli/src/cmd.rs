@@ -448,75 +448,10 @@ fn check_triage(
     Ok(ExitCode::from(after.exit_code().max(before.exit_code())))
 }
 
-/// Which structure a finding is about and what it means, for the human format.
-fn explain(kind: &str) -> (&'static str, &'static str) {
-    let k = kind;
-    let structure = if k.starts_with("sb_primary")
-        || k.starts_with("sb_secondary")
-        || k == "nomodify_abort_primary_sb"
-        || k == "sb_features2_mismatch"
-        || k == "sb_shared_vn"
-    {
-        "primary superblock"
-    } else if k.starts_with("sb_") && !k.ends_with("_mismatch") {
-        "AG superblocks"
-    } else if k.starts_with("agfl") || k == "agf_flcount_mismatch" {
-        "AG free lists"
-    } else if k.starts_with("agf")
-        || k.starts_with("rmapbt_blocks")
-        || k.starts_with("refcountbt_blocks")
-    {
-        "AG free space headers (AGF)"
-    } else if k.starts_with("agi")
-        || k.starts_with("inobt_blocks")
-        || k.starts_with("finobt_blocks")
-    {
-        "AG inode headers (AGI)"
-    } else if k.starts_with("log_") {
-        "internal log"
-    } else if k == "ag_skipped" {
-        "allocation groups"
-    } else if k.starts_with("inobt")
-        || k.starts_with("finobt")
-        || k.starts_with("root_")
-        || k.starts_with("rbmino")
-        || k.starts_with("rsumino")
-    {
-        "inode btrees"
-    } else if k.ends_with("_mismatch") && k.starts_with("sb_") {
-        "summary counters"
-    } else if k == "verifier_error" || k == "sb_sanity_failed" {
-        "metadata verifiers"
-    } else {
-        "free space, reverse-mapping and refcount btrees"
-    };
-    let why = match k {
-        "sb_primary_bad" => "The primary superblock fails validation; xfs_repair looks for a secondary copy.",
-        "nomodify_abort_primary_sb" => "xfs_repair -n stops here: the primary superblock would have to be rewritten.",
-        "sb_secondary_none" => "No valid superblock was found anywhere: this is not a usable XFS filesystem.",
-        "sb_would_reset" | "agf_would_reset" | "agi_would_reset" => "This AG header would be rewritten by xfs_repair.",
-        "log_dirty_alert" => "The log holds changes not yet written in place; run `check --replay-log` to check the filesystem as a mount's log recovery would leave it.",
-        "log_unreadable" => "The log's head or tail cannot be found; a mount would fail to recover it.",
-        "ag_skipped" => "With -n, an AG whose headers need a reset is not scanned, so its counts are missing from the totals.",
-        "verifier_error" => "A metadata block failed the kernel's read verifier (CRC or structure).",
-        "btree_block_suspect" => "The btree block failed verification; its contents are treated as suspect.",
-        k if k.ends_with("_bad_crc") => "The structure's checksum does not match its contents.",
-        k if k.contains("bad_magic") => "The block does not carry the magic number of its type.",
-        k if k.ends_with("freeblks_mismatch") || k.ends_with("longest_mismatch") || k.ends_with("btreeblks_mismatch") => "The AGF free-space summary disagrees with the free-space btrees.",
-        k if k.starts_with("agi_count") || k.starts_with("agi_freecount") => "The AGI inode counts disagree with the inode btree records.",
-        k if k.starts_with("sb_") && k.ends_with("_mismatch") && k != "sb_feature_mismatch" => "The superblock summary counter disagrees with the sum over the AG btrees.",
-        "agi_unlinked_bucket" => "An inode is on an unlinked list (deleted while open; normally cleaned up by log recovery).",
-        k if k.starts_with("root_") => "The root directory's inode chunk is missing or marked free in the inode btree.",
-        k if k.starts_with("sb_ag") || k == "sb_unused_nonzero" || k == "sb_feature_mismatch" => "A secondary superblock disagrees with the primary or has fields that must be zero.",
-        _ => "xfs_repair -n reports this inconsistency.",
-    };
-    (structure, why)
-}
-
 fn human_report(out: &mut Out<'_>, report: &xfs_check::Report) -> Result<(), CliError> {
-    let mut groups: Vec<(&'static str, Vec<&xfs_check::Finding>)> = Vec::new();
+    let mut groups: Vec<(xfs_check::Structure, Vec<&xfs_check::Finding>)> = Vec::new();
     for f in report.findings() {
-        let (s, _) = explain(f.kind);
+        let s = f.kind.structure();
         match groups.iter_mut().find(|(g, _)| *g == s) {
             Some((_, v)) => v.push(f),
             None => groups.push((s, vec![f])),
@@ -531,9 +466,9 @@ fn human_report(out: &mut Out<'_>, report: &xfs_check::Report) -> Result<(), Cli
         return Ok(());
     }
     for (s, fs) in groups {
-        writeln!(out, "{s}:")?;
+        writeln!(out, "{}:", s.label())?;
         for f in fs {
-            let (_, why) = explain(f.kind);
+            let why = f.kind.explanation();
             writeln!(
                 out,
                 "  [phase {}] {}",

@@ -9,7 +9,7 @@ use xfs_format::dir2::da_hashname;
 use xfs_format::fields::CrcState;
 use xfs_format::ByteSource;
 
-use crate::finding::Val;
+use crate::finding::{Kind, Val};
 use crate::inodes::Checker;
 
 const ATTR_LEAF_MAGIC: u16 = 0xfbee;
@@ -151,7 +151,7 @@ impl<S: ByteSource> Checker<'_, S> {
             "CRC error"
         };
         self.push_kind(
-            "verifier_error",
+            Kind::VerifierError,
             vec![
                 ("error", err.into()),
                 ("addr", "<addr>".into()),
@@ -224,21 +224,21 @@ impl<S: ByteSource> Checker<'_, S> {
             if aformat == FMT_EXTENTS && anex == 0 {
                 return false;
             }
-            self.push_kind("attr_block0_missing", vec![i]);
+            self.push_kind(Kind::AttrBlock0Missing, vec![i]);
             return true;
         };
         let Some(off) = self.fs.fsb_to_offset(fsb) else {
-            self.push_kind("attr_block0_invalid", vec![i]);
+            self.push_kind(Kind::AttrBlock0Invalid, vec![i]);
             return true;
         };
         let daddr = off / 512;
         let Ok(buf) = self.fs.read_fsb(fsb, 1).map(|c| c.into_owned()) else {
-            self.push_kind("attr_block0_unreadable", vec![i]);
+            self.push_kind(Kind::AttrBlock0Unreadable, vec![i]);
             return true;
         };
         let v = self.da_node_read(&buf, daddr);
         if v == Verify::Corrupt {
-            self.push_kind("attr_block0_corrupt", vec![i]);
+            self.push_kind(Kind::AttrBlock0Corrupt, vec![i]);
             return true;
         }
         let magic = be16(&buf, 8);
@@ -247,7 +247,7 @@ impl<S: ByteSource> Checker<'_, S> {
             let owner = be64(&buf, 48);
             if owner != ino {
                 self.push_kind(
-                    "attr_hdr_owner",
+                    Kind::AttrHdrOwner,
                     vec![i, ("owner", owner.into()), ("daddr", daddr.into())],
                 );
                 return true;
@@ -255,13 +255,13 @@ impl<S: ByteSource> Checker<'_, S> {
             let blkno = be64(&buf, 16);
             if blkno != daddr {
                 self.push_kind(
-                    "attr_hdr_blkno",
+                    Kind::AttrHdrBlkno,
                     vec![("daddr", daddr.into()), ("blkno", blkno.into()), i],
                 );
                 return true;
             }
             if buf.get(32..48) != Some(&self.fs.geo.meta_uuid[..]) {
-                self.push_kind("attr_hdr_uuid", vec![i, ("daddr", daddr.into())]);
+                self.push_kind(Kind::AttrHdrUuid, vec![i, ("daddr", daddr.into())]);
                 return true;
             }
         }
@@ -270,14 +270,14 @@ impl<S: ByteSource> Checker<'_, S> {
                 let bs = self.fs.geo.block_size as usize;
                 let h = leaf_hdr(&buf, self.fs.geo.has_crc, bs);
                 if h.forw != 0 || h.back != 0 {
-                    self.push_kind("attr_would_clear_links", vec![i]);
+                    self.push_kind(Kind::AttrWouldClearLinks, vec![i]);
                 }
                 self.leaf_attr_block(ino, recs, &buf, 0)
             }
             // The da btree below a node root is not walked yet.
             DA_NODE_MAGIC | DA3_NODE_MAGIC => false,
             _ => {
-                self.push_kind("attr_bad_root_magic", vec![("magic", magic.into()), i]);
+                self.push_kind(Kind::AttrBadRootMagic, vec![("magic", magic.into()), i]);
                 true
             }
         }
@@ -287,14 +287,14 @@ impl<S: ByteSource> Checker<'_, S> {
     fn da_claim(&mut self, map: &mut [bool], start: usize, stop: usize) -> bool {
         if start > stop {
             self.push_kind(
-                "da_bad_range",
+                Kind::DaBadRange,
                 vec![("start", start.into()), ("stop", stop.into())],
             );
             return true;
         }
         if stop > map.len() {
             self.push_kind(
-                "da_range_end",
+                Kind::DaRangeEnd,
                 vec![
                     ("start", start.into()),
                     ("stop", stop.into()),
@@ -311,7 +311,7 @@ impl<S: ByteSource> Checker<'_, S> {
         {
             if *b {
                 self.push_kind(
-                    "da_multi_claim",
+                    Kind::DaMultiClaim,
                     vec![("b", start.saturating_add(n).into())],
                 );
                 return true;
@@ -329,12 +329,12 @@ impl<S: ByteSource> Checker<'_, S> {
         let i = || ("ino", Val::U(ino));
         let blk = || ("blk", Val::U(da_bno.into()));
         if h.count == 0 && da_bno == 0 {
-            self.push_kind("attr_empty_leaf0", vec![i()]);
+            self.push_kind(Kind::AttrEmptyLeaf0, vec![i()]);
             return false;
         }
         if h.count == 0 || h.count.saturating_mul(8).saturating_add(h.hsize) > bs {
             self.push_kind(
-                "attr_bad_count",
+                Kind::AttrBadCount,
                 vec![("count", h.count.into()), blk(), i()],
             );
             return true;
@@ -352,17 +352,17 @@ impl<S: ByteSource> Checker<'_, S> {
             let ent = ("i", Val::U(n as u64));
             if nameidx > bs {
                 self.push_kind(
-                    "attr_bad_nameidx",
+                    Kind::AttrBadNameidx,
                     vec![("idx", nameidx.into()), blk(), i()],
                 );
                 return true;
             }
             if flags & ATTR_INCOMPLETE != 0 {
-                self.push_kind("attr_incomplete", vec![ent, blk(), i()]);
+                self.push_kind(Kind::AttrIncomplete, vec![ent, blk(), i()]);
                 return true;
             }
             if self.da_claim(&mut map, e, e.saturating_add(8)) {
-                self.push_kind("attr_entry_overlap", vec![ent, blk(), i()]);
+                self.push_kind(Kind::AttrEntryOverlap, vec![ent, blk(), i()]);
                 return true;
             }
             let size = if flags & ATTR_LOCAL != 0 {
@@ -372,13 +372,13 @@ impl<S: ByteSource> Checker<'_, S> {
                 let name = b.get(ns..ns.saturating_add(namelen)).unwrap_or(&[]);
                 if namelen == 0 || name.len() != namelen || !namecheck(name) {
                     self.push_kind(
-                        "attr_bad_name",
+                        Kind::AttrBadName,
                         vec![ent, blk(), i(), ("namelen", namelen.into())],
                     );
                     return true;
                 }
                 if hash != da_hashname(name) || hash < last_hash {
-                    self.push_kind("attr_bad_hash", vec![ent, blk(), i()]);
+                    self.push_kind(Kind::AttrBadHash, vec![ent, blk(), i()]);
                     return true;
                 }
                 round4(3usize.saturating_add(namelen).saturating_add(valuelen))
@@ -395,18 +395,18 @@ impl<S: ByteSource> Checker<'_, S> {
                     || hash < last_hash
                     || valueblk == 0
                 {
-                    self.push_kind("attr_remote_inconsistent", vec![ent, blk(), i()]);
+                    self.push_kind(Kind::AttrRemoteInconsistent, vec![ent, blk(), i()]);
                     return true;
                 }
                 if self.rmtval_get(ino, recs, valueblk, valuelen) {
-                    self.push_kind("attr_remote_get_failed", vec![ent, i()]);
+                    self.push_kind(Kind::AttrRemoteGetFailed, vec![ent, i()]);
                     return true;
                 }
                 round4(11usize.saturating_add(namelen))
             };
             last_hash = hash;
             if self.da_claim(&mut map, nameidx, nameidx.saturating_add(size)) {
-                self.push_kind("attr_name_overlap", vec![ent, blk(), i()]);
+                self.push_kind(Kind::AttrNameOverlap, vec![ent, blk(), i()]);
                 return true;
             }
             usedbs = usedbs.saturating_add(size);
@@ -414,7 +414,7 @@ impl<S: ByteSource> Checker<'_, S> {
         }
         if (h.holes == 0 && firstb != h.firstused) || h.firstused > firstb {
             self.push_kind(
-                "attr_firstused_fix",
+                Kind::AttrFirstusedFix,
                 vec![
                     ("found", h.firstused.into()),
                     ("expected", firstb.into()),
@@ -425,7 +425,7 @@ impl<S: ByteSource> Checker<'_, S> {
         }
         if usedbs != h.usedbytes {
             self.push_kind(
-                "attr_usedbytes_fix",
+                Kind::AttrUsedbytesFix,
                 vec![
                     ("found", h.usedbytes.into()),
                     ("expected", usedbs.into()),
@@ -453,12 +453,12 @@ impl<S: ByteSource> Checker<'_, S> {
             let Some((fsb, _)) =
                 xfs_format::bmap::lookup(recs, u64::from(valueblk).saturating_add(n))
             else {
-                self.push_kind("attr_remote_missing", vec![i]);
+                self.push_kind(Kind::AttrRemoteMissing, vec![i]);
                 return true;
             };
             let (Some(off), Ok(buf)) = (self.fs.fsb_to_offset(fsb), self.fs.read_fsb(fsb, 1))
             else {
-                self.push_kind("attr_remote_unreadable", vec![i]);
+                self.push_kind(Kind::AttrRemoteUnreadable, vec![i]);
                 return true;
             };
             let daddr = off / 512;
@@ -482,7 +482,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 };
                 if v != Verify::Ok {
                     self.attr_verifier_error(v, "xfs_attr3_rmt", daddr);
-                    self.push_kind("attr_remote_corrupt", vec![i]);
+                    self.push_kind(Kind::AttrRemoteCorrupt, vec![i]);
                     return true;
                 }
             }

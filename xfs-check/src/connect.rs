@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use xfs_format::ByteSource;
 
-use crate::finding::{Finding, Val};
+use crate::finding::{Finding, Kind, Val};
 use crate::inodes::Checker;
 
 /// Upper bound on directories walked (visited set keeps it finite anyway).
@@ -26,7 +26,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
         *e = e.saturating_add(1);
     }
 
-    fn push(&mut self, kind: &'static str, fields: Vec<(&'static str, Val)>) {
+    fn push(&mut self, kind: Kind, fields: Vec<(&'static str, Val)>) {
         self.p6.push(Finding::new(6, kind, fields));
     }
 
@@ -46,7 +46,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
         if let Some((d, b)) = hit {
             if self.clusters_seen.insert(d) {
                 self.push(
-                    "verifier_error",
+                    Kind::VerifierError,
                     vec![
                         ("error", "corruption".into()),
                         ("addr", "<addr>".into()),
@@ -101,8 +101,8 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             }
             self.note_cluster(dir);
             if self.c.unmappable.contains(&dir) {
-                self.push("inode_verifier_error", vec![("ino", dir.into())]);
-                self.push("couldnt_map_inode", vec![("ino", dir.into())]);
+                self.push(Kind::InodeVerifierError, vec![("ino", dir.into())]);
+                self.push(Kind::CouldntMapInode, vec![("ino", dir.into())]);
                 if let (true, Some(p)) = (dotdot, parent) {
                     self.add_ref(p);
                 }
@@ -149,7 +149,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 let Some(slot) = slot else {
                     if sf {
                         self.push(
-                            "sfdir_entry_bad_ref",
+                            Kind::SfdirEntryBadRef,
                             vec![
                                 ("name", name.into()),
                                 ("dir_ino", dir.into()),
@@ -157,11 +157,11 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                                 ("ino", t.into()),
                             ],
                         );
-                        self.push("dir_would_junk_entry", vec![]);
+                        self.push(Kind::DirWouldJunkEntry, vec![]);
                     } else {
                         nbad = nbad.saturating_add(1);
                         self.push(
-                            "lfdir_entry_nonexist_p6",
+                            Kind::LfdirEntryNonexistP6,
                             vec![
                                 ("name", name.into()),
                                 ("dir_ino", dir.into()),
@@ -174,18 +174,18 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 if !slot.used {
                     if sf {
                         self.push(
-                            "sfdir_entry_free_p6",
+                            Kind::SfdirEntryFreeP6,
                             vec![
                                 ("name", name.into()),
                                 ("dir_ino", dir.into()),
                                 ("ino", t.into()),
                             ],
                         );
-                        self.push("dir_would_junk_entry", vec![]);
+                        self.push(Kind::DirWouldJunkEntry, vec![]);
                     } else {
                         nbad = nbad.saturating_add(1);
                         self.push(
-                            "lfdir_entry_free_p6",
+                            Kind::LfdirEntryFreeP6,
                             vec![
                                 ("name", name.into()),
                                 ("dir_ino", dir.into()),
@@ -197,10 +197,10 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 }
                 if !names.insert(e.name.clone()) {
                     let kind = if sf {
-                        "sfdir_dup_name"
+                        Kind::SfdirDupName
                     } else {
                         nbad = nbad.saturating_add(1);
-                        "lfdir_dup_name"
+                        Kind::LfdirDupName
                     };
                     self.push(
                         kind,
@@ -215,7 +215,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 if let Some(ft) = e.ftype {
                     if self.c.fs.geo.has_ftype && ft != slot.ftype {
                         self.push(
-                            "ftype_mismatch",
+                            Kind::FtypeMismatch,
                             vec![
                                 ("found", ft.into()),
                                 ("expected", slot.ftype.into()),
@@ -233,7 +233,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             if !sf {
                 if nbad > 0 {
                     self.push(
-                        "dir_bad_hash_table",
+                        Kind::DirBadHashTable,
                         vec![("ino", dir.into()), ("reason", "no data entry".into())],
                     );
                 }
@@ -251,7 +251,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     rebuild |= bad;
                 }
                 if rebuild {
-                    self.push("dir_would_rebuild", vec![("ino", dir.into())]);
+                    self.push(Kind::DirWouldRebuild, vec![("ino", dir.into())]);
                 }
             }
         }
@@ -310,7 +310,7 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         w.add_ref(*ino);
         if s.isdir {
             w.push(
-                "disconnected_dir",
+                Kind::DisconnectedDir,
                 vec![("ino", (*ino).into()), ("orphanage", "lost+found".into())],
             );
             w.walk(*ino, false);
@@ -319,7 +319,7 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
             }
         } else {
             w.push(
-                "disconnected_inode",
+                Kind::DisconnectedInode,
                 vec![("ino", (*ino).into()), ("orphanage", "lost+found".into())],
             );
         }
@@ -332,12 +332,12 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         if c.unmappable.contains(ino) {
             p7.push(Finding::new(
                 7,
-                "inode_verifier_error",
+                Kind::InodeVerifierError,
                 vec![("ino", (*ino).into())],
             ));
             p7.push(Finding::new(
                 7,
-                "couldnt_map_inode_p7",
+                Kind::CouldntMapInodeP7,
                 vec![("ino", (*ino).into())],
             ));
             continue;
@@ -346,7 +346,7 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         if counted != s.nlink {
             p7.push(Finding::new(
                 7,
-                "nlink_mismatch",
+                Kind::NlinkMismatch,
                 vec![
                     ("ino", (*ino).into()),
                     ("found", s.nlink.into()),

@@ -10,7 +10,7 @@ use xfs_format::dir2::{da_hashname, DirGeo};
 use xfs_format::fields::CrcState;
 use xfs_format::{ByteSource, Filesystem};
 
-use crate::finding::Val;
+use crate::finding::{Kind, Val};
 
 const DIR2_LEAF1_MAGIC: u16 = 0xd2f1;
 const DIR3_LEAF1_MAGIC: u16 = 0x3df1;
@@ -24,7 +24,7 @@ const NULLDATAOFF: u16 = 0xffff;
 /// Most directory blocks looked at per directory.
 const MAX_BLOCKS: u64 = 1 << 20;
 
-pub(crate) type Out = Vec<(&'static str, Vec<(&'static str, Val)>)>;
+pub(crate) type Out = Vec<(Kind, Vec<(&'static str, Val)>)>;
 
 struct Ctx<'a, S> {
     fs: &'a Filesystem<S>,
@@ -63,7 +63,7 @@ impl<S: ByteSource> Ctx<'_, S> {
 
     fn verifier(&mut self, corrupt: bool, ops: &str, daddr: u64) {
         self.out.push((
-            "verifier_error",
+            Kind::VerifierError,
             vec![
                 (
                     "error",
@@ -183,7 +183,7 @@ impl<S: ByteSource> Ctx<'_, S> {
             See::BadStale => "bad stale count",
         };
         self.out.push((
-            "dir_bad_hash_table",
+            Kind::DirBadHashTable,
             vec![("ino", self.ino.into()), ("reason", reason.into())],
         ));
         true
@@ -240,7 +240,7 @@ impl<S: ByteSource> Ctx<'_, S> {
         if let Some(corrupt) = bad {
             self.verifier(corrupt, "xfs_dir3_leaf1", daddr);
             self.out
-                .push(("dir_leaf_bad_crc", vec![blk, ("ino", self.ino.into())]));
+                .push((Kind::DirLeafBadCrc, vec![blk, ("ino", self.ino.into())]));
             return true;
         }
         if be32(&b, 0) != 0
@@ -250,7 +250,7 @@ impl<S: ByteSource> Ctx<'_, S> {
             || ents_end > bests
         {
             self.out
-                .push(("dir_leaf_bad_header", vec![blk, ("ino", self.ino.into())]));
+                .push((Kind::DirLeafBadHeader, vec![blk, ("ino", self.ino.into())]));
             return true;
         }
         if v5 && be64(&b, 48) != self.ino {
@@ -272,7 +272,7 @@ impl<S: ByteSource> Ctx<'_, S> {
         }
         if badtail {
             self.out
-                .push(("dir_leaf_bad_tail", vec![blk, ("ino", self.ino.into())]));
+                .push((Kind::DirLeafBadTail, vec![blk, ("ino", self.ino.into())]));
             return true;
         }
         false
@@ -333,7 +333,7 @@ impl<S: ByteSource> Ctx<'_, S> {
                 DIR2_LEAFN_MAGIC | DIR3_LEAFN_MAGIC | DA_NODE_MAGIC | DA3_NODE_MAGIC
             ) {
                 self.out.push((
-                    "dir_unknown_leaf_magic",
+                    Kind::DirUnknownLeafMagic,
                     vec![("magic", magic.into()), blk, ("ino", self.ino.into())],
                 ));
                 return true;
@@ -348,7 +348,7 @@ impl<S: ByteSource> Ctx<'_, S> {
             let stale = usize::from(be16(&b, if v5 { 58 } else { 14 }));
             if count > bs.saturating_sub(hsize) / 8 || count < stale {
                 self.out
-                    .push(("dir_leaf_bad_header", vec![blk, ("ino", self.ino.into())]));
+                    .push((Kind::DirLeafBadHeader, vec![blk, ("ino", self.ino.into())]));
                 return true;
             }
             see = Self::see_all(&mut tab, &b, hsize, count, stale);
@@ -384,7 +384,7 @@ impl<S: ByteSource> Ctx<'_, S> {
                 || nvalid < nused
             {
                 self.out
-                    .push(("dir_free_bad_header", vec![blk, ("ino", self.ino.into())]));
+                    .push((Kind::DirFreeBadHeader, vec![blk, ("ino", self.ino.into())]));
                 return true;
             }
             if magic == DIR3_FREE_MAGIC && be64(&b, 40) != self.ino {
@@ -397,7 +397,7 @@ impl<S: ByteSource> Ctx<'_, S> {
                 let v = best.get(&(d as u64)).copied().unwrap_or(NULLDATAOFF);
                 if d >= seen.len() || v != bv {
                     self.out.push((
-                        "dir_free_bad_entry",
+                        Kind::DirFreeBadEntry,
                         vec![blk, ("i", i.into()), ("ino", self.ino.into())],
                     ));
                     return true;
@@ -411,14 +411,14 @@ impl<S: ByteSource> Ctx<'_, S> {
             }
             if used != nused {
                 self.out
-                    .push(("dir_free_bad_nused", vec![blk, ("ino", self.ino.into())]));
+                    .push((Kind::DirFreeBadNused, vec![blk, ("ino", self.ino.into())]));
                 return true;
             }
         }
         for (i, s) in seen.iter().enumerate() {
             if !*s && best.contains_key(&(i as u64)) {
                 self.out.push((
-                    "dir_freetab_missing",
+                    Kind::DirFreetabMissing,
                     vec![("i", i.into()), ("ino", self.ino.into())],
                 ));
                 return true;

@@ -21,7 +21,7 @@ use xfs_format::inode::{
 use xfs_format::{ByteSource, Filesystem};
 
 use crate::bmap::{self as bm, Bmap};
-use crate::finding::{Finding, Val};
+use crate::finding::{Finding, Kind, Val};
 use crate::scan::AgResult;
 
 /// In-core state of one inode.
@@ -218,7 +218,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
     }
 
-    pub(crate) fn push_kind(&mut self, kind: &'static str, fields: Vec<(&'static str, Val)>) {
+    pub(crate) fn push_kind(&mut self, kind: Kind, fields: Vec<(&'static str, Val)>) {
         self.push(kind, fields);
     }
 
@@ -230,7 +230,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         self.uncertain.push(ino);
     }
 
-    fn push(&mut self, kind: &'static str, fields: Vec<(&'static str, Val)>) {
+    fn push(&mut self, kind: Kind, fields: Vec<(&'static str, Val)>) {
         self.out.push(Finding::new(self.phase, kind, fields));
     }
 
@@ -347,7 +347,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                                 self.fs.fsb_to_offset(self.fsb(agno, agbno)).unwrap_or(0) / 512;
                             self.bad_clusters.insert(daddr, cl_bytes);
                             self.push(
-                                "verifier_error",
+                                Kind::VerifierError,
                                 vec![
                                     ("error", "corruption".into()),
                                     ("addr", "<addr>".into()),
@@ -395,7 +395,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let was_free = !self.slot(ino).is_some_and(|s| s.used);
         let o = self.dinode(agno, ino, d, was_free);
         if o.used && was_free {
-            self.push("imap_inuse_marked_free", vec![("ino", ino.into())]);
+            self.push(Kind::ImapInuseMarkedFree, vec![("ino", ino.into())]);
         }
         let di = dinode_core(d);
         if let Some(s) = self.slot_mut(agno, start, i) {
@@ -409,9 +409,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         if o.status {
             if ino == self.fs.sb.raw.sb_rootino {
-                self.push("would_clear_root", vec![("ino", ino.into())]);
+                self.push(Kind::WouldClearRoot, vec![("ino", ino.into())]);
             } else {
-                self.push("would_clear_inode", vec![("ino", ino.into())]);
+                self.push(Kind::WouldClearInode, vec![("ino", ino.into())]);
             }
         }
     }
@@ -482,7 +482,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 let agbno = agbno0.saturating_add(i.checked_div(ipb).unwrap_or(0));
                 let daddr = self.fs.fsb_to_offset(self.fsb(agno, agbno)).unwrap_or(0) / 512;
                 self.push(
-                    "cache_key_badness",
+                    Kind::CacheKeyBadness,
                     vec![
                         ("tid", "<tid>".into()),
                         ("daddr", daddr.into()),
@@ -511,7 +511,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 };
                 self.process_chunk_inode(agno, start, i, &d);
             }
-            self.push("found_inodes_not_in_tree", vec![]);
+            self.push(Kind::FoundInodesNotInTree, vec![]);
         }
     }
 
@@ -545,7 +545,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
             for (a, b) in merged {
                 self.push(
-                    "free_space_one_btree",
+                    Kind::FreeSpaceOneBtree,
                     vec![("ag", agno.into()), ("start", a.into()), ("end", b.into())],
                 );
             }
@@ -607,49 +607,49 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let i = ("ino", Val::from(ino));
         let di = dinode_core(d);
         if self.crc_bad(d) {
-            self.push("inode_bad_crc_v", vec![i.clone()]);
+            self.push(Kind::InodeBadCrcV, vec![i.clone()]);
         }
         if di.di_magic != XFS_DINODE_MAGIC {
             self.push(
-                "inode_bad_magic_v",
+                Kind::InodeBadMagicV,
                 vec![("found", di.di_magic.into()), i.clone()],
             );
         }
         let ver = di.di_version;
         if !self.good_version(ver) {
             self.push(
-                "inode_bad_version_v",
+                Kind::InodeBadVersionV,
                 vec![("found", ver.into()), i.clone()],
             );
         }
         let nu = di.di_next_unlinked;
         if nu != NULLAGINO && !self.valid_agino(agno, nu) {
             self.push(
-                "inode_bad_next_unlinked_v",
+                Kind::InodeBadNextUnlinkedV,
                 vec![("found", nu.into()), i.clone()],
             );
         }
         if self.fs.geo.has_crc {
             if di.di_ino != ino {
                 self.push(
-                    "inode_ino_mismatch",
+                    Kind::InodeInoMismatch,
                     vec![("found", di.di_ino.into()), i.clone()],
                 );
                 return;
             }
             if di.di_uuid != self.fs.geo.meta_uuid {
-                self.push("inode_uuid_mismatch", vec![i.clone()]);
+                self.push(Kind::InodeUuidMismatch, vec![i.clone()]);
                 return;
             }
         }
         let size = di.signed_size();
         if size < 0 {
-            self.push("inode_negative_size", vec![("found", size.into()), i]);
+            self.push(Kind::InodeNegativeSize, vec![("found", size.into()), i]);
             return;
         }
         let mode = di.di_mode;
         if mode != 0 && !mode_format_ok(mode, di.di_format) {
-            self.push("inode_bad_format", vec![i]);
+            self.push(Kind::InodeBadFormat, vec![i]);
             return;
         }
         self.flag_checks(&di, ino, mode);
@@ -660,11 +660,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let i = ("ino", Val::from(ino));
         let mut fixed = false;
         if di.di_flags & DIFLAG_REALTIME != 0 && self.fs.sb.raw.sb_rblocks == 0 {
-            self.push("inode_rt_no_rtdev", vec![i.clone()]);
+            self.push(Kind::InodeRtNoRtdev, vec![i.clone()]);
             fixed = true;
         }
         if di.is_reflink() && mode & S_IFMT != S_IFREG && mode != 0 {
-            self.push("inode_reflink_nonfile", vec![i]);
+            self.push(Kind::InodeReflinkNonfile, vec![i]);
             return (fixed, true);
         }
         (fixed, false)
@@ -683,25 +683,28 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let di = dinode_core(d);
         let mode = di.di_mode;
         if self.crc_bad(d) {
-            self.push("inode_bad_crc", vec![i.clone()]);
+            self.push(Kind::InodeBadCrc, vec![i.clone()]);
             retval = true;
         }
         if di.di_magic != XFS_DINODE_MAGIC {
             self.push(
-                "inode_bad_magic",
+                Kind::InodeBadMagic,
                 vec![("found", di.di_magic.into()), i.clone()],
             );
             retval = true;
         }
         let ver = di.di_version;
         if !self.good_version(ver) {
-            self.push("inode_bad_version", vec![("found", ver.into()), i.clone()]);
+            self.push(
+                Kind::InodeBadVersion,
+                vec![("found", ver.into()), i.clone()],
+            );
             retval = true;
         }
         let nu = di.di_next_unlinked;
         if nu != NULLAGINO && !self.valid_agino(agno, nu) {
             self.push(
-                "inode_bad_next_unlinked",
+                Kind::InodeBadNextUnlinked,
                 vec![("found", nu.into()), i.clone()],
             );
             retval = true;
@@ -709,20 +712,20 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         if self.fs.geo.has_crc {
             if di.di_ino != ino {
                 self.push(
-                    "inode_ino_mismatch",
+                    Kind::InodeInoMismatch,
                     vec![("found", di.di_ino.into()), i.clone()],
                 );
                 return clear;
             }
             if di.di_uuid != self.fs.geo.meta_uuid {
-                self.push("inode_uuid_mismatch", vec![i.clone()]);
+                self.push(Kind::InodeUuidMismatch, vec![i.clone()]);
                 return clear;
             }
         }
         let size = di.signed_size();
         if size < 0 {
             self.push(
-                "inode_negative_size",
+                Kind::InodeNegativeSize,
                 vec![("found", size.into()), i.clone()],
             );
             return clear;
@@ -735,7 +738,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     isdir: false,
                 };
             }
-            self.push("imap_free_marked_inuse", vec![i.clone()]);
+            self.push(Kind::ImapFreeMarkedInuse, vec![i.clone()]);
             return Outcome {
                 status: retval,
                 used: false,
@@ -744,7 +747,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         let format = di.di_format;
         if !mode_format_ok(mode, format) {
-            self.push("inode_bad_format", vec![i.clone()]);
+            self.push(Kind::InodeBadFormat, vec![i.clone()]);
             return clear;
         }
         let (fixed, clr) = self.flag_checks(&di, ino, mode);
@@ -752,10 +755,10 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             return clear;
         }
         if fixed {
-            self.push("inode_would_fix_flags", vec![]);
+            self.push(Kind::InodeWouldFixFlags, vec![]);
         }
         if phase4 && nu != NULLAGINO {
-            self.push("inode_clear_next_unlinked", vec![i.clone()]);
+            self.push(Kind::InodeClearNextUnlinked, vec![i.clone()]);
         }
         let flags = di.di_flags;
         let ty = match mode & S_IFMT {
@@ -776,7 +779,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             S_IFIFO => Type::Fifo,
             _ => {
                 self.push(
-                    "inode_bad_type",
+                    Kind::InodeBadType,
                     vec![("found", u64::from(mode & S_IFMT).into()), i.clone()],
                 );
                 return clear;
@@ -786,14 +789,14 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let extsize = di.di_extsize;
         if extsize != 0 && flags & (DIFLAG_EXTSIZE | DIFLAG_EXTSZINHERIT) == 0 {
             self.push(
-                "inode_bad_extsize",
+                Kind::InodeBadExtsize,
                 vec![("found", extsize.into()), i.clone()],
             );
         }
         for (name, ns) in di.legacy_nsecs() {
             if ns >= 1_000_000_000 {
                 self.push(
-                    "inode_bad_nsec",
+                    Kind::InodeBadNsec,
                     vec![("ts", name.into()), ("found", ns.into()), i.clone()],
                 );
             }
@@ -807,7 +810,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             Type::Dir => {
                 if size <= dsize as i64 && format != FMT_LOCAL {
                     self.push(
-                        "dir_format_size_mismatch",
+                        Kind::DirFormatSizeMismatch,
                         vec![
                             ("format", u64::from(format).into()),
                             ("size", size.into()),
@@ -817,14 +820,14 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     return clear;
                 }
                 if size > 32 * (1i64 << 30) {
-                    self.push("dir_bad_size", vec![i.clone(), ("size", size.into())]);
+                    self.push(Kind::DirBadSize, vec![i.clone(), ("size", size.into())]);
                     return clear;
                 }
             }
             Type::Chr | Type::Blk | Type::Sock | Type::Fifo => {
                 if size != 0 {
                     self.push(
-                        "inode_misc_size",
+                        Kind::InodeMiscSize,
                         vec![
                             ("what", type_name(ty).into()),
                             i.clone(),
@@ -836,7 +839,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
             Type::RtData => {
                 if self.fs.sb.raw.sb_rblocks == 0 {
-                    self.push("inode_rt_file", vec![i.clone()]);
+                    self.push(Kind::InodeRtFile, vec![i.clone()]);
                     return clear;
                 }
             }
@@ -846,12 +849,12 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         if forkoff != 0 {
             if format == FMT_DEV {
                 if forkoff != 1 {
-                    self.push("forkoff_dev", vec![("found", forkoff.into()), i.clone()]);
+                    self.push(Kind::ForkoffDev, vec![("found", forkoff.into()), i.clone()]);
                     return clear;
                 }
             } else if forkoff >= litino / 8 {
                 self.push(
-                    "forkoff_bad",
+                    Kind::ForkoffBad,
                     vec![
                         ("found", forkoff.into()),
                         i.clone(),
@@ -873,7 +876,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             FMT_LOCAL => {
                 if size > dsize as i64 {
                     self.push(
-                        "local_data_too_large",
+                        Kind::LocalDataTooLarge,
                         vec![i.clone(), ("size", size.into()), ("max", dsize.into())],
                     );
                     true
@@ -909,7 +912,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             _ => false,
         };
         if data_err {
-            self.push("bad_data_fork", vec![i.clone()]);
+            self.push(Kind::BadDataFork, vec![i.clone()]);
             return clear;
         }
         // Attr fork.
@@ -927,7 +930,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     let tsz = sf.as_ref().map_or(0, |sf| usize::from(sf.hdr.totsize));
                     if tsz > asize {
                         self.push(
-                            "attr_local_too_large",
+                            Kind::AttrLocalTooLarge,
                             vec![
                                 i.clone(),
                                 ("found", (tsz as i64).into()),
@@ -974,13 +977,13 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 _ => true,
             };
             if aerr {
-                self.push("bad_attr_fork", vec![i.clone()]);
+                self.push(Kind::BadAttrFork, vec![i.clone()]);
                 retval = true;
             } else if let (false, Some(recs)) = (phase4, attr_recs) {
                 // process_attributes: only in phase 3.
                 if self.lf_attr(ino, &recs, aformat, anex_disk) {
-                    self.push("inode_attr_problem", vec![i.clone()]);
-                    self.push("inode_would_clear_attr_fork", Vec::new());
+                    self.push(Kind::InodeAttrProblem, vec![i.clone()]);
+                    self.push(Kind::InodeWouldClearAttrFork, Vec::new());
                     atot = 0;
                     anextents = 0;
                 }
@@ -988,7 +991,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && tot != 0 {
             self.push(
-                "inode_misc_blocks",
+                Kind::InodeMiscBlocks,
                 vec![
                     ("what", type_name(ty).into()),
                     i.clone(),
@@ -1001,7 +1004,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         let total = tot.saturating_add(atot);
         if total != nblocks_disk {
             self.push(
-                "inode_bad_nblocks",
+                Kind::InodeBadNblocks,
                 vec![
                     ("found", nblocks_disk.into()),
                     i.clone(),
@@ -1011,7 +1014,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         if format != FMT_LOCAL && format != FMT_DEV && nextents != nex_disk {
             self.push(
-                "inode_bad_nextents",
+                Kind::InodeBadNextents,
                 vec![
                     ("found", nex_disk.into()),
                     i.clone(),
@@ -1021,7 +1024,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         if forkoff != 0 && anextents != anex_disk {
             self.push(
-                "inode_bad_anextents",
+                Kind::InodeBadAnextents,
                 vec![
                     ("found", anex_disk.into()),
                     i.clone(),
@@ -1036,7 +1039,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 if format == FMT_LOCAL {
                     self.sf_dir(ino, di.dfork(d, &self.fs.geo), size);
                 } else if self.lf_dir(ino, &dir_recs) {
-                    self.push("dir_problem", vec![i.clone()]);
+                    self.push(Kind::DirProblem, vec![i.clone()]);
                     return clear;
                 }
             }
@@ -1044,15 +1047,15 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 // process_symlink: MAXPATHLEN
                 if di.di_size >= XFS_SYMLINK_MAXLEN {
                     self.push(
-                        "symlink_too_long",
+                        Kind::SymlinkTooLong,
                         vec![i.clone(), ("found", di.di_size.into())],
                     );
-                    self.push("symlink_problem", vec![i]);
+                    self.push(Kind::SymlinkProblem, vec![i]);
                     return clear;
                 }
                 if size == 0 {
-                    self.push("symlink_zero_size", vec![i.clone()]);
-                    self.push("symlink_problem", vec![i]);
+                    self.push(Kind::SymlinkZeroSize, vec![i.clone()]);
+                    self.push(Kind::SymlinkProblem, vec![i]);
                     return clear;
                 }
             }
@@ -1087,7 +1090,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         'recs: for (idx, r) in recs.iter().enumerate() {
             if idx > 0 && op.saturating_add(cp) > r.startoff {
                 self.push(
-                    "bmap_out_of_order",
+                    Kind::BmapOutOfOrder,
                     vec![
                         i.clone(),
                         ("rec", idx.into()),
@@ -1109,9 +1112,9 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             sp = r.startblock;
             if r.unwritten && (fork == "attr" || !matches!(ty, Type::Data | Type::RtData)) {
                 let kind = if fork == "attr" {
-                    "bmap_unwritten_attr"
+                    Kind::BmapUnwrittenAttr
                 } else {
-                    "bmap_unwritten_nonreg"
+                    Kind::BmapUnwrittenNonreg
                 };
                 self.push(
                     kind,
@@ -1127,7 +1130,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
             if r.blockcount == 0 {
                 self.push(
-                    "bmap_zero_len",
+                    Kind::BmapZeroLen,
                     vec![
                         ("off", r.startoff.into()),
                         ("fsbno", r.startblock.into()),
@@ -1149,7 +1152,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             };
             if !ok(start) {
                 self.push(
-                    "bmap_bad_start",
+                    Kind::BmapBadStart,
                     vec![
                         i.clone(),
                         ("fsbno", start.into()),
@@ -1162,7 +1165,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             }
             if !ok(end) {
                 self.push(
-                    "bmap_bad_end",
+                    Kind::BmapBadEnd,
                     vec![i.clone(), ("fsbno", end.into()), ("off", r.startoff.into())],
                 );
                 done = idx;
@@ -1176,7 +1179,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             };
             if sag != eag {
                 self.push(
-                    "bmap_overflow",
+                    Kind::BmapOverflow,
                     vec![
                         i.clone(),
                         ("start", start.into()),
@@ -1209,7 +1212,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     bm::FREE | bm::FREE1 => {
                         if phase3 {
                             lines.push((
-                                "bmap_claims_free",
+                                Kind::BmapClaimsFree,
                                 vec![
                                     ("fork", Val::from(fork)),
                                     i.clone(),
@@ -1227,7 +1230,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     | bm::INO1
                     | bm::INUSE_FS1 => {
                         lines.push((
-                            "bmap_claims_metadata",
+                            Kind::BmapClaimsMetadata,
                             vec![
                                 ("fork", Val::from(fork)),
                                 i.clone(),
@@ -1244,7 +1247,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                                 "regular"
                             };
                             lines.push((
-                                "bmap_claims_used",
+                                Kind::BmapClaimsUsed,
                                 vec![
                                     ("fork", Val::from(fork)),
                                     ("ftype", ft.into()),
@@ -1291,7 +1294,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             tot = tot.saturating_add(u64::from(r.blockcount));
         }
         if done != n {
-            self.push("inode_nextents_correcting", vec![i]);
+            self.push(Kind::InodeNextentsCorrecting, vec![i]);
         }
         (error, tot, done as u64)
     }
@@ -1304,11 +1307,11 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         for (idx, e) in (0u64..).zip(&sf.entries) {
             if e.namelen == 0 {
                 self.push(
-                    "attr_sf_zero_namelen",
+                    Kind::AttrSfZeroNamelen,
                     vec![("ino", ino.into()), ("expected", idx.into())],
                 );
                 self.push(
-                    "attr_sf_count_fix",
+                    Kind::AttrSfCountFix,
                     vec![
                         ("ino", ino.into()),
                         ("found", count.into()),
@@ -1316,7 +1319,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                     ],
                 );
                 self.push(
-                    "attr_sf_totsize_fix",
+                    Kind::AttrSfTotsizeFix,
                     vec![
                         ("ino", ino.into()),
                         ("found", totsize.into()),
@@ -1350,7 +1353,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         };
         if i64::try_from(off).unwrap_or(i64::MAX) != size && off <= fork.len() {
             self.push(
-                "sfdir_size_fix",
+                Kind::SfdirSizeFix,
                 vec![
                     ("ino", ino.into()),
                     ("found", size.into()),
@@ -1364,7 +1367,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
         if !self.valid_ino(parent) {
             self.push(
-                "sfdir_bogus_parent",
+                Kind::SfdirBogusParent,
                 vec![("found", parent.into()), ("ino", ino.into())],
             );
         }
@@ -1387,7 +1390,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 Some(_) => continue,
             };
             self.push(
-                "sfdir_entry_bad_ref",
+                Kind::SfdirEntryBadRef,
                 vec![
                     ("name", nm.clone().into()),
                     ("dir_ino", ino.into()),
@@ -1396,7 +1399,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
                 ],
             );
             self.push(
-                "sfdir_would_junk_named",
+                Kind::SfdirWouldJunkNamed,
                 vec![("name", nm.into()), ("dir_ino", ino.into())],
             );
         }

@@ -10,7 +10,7 @@ use xfs_format::dir2::{
 };
 use xfs_format::ByteSource;
 
-use crate::finding::Val;
+use crate::finding::{Kind, Val};
 use crate::inodes::Checker;
 
 /// Result of the buffer verifier on a directory data/block buffer.
@@ -53,18 +53,18 @@ impl<S: ByteSource> Checker<'_, S> {
         } else if last >= leafblk.saturating_add(fsbcount) {
             self.leaf_node_dir(ino, recs, &dg, leafblk, &mut st)
         } else {
-            self.push_kind("dir_bad_size_format", vec![("ino", ino.into())]);
+            self.push_kind(Kind::DirBadSizeFormat, vec![("ino", ino.into())]);
             return true;
         };
         let _ = st.parent;
         if !st.dot {
-            self.push_kind("dir_no_dot", vec![("ino", ino.into())]);
+            self.push_kind(Kind::DirNoDot, vec![("ino", ino.into())]);
         }
         if !st.dotdot {
             if ino == self.fs.sb.raw.sb_rootino {
-                self.push_kind("dir_no_dotdot_root", vec![("ino", ino.into())]);
+                self.push_kind(Kind::DirNoDotdotRoot, vec![("ino", ino.into())]);
             } else {
-                self.push_kind("dir_no_dotdot", vec![("ino", ino.into())]);
+                self.push_kind(Kind::DirNoDotdot, vec![("ino", ino.into())]);
             }
         }
         res
@@ -122,7 +122,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 "CRC error"
             };
             self.push_kind(
-                "verifier_error",
+                Kind::VerifierError,
                 vec![
                     ("error", err.into()),
                     ("addr", "<addr>".into()),
@@ -139,17 +139,17 @@ impl<S: ByteSource> Checker<'_, S> {
     fn block_dir(&mut self, ino: u64, recs: &[BmbtRec], dg: &DirGeo, st: &mut DataState) -> bool {
         let blk = ("blk", Val::U(0));
         let Some((buf, v)) = self.dir_buf(ino, recs, dg, 0, true) else {
-            self.push_kind("dir_block_missing", vec![blk, ("ino", ino.into())]);
+            self.push_kind(Kind::DirBlockMissing, vec![blk, ("ino", ino.into())]);
             return true;
         };
         if v == Verify::Corrupt {
-            self.push_kind("dir_block_corrupt", vec![blk, ("ino", ino.into())]);
+            self.push_kind(Kind::DirBlockCorrupt, vec![blk, ("ino", ino.into())]);
             return true;
         }
         let magic = be32(&buf, 0);
         if magic != XFS_DIR2_BLOCK_MAGIC && magic != XFS_DIR3_BLOCK_MAGIC {
             self.push_kind(
-                "dir_block_bad_magic",
+                Kind::DirBlockBadMagic,
                 vec![("found", magic.into()), blk, ("ino", ino.into())],
             );
         }
@@ -189,13 +189,13 @@ impl<S: ByteSource> Checker<'_, S> {
                 match self.dir_buf(ino, recs, dg, dbno, false) {
                     None => {
                         self.push_kind(
-                            "dir_data_block_missing",
+                            Kind::DirDataBlockMissing,
                             vec![("blk", dbno.into()), ("ino", ino.into())],
                         );
                     }
                     Some((_, Verify::Corrupt)) => {
                         self.push_kind(
-                            "dir_data_block_corrupt",
+                            Kind::DirDataBlockCorrupt,
                             vec![("blk", dbno.into()), ("ino", ino.into())],
                         );
                     }
@@ -203,7 +203,7 @@ impl<S: ByteSource> Checker<'_, S> {
                         let magic = be32(&buf, 0);
                         if magic != XFS_DIR2_DATA_MAGIC && magic != XFS_DIR3_DATA_MAGIC {
                             self.push_kind(
-                                "dir_block_bad_magic",
+                                Kind::DirBlockBadMagic,
                                 vec![
                                     ("found", magic.into()),
                                     ("blk", dbno.into()),
@@ -280,7 +280,7 @@ impl<S: ByteSource> Checker<'_, S> {
         let blk = ("blk", Val::U(leafblk));
         if let Some(corrupt) = verdict {
             self.push_kind(
-                "verifier_error",
+                Kind::VerifierError,
                 vec![
                     (
                         "error",
@@ -292,11 +292,11 @@ impl<S: ByteSource> Checker<'_, S> {
                     ("bytes", u64::from(dg.blksize).into()),
                 ],
             );
-            self.push_kind("dir_corrupt_tree_block", vec![blk, ("ino", ino.into())]);
+            self.push_kind(Kind::DirCorruptTreeBlock, vec![blk, ("ino", ino.into())]);
             return true;
         }
         if !(1..5).contains(&level) {
-            self.push_kind("dir_bad_header_depth", vec![("ino", ino.into())]);
+            self.push_kind(Kind::DirBadHeaderDepth, vec![("ino", ino.into())]);
             return true;
         }
         false
@@ -384,10 +384,10 @@ impl<S: ByteSource> Checker<'_, S> {
         }
         if ptr != endptr {
             self.push_kind(
-                "dir_data_corrupt",
+                Kind::DirDataCorrupt,
                 vec![("blk", da_bno.into()), ("ino", ino.into())],
             );
-            self.push_kind("dir_would_junk_block", vec![]);
+            self.push_kind(Kind::DirWouldJunkBlock, vec![]);
             return true;
         }
         let discovery = self.phase() == 3;
@@ -454,7 +454,7 @@ impl<S: ByteSource> Checker<'_, S> {
             }
             if clearino {
                 self.push_kind(
-                    "dir_entry_bad_ref",
+                    Kind::DirEntryBadRef,
                     vec![
                         ("name", nm.clone().into()),
                         ("blk", da_bno.into()),
@@ -470,7 +470,7 @@ impl<S: ByteSource> Checker<'_, S> {
             }
             if nl == 0 {
                 self.push_kind(
-                    "dir_entry_zero_namelen",
+                    Kind::DirEntryZeroNamelen,
                     vec![
                         ("blk", da_bno.into()),
                         ("off", off.into()),
@@ -480,7 +480,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 clearino = true;
             }
             if clearino {
-                self.push_kind("dir_entry_would_clear_ino", vec![("off", off.into())]);
+                self.push_kind(Kind::DirEntryWouldClearIno, vec![("off", off.into())]);
             }
             let mut junkit = first == b'/';
             let mut why = String::new();
@@ -503,7 +503,7 @@ impl<S: ByteSource> Checker<'_, S> {
                         junkit = true;
                     } else if ino != ent && ino == root {
                         self.push_kind(
-                            "dir_root_dotdot_fix",
+                            Kind::DirRootDotdotFix,
                             vec![("dir_ino", ino.into()), ("ino", ent.into())],
                         );
                         st.parent = Some(ino);
@@ -512,7 +512,7 @@ impl<S: ByteSource> Checker<'_, S> {
                         if let Some(p) = st.parent {
                             if !self.valid_ino(p) {
                                 self.push_kind(
-                                    "dir_dotdot_bad",
+                                    Kind::DirDotdotBad,
                                     vec![("dir_ino", ino.into()), ("ino", p.into())],
                                 );
                                 st.parent = None;
@@ -528,7 +528,7 @@ impl<S: ByteSource> Checker<'_, S> {
                     st.dot = true;
                     if ent != ino {
                         self.push_kind(
-                            "dir_dot_bad",
+                            Kind::DirDotBad,
                             vec![("dir_ino", ino.into()), ("ino", ent.into())],
                         );
                     }
@@ -543,13 +543,13 @@ impl<S: ByteSource> Checker<'_, S> {
                 junkit = true;
             }
             if junkit {
-                self.push_kind("dir_entry_would_clear", vec![("what", why.into())]);
+                self.push_kind(Kind::DirEntryWouldClear, vec![("what", why.into())]);
             }
             ptr = ptr.saturating_add(data_entsize(nl, ftype));
         }
         if freeseen != 7 || badbest {
             self.push_kind(
-                "dir_bad_bestfree",
+                Kind::DirBadBestfree,
                 vec![("blk", da_bno.into()), ("ino", ino.into())],
             );
         }

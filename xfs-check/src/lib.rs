@@ -21,7 +21,7 @@ pub mod zerolog;
 use serde::Serialize;
 use xfs_format::{ByteSource, Filesystem};
 
-pub use finding::{Class, Finding, Val};
+pub use finding::{Class, Finding, Kind, Structure, Val};
 
 /// The findings of one phase, in output order.
 #[derive(Debug, Clone, Serialize)]
@@ -119,16 +119,16 @@ pub fn check_with<S: ByteSource>(
     // process_rmap_data: a suspect rmap / refcount btree is not cross-checked, only
     // reported once (from AG 0).
     if fs.geo.has_rmapbt && rmap_suspect {
-        p4.push(Finding::new(4, "rmapbt_would_rebuild", vec![]));
+        p4.push(Finding::new(4, Kind::RmapbtWouldRebuild, vec![]));
     }
     if fs.geo.has_reflink {
         p4.extend(refcount::phase4(&ck, &refc_btree, refc_suspect));
     }
     if fs.geo.has_reflink && refc_suspect {
-        p4.push(Finding::new(4, "refcountbt_would_rebuild", vec![]));
+        p4.push(Finding::new(4, Kind::RefcountbtWouldRebuild, vec![]));
     }
     if ck.incore.bad_ino_btree {
-        p4.push(Finding::new(4, "ino_btree_too_corrupt", vec![]));
+        p4.push(Finding::new(4, Kind::InoBtreeTooCorrupt, vec![]));
     }
     phases.push(PhaseReport {
         phase: 4,

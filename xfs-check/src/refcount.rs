@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use xfs_format::ByteSource;
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Kind};
 use crate::inodes::Checker;
 
 /// Runs of constant reference count >= 2 (start, len, count) of one AG, and the inodes that
@@ -82,7 +82,7 @@ pub fn phase4<S: ByteSource>(
         if c.slot(*ino).is_some_and(|s| s.used && !s.reflink) {
             out.push(Finding::new(
                 4,
-                "reflink_flag_set",
+                Kind::ReflinkFlagSet,
                 vec![("ino", (*ino).into())],
             ));
         }
@@ -100,7 +100,7 @@ pub fn phase4<S: ByteSource>(
             match hit {
                 None => out.push(Finding::new(
                     4,
-                    "refcount_missing",
+                    Kind::RefcountMissing,
                     vec![
                         ("ag", agno.into()),
                         ("agbno", (*start).into()),
@@ -110,7 +110,7 @@ pub fn phase4<S: ByteSource>(
                 )),
                 Some(&(s, l, n)) if (s, l, n) != (*start, *len, *count) => out.push(Finding::new(
                     4,
-                    "refcount_incorrect",
+                    Kind::RefcountIncorrect,
                     vec![
                         ("ag", agno.into()),
                         ("start", s.into()),

@@ -6,7 +6,7 @@ use xfs_format::fields::CrcState;
 use xfs_format::sb::{RawSb, Superblock, XFS_SB_CRC_OFF, XFS_SB_MAGIC};
 use xfs_format::ByteSource;
 
-use crate::finding::{Finding, Val};
+use crate::finding::{Finding, Kind, Val};
 
 pub const VERSION_ALIGNBIT: u16 = 0x0080;
 pub const VERSION_DALIGNBIT: u16 = 0x0100;
@@ -376,7 +376,7 @@ pub fn secondary_sb_whack(
         let which = if agno == 0 { "primary" } else { "secondary" };
         out.push(Finding::new(
             2,
-            "sb_unused_nonzero",
+            Kind::SbUnusedNonzero,
             vec![("which", which.into()), ag()],
         ));
     }
@@ -388,20 +388,20 @@ pub fn secondary_sb_whack(
     };
     flag(
         sb.sb_flags != 0,
-        Finding::new(2, "sb_ag_bad_flags", vec![ag()]),
+        Finding::new(2, Kind::SbAgBadFlags, vec![ag()]),
         &mut st,
         out,
     );
     let inprog = sb.sb_inprogress == 1;
     flag(
         inprog && quota_ino(sb.sb_uquotino) != NULLFSINO,
-        Finding::new(2, "sb_ag_quota_ino", vec![("which", "user".into()), ag()]),
+        Finding::new(2, Kind::SbAgQuotaIno, vec![("which", "user".into()), ag()]),
         &mut st,
         out,
     );
     flag(
         inprog && quota_ino(sb.sb_gquotino) != NULLFSINO,
-        Finding::new(2, "sb_ag_quota_ino", vec![("which", "group".into()), ag()]),
+        Finding::new(2, Kind::SbAgQuotaIno, vec![("which", "group".into()), ag()]),
         &mut st,
         out,
     );
@@ -409,7 +409,7 @@ pub fn secondary_sb_whack(
         is_v5(primary) && inprog && quota_ino(sb.sb_pquotino) != NULLFSINO,
         Finding::new(
             2,
-            "sb_ag_quota_ino",
+            Kind::SbAgQuotaIno,
             vec![("which", "project".into()), ag()],
         ),
         &mut st,
@@ -417,19 +417,19 @@ pub fn secondary_sb_whack(
     );
     flag(
         inprog && sb.sb_qflags != 0,
-        Finding::new(2, "sb_ag_quota_flags", vec![ag()]),
+        Finding::new(2, Kind::SbAgQuotaFlags, vec![ag()]),
         &mut st,
         out,
     );
     flag(
         !has_align(sb) && sb.sb_inoalignmt != 0,
-        Finding::new(2, "sb_ag_inoalign", vec![ag()]),
+        Finding::new(2, Kind::SbAgInoalign, vec![ag()]),
         &mut st,
         out,
     );
     flag(
         !has_dalign(sb) && (sb.sb_unit != 0 || sb.sb_width != 0),
-        Finding::new(2, "sb_ag_stripe", vec![ag()]),
+        Finding::new(2, Kind::SbAgStripe, vec![ag()]),
         &mut st,
         out,
     );
@@ -439,7 +439,7 @@ pub fn secondary_sb_whack(
                 || sb.sb_sectlog != 9
                 || sb.sb_logsectsize != 0
                 || sb.sb_logsectlog != 0),
-        Finding::new(2, "sb_ag_sectsize", vec![ag()]),
+        Finding::new(2, Kind::SbAgSectsize, vec![ag()]),
         &mut st,
         out,
     );
@@ -447,7 +447,7 @@ pub fn secondary_sb_whack(
         let feat = |which: &str, p: u32, s: u32| {
             Finding::new(
                 2,
-                "sb_feature_mismatch",
+                Kind::SbFeatureMismatch,
                 vec![
                     ("which", which.into()),
                     ag(),
@@ -521,14 +521,14 @@ impl<S: ByteSource> Search<'_, S> {
                     if verify_sb(buf.get(i..).unwrap_or(&[]), &sb, false).is_ok() {
                         self.out.push(Finding::new(
                             1,
-                            "sb_secondary_candidate",
+                            Kind::SbSecondaryCandidate,
                             vec![("dots", ".".repeat(self.dots).into())],
                         ));
                         self.dots = 0;
                         // The candidate is checked against the other secondaries by
                         // xfs_repair; a candidate that verify_sb accepts is taken here.
                         self.out
-                            .push(Finding::new(1, "sb_secondary_verified", vec![]));
+                            .push(Finding::new(1, Kind::SbSecondaryVerified, vec![]));
                         return Some(sb);
                     }
                 }
@@ -542,7 +542,7 @@ impl<S: ByteSource> Search<'_, S> {
 
 /// `find_secondary_sb`: the three passes of xfs_repair's search.
 fn find_secondary<S: ByteSource>(src: &S, bad: &RawSb, out: &mut Vec<Finding>) -> Option<RawSb> {
-    out.push(Finding::new(1, "sb_secondary_search", vec![]));
+    out.push(Finding::new(1, Kind::SbSecondarySearch, vec![]));
     let mut s = Search { src, dots: 0, out };
     if verify_blocksize(bad).is_ok() {
         let skip = u64::from(bad.sb_agblocks).saturating_mul(bad.sb_blocksize.into());
@@ -564,7 +564,7 @@ fn find_secondary<S: ByteSource>(src: &S, bad: &RawSb, out: &mut Vec<Finding>) -
     let dots = ".".repeat(s.dots);
     s.out.push(Finding::new(
         1,
-        "sb_secondary_none",
+        Kind::SbSecondaryNone,
         vec![("dots", dots.into())],
     ));
     None
@@ -586,7 +586,7 @@ pub fn phase1<S: ByteSource>(src: &S, out: &mut Vec<Finding>) -> xfs_format::Res
     if let Err(e) = verify_sb(&buf, &raw, true) {
         out.push(Finding::new(
             1,
-            "sb_primary_bad",
+            Kind::SbPrimaryBad,
             vec![("reason", e.text().into())],
         ));
         match find_secondary(src, &raw, out) {
@@ -596,16 +596,16 @@ pub fn phase1<S: ByteSource>(src: &S, out: &mut Vec<Finding>) -> xfs_format::Res
         modified = true;
     }
     if sb.sb_bad_features2 != 0 && sb.sb_bad_features2 != sb.sb_features2 {
-        out.push(Finding::new(1, "sb_features2_mismatch", vec![]));
+        out.push(Finding::new(1, Kind::SbFeatures2Mismatch, vec![]));
         modified = true;
     }
     if sb.sb_shared_vn != 0 {
-        out.push(Finding::new(1, "sb_shared_vn", vec![]));
+        out.push(Finding::new(1, Kind::SbSharedVn, vec![]));
         modified = true;
     }
     if modified {
-        out.push(Finding::new(1, "sb_primary_would_write", vec![]));
-        out.push(Finding::new(1, "nomodify_abort_primary_sb", vec![]));
+        out.push(Finding::new(1, Kind::SbPrimaryWouldWrite, vec![]));
+        out.push(Finding::new(1, Kind::NomodifyAbortPrimarySb, vec![]));
         return Ok(Phase1::Stop);
     }
     let sect = usize::from(raw.sb_sectsize).min(buf.len());

@@ -15,13 +15,13 @@ use xfs_format::sb::{Geometry, RawSb, Superblock};
 use xfs_format::{ByteSource, Filesystem};
 
 use crate::bmap::{self, Bmap};
-use crate::finding::{Finding, Val};
+use crate::finding::{Finding, Kind, Val};
 use crate::sbcheck::{self, SbError};
 
 const EFSBADCRC: i32 = -74;
 const EFSCORRUPTED: i32 = -117;
 
-fn f(kind: &'static str, fields: Vec<(&'static str, Val)>) -> Finding {
+fn f(kind: Kind, fields: Vec<(&'static str, Val)>) -> Finding {
     Finding::new(2, kind, fields)
 }
 
@@ -295,7 +295,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             "corruption"
         };
         self.push(f(
-            "verifier_error",
+            Kind::VerifierError,
             vec![
                 ("error", what.into()),
                 ("addr", "<addr>".into()),
@@ -367,7 +367,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let status = sbcheck::verify_sb(&sb_sec, &sb, self.agno == 0);
         if sbc.crc == CrcState::Bad {
             self.verifier(EFSBADCRC, "xfs_sb", sb_daddr, sect);
-            self.push(f("sb_bad_crc", vec![self.ag()]));
+            self.push(f(Kind::SbBadCrc, vec![self.ag()]));
         } else if sb.sb_magicnum == xfs_format::sb::XFS_SB_MAGIC
             && matches!(
                 status,
@@ -379,7 +379,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     | SbError::BadInoMaxPct)
             )
         {
-            self.push(f("sb_sanity_failed", vec![]));
+            self.push(f(Kind::SbSanityFailed, vec![]));
             self.verifier(EFSCORRUPTED, "xfs_sb", sb_daddr, sect);
         }
         // AGF.
@@ -390,13 +390,13 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         };
         if agf.checks.crc == CrcState::Bad {
             self.verifier(EFSBADCRC, "xfs_agf", agf_daddr, sect);
-            self.push(f("agf_bad_crc", vec![self.ag()]));
+            self.push(f(Kind::AgfBadCrc, vec![self.ag()]));
         } else if !self.agf_verify(&agf) {
             self.verifier(EFSCORRUPTED, "xfs_agf", agf_daddr, sect);
         }
         if agi.checks.crc == CrcState::Bad {
             self.verifier(EFSBADCRC, "xfs_agi", agi_daddr, sect);
-            self.push(f("agi_bad_crc", vec![self.ag()]));
+            self.push(f(Kind::AgiBadCrc, vec![self.ag()]));
         } else if !self.agi_verify(&agi) {
             self.verifier(EFSCORRUPTED, "xfs_agi", agi_daddr, sect);
         }
@@ -404,14 +404,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let mut reset_sb = false;
         if let Err(e) = status {
             self.push(f(
-                "sb_ag_invalid",
+                Kind::SbAgInvalid,
                 vec![self.ag(), ("reason", e.text().into())],
             ));
             reset_sb = true;
         }
         if let Err(e) = sbcheck::compare_sb(c.sb, &sb) {
             self.push(f(
-                "sb_ag_conflict",
+                Kind::SbAgConflict,
                 vec![self.ag(), ("reason", e.text().into())],
             ));
             reset_sb = true;
@@ -421,16 +421,16 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let reset_agf = self.verify_set_agf(&agf);
         let reset_agi = self.verify_set_agi(&agi);
         if reset_sb {
-            self.push(f("sb_would_reset", vec![self.ag()]));
+            self.push(f(Kind::SbWouldReset, vec![self.ag()]));
         }
         if reset_agf {
-            self.push(f("agf_would_reset", vec![self.ag()]));
+            self.push(f(Kind::AgfWouldReset, vec![self.ag()]));
         }
         if reset_agi {
-            self.push(f("agi_would_reset", vec![self.ag()]));
+            self.push(f(Kind::AgiWouldReset, vec![self.ag()]));
         }
         if reset_sb || reset_agf || reset_agi {
-            self.push(f("ag_skipped", vec![self.ag()]));
+            self.push(f(Kind::AgSkipped, vec![self.ag()]));
             self.r.skipped = true;
             return self.r;
         }
@@ -513,14 +513,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if !agf.checks.magic_ok {
             bad = true;
             self.push(f(
-                "agf_bad_magic",
+                Kind::AgfBadMagic,
                 vec![("found", r.agf_magicnum.into()), self.ag()],
             ));
         }
         if !agf.checks.version_ok {
             bad = true;
             self.push(f(
-                "agf_bad_version",
+                Kind::AgfBadVersion,
                 vec![
                     ("found", Val::I(i64::from(r.agf_versionnum as i32))),
                     self.ag(),
@@ -530,7 +530,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if r.agf_seqno != self.agno {
             bad = true;
             self.push(f(
-                "agf_bad_seqno",
+                Kind::AgfBadSeqno,
                 vec![("found", Val::I(i64::from(r.agf_seqno as i32))), self.ag()],
             ));
         }
@@ -538,7 +538,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if u64::from(r.agf_length) != exp {
             bad = true;
             self.push(f(
-                "agf_bad_length",
+                Kind::AgfBadLength,
                 vec![
                     ("found", Val::I(i64::from(r.agf_length as i32))),
                     self.ag(),
@@ -549,7 +549,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let fl = self.c.agfl_size;
         if r.agf_flfirst >= fl {
             self.push(f(
-                "agf_flfirst_too_large",
+                Kind::AgfFlfirstTooLarge,
                 vec![
                     ("found", Val::I(i64::from(r.agf_flfirst as i32))),
                     self.ag(),
@@ -559,7 +559,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if r.agf_fllast >= fl {
             self.push(f(
-                "agf_fllast_too_large",
+                Kind::AgfFllastTooLarge,
                 vec![
                     ("found", Val::I(i64::from(r.agf_fllast as i32))),
                     self.ag(),
@@ -570,7 +570,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if self.c.geo.has_crc && r.agf_uuid != self.c.geo.meta_uuid {
             bad = true;
             self.push(f(
-                "agf_bad_uuid",
+                Kind::AgfBadUuid,
                 vec![("found", uuid_str(&r.agf_uuid).into()), self.ag()],
             ));
         }
@@ -583,14 +583,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if !agi.checks.magic_ok {
             bad = true;
             self.push(f(
-                "agi_bad_magic",
+                Kind::AgiBadMagic,
                 vec![("found", r.agi_magicnum.into()), self.ag()],
             ));
         }
         if !agi.checks.version_ok {
             bad = true;
             self.push(f(
-                "agi_bad_version",
+                Kind::AgiBadVersion,
                 vec![
                     ("found", Val::I(i64::from(r.agi_versionnum as i32))),
                     self.ag(),
@@ -600,7 +600,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if r.agi_seqno != self.agno {
             bad = true;
             self.push(f(
-                "agi_bad_seqno",
+                Kind::AgiBadSeqno,
                 vec![("found", Val::I(i64::from(r.agi_seqno as i32))), self.ag()],
             ));
         }
@@ -608,7 +608,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if u64::from(r.agi_length) != exp {
             bad = true;
             self.push(f(
-                "agi_bad_length",
+                Kind::AgiBadLength,
                 vec![
                     ("found", Val::I(i64::from(r.agi_length as i32))),
                     self.ag(),
@@ -619,7 +619,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if self.c.geo.has_crc && r.agi_uuid != self.c.geo.meta_uuid {
             bad = true;
             self.push(f(
-                "agi_bad_uuid",
+                Kind::AgiBadUuid,
                 vec![("found", uuid_str(&r.agi_uuid).into()), self.ag()],
             ));
         }
@@ -658,7 +658,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if c.geo.has_crc {
             if crc::verify(&sector, XFS_AGFL_CRC_OFF, true) == CrcState::Bad {
                 self.verifier(EFSBADCRC, "xfs_agfl", daddr, sect);
-                self.push(f("agfl_bad_crc", vec![self.ag()]));
+                self.push(f(Kind::AgflBadCrc, vec![self.ag()]));
             } else {
                 let magic_ok = be32(&sector, 0) == xfs_format::ag::XFS_AGFL_MAGIC;
                 let seq_ok = be32(&sector, 4) == self.agno;
@@ -673,7 +673,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
         }
         if r.agf_flfirst >= c.agfl_size || r.agf_fllast >= c.agfl_size {
-            self.push(f("agfl_skipped", vec![self.ag()]));
+            self.push(f(Kind::AgflSkipped, vec![self.ag()]));
             return;
         }
         let mut count: u32 = 0;
@@ -684,7 +684,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             if self.verify_agbno(b) {
                 self.bmap.set(b, bmap::FREE);
             } else {
-                self.push(f("agfl_bad_agbno", vec![("agbno", b.into()), self.ag()]));
+                self.push(f(Kind::AgflBadAgbno, vec![("agbno", b.into()), self.ag()]));
             }
             count = count.saturating_add(1);
             if i == r.agf_fllast || count > size {
@@ -694,7 +694,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if count != r.agf_flcount {
             self.push(f(
-                "agf_flcount_mismatch",
+                Kind::AgfFlcountMismatch,
                 vec![
                     ("expected", count.into()),
                     ("found", r.agf_flcount.into()),
@@ -710,7 +710,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     fn root_checks(&mut self, levels: u32, max: u32, root: u32, lname: &str, rname: &str) -> bool {
         if levels == 0 || levels > max {
             self.push(f(
-                "root_bad_level",
+                Kind::RootBadLevel,
                 vec![("found", levels.into()), ("tree", lname.into()), self.ag()],
             ));
         }
@@ -718,7 +718,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             true
         } else {
             self.push(f(
-                "root_bad_agbno",
+                Kind::RootBadAgbno,
                 vec![("found", root.into()), ("tree", rname.into()), self.ag()],
             ));
             false
@@ -764,7 +764,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 );
                 if r.agf_rmap_blocks != self.nr_blocks {
                     self.push(f(
-                        "rmapbt_blocks_mismatch",
+                        Kind::RmapbtBlocksMismatch,
                         vec![
                             ("expected", self.nr_blocks.into()),
                             ("found", r.agf_rmap_blocks.into()),
@@ -796,7 +796,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 );
                 if r.agf_refcount_blocks != self.nr_blocks {
                     self.push(f(
-                        "refcountbt_blocks_mismatch",
+                        Kind::RefcountbtBlocksMismatch,
                         vec![
                             ("expected", self.nr_blocks.into()),
                             ("found", r.agf_refcount_blocks.into()),
@@ -808,7 +808,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let cn = self.r.counts;
         if u64::from(r.agf_freeblks) != cn.agffreeblks {
             self.push(f(
-                "agf_freeblks_mismatch",
+                Kind::AgfFreeblksMismatch,
                 vec![
                     ("found", r.agf_freeblks.into()),
                     ("expected", cn.agffreeblks.into()),
@@ -818,7 +818,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if u64::from(r.agf_longest) != cn.agflongest {
             self.push(f(
-                "agf_longest_mismatch",
+                Kind::AgfLongestMismatch,
                 vec![
                     ("found", r.agf_longest.into()),
                     ("expected", cn.agflongest.into()),
@@ -828,7 +828,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if g.has_lazysbcount && u64::from(r.agf_btreeblks) != cn.agfbtreeblks {
             self.push(f(
-                "agf_btreeblks_mismatch",
+                Kind::AgfBtreeblksMismatch,
                 vec![
                     ("found", r.agf_btreeblks.into()),
                     ("expected", cn.agfbtreeblks.into()),
@@ -861,7 +861,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if g.has_inobtcount {
             if r.agi_iblocks != self.ino_blocks {
                 self.push(f(
-                    "inobt_blocks_mismatch",
+                    Kind::InobtBlocksMismatch,
                     vec![
                         ("found", r.agi_iblocks.into()),
                         ("expected", self.ino_blocks.into()),
@@ -870,7 +870,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
             if r.agi_fblocks != self.fino_blocks {
                 self.push(f(
-                    "finobt_blocks_mismatch",
+                    Kind::FinobtBlocksMismatch,
                     vec![
                         ("found", r.agi_fblocks.into()),
                         ("expected", self.fino_blocks.into()),
@@ -881,7 +881,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let cn = self.r.counts;
         if u64::from(r.agi_count) != cn.agicount {
             self.push(f(
-                "agi_count_mismatch",
+                Kind::AgiCountMismatch,
                 vec![
                     ("found", r.agi_count.into()),
                     ("expected", cn.agicount.into()),
@@ -891,7 +891,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if u64::from(r.agi_freecount) != cn.agifreecount {
             self.push(f(
-                "agi_freecount_mismatch",
+                Kind::AgiFreecountMismatch,
                 vec![
                     ("found", r.agi_freecount.into()),
                     ("expected", cn.agifreecount.into()),
@@ -901,7 +901,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if g.has_finobt && u64::from(r.agi_freecount) != cn.fibtfreecount {
             self.push(f(
-                "agi_freecount_mismatch_finobt",
+                Kind::AgiFreecountMismatchFinobt,
                 vec![
                     ("found", r.agi_freecount.into()),
                     ("expected", cn.fibtfreecount.into()),
@@ -913,7 +913,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             if agino != NULL_AG {
                 let ino = self.agino_to_ino(agino);
                 self.push(f(
-                    "agi_unlinked_bucket",
+                    Kind::AgiUnlinkedBucket,
                     vec![
                         ("bucket", i.into()),
                         ("agino", agino.into()),
@@ -935,7 +935,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Ok((_, b)) => b.into_owned(),
             Err(_) => {
                 self.push(f(
-                    "btree_block_suspect",
+                    Kind::BtreeBlockSuspect,
                     vec![
                         self.ag(),
                         ("agbno", bno.into()),
@@ -949,7 +949,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if let Some(err) = self.btree_verify(t, &buf, daddr, bno) {
             self.verifier(err, t.ops(), daddr, bs.into());
             self.push(f(
-                "btree_block_suspect",
+                Kind::BtreeBlockSuspect,
                 vec![self.ag(), ("agbno", bno.into()), ("error", err.into())],
             ));
             suspect = true;
@@ -1043,7 +1043,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let (bno, level) = (b.bno, b.level);
         if b.hdr.bb_magic != magic {
             self.push(f(
-                "btree_bad_magic",
+                Kind::BtreeBadMagic,
                 vec![
                     ("found", b.hdr.bb_magic.into()),
                     ("tree", bt.clone().into()),
@@ -1062,7 +1062,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if i32::from(b.hdr.bb_level) != level {
             self.push(f(
-                "btree_bad_level",
+                Kind::BtreeBadLevel,
                 vec![
                     ("expected", level.into()),
                     ("found", i32::from(b.hdr.bb_level).into()),
@@ -1080,7 +1080,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if state != bmap::UNKNOWN {
             self.bmap.set(bno, bmap::MULT);
             self.push(f(
-                "btree_block_multiply_claimed",
+                Kind::BtreeBlockMultiplyClaimed,
                 vec![
                     ("tree", name.into()),
                     ("state", state.into()),
@@ -1110,7 +1110,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if level == 0 {
             if hdr_errors > 0 {
                 self.push(f(
-                    "btree_bad_nrecs",
+                    Kind::BtreeBadNrecs,
                     vec![
                         ("found", b.hdr.bb_numrecs.into()),
                         ("min", mn.into()),
@@ -1130,7 +1130,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 let end = start.wrapping_add(len);
                 if !self.verify_agbno(start) {
                     self.push(f(
-                        "allocbt_invalid_start",
+                        Kind::AllocbtInvalidStart,
                         vec![
                             ("found", start.into()),
                             ("rec", i.into()),
@@ -1143,7 +1143,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 }
                 if len == 0 || end <= start || !self.verify_agbno(end.wrapping_sub(1)) {
                     self.push(f(
-                        "allocbt_invalid_length",
+                        Kind::AllocbtInvalidLength,
                         vec![
                             ("found", len.into()),
                             ("rec", i.into()),
@@ -1157,7 +1157,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 if t == Tree::Bno {
                     if start <= lastblock {
                         self.push(f(
-                            "bnobt_out_of_order",
+                            Kind::BnobtOutOfOrder,
                             vec![
                                 ("rec", i.into()),
                                 ("start", start.into()),
@@ -1176,7 +1176,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     cn.agflongest = cn.agflongest.max(len.into());
                     if len < lastcount {
                         self.push(f(
-                            "cntbt_out_of_order",
+                            Kind::CntbtOutOfOrder,
                             vec![
                                 ("rec", i.into()),
                                 ("start", start.into()),
@@ -1196,7 +1196,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         bmap::UNKNOWN => self.bmap.set_ext(x, blen, bmap::FREE1),
                         bmap::FREE1 if t == Tree::Cnt => self.bmap.set_ext(x, blen, bmap::FREE),
                         _ => self.push(f(
-                            "freespace_multiply_claimed",
+                            Kind::FreespaceMultiplyClaimed,
                             vec![
                                 self.ag(),
                                 ("start", x.into()),
@@ -1213,7 +1213,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if hdr_errors > 0 {
             self.push(f(
-                "btree_bad_nrecs",
+                Kind::BtreeBadNrecs,
                 vec![
                     ("found", b.hdr.bb_numrecs.into()),
                     ("min", mn.into()),
@@ -1234,7 +1234,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             let p = self.ptr_at(b.buf, lim.mxr[1], 8, i);
             if !self.verify_agbno(p) {
                 self.push(f(
-                    "btree_bad_ptr",
+                    Kind::BtreeBadPtr,
                     vec![
                         ("found", p.into()),
                         ("tree", format!("{name}bt").into()),
@@ -1261,7 +1261,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if b.hdr.bb_magic != magic {
             self.push(f(
-                "btree_bad_magic",
+                Kind::BtreeBadMagic,
                 vec![
                     ("found", b.hdr.bb_magic.into()),
                     ("tree", bt.clone().into()),
@@ -1277,7 +1277,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if i32::from(b.hdr.bb_level) != level {
             self.push(f(
-                "btree_bad_level",
+                Kind::BtreeBadLevel,
                 vec![
                     ("expected", level.into()),
                     ("found", i32::from(b.hdr.bb_level).into()),
@@ -1300,7 +1300,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             _ => {
                 self.bmap.set(bno, bmap::MULT);
                 self.push(f(
-                    "inobt_block_multiply_claimed",
+                    Kind::InobtBlockMultiplyClaimed,
                     vec![
                         ("tree", bt.clone().into()),
                         ("state", state.into()),
@@ -1330,7 +1330,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             if hdr_errors > 0 {
                 self.r.bad_ino_btree = true;
                 self.push(f(
-                    "inobt_dubious_header",
+                    Kind::InobtDubiousHeader,
                     vec![("tree", bt.into()), self.ag(), ("agbno", bno.into())],
                 ));
                 suspect = true;
@@ -1360,7 +1360,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 };
                 if i > 0 && rec.startino <= lastino {
                     self.push(f(
-                        "inobt_out_of_order",
+                        Kind::InobtOutOfOrder,
                         vec![
                             ("tree", name.into()),
                             ("rec", i.into()),
@@ -1404,7 +1404,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             let p = self.ptr_at(b.buf, lim.mxr[1], 4, i);
             if !self.verify_agbno(p) {
                 self.push(f(
-                    "btree_bad_ptr",
+                    Kind::BtreeBadPtr,
                     vec![
                         ("found", p.into()),
                         ("tree", bt.into()),
@@ -1448,7 +1448,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         {
             let lino = self.agino_to_ino(ino);
             self.push(f(
-                "inobt_rec_misaligned",
+                Kind::InobtRecMisaligned,
                 vec![("tree", tree.into()), ("ino", lino.into())],
             ));
             *suspect = true;
@@ -1456,7 +1456,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if !self.verify_agino(ino) {
             let lino = self.agino_to_ino(ino);
             self.push(f(
-                "inobt_rec_bad_start",
+                Kind::InobtRecBadStart,
                 vec![
                     ("ino", lino.into()),
                     self.ag(),
@@ -1471,7 +1471,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if !self.verify_agino(last) {
             let lino = self.agino_to_ino(last);
             self.push(f(
-                "inobt_rec_bad_end",
+                Kind::InobtRecBadEnd,
                 vec![
                     ("ino", lino.into()),
                     self.ag(),
@@ -1493,7 +1493,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             if self.is_sparse(rec, j) {
                 if !suspect && !free {
                     self.push(f(
-                        "inobt_holemask_mismatch",
+                        Kind::InobtHolemaskMismatch,
                         vec![
                             ("tree", tree.into()),
                             self.ag(),
@@ -1540,7 +1540,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         bmap::UNKNOWN | bmap::INO1 => self.bmap.set(agbno, bmap::INO),
                         _ => {
                             self.push(f(
-                                "inobt_chunk_claims_used",
+                                Kind::InobtChunkClaimsUsed,
                                 vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
                             ));
                             return true;
@@ -1553,7 +1553,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if let Some(first) = self.find_chunk(ino) {
             let lino = self.agino_to_ino(ino);
             self.push(f(
-                "inobt_rec_overlap",
+                Kind::InobtRecOverlap,
                 vec![
                     ("ino", lino.into()),
                     self.ag(),
@@ -1571,7 +1571,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         suspect = s;
         if nfree != rec.freecount {
             self.push(f(
-                "inobt_rec_freecount_mismatch",
+                Kind::InobtRecFreecountMismatch,
                 vec![
                     self.ag(),
                     ("agino", ino.into()),
@@ -1582,7 +1582,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.count) {
             self.push(f(
-                "inobt_rec_count_invalid",
+                Kind::InobtRecCountInvalid,
                 vec![
                     self.ag(),
                     ("agino", ino.into()),
@@ -1608,7 +1608,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 if self.is_sparse(rec, j) {
                     if state == bmap::INO {
                         self.push(f(
-                            "finobt_sparse_claims_inode",
+                            Kind::FinobtSparseClaimsInode,
                             vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
                         ));
                         suspect = true;
@@ -1619,7 +1619,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         bmap::INO1 => self.bmap.set(agbno, bmap::INO),
                         bmap::UNKNOWN => {
                             self.push(f(
-                                "finobt_chunk_claims_untracked",
+                                Kind::FinobtChunkClaimsUntracked,
                                 vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
                             ));
                             self.bmap.set(agbno, bmap::INO);
@@ -1627,7 +1627,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         }
                         _ => {
                             self.push(f(
-                                "finobt_chunk_claims_used",
+                                Kind::FinobtChunkClaimsUsed,
                                 vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
                             ));
                             return true;
@@ -1645,7 +1645,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             if first != ino {
                 let lino = self.agino_to_ino(ino);
                 self.push(f(
-                    "finobt_rec_mismatch",
+                    Kind::FinobtRecMismatch,
                     vec![
                         ("ino", lino.into()),
                         self.ag(),
@@ -1683,7 +1683,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         } else {
             let lino = self.agino_to_ino(ino);
             self.push(f(
-                "finobt_rec_undiscovered",
+                Kind::FinobtRecUndiscovered,
                 vec![("ino", lino.into()), self.ag(), ("agino", ino.into())],
             ));
             let (s, nf, ni) = self.import_chunk(rec, "finobt", suspect);
@@ -1693,7 +1693,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if nfree != rec.freecount {
             self.push(f(
-                "finobt_rec_freecount_mismatch",
+                Kind::FinobtRecFreecountMismatch,
                 vec![
                     self.ag(),
                     ("agino", ino.into()),
@@ -1704,13 +1704,13 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if nfree == 0 {
             self.push(f(
-                "finobt_rec_no_free",
+                Kind::FinobtRecNoFree,
                 vec![self.ag(), ("agino", ino.into())],
             ));
         }
         if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.count) {
             self.push(f(
-                "inobt_rec_count_invalid",
+                Kind::InobtRecCountInvalid,
                 vec![
                     self.ag(),
                     ("agino", ino.into()),
@@ -1735,7 +1735,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let mut hdr_errors = 0u32;
         if b.hdr.bb_magic != XFS_RMAP_CRC_MAGIC {
             self.push(f(
-                "btree_bad_magic",
+                Kind::BtreeBadMagic,
                 vec![
                     ("found", b.hdr.bb_magic.into()),
                     ("tree", "btrmap".into()),
@@ -1755,7 +1755,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         self.nr_blocks = self.nr_blocks.saturating_add(1);
         if i32::from(b.hdr.bb_level) != level {
             self.push(f(
-                "btree_bad_level",
+                Kind::BtreeBadLevel,
                 vec![
                     ("expected", level.into()),
                     ("found", i32::from(b.hdr.bb_level).into()),
@@ -1773,7 +1773,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if !(state == bmap::UNKNOWN || state == bmap::FS_MAP1) {
             self.bmap.set(bno, bmap::MULT);
             self.push(f(
-                "rmapbt_block_multiply_claimed",
+                Kind::RmapbtBlockMultiplyClaimed,
                 vec![
                     ("tree", "rmap".into()),
                     ("state", state.into()),
@@ -1803,7 +1803,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if level == 0 {
             if hdr_errors > 0 {
                 self.push(f(
-                    "btree_bad_nrecs",
+                    Kind::BtreeBadNrecs,
                     vec![
                         ("found", b.hdr.bb_numrecs.into()),
                         ("min", mn.into()),
@@ -1825,7 +1825,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 let end = start.wrapping_add(len);
                 if start >= self.ag_size {
                     self.push(f(
-                        "allocbt_invalid_start",
+                        Kind::AllocbtInvalidStart,
                         vec![
                             ("found", start.into()),
                             ("rec", i.into()),
@@ -1838,7 +1838,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 }
                 if len == 0 || end <= start || end.wrapping_sub(1) >= self.ag_size {
                     self.push(f(
-                        "allocbt_invalid_length",
+                        Kind::AllocbtInvalidLength,
                         vec![
                             ("found", len.into()),
                             ("rec", i.into()),
@@ -1861,7 +1861,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     };
                     if bad {
                         self.push(f(
-                            "rmapbt_out_of_order",
+                            Kind::RmapbtOutOfOrder,
                             vec![
                                 ("rec", i.into()),
                                 ("start", start.into()),
@@ -1888,7 +1888,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if hdr_errors > 0 {
             self.push(f(
-                "btree_bad_nrecs",
+                Kind::BtreeBadNrecs,
                 vec![
                     ("found", b.hdr.bb_numrecs.into()),
                     ("min", mn.into()),
@@ -1909,7 +1909,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             let p = self.ptr_at(b.buf, lim.mxr[1], 40, i);
             if !self.verify_agbno(p) {
                 self.push(f(
-                    "btree_bad_ptr",
+                    Kind::BtreeBadPtr,
                     vec![
                         ("found", p.into()),
                         ("tree", "rmapbt".into()),
@@ -1988,10 +1988,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 ("owner", Val::U(owner as u64)),
             ];
             if w == "unknown" {
-                self.push(f("rmap_rec_unknown", fields));
+                self.push(f(Kind::RmapRecUnknown, fields));
             } else {
                 fields.insert(0, ("what", w.into()));
-                self.push(f("rmap_rec_mismatch", fields));
+                self.push(f(Kind::RmapRecMismatch, fields));
             }
         }
     }
@@ -2009,7 +2009,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let mut hdr_errors = 0u32;
         if b.hdr.bb_magic != XFS_REFC_CRC_MAGIC {
             self.push(f(
-                "refcbt_bad_magic",
+                Kind::RefcbtBadMagic,
                 vec![
                     ("found", b.hdr.bb_magic.into()),
                     self.ag(),
@@ -2023,7 +2023,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if i32::from(b.hdr.bb_level) != level {
             self.push(f(
-                "refcbt_bad_level",
+                Kind::RefcbtBadLevel,
                 vec![
                     ("expected", level.into()),
                     ("found", i32::from(b.hdr.bb_level).into()),
@@ -2041,7 +2041,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if !(state == bmap::UNKNOWN || state == bmap::REFC) {
             self.bmap.set(bno, bmap::MULT);
             self.push(f(
-                "inobt_block_multiply_claimed",
+                Kind::InobtBlockMultiplyClaimed,
                 vec![
                     ("tree", "refcount".into()),
                     ("state", state.into()),
@@ -2071,7 +2071,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if level == 0 {
             if hdr_errors > 0 {
                 self.push(f(
-                    "refcbt_bad_nrecs",
+                    Kind::RefcbtBadNrecs,
                     vec![
                         ("found", b.hdr.bb_numrecs.into()),
                         ("min", mn.into()),
@@ -2091,7 +2091,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 let end = agb.wrapping_add(len);
                 if !self.verify_agbno(agb) {
                     self.push(f(
-                        "allocbt_invalid_start",
+                        Kind::AllocbtInvalidStart,
                         vec![
                             ("found", start.into()),
                             ("rec", i.into()),
@@ -2104,7 +2104,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 }
                 if len == 0 || end <= agb || !self.verify_agbno(end.wrapping_sub(1)) {
                     self.push(f(
-                        "allocbt_invalid_length",
+                        Kind::AllocbtInvalidLength,
                         vec![
                             ("found", len.into()),
                             ("rec", i.into()),
@@ -2117,7 +2117,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 }
                 if nr != 1 && nr < 2 {
                     self.push(f(
-                        "refcbt_bad_refcount",
+                        Kind::RefcbtBadRefcount,
                         vec![
                             ("found", nr.into()),
                             ("rec", i.into()),
@@ -2133,7 +2133,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 }
                 if start != 0 && start <= lastblock {
                     self.push(f(
-                        "refcbt_out_of_order",
+                        Kind::RefcbtOutOfOrder,
                         vec![
                             ("rec", i.into()),
                             ("start", start.into()),
@@ -2150,7 +2150,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if hdr_errors > 0 {
             self.push(f(
-                "refcbt_bad_nrecs",
+                Kind::RefcbtBadNrecs,
                 vec![
                     ("found", b.hdr.bb_numrecs.into()),
                     ("min", mn.into()),
@@ -2170,7 +2170,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             let p = self.ptr_at(b.buf, lim.mxr[1], 4, i);
             if !self.verify_agbno(p) {
                 self.push(f(
-                    "btree_bad_ptr",
+                    Kind::BtreeBadPtr,
                     vec![
                         ("found", p.into()),
                         ("tree", "refcountbt".into()),
@@ -2249,7 +2249,7 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
     let sb = &fs.sb.raw;
     if sb.sb_icount != tot.agicount {
         out.push(f(
-            "sb_icount_mismatch",
+            Kind::SbIcountMismatch,
             vec![
                 ("found", sb.sb_icount.into()),
                 ("expected", tot.agicount.into()),
@@ -2258,7 +2258,7 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
     }
     if sb.sb_ifree != tot.ifreecount {
         out.push(f(
-            "sb_ifree_mismatch",
+            Kind::SbIfreeMismatch,
             vec![
                 ("found", sb.sb_ifree.into()),
                 ("expected", tot.ifreecount.into()),
@@ -2267,7 +2267,7 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
     }
     if sb.sb_fdblocks != tot.fdblocks {
         out.push(f(
-            "sb_fdblocks_mismatch",
+            Kind::SbFdblocksMismatch,
             vec![
                 ("found", sb.sb_fdblocks.into()),
                 ("expected", tot.fdblocks.into()),
@@ -2284,12 +2284,12 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
         .filter(|(k, _)| k.saturating_add(64) > root)
         .map(|(_, v)| *v);
     match chunk {
-        None => out.push(f("root_chunk_not_found", vec![])),
+        None => out.push(f(Kind::RootChunkNotFound, vec![])),
         Some(ch) => {
             for (bit, kind) in [
-                (0u32, "root_marked_free"),
-                (1, "rbmino_marked_free"),
-                (2, "rsumino_marked_free"),
+                (0u32, Kind::RootMarkedFree),
+                (1, Kind::RbminoMarkedFree),
+                (2, Kind::RsuminoMarkedFree),
             ] {
                 if ch.free.checked_shr(bit).unwrap_or(0) & 1 != 0 {
                     out.push(f(kind, vec![]));
