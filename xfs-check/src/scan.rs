@@ -163,7 +163,7 @@ impl<'a, S: ByteSource> Ctx<'a, S> {
             .saturating_add(bs.saturating_sub(1))
             .checked_div(bs)
             .unwrap_or(1);
-        let ino_align = if sbcheck::has_align(sb) && sb.sb_inoalignmt > 0 {
+        let ino_align = if sb.has_align() && sb.sb_inoalignmt > 0 {
             sb.sb_inoalignmt
         } else {
             1
@@ -1439,7 +1439,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let off = self.agino_offset(ino);
         let agbno = self.agino_to_agbno(ino);
         let ipb = self.c.geo.inodes_per_block;
-        let aligned_fs = sbcheck::has_align(self.c.sb);
+        let aligned_fs = self.c.sb.has_align();
         let align = self.c.sb.sb_inoalignmt;
         if ino == 0
             || (ipb <= 64 && off != 0)

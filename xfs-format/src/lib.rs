@@ -14,6 +14,7 @@ pub mod bytes;
 pub mod crc;
 pub mod dir2;
 pub mod error;
+pub mod features;
 pub mod fields;
 pub mod files;
 pub mod fs;

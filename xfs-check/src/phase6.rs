@@ -1,11 +1,13 @@
-//! Phases 6 and 7 of `xfs_repair -n`: directory connectivity from the root, then link counts.
+//! Phase 6 of `xfs_repair -n`: directory connectivity from the root (every directory's
+//! entries, `..` links, disconnected inodes), counting the references phase 7 compares with
+//! the link counts.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use xfs_format::ByteSource;
 
+use crate::dino_chunks::Checker;
 use crate::finding::{Finding, Kind, Val};
-use crate::inodes::Checker;
 
 /// Upper bound on directories walked (visited set keeps it finite anyway).
 const MAX_DIRS: usize = 10_000_000;
@@ -324,36 +326,6 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
             );
         }
     }
-    let mut p7 = Vec::new();
-    for (ino, s) in &used {
-        if special.contains(ino) {
-            continue;
-        }
-        if c.unmappable.contains(ino) {
-            p7.push(Finding::new(
-                7,
-                Kind::InodeVerifierError,
-                vec![("ino", (*ino).into())],
-            ));
-            p7.push(Finding::new(
-                7,
-                Kind::CouldntMapInodeP7,
-                vec![("ino", (*ino).into())],
-            ));
-            continue;
-        }
-        let counted = w.refs.get(ino).copied().unwrap_or(0);
-        if counted != s.nlink {
-            p7.push(Finding::new(
-                7,
-                Kind::NlinkMismatch,
-                vec![
-                    ("ino", (*ino).into()),
-                    ("found", s.nlink.into()),
-                    ("expected", counted.into()),
-                ],
-            ));
-        }
-    }
+    let p7 = crate::phase7::phase7(c, &w.refs, &used, &special);
     (w.p6, p7, None)
 }

@@ -1,5 +1,6 @@
-//! Per-AG block state map (xfs_repair's incore block map), stored as runs so that memory
-//! grows with the metadata read, not with the size of the AG.
+//! In-core maps, as xfs_repair's incore.c and incore_ino.c keep them: the per-AG block state
+//! map (stored as runs, so that memory grows with the metadata read, not with the size of the
+//! AG) and the per-chunk inode state map.
 
 use std::collections::BTreeMap;
 
@@ -73,6 +74,32 @@ impl Bmap {
     pub fn set(&mut self, b: u32, state: u8) {
         self.set_ext(b, 1, state);
     }
+}
+
+/// In-core state of one inode.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Slot {
+    pub used: bool,
+    pub isdir: bool,
+    pub ftype: u8,
+    pub nlink: u32,
+    /// The on-disk reflink flag (XFS_DIFLAG2_REFLINK).
+    pub reflink: bool,
+}
+
+/// In-core state of one inode chunk.
+#[derive(Debug, Clone)]
+pub struct ChunkState {
+    pub sparse: u64,
+    pub slots: [Slot; 64],
+}
+
+/// The in-core inode map of the whole filesystem: AG -> chunk start agino -> state.
+#[derive(Debug, Default)]
+pub struct Incore {
+    pub ags: Vec<BTreeMap<u32, ChunkState>>,
+    pub skipped: Vec<bool>,
+    pub bad_ino_btree: bool,
 }
 
 #[cfg(test)]

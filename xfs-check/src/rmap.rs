@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use xfs_format::ByteSource;
 
+use crate::dino_chunks::Checker;
 use crate::finding::{Finding, Kind};
-use crate::inodes::Checker;
 
 /// Runs of constant reference count >= 2 (start, len, count) of one AG, and the inodes that
 /// map a block of any of them.
@@ -64,7 +64,7 @@ fn compute(maps: &[(u32, u32, u64)]) -> (Vec<(u32, u32, u32)>, BTreeSet<u64>) {
 
 /// Phase 4 findings of the reflink cross-check. `btree` holds each AG's shared-domain
 /// refcount btree records (start, len, count); `suspect` skips the btree comparison.
-pub fn phase4<S: ByteSource>(
+pub fn check_refcounts<S: ByteSource>(
     c: &Checker<'_, S>,
     btree: &[Vec<(u32, u32, u32)>],
     suspect: bool,
