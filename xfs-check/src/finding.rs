@@ -27,8 +27,11 @@ pub enum Class {
 /// A value of a finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Val {
+    /// An unsigned number.
     U(u64),
+    /// A signed number.
     I(i64),
+    /// Text (names, reasons).
     S(String),
 }
 
@@ -549,6 +552,7 @@ impl Finding {
         }
     }
 
+    /// The value named `name`, if the finding has one.
     pub fn get(&self, name: &str) -> Option<&Val> {
         self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }

@@ -11,7 +11,26 @@
 //! contents; `incore` holds the in-core block and inode maps; `rmap` computes reference
 //! counts; `finding` renders findings exactly as xfs_repair prints them. The disk is read
 //! only through [`xfs_format`]'s decoded views.
+//!
+//! # Example
+//!
+//! Check an image and print what `xfs_repair -n` would print:
+//!
+//! ```
+//! use xfs_format::SliceSource;
+//!
+//! // A small v5 filesystem shipped with the project (zstd-compressed).
+//! let packed = std::fs::read("../testdata/sample-v5.img.zst")?;
+//! let image = zstd::decode_all(&packed[..])?;
+//! let report = xfs_check::check(SliceSource(image))?;
+//! for f in report.findings() {
+//!     println!("[phase {}] {} ({})", f.phase, f.render(), f.kind.structure().label());
+//! }
+//! assert_eq!(report.exit_code(), 0, "the sample is clean");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod agheader;
 mod attrck;
@@ -48,13 +67,16 @@ pub use finding::{Class, Finding, Kind, Structure, Val};
 /// The findings of one phase, in output order.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseReport {
+    /// The phase number (1 to 7; 5 is never reported).
     pub phase: u8,
+    /// Its findings, in xfs_repair's output order.
     pub findings: Vec<Finding>,
 }
 
 /// Everything a check found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The phases that ran, in order.
     pub phases: Vec<PhaseReport>,
     /// The run stopped early, as xfs_repair -n does after a bad primary superblock.
     pub stopped: bool,
@@ -64,6 +86,7 @@ pub struct Report {
 }
 
 impl Report {
+    /// Every finding of every phase, in output order.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.phases.iter().flat_map(|p| p.findings.iter())
     }
