@@ -45,6 +45,7 @@ impl CliError {
             Error::Incompatible(what) => format!("{shown}: {what}"),
             Error::Write(source) if source.kind() == std::io::ErrorKind::BrokenPipe => String::new(),
             Error::Write(source) => format!("write error: {source}"),
+            other => format!("{shown}: {other}"),
         })
     }
 }

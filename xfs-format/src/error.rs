@@ -9,18 +9,29 @@ use std::fmt;
 /// Everything that can stop a decoder. Findings about a structure that *was* decoded (a bad
 /// CRC, a wrong magic in an AG header) are data on the decoded value, not errors.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading `len` bytes at byte `offset` of the image failed.
     #[error("read error at bytes {offset}..{end} of the image: {source}", end = offset.saturating_add(*len as u64))]
     Io {
+        /// First byte of the failed read (in the image, after any partition offset).
         offset: u64,
+        /// Bytes requested.
         len: usize,
+        /// What the medium said.
         #[source]
         source: std::io::Error,
     },
     /// A structure lies (partly) beyond the end of the image.
     #[error("image truncated: bytes {offset}..{end} requested, image has {size} bytes", end = offset.saturating_add(*len as u64))]
-    Truncated { offset: u64, len: usize, size: u64 },
+    Truncated {
+        /// First byte requested.
+        offset: u64,
+        /// Bytes requested.
+        len: usize,
+        /// Size of the image.
+        size: u64,
+    },
     /// The filesystem uses a feature this version does not understand.
     #[error("incompatible feature: {0}")]
     Incompatible(String),
@@ -29,32 +40,52 @@ pub enum Error {
     Write(#[source] std::io::Error),
     /// The bytes at `offset` violate the on-disk format.
     #[error("corrupt {kind} at byte {offset}")]
-    Corrupt { offset: u64, kind: CorruptKind },
+    Corrupt {
+        /// Byte offset of the structure in the image.
+        offset: u64,
+        /// What is wrong with it.
+        kind: CorruptKind,
+    },
 }
 
 /// What exactly is corrupt, with the offending values.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CorruptKind {
     /// A magic number did not match.
     BadMagic {
+        /// The structure.
         what: &'static str,
+        /// Its magic number.
         expected: u32,
+        /// What the bytes hold.
         found: u32,
     },
     /// A superblock field is out of range or inconsistent with another.
     Geometry {
+        /// The superblock field (`sb_` prefix dropped, as xfs_db names it).
         field: &'static str,
+        /// Its value.
         value: u64,
+        /// Why it cannot be used.
         reason: &'static str,
     },
     /// A structure is shorter than its fixed header.
     Short {
+        /// The structure.
         what: &'static str,
+        /// Bytes its header needs.
         need: usize,
+        /// Bytes there are.
         have: usize,
     },
     /// An address lies outside the filesystem.
-    OutOfRange { what: &'static str, value: u64 },
+    OutOfRange {
+        /// What kind of address.
+        what: &'static str,
+        /// The address.
+        value: u64,
+    },
 }
 
 impl fmt::Display for CorruptKind {
@@ -80,4 +111,5 @@ impl fmt::Display for CorruptKind {
     }
 }
 
+/// The result of a decoder.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
