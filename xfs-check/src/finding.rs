@@ -45,50 +45,26 @@ impl Serialize for Val {
     }
 }
 
-impl From<u64> for Val {
-    fn from(v: u64) -> Self {
-        Val::U(v)
-    }
+macro_rules! val_from {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {
+        $(impl From<$t> for Val {
+            fn from($v: $t) -> Self {
+                $e
+            }
+        })*
+    };
 }
-impl From<u32> for Val {
-    fn from(v: u32) -> Self {
-        Val::U(v.into())
-    }
-}
-impl From<u16> for Val {
-    fn from(v: u16) -> Self {
-        Val::U(v.into())
-    }
-}
-impl From<u8> for Val {
-    fn from(v: u8) -> Self {
-        Val::U(v.into())
-    }
-}
-impl From<usize> for Val {
-    fn from(v: usize) -> Self {
-        Val::U(u64::try_from(v).unwrap_or(u64::MAX))
-    }
-}
-impl From<i64> for Val {
-    fn from(v: i64) -> Self {
-        Val::I(v)
-    }
-}
-impl From<i32> for Val {
-    fn from(v: i32) -> Self {
-        Val::I(v.into())
-    }
-}
-impl From<&str> for Val {
-    fn from(v: &str) -> Self {
-        Val::S(v.to_owned())
-    }
-}
-impl From<String> for Val {
-    fn from(v: String) -> Self {
-        Val::S(v)
-    }
+
+val_from! {
+    u64 => |v| Val::U(v);
+    u32 => |v| Val::U(v.into());
+    u16 => |v| Val::U(v.into());
+    u8 => |v| Val::U(v.into());
+    usize => |v| Val::U(u64::try_from(v).unwrap_or(u64::MAX));
+    i64 => |v| Val::I(v);
+    i32 => |v| Val::I(v.into());
+    &str => |v| Val::S(v.to_owned());
+    String => |v| Val::S(v);
 }
 
 /// One finding record: usually one line of `xfs_repair -n` output.

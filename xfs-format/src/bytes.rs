@@ -8,52 +8,29 @@ fn arr<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
         .and_then(|s| <[u8; N]>::try_from(s).ok())
 }
 
-pub fn be_u16(b: &[u8], off: usize) -> Option<u16> {
-    arr(b, off).map(u16::from_be_bytes)
+macro_rules! readers {
+    ($($checked:ident, $zero:ident: $t:ty, $conv:ident;)*) => {
+        $(
+            #[doc = concat!("The `", stringify!($t), "` at `off` (", stringify!($conv), "), `None` when `b` is too short.")]
+            pub fn $checked(b: &[u8], off: usize) -> Option<$t> {
+                arr(b, off).map(<$t>::$conv)
+            }
+
+            #[doc = concat!("The `", stringify!($t), "` at `off` (", stringify!($conv), "), 0 when `b` is too short.")]
+            pub fn $zero(b: &[u8], off: usize) -> $t {
+                $checked(b, off).unwrap_or(0)
+            }
+        )*
+    };
 }
 
-pub fn be_u32(b: &[u8], off: usize) -> Option<u32> {
-    arr(b, off).map(u32::from_be_bytes)
-}
-
-pub fn be_u64(b: &[u8], off: usize) -> Option<u64> {
-    arr(b, off).map(u64::from_be_bytes)
-}
-
-pub fn le_u32(b: &[u8], off: usize) -> Option<u32> {
-    arr(b, off).map(u32::from_le_bytes)
-}
-
-pub fn le_u64(b: &[u8], off: usize) -> Option<u64> {
-    arr(b, off).map(u64::from_le_bytes)
-}
-
-pub fn be16(b: &[u8], off: usize) -> u16 {
-    be_u16(b, off).unwrap_or(0)
-}
-
-pub fn be32(b: &[u8], off: usize) -> u32 {
-    be_u32(b, off).unwrap_or(0)
-}
-
-pub fn be64(b: &[u8], off: usize) -> u64 {
-    be_u64(b, off).unwrap_or(0)
-}
-
-pub fn le_u16(b: &[u8], off: usize) -> Option<u16> {
-    arr(b, off).map(u16::from_le_bytes)
-}
-
-pub fn le16(b: &[u8], off: usize) -> u16 {
-    le_u16(b, off).unwrap_or(0)
-}
-
-pub fn le32(b: &[u8], off: usize) -> u32 {
-    le_u32(b, off).unwrap_or(0)
-}
-
-pub fn le64(b: &[u8], off: usize) -> u64 {
-    le_u64(b, off).unwrap_or(0)
+readers! {
+    be_u16, be16: u16, from_be_bytes;
+    be_u32, be32: u32, from_be_bytes;
+    be_u64, be64: u64, from_be_bytes;
+    le_u16, le16: u16, from_le_bytes;
+    le_u32, le32: u32, from_le_bytes;
+    le_u64, le64: u64, from_le_bytes;
 }
 
 /// 16 bytes (a uuid) at `off`, zeros when short.

@@ -63,81 +63,52 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// A layout from its offsets: magic, crc, blkno, uuid, owner, lsn.
+    const fn new(
+        magic: (usize, Width),
+        crc: usize,
+        blkno: Option<usize>,
+        uuid: usize,
+        owner: Option<(usize, Width)>,
+        lsn: Option<usize>,
+    ) -> Layout {
+        Layout {
+            magic,
+            crc,
+            blkno,
+            uuid,
+            owner,
+            lsn,
+        }
+    }
+
     /// `struct xfs_btree_block` short form (`bb_*`, per-AG btrees).
-    pub const SBLOCK: Layout = Layout {
-        magic: (0, Width::U32),
-        crc: 52,
-        blkno: Some(16),
-        uuid: 32,
-        owner: Some((48, Width::U32)),
-        lsn: Some(24),
-    };
+    #[rustfmt::skip]
+    pub const SBLOCK: Layout = Layout::new((0, Width::U32), 52, Some(16), 32, Some((48, Width::U32)), Some(24));
     /// `struct xfs_btree_block` long form (BMBT).
-    pub const LBLOCK: Layout = Layout {
-        magic: (0, Width::U32),
-        crc: 64,
-        blkno: Some(24),
-        uuid: 40,
-        owner: Some((56, Width::U64)),
-        lsn: Some(32),
-    };
+    #[rustfmt::skip]
+    pub const LBLOCK: Layout = Layout::new((0, Width::U32), 64, Some(24), 40, Some((56, Width::U64)), Some(32));
     /// `struct xfs_da3_blkinfo` (da node, dir leaf1/leafn, attr leaf).
-    pub const DA3_BLKINFO: Layout = Layout {
-        magic: (8, Width::U16),
-        crc: 12,
-        blkno: Some(16),
-        uuid: 32,
-        owner: Some((48, Width::U64)),
-        lsn: Some(24),
-    };
+    #[rustfmt::skip]
+    pub const DA3_BLKINFO: Layout = Layout::new((8, Width::U16), 12, Some(16), 32, Some((48, Width::U64)), Some(24));
     /// `struct xfs_dir3_blk_hdr` (dir block, data and free blocks).
-    pub const DIR3_BLK_HDR: Layout = Layout {
-        magic: (0, Width::U32),
-        crc: 4,
-        blkno: Some(8),
-        uuid: 24,
-        owner: Some((40, Width::U64)),
-        lsn: Some(16),
-    };
+    #[rustfmt::skip]
+    pub const DIR3_BLK_HDR: Layout = Layout::new((0, Width::U32), 4, Some(8), 24, Some((40, Width::U64)), Some(16));
     /// `struct xfs_attr3_rmt_hdr` (remote attribute value block).
-    pub const ATTR3_RMT_HDR: Layout = Layout {
-        magic: (0, Width::U32),
-        crc: 12,
-        blkno: Some(40),
-        uuid: 16,
-        owner: Some((32, Width::U64)),
-        lsn: Some(48),
-    };
+    #[rustfmt::skip]
+    pub const ATTR3_RMT_HDR: Layout = Layout::new((0, Width::U32), 12, Some(40), 16, Some((32, Width::U64)), Some(48));
     /// `struct xfs_dsymlink_hdr` (remote symlink block); same shape as the remote
     /// attribute header.
     pub const DSYMLINK_HDR: Layout = Layout::ATTR3_RMT_HDR;
     /// `struct xfs_agfl` (v5).
-    pub const AGFL: Layout = Layout {
-        magic: (0, Width::U32),
-        crc: 32,
-        blkno: None,
-        uuid: 8,
-        owner: Some((4, Width::U32)),
-        lsn: Some(24),
-    };
+    #[rustfmt::skip]
+    pub const AGFL: Layout = Layout::new((0, Width::U32), 32, None, 8, Some((4, Width::U32)), Some(24));
     /// `struct xfs_agf`.
-    pub const AGF: Layout = Layout {
-        magic: (0, Width::U32),
-        crc: 216,
-        blkno: None,
-        uuid: 64,
-        owner: Some((12, Width::U32)),
-        lsn: Some(208),
-    };
+    #[rustfmt::skip]
+    pub const AGF: Layout = Layout::new((0, Width::U32), 216, None, 64, Some((12, Width::U32)), Some(208));
     /// `struct xfs_agi`.
-    pub const AGI: Layout = Layout {
-        magic: (0, Width::U32),
-        crc: 312,
-        blkno: None,
-        uuid: 296,
-        owner: Some((8, Width::U32)),
-        lsn: Some(320),
-    };
+    #[rustfmt::skip]
+    pub const AGI: Layout = Layout::new((0, Width::U32), 312, None, 296, Some((8, Width::U32)), Some(320));
 
     /// The layout of a v5 metadata block, recognized by its magic; `None` for blocks that
     /// are not self-describing (or not v5). The superblock is not listed: its uuid is
