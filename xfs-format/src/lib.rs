@@ -16,6 +16,7 @@ pub mod error;
 pub mod fields;
 pub mod files;
 pub mod fs;
+pub mod geometry;
 pub mod inode;
 pub mod log;
 pub mod partition;
