@@ -27,6 +27,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use xfs_format::bmap::WhichFork;
+use xfs_format::files::ftype_name;
 use xfs_format::{FileSource, Filesystem};
 
 use common::{inspect_ok, tempdir, tool};
@@ -143,19 +144,6 @@ fn parse_ls(block: &str) -> Vec<(String, u64, String)> {
             Some((name, ino, ty))
         })
         .collect()
-}
-
-fn ftype_name(f: Option<u8>) -> &'static str {
-    match f {
-        Some(1) => "regular",
-        Some(2) => "directory",
-        Some(3) => "chardev",
-        Some(4) => "blkdev",
-        Some(5) => "fifo",
-        Some(6) => "socket",
-        Some(7) => "symlink",
-        _ => "unknown",
-    }
 }
 
 #[test]
