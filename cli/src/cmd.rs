@@ -10,9 +10,9 @@ use serde_json::json;
 use xfs_format::btree::{render_btdump, walk_with, AgAddressing, BtreeKind, WalkResult};
 use xfs_format::btrees::{AgTree, AllocBtree, AllocBy, InoBtree, RefcountBtree, RmapBtree};
 use xfs_format::fields::{render_xfs_db, to_json, Field};
-use xfs_format::partition::list_partitions;
 use xfs_format::sb::Features;
 use xfs_format::{ByteSource, Filesystem};
+use xfs_inspect::partition::list_partitions;
 
 use crate::error::CliError;
 use crate::files_cmd;

@@ -5,8 +5,8 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use xfs_format::log::replay::{ReplayReport, ReplayedSource, DEFAULT_OVERLAY_CAP};
-use xfs_format::partition::{list_partitions, PartitionTable, Scheme};
 use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource, Window};
+use xfs_inspect::partition::{list_partitions, PartitionTable, Scheme};
 
 use crate::error::CliError;
 

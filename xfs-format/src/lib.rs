@@ -19,7 +19,6 @@ pub mod fs;
 pub mod geometry;
 pub mod inode;
 pub mod log;
-pub mod partition;
 pub mod sb;
 pub mod source;
 pub mod symlink;

@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests: the xfsprogs oracle and the binary under test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Finds an xfsprogs tool. scripts/test.sh installs xfsprogs, so a missing tool is a failure,
 /// never a skip.
@@ -20,9 +21,7 @@ pub fn tool(name: &str) -> PathBuf {
 /// Makes a sparse file of `size` bytes and runs mkfs.xfs on it with `args`.
 /// Returns mkfs's stderr on failure.
 pub fn mkfs(img: &Path, size: u64, args: &[String]) -> Result<(), String> {
-    let f = std::fs::File::create(img).unwrap();
-    f.set_len(size).unwrap();
-    drop(f);
+    sparse_file(img, size);
     let out = Command::new(tool("mkfs.xfs"))
         .args(["-q", "-f"])
         .args(args)
@@ -100,4 +99,34 @@ pub fn sample(dir: &Path, name: &str) -> PathBuf {
     let out = dir.join(format!("{name}.img"));
     std::fs::write(&out, bytes).unwrap();
     out
+}
+
+/// Writes a partition table with sfdisk (`script` in sfdisk's input format) on the image file
+/// `disk`. scripts/test.sh installs sfdisk (Debian package `fdisk`).
+pub fn sfdisk(disk: &Path, script: &str) {
+    let mut child = Command::new(tool("sfdisk"))
+        .args(["--quiet", "--no-reread", "--no-tell-kernel"])
+        .arg(disk)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "sfdisk failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A sparse file of `size` bytes at `path`.
+pub fn sparse_file(path: &Path, size: u64) {
+    std::fs::File::create(path).unwrap().set_len(size).unwrap();
 }

@@ -2,7 +2,10 @@
 //!
 //! [`list_partitions`] looks at the start of a whole-disk image and lists its partitions, each
 //! with its byte range and whether an XFS superblock magic sits at its first byte, so that a
-//! caller can pick one and open it through a [`Window`](crate::source::Window).
+//! caller can pick one and open it through a [`Window`](xfs_format::Window).
+//!
+//! Not an XFS structure, so it lives with the CLI rather than in xfs-format; it reads through
+//! xfs-format's [`ByteSource`].
 //!
 //! Everything odd about a table (a bad GPT CRC, a looping EBR chain, a partition that runs past
 //! the end of the image) is data in [`PartitionTable::notes`] and the [`GptInfo`] flags; only a
@@ -16,8 +19,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::source::ByteSource;
+use xfs_format::bytes::{le_u32, le_u64};
+use xfs_format::{ByteSource, Error, Result};
 
 /// The sector MBR addresses count in.
 const MBR_SECTOR: u64 = 512;
@@ -154,8 +157,6 @@ pub fn list_partitions<S: ByteSource + ?Sized>(src: &S) -> Result<PartitionTable
 
 // ---------------------------------------------------------------------------------------------
 // Little helpers
-
-use crate::bytes::{le_u32, le_u64};
 
 fn has_mbr_signature(sector: &[u8]) -> bool {
     sector.get(MBR_TABLE_END..MBR_SECTOR_LEN) == Some(&MBR_SIGNATURE[..])
@@ -604,8 +605,8 @@ fn parse_gpt<S: ByteSource + ?Sized>(
 )]
 mod tests {
     use super::*;
-    use crate::source::SliceSource;
     use proptest::prelude::*;
+    use xfs_format::SliceSource;
 
     const LINUX_FS: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
     const EFI: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
