@@ -12,23 +12,11 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{inspect_ok, mkfs, tempdir, tool, xfs_db};
+use common::{inspect_ok, mkfs, tempdir, xfs_db, xfs_db_mode};
 
 /// Applies `xfs_db -x` commands to the image.
 fn corrupt(img: &std::path::Path, cmds: &[&str]) {
-    let mut c = Command::new(tool("xfs_db"));
-    c.arg("-x");
-    for cmd in cmds {
-        c.arg("-c").arg(cmd);
-    }
-    let out = c.arg(img).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    xfs_db_mode(img, "-x", cmds);
 }
 
 #[test]

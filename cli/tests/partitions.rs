@@ -16,47 +16,48 @@
 mod common;
 
 use std::os::unix::fs::FileExt;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 use xfs_format::FileSource;
-use xfs_inspect::partition::{list_partitions, Scheme};
+use xfs_inspect::partition::{list_partitions, PartitionTable, Scheme};
 
-use common::{inspect, inspect_ok, mkfs, sfdisk, sparse_file, tempdir, tool, xfs_db};
+use common::{inspect, inspect_ok, mkfs, run_tool, sfdisk, tempdir, xfs_db};
 
 const SECTOR: u64 = 512;
 
 /// The `id` sfdisk reports for the table (the disk GUID for GPT).
 fn sfdisk_id(img: &Path) -> String {
-    let out = Command::new(tool("sfdisk"))
-        .arg("--json")
-        .arg(img)
-        .output()
-        .unwrap();
+    let out = run_tool("sfdisk", ["--json".as_ref(), img.as_os_str()]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["partitiontable"]["id"].as_str().unwrap().to_owned()
 }
 
-fn put_xfs_magic(img: &Path, sector: u64) {
-    let f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
-    f.write_all_at(b"XFSB", sector * SECTOR).unwrap();
+/// A 64 MiB disk with the partition table sfdisk writes from `script` and an XFS superblock
+/// magic at `xfs_sector`, and what `list_partitions` finds on it.
+fn sfdisk_table(
+    label: &str,
+    script: &str,
+    xfs_sector: u64,
+) -> (tempfile::TempDir, PathBuf, PartitionTable) {
+    let dir = tempdir();
+    let img = dir.path().join(format!("{label}.disk"));
+    sfdisk(&img, 64 << 20, script);
+    let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
+    f.write_all_at(b"XFSB", xfs_sector * SECTOR).unwrap();
+    let t = list_partitions(&FileSource::open(&img).unwrap()).unwrap();
+    (dir, img, t)
 }
 
 #[test]
 fn lists_sfdisk_gpt() {
-    let dir = tempdir();
-    let img = dir.path().join("gpt.disk");
-    sparse_file(&img, 64 << 20);
-    sfdisk(
-        &img,
+    let (_dir, img, t) = sfdisk_table(
+        "gpt",
         "label: gpt\n\
          start=2048, size=8192, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=\"xfs data\"\n\
          start=16384, size=4096, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F\n",
+        2048,
     );
-    put_xfs_magic(&img, 2048);
-
-    let t = list_partitions(&FileSource::open(&img).unwrap()).unwrap();
     assert_eq!(t.scheme, Some(Scheme::Gpt));
     assert!(t.notes.is_empty(), "{:?}", t.notes);
     let gpt = t.gpt.as_ref().unwrap();
@@ -82,20 +83,15 @@ fn lists_sfdisk_gpt() {
 
 #[test]
 fn lists_sfdisk_mbr_with_logicals() {
-    let dir = tempdir();
-    let img = dir.path().join("dos.disk");
-    sparse_file(&img, 64 << 20);
-    sfdisk(
-        &img,
+    let (_dir, _img, t) = sfdisk_table(
+        "dos",
         "label: dos\n\
          start=2048, size=4096, type=83\n\
          start=8192, size=40960, type=5\n\
          start=10240, size=8192, type=83\n\
          start=20480, size=4096, type=8e\n",
+        10240,
     );
-    put_xfs_magic(&img, 10240);
-
-    let t = list_partitions(&FileSource::open(&img).unwrap()).unwrap();
     assert_eq!(t.scheme, Some(Scheme::Mbr));
     assert!(t.notes.is_empty(), "{:?}", t.notes);
     let got: Vec<_> = t
@@ -128,8 +124,7 @@ fn xfs_in_gpt_and_mbr_partitions() {
         ("dos", "label: dos\nstart=2048, size=131072, type=83\n", 1, 2048),
     ] {
         let disk = dir.path().join(format!("{label}.disk"));
-        sparse_file(&disk, 96 << 20);
-        sfdisk(&disk, script);
+        sfdisk(&disk, 96 << 20, script);
         let f = std::fs::OpenOptions::new().write(true).open(&disk).unwrap();
         f.write_all_at(&fsbytes, start_sector * 512).unwrap();
         drop(f);
