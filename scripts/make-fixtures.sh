@@ -17,17 +17,7 @@
 # Mounting is done only here, on a fresh temporary directory, and always undone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/sbin:/sbin" TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
-work=$(mktemp -d)
-mnt=""
-loop=""
-cleanup() {
-    if [ -n "$mnt" ] && mountpoint -q "$mnt"; then umount "$mnt"; fi
-    if [ -n "$loop" ]; then losetup -d "$loop" 2>/dev/null || true; fi
-    [ -n "$mnt" ] && rmdir "$mnt" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/loop-mount.sh
 
 check_clean() {
     if ! xfs_repair -n "$1" >"$work/repair.out" 2>&1; then
@@ -61,9 +51,7 @@ proto_image fixture-v4 --long-symlinks -m crc=0,uuid=66666666-7777-4888-9999-aaa
 img="$work/fixture-v5-live.img"
 truncate -s 64M "$img"
 mkfs.xfs -q -f -m crc=1,rmapbt=1,reflink=1,uuid=bbbbbbbb-cccc-4ddd-8eee-ffffffffffff "$img"
-mnt=$(mktemp -d /tmp/xfs-inspect-fixture.XXXXXX)
-loop=$(losetup -f --show "$img")
-mount -t xfs "$loop" "$mnt"
+mount_img "$img"
 python3 - "$mnt" <<'PY'
 import os, sys, hashlib
 root = sys.argv[1]
@@ -143,9 +131,5 @@ xfs_io -f -c "falloc 0 1m" -c "pwrite -S 0x61 262144 4096" "$mnt/unwritten" >/de
 sync
 python3 scripts/fixture-tree.py manifest "$mnt" >"$work/live.manifest.json"
 zstd -q -19 -f "$work/live.manifest.json" -o testdata/fixture-v5-live.manifest.json.zst
-umount "$mnt"
-losetup -d "$loop"
-loop=""
-rmdir "$mnt"
-mnt=""
+umount_img
 keep fixture-v5-live "$img"

@@ -31,31 +31,7 @@
 # Needs root, loop devices, xfsprogs and zstd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/sbin:/sbin" TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
-work=$(mktemp -d)
-mnt=""
-loop=""
-cleanup() {
-    if [ -n "$mnt" ] && mountpoint -q "$mnt"; then umount "$mnt" || umount -l "$mnt" || true; fi
-    if [ -n "$loop" ]; then losetup -d "$loop" 2>/dev/null || true; fi
-    if [ -n "$mnt" ]; then rmdir "$mnt" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-mount_img() { # IMG [mount options]
-    mnt=$(mktemp -d)
-    loop=$(losetup -f --show "$1")
-    mount -t xfs ${2:+-o "$2"} "$loop" "$mnt"
-}
-
-umount_img() {
-    umount "$mnt"
-    losetup -d "$loop"
-    loop=""
-    rmdir "$mnt"
-    mnt=""
-}
+. scripts/loop-mount.sh
 
 # The kernel replays the log of a copy; xfs_repair -n then reports on the result.
 record() { # NAME IMG [replay]

@@ -4,20 +4,21 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use xfs_format::btree::{render_btdump, walk_with, AgAddressing, BtreeKind, WalkResult};
 use xfs_format::btrees::{AgTree, AllocBtree, AllocBy, InoBtree, RefcountBtree, RmapBtree};
 use xfs_format::fields::{render_xfs_db, to_json, Field};
-use xfs_format::partition::list_partitions;
-use xfs_format::sb::{Features, Superblock};
+use xfs_format::sb::Features;
 use xfs_format::{ByteSource, Filesystem};
+use xfs_inspect::partition::list_partitions;
 
 use crate::error::CliError;
 use crate::files_cmd;
-use crate::image::{open_fs, open_raw, open_src, scheme_name, OpenOptions, Source};
+use crate::image::{open_raw, open_src, scheme_name, OpenOptions, Source};
 use crate::log_cmd;
+use crate::options::{print_json, Common, Out};
 
 const ABOUT: &str = "Offline, read-only inspector for XFS filesystem images and devices.
 
@@ -40,44 +41,6 @@ Exit status: 0 success, 2 the image could not be read or the arguments are wrong
 pub struct Cli {
     #[command(subcommand)]
     cmd: Command,
-}
-
-/// Options every subcommand takes after the image.
-#[derive(Debug, Args, Clone)]
-pub struct Common {
-    /// Image file or block device holding the filesystem
-    pub image: PathBuf,
-    /// The filesystem starts at this byte offset of the image (e.g. 1048576 for a partition
-    /// at sector 2048)
-    #[arg(long, value_name = "BYTES", global = true)]
-    pub offset: Option<u64>,
-    /// Whole-disk image: use partition N (as numbered by `xfs-inspect partitions`)
-    #[arg(long, value_name = "N", global = true)]
-    pub partition: Option<u32>,
-    /// Read with pread instead of a memory map (always so for block devices)
-    #[arg(long, global = true)]
-    pub no_mmap: bool,
-    /// Print JSON instead of text
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Replay the internal log in memory first (the image is never written): see the
-    /// filesystem as a mount's log recovery would leave it
-    #[arg(long, global = true)]
-    pub replay_log: bool,
-}
-
-impl Common {
-    pub fn open(&self) -> Result<(Filesystem<Source>, u64), CliError> {
-        open_fs(
-            &self.image,
-            &OpenOptions {
-                offset: self.offset,
-                partition: self.partition,
-                no_mmap: self.no_mmap,
-                replay_log: self.replay_log,
-            },
-        )
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,8 +283,6 @@ enum Command {
     },
 }
 
-pub type Out<'a> = io::StdoutLock<'a>;
-
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum CheckFormat {
@@ -339,17 +300,11 @@ fn run_check(common: &Common, replay: bool) -> Result<xfs_check::Report, CliErro
     // use. A memory map would count every metadata page it touched in the process's resident
     // set (800 MiB instead of 120 MiB on a 1M-inode image) and is no faster.
     let opts = OpenOptions {
-        offset: common.offset,
-        partition: common.partition,
         no_mmap: true,
-        replay_log: false,
+        replay_log: replay,
+        ..common.open_options()
     };
-    let (mut src, base) = open_src(&common.image, &opts)?;
-    if replay {
-        let (s, rep) = crate::image::replay(&common.image, src, base)?;
-        crate::image::warn_not_replayed(&rep);
-        src = s;
-    }
+    let (src, base) = open_src(&common.image, &opts)?;
     let copts = xfs_check::CheckOptions {
         log_replayed: replay,
     };
@@ -486,41 +441,23 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let mut out = stdout.lock();
     match cli.cmd {
         Command::Info { common } => info(&mut out, &common)?,
-        Command::Sb { common, ag } => {
-            let (fs, base) = common.open()?;
-            let sb = fs
-                .read_sb(ag)
-                .map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
-            print_sb(&mut out, &common, &sb, ag)?;
-        }
-        Command::Agf { common, ag } => {
-            let (fs, base) = common.open()?;
-            let agf = fs
-                .read_agf(ag)
-                .map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
-            print_fields(
-                &mut out,
-                &common,
-                "agf",
-                ag,
-                &agf.fields(),
-                json!(agf.checks),
-            )?;
-        }
-        Command::Agi { common, ag } => {
-            let (fs, base) = common.open()?;
-            let agi = fs
-                .read_agi(ag)
-                .map_err(|e| ag_err(&common, &fs, base, ag, &e))?;
-            print_fields(
-                &mut out,
-                &common,
-                "agi",
-                ag,
-                &agi.fields(),
-                json!(agi.checks),
-            )?;
-        }
+        Command::Sb { common, ag } => ag_header(&mut out, &common, "sb", ag, |fs| {
+            let sb = fs.read_sb(ag)?;
+            let checks = json!({
+                "magic_ok": sb.magic_ok(),
+                "crc": sb.crc,
+                "features": Features::of(&sb.raw),
+            });
+            Ok((sb.fields(), checks))
+        })?,
+        Command::Agf { common, ag } => ag_header(&mut out, &common, "agf", ag, |fs| {
+            let agf = fs.read_agf(ag)?;
+            Ok((agf.fields(), json!(agf.checks)))
+        })?,
+        Command::Agi { common, ag } => ag_header(&mut out, &common, "agi", ag, |fs| {
+            let agi = fs.read_agi(ag)?;
+            Ok((agi.fields(), json!(agi.checks)))
+        })?,
         Command::Agfl { common, ag } => agfl(&mut out, &common, ag)?,
         Command::Block {
             common,
@@ -634,44 +571,32 @@ fn ag_err(
     CliError::from_format(&common.image, base, e)
 }
 
-fn print_fields(
+/// `sb`, `agf`, `agi`: reads one header of AG `ag` and prints its fields as xfs_db does (or
+/// them and their checks as JSON).
+fn ag_header(
     out: &mut Out<'_>,
     common: &Common,
     what: &str,
     ag: u32,
-    fields: &[Field],
-    checks: serde_json::Value,
+    read: impl FnOnce(&Filesystem<Source>) -> xfs_format::Result<(Vec<Field>, serde_json::Value)>,
 ) -> Result<(), CliError> {
+    let (fs, base) = common.open()?;
+    let (fields, checks) = read(&fs).map_err(|e| ag_err(common, &fs, base, ag, &e))?;
     if common.json {
-        let v = json!({ "structure": what, "ag": ag, "fields": to_json(fields), "checks": checks });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        )?;
+        let v =
+            json!({ "structure": what, "ag": ag, "fields": to_json(&fields), "checks": checks });
+        print_json(out, &v)?;
     } else {
-        out.write_all(render_xfs_db(fields).as_bytes())?;
+        out.write_all(render_xfs_db(&fields).as_bytes())?;
     }
     Ok(())
 }
 
-fn print_sb(out: &mut Out<'_>, common: &Common, sb: &Superblock, ag: u32) -> Result<(), CliError> {
-    let checks = json!({
-        "magic_ok": sb.magic_ok(),
-        "crc": sb.crc,
-        "features": Features::of(&sb.raw),
-    });
-    print_fields(out, common, "sb", ag, &sb.fields(), checks)
-}
-
 fn agfl(out: &mut Out<'_>, common: &Common, ag: u32) -> Result<(), CliError> {
     let (fs, base) = common.open()?;
-    let agfl = fs
-        .read_agfl(ag)
-        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
-    let agf = fs
-        .read_agf(ag)
-        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    let err = |e: xfs_format::Error| ag_err(common, &fs, base, ag, &e);
+    let agfl = fs.read_agfl(ag).map_err(err)?;
+    let agf = fs.read_agf(ag).map_err(err)?;
     let list = agfl.free_list(&agf.raw);
     if common.json {
         let free = match &list {
@@ -685,11 +610,7 @@ fn agfl(out: &mut Out<'_>, common: &Common, ag: u32) -> Result<(), CliError> {
             "flfirst": agf.raw.agf_flfirst, "fllast": agf.raw.agf_fllast, "flcount": agf.raw.agf_flcount,
             "free_list": free,
         });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        )?;
+        print_json(out, &v)?;
         return Ok(());
     }
     out.write_all(render_xfs_db(&agfl.fields()).as_bytes())?;
@@ -754,11 +675,7 @@ fn info(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
             "geometry": g,
             "features": Features::of(r),
         });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        )?;
+        print_json(out, &v)?;
         return Ok(());
     }
     let name = common.image.display().to_string();
@@ -864,6 +781,16 @@ fn block(
     let g = &fs.geo;
     let bs = u64::from(g.block_size);
     let too_big = || CliError::new("address out of range");
+    // An AG-relative address: checked against the geometry, then turned into a byte offset.
+    let ag_block = |ag: u32, b: u64, what: String| {
+        if ag >= g.ag_count || b >= u64::from(g.ag_blocks) {
+            return Err(CliError::new(format!(
+                "{what} is outside the filesystem ({} AGs of {} blocks)",
+                g.ag_count, g.ag_blocks
+            )));
+        }
+        Ok((g.agbno_to_offset(ag, b).ok_or_else(too_big)?, bs, what))
+    };
     let (offset, unit, what) = match (daddr, fsb, agbno) {
         (Some(d), None, None) => (
             d.checked_mul(512).ok_or_else(too_big)?,
@@ -873,31 +800,11 @@ fn block(
         (None, Some(f), None) => {
             let (ag, b) = g.fsb_to_agbno(f);
             let ag = u32::try_from(ag).map_err(|_| too_big())?;
-            if ag >= g.ag_count || b >= u64::from(g.ag_blocks) {
-                return Err(CliError::new(format!(
-                    "fsb {f} (AG {ag} block {b}) is outside the filesystem ({} AGs of {} blocks)",
-                    g.ag_count, g.ag_blocks
-                )));
-            }
-            (
-                g.agbno_to_offset(ag, b).ok_or_else(too_big)?,
-                bs,
-                format!("fsb {f} (AG {ag} block {b})"),
-            )
+            ag_block(ag, b, format!("fsb {f} (AG {ag} block {b})"))?
         }
         (None, None, Some(s)) => {
             let (ag, b) = parse_agbno(s)?;
-            if ag >= g.ag_count || b >= u64::from(g.ag_blocks) {
-                return Err(CliError::new(format!(
-                    "AG {ag} block {b} is outside the filesystem ({} AGs of {} blocks)",
-                    g.ag_count, g.ag_blocks
-                )));
-            }
-            (
-                g.agbno_to_offset(ag, b).ok_or_else(too_big)?,
-                bs,
-                format!("AG {ag} block {b}"),
-            )
+            ag_block(ag, b, format!("AG {ag} block {b}"))?
         }
         _ => return Err(CliError::new("give exactly one of --daddr, --fsb, --agbno")),
     };
@@ -918,11 +825,7 @@ fn block(
     if common.json {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let v = json!({ "address": what, "offset": base.saturating_add(offset), "length": len, "hex": hex });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        )?;
+        print_json(out, &v)?;
         return Ok(());
     }
     writeln!(
@@ -954,11 +857,7 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
             })
             .collect();
         let v = json!({ "scheme": scheme_name(&table), "partitions": parts, "gpt": table.gpt, "notes": table.notes });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        )?;
+        print_json(out, &v)?;
         return Ok(());
     }
     if table.partitions.is_empty() {
@@ -1033,11 +932,7 @@ fn dump_tree<K: BtreeKind>(
             "blocks": res.blocks, "records": recs,
             "findings": res.findings.iter().map(|f| json!({"finding": f, "text": f.to_string()})).collect::<Vec<_>>(),
         });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        )?;
+        print_json(out, &v)?;
         return Ok(());
     }
     out.write_all(render_btdump(src, addr, kind, root, nodes).as_bytes())?;
@@ -1056,12 +951,9 @@ fn btree(
     nodes: bool,
 ) -> Result<(), CliError> {
     let (fs, base) = common.open()?;
-    let agf = fs
-        .read_agf(ag)
-        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
-    let agi = fs
-        .read_agi(ag)
-        .map_err(|e| ag_err(common, &fs, base, ag, &e))?;
+    let err = |e: xfs_format::Error| ag_err(common, &fs, base, ag, &e);
+    let agf = fs.read_agf(ag).map_err(err)?;
+    let agi = fs.read_agi(ag).map_err(err)?;
     if !tree.exists(&fs.geo) {
         let name = format!("{tree:?}").to_lowercase();
         return Err(CliError::new(format!(

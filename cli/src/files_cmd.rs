@@ -12,15 +12,15 @@ use serde_json::{json, Value as Json};
 
 use xfs_format::bmap::{ForkData, WhichFork};
 use xfs_format::fields::{fmt_uuid, to_json};
-use xfs_format::files::{dev_numbers, type_char, Entry, LookupError};
+use xfs_format::files::{dev_numbers, ftype_name, type_char, Entry, LookupError};
 use xfs_format::inode::{
     Inode, Timestamp, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 };
 use xfs_format::Filesystem;
 
-use crate::cmd::{Common, Out};
 use crate::error::CliError;
 use crate::image::Source;
+use crate::options::{print_json, Common, Out};
 
 /// A file named by path or by inode number.
 #[derive(Debug, Args, Clone)]
@@ -74,15 +74,6 @@ fn read_inode(
     fs.read_inode(ino).map_err(|e| fs_err(common, base, &e))
 }
 
-fn json_out(out: &mut Out<'_>, v: &Json) -> Result<(), CliError> {
-    writeln!(
-        out,
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_default()
-    )?;
-    Ok(())
-}
-
 /// Sets a key of a JSON object (no-op on other values, so it cannot panic).
 fn set(v: &mut Json, key: &str, val: Json) {
     if let Some(o) = v.as_object_mut() {
@@ -107,7 +98,7 @@ pub fn inode(out: &mut Out<'_>, common: &Common, ino: u64) -> Result<(), CliErro
             "data_fork": inode.data_fork,
             "attr_fork": inode.attr_fork,
         });
-        return json_out(out, &v);
+        return print_json(out, &v);
     }
     for l in inode.print_lines(fs.geo.has_ftype) {
         writeln!(out, "{l}")?;
@@ -130,7 +121,7 @@ pub fn bmap(out: &mut Out<'_>, common: &Common, ino: u64, attr: bool) -> Result<
                 .map_err(|e| fs_err(common, base, &e))?;
             set(&mut v, name, json!(recs));
         }
-        return json_out(out, &v);
+        return print_json(out, &v);
     }
     let lines = fs
         .bmap_lines(&inode, attr)
@@ -234,7 +225,7 @@ pub fn stat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErr
     if common.json {
         let mut v = stat_json(&fs, &inode);
         set(&mut v, "path", json!(path));
-        return json_out(out, &v);
+        return print_json(out, &v);
     }
     let r = &inode.raw;
     let mut name = path.clone();
@@ -299,7 +290,7 @@ pub fn readlink(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), Cl
         .map_err(|e| fs_err(common, base, &e))?;
     if common.json {
         let findings: Vec<String> = link.findings.iter().map(|f| format!("{f:?}")).collect();
-        return json_out(
+        return print_json(
             out,
             &json!({"path": path, "ino": ino, "target": lossy(&link.target), "findings": findings}),
         );
@@ -334,7 +325,7 @@ pub fn cat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErro
             .map_err(|e| fs_err(common, base, &e))?;
         use sha2::Digest;
         let digest: String = h.0.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        return json_out(
+        return print_json(
             out,
             &json!({"path": path, "ino": ino, "size": n, "sha256": digest}),
         );
@@ -412,7 +403,7 @@ pub fn getfattr(
             })
             .collect();
         let f: Vec<String> = findings.iter().map(|f| format!("{f:?}")).collect();
-        return json_out(
+        return print_json(
             out,
             &json!({"path": path, "ino": ino, "attrs": list, "findings": f}),
         );
@@ -442,20 +433,6 @@ pub struct LsOpts {
     pub all: bool,
 }
 
-fn ftype_name(ftype: Option<u8>) -> &'static str {
-    match ftype {
-        None => "unknown",
-        Some(1) => "regular",
-        Some(2) => "directory",
-        Some(3) => "chardev",
-        Some(4) => "blkdev",
-        Some(5) => "fifo",
-        Some(6) => "socket",
-        Some(7) => "symlink",
-        Some(_) => "unknown",
-    }
-}
-
 /// `ls IMAGE [PATH] [-l] [-R]`
 pub fn ls(out: &mut Out<'_>, common: &Common, t: &Target, o: LsOpts) -> Result<(), CliError> {
     let (fs, base) = common.open()?;
@@ -483,7 +460,7 @@ pub fn ls(out: &mut Out<'_>, common: &Common, t: &Target, o: LsOpts) -> Result<(
                 };
                 print_entry(out, &fs, common, &e, o, &mut json_dirs, &dpath)?;
                 if common.json {
-                    return json_out(out, &json!(json_dirs));
+                    return print_json(out, &json!(json_dirs));
                 }
                 return Ok(());
             }
@@ -531,7 +508,7 @@ pub fn ls(out: &mut Out<'_>, common: &Common, t: &Target, o: LsOpts) -> Result<(
         queue.extend(subdirs.into_iter().rev());
     }
     if common.json {
-        return json_out(out, &json!(json_dirs));
+        return print_json(out, &json!(json_dirs));
     }
     Ok(())
 }
@@ -705,7 +682,7 @@ pub fn timeline(out: &mut Out<'_>, common: &Common, bodyfile: bool) -> Result<()
                 v.push(s);
             }
         }
-        return json_out(out, &json!(v));
+        return print_json(out, &json!(v));
     }
     if bodyfile {
         for (ino, names) in &by_ino {
@@ -1019,7 +996,7 @@ pub fn extract(
         x.set_meta(p, i);
     }
     if common.json {
-        return json_out(
+        return print_json(
             out,
             &json!({"path": path, "ino": ino, "dest": dest.display().to_string(),
                     "extracted": x.files, "warnings": x.warnings}),

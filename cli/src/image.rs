@@ -5,8 +5,8 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use xfs_format::log::replay::{ReplayReport, ReplayedSource, DEFAULT_OVERLAY_CAP};
-use xfs_format::partition::{list_partitions, PartitionTable, Scheme};
 use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource, Window};
+use xfs_inspect::partition::{list_partitions, PartitionTable, Scheme};
 
 use crate::error::CliError;
 
@@ -158,21 +158,7 @@ pub fn warn_not_replayed(rep: &ReplayReport) {
 
 /// Opens the image and the filesystem in it.
 pub fn open_fs(path: &Path, opts: &OpenOptions) -> Result<(Filesystem<Source>, u64), CliError> {
-    let raw = open_raw(path, opts.no_mmap)?;
-    let (start, len) = locate(path, &*raw, opts)?;
-    if start >= raw.size() {
-        return Err(CliError::new(format!(
-            "{}: offset {start} is beyond the end of the image ({} bytes)",
-            path.display(),
-            raw.size()
-        )));
-    }
-    let mut src = Window::new(raw, start, len);
-    if opts.replay_log {
-        let (s, rep) = replay(path, src, start)?;
-        warn_not_replayed(&rep);
-        src = s;
-    }
+    let (src, start) = open_src(path, opts)?;
     let fs = Filesystem::open(src).map_err(|e| CliError::from_format(path, start, &e))?;
     Ok((fs, start))
 }

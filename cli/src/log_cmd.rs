@@ -8,8 +8,8 @@ use xfs_format::log::record::format_uuid;
 use xfs_format::log::trans::flag_names;
 use xfs_format::log::{read_fs_log, touched, LogReport};
 
-use crate::cmd::{Common, Out};
 use crate::error::CliError;
+use crate::options::{print_json, Common, Out};
 
 /// What to print besides the summary.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,11 +52,7 @@ pub fn log(out: &mut Out<'_>, common: &Common, opts: LogOpts) -> Result<(), CliE
                 obj.insert("incomplete".into(), json!(rep.incomplete));
             }
         }
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        )?;
+        print_json(out, &v)?;
         return Ok(());
     }
     summary(out, &rep)?;

@@ -6,6 +6,7 @@ mod files_cmd;
 mod image;
 mod log_cmd;
 mod mmap;
+mod options;
 
 use std::process::ExitCode;
 

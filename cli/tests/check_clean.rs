@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{inspect, sample, tempdir, tool};
+use common::{check_repair, is_repair_progress, run_tool, sample, tempdir};
 
 #[test]
 fn clean_images_have_no_findings() {
@@ -27,23 +27,11 @@ fn clean_images_have_no_findings() {
         "fixture-v5-live",
     ] {
         let img = sample(dir.path(), name);
-        let out = inspect(["check", img.to_str().unwrap(), "--format", "repair"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let repair = Command::new(tool("xfs_repair"))
-            .arg("-n")
-            .arg(&img)
-            .output()
-            .unwrap();
+        let out = check_repair(&img, &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stdout}");
+        assert!(out.stdout.is_empty(), "{name}: {stdout}");
+        let repair = run_tool("xfs_repair", ["-n".as_ref(), img.as_os_str()]);
         assert_eq!(
             repair.status.code(),
             Some(0),
@@ -73,7 +61,7 @@ fn check_finishes_where_xfs_repair_crashes() {
         "xfs_repair 6.1.0 is expected to segfault on this image"
     );
     let img = case.join("image.img");
-    let out = inspect(["check", img.to_str().unwrap(), "--format", "repair"]);
+    let out = check_repair(&img, &[]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -87,14 +75,7 @@ fn check_finishes_where_xfs_repair_crashes() {
     let repair = std::fs::read_to_string(case.join("repair.out")).unwrap();
     let mut compared = 0;
     for line in repair.lines() {
-        let progress = line.is_empty()
-            || line.starts_with("Phase ")
-            || line.trim_start().starts_with("- ")
-            || line.starts_with("No modify flag set")
-            || line.starts_with("Cannot get host")
-            || line.starts_with("Repair may fail")
-            || line.starts_with("the image and the host");
-        if progress {
+        if is_repair_progress(line) {
             continue;
         }
         let masked = line.split(" detected at ").next().unwrap();

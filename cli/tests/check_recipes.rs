@@ -22,36 +22,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{inspect, tempdir};
+use common::{inspect, is_repair_progress, mask_repair_line, tempdir};
 
 /// Phases compared; a phase is added here once xfs-check implements it.
 const PHASES: &[&str] = &["1", "2", "3", "4", "6", "7"];
-
-fn is_progress(line: &str) -> bool {
-    let t = line.trim_start();
-    line.is_empty()
-        || line.starts_with("Phase ")
-        || (line.starts_with(' ') && t.starts_with("- "))
-        || line.starts_with("No modify flag set")
-        || line == "Cannot get host filesystem geometry."
-        || line.starts_with("Repair may fail if there is a sector size mismatch")
-        || line == "the image and the host filesystem."
-}
-
-fn mask(line: &str) -> String {
-    let mut s = line.to_owned();
-    if let Some(i) = s.find(" detected at 0x") {
-        let rest = &s[i + " detected at ".len()..];
-        let end = rest.find(',').unwrap_or(rest.len());
-        s = format!("{} detected at <addr>{}", &s[..i], &rest[end..]);
-    }
-    if let Some(i) = s.find(": Badness in key lookup") {
-        if i > 0 && s[..i].bytes().all(|b| b.is_ascii_hexdigit()) {
-            s = format!("<tid>{}", &s[i..]);
-        }
-    }
-    s
-}
 
 /// xfs_repair -n output as phase -> sorted finding lines.
 fn repair_lines(out: &str) -> BTreeMap<String, Vec<String>> {
@@ -79,10 +53,12 @@ fn repair_lines(out: &str) -> BTreeMap<String, Vec<String>> {
             phase = rest.split(' ').next().unwrap_or("?").to_owned();
             continue;
         }
-        if is_progress(line) {
+        if is_repair_progress(line) {
             continue;
         }
-        m.entry(phase.clone()).or_default().push(mask(line));
+        m.entry(phase.clone())
+            .or_default()
+            .push(mask_repair_line(line));
     }
     for v in m.values_mut() {
         v.sort();
@@ -104,7 +80,9 @@ fn inspect_lines(img: &Path) -> (BTreeMap<String, Vec<String>>, i32) {
         let phase = v["phase"].as_str().unwrap().to_owned();
         for t in v["text"].as_str().unwrap().lines() {
             if !t.is_empty() {
-                m.entry(phase.clone()).or_default().push(mask(t));
+                m.entry(phase.clone())
+                    .or_default()
+                    .push(mask_repair_line(t));
             }
         }
     }

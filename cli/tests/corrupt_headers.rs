@@ -12,23 +12,11 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{inspect_ok, mkfs, tempdir, tool, xfs_db};
+use common::{inspect_ok, mkfs, tempdir, xfs_db, xfs_db_mode};
 
 /// Applies `xfs_db -x` commands to the image.
 fn corrupt(img: &std::path::Path, cmds: &[&str]) {
-    let mut c = Command::new(tool("xfs_db"));
-    c.arg("-x");
-    for cmd in cmds {
-        c.arg("-c").arg(cmd);
-    }
-    let out = c.arg(img).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    xfs_db_mode(img, "-x", cmds);
 }
 
 #[test]
@@ -53,42 +41,31 @@ fn damaged_headers_print_like_xfs_db() {
         &["-m".into(), "crc=0".into(), "-d".into(), "agcount=4".into()],
     )
     .unwrap();
-    // (base image, header to print, xfs_db -x commands). `write -c` leaves a bad CRC,
-    // `write -d` rewrites the CRC over corrupted data.
-    let cases: &[(&std::path::Path, &str, &[&str])] = &[
-        (&clean, "sb 1", &["sb 1", "write -c dblocks 12345"]),
-        (&clean, "sb 2", &["sb 2", "write -d magicnum 0x12345678"]),
-        (&clean, "sb 3", &["sb 3", "write -d fname \"label\""]),
-        (&clean, "sb 0", &["sb 0", "write -c icount 3"]),
-        (&clean, "agfl 1", &["agfl 1", "write -c bno[3] 99"]),
-        (&clean, "agfl 2", &["agfl 2", "write -d magicnum 0"]),
+    // (base image, xfs_db -x commands separated by "; "); the first command names the header
+    // to print. `write -c` leaves a bad CRC, `write -d` rewrites the CRC over corrupted data.
+    let cases: &[(&std::path::Path, &str)] = &[
+        (&clean, "sb 1; write -c dblocks 12345"),
+        (&clean, "sb 2; write -d magicnum 0x12345678"),
+        (&clean, "sb 3; write -d fname \"label\""),
+        (&clean, "sb 0; write -c icount 3"),
+        (&clean, "agfl 1; write -c bno[3] 99"),
+        (&clean, "agfl 2; write -d magicnum 0"),
+        (&clean, "agf 3; write -d freeblks 7; write -d rmaproot 0"),
         (
             &clean,
-            "agf 3",
-            &["agf 3", "write -d freeblks 7", "write -d rmaproot 0"],
+            "agi 1; write -d unlinked[5] 77; write -d unlinked[63] 9",
         ),
-        (
-            &clean,
-            "agi 1",
-            &[
-                "agi 1",
-                "write -d unlinked[5] 77",
-                "write -d unlinked[63] 9",
-            ],
-        ),
-        (&clean, "agi 2", &["agi 2", "write -d newino 0xffffffff"]),
-        (&v4, "sb 1", &["sb 1", "write versionnum 0x1234"]),
-        (&v4, "agf 1", &["agf 1", "write cntroot 0xffffffff"]),
-        (
-            &v4,
-            "agfl 2",
-            &["agfl 2", "write bno[0] 0", "write bno[7] 12"],
-        ),
+        (&clean, "agi 2; write -d newino 0xffffffff"),
+        (&v4, "sb 1; write versionnum 0x1234"),
+        (&v4, "agf 1; write cntroot 0xffffffff"),
+        (&v4, "agfl 2; write bno[0] 0; write bno[7] 12"),
     ];
-    for (i, (base, show, cmds)) in cases.iter().enumerate() {
+    for (i, (base, cmds)) in cases.iter().enumerate() {
         let img = dir.path().join(format!("case{i}.img"));
         std::fs::copy(base, &img).unwrap();
-        corrupt(&img, cmds);
+        let cmds: Vec<&str> = cmds.split("; ").collect();
+        corrupt(&img, &cmds);
+        let show = cmds[0];
         let (what, ag) = show.split_once(' ').unwrap();
         let img_s = img.to_str().unwrap();
         let ours = if what == "sb" {

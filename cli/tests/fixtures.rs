@@ -27,30 +27,29 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use xfs_format::bmap::WhichFork;
+use xfs_format::files::ftype_name;
 use xfs_format::{FileSource, Filesystem};
 
-use common::{inspect_ok, tempdir, tool};
+use common::{inspect_ok, sample, tempdir, testdata_zst, tool};
 
 const FIXTURES: [&str; 3] = ["fixture-v5", "fixture-v4", "fixture-v5-live"];
 
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(name)
+/// Decompresses fixture `name` and its manifest into `dir`.
+fn unpack(dir: &Path, name: &str) -> (PathBuf, Vec<Value>) {
+    let img = sample(dir, name);
+    let man = testdata_zst(&format!("{name}.manifest.json.zst"));
+    (img, serde_json::from_slice(&man).unwrap())
 }
 
-fn unpack(dir: &Path, name: &str) -> (PathBuf, Vec<Value>) {
-    let img = dir.join(format!("{name}.img"));
-    let bytes = zstd::stream::decode_all(
-        std::fs::File::open(testdata(&format!("{name}.img.zst"))).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(&img, bytes).unwrap();
-    let man = zstd::stream::decode_all(
-        std::fs::File::open(testdata(&format!("{name}.manifest.json.zst"))).unwrap(),
-    )
-    .unwrap();
-    (img, serde_json::from_slice(&man).unwrap())
+/// Every fixture, unpacked into `dir` one after the other: (name, image, manifest, opened).
+fn fixtures(
+    dir: &Path,
+) -> impl Iterator<Item = (&'static str, PathBuf, Vec<Value>, Filesystem<FileSource>)> + '_ {
+    FIXTURES.into_iter().map(move |name| {
+        let (img, manifest) = unpack(dir, name);
+        let fs = open(&img);
+        (name, img, manifest, fs)
+    })
 }
 
 /// Runs xfs_db with commands on stdin (no argument-length limit) and returns stdout.
@@ -80,9 +79,7 @@ fn open(img: &Path) -> Filesystem<FileSource> {
 #[test]
 fn every_inode_prints_and_maps_like_xfs_db() {
     let dir = tempdir();
-    for name in FIXTURES {
-        let (img, _) = unpack(dir.path(), name);
-        let fs = open(&img);
+    for (name, img, _, fs) in fixtures(dir.path()) {
         let inos = fs.allocated_inodes();
         let mut script = String::new();
         let mut ours = Vec::new();
@@ -145,25 +142,10 @@ fn parse_ls(block: &str) -> Vec<(String, u64, String)> {
         .collect()
 }
 
-fn ftype_name(f: Option<u8>) -> &'static str {
-    match f {
-        Some(1) => "regular",
-        Some(2) => "directory",
-        Some(3) => "chardev",
-        Some(4) => "blkdev",
-        Some(5) => "fifo",
-        Some(6) => "socket",
-        Some(7) => "symlink",
-        _ => "unknown",
-    }
-}
-
 #[test]
 fn every_directory_lists_like_xfs_db_ls() {
     let dir = tempdir();
-    for name in FIXTURES {
-        let (img, _) = unpack(dir.path(), name);
-        let fs = open(&img);
+    for (name, img, _, fs) in fixtures(dir.path()) {
         let mut stack = vec![("/".to_string(), fs.root_ino())];
         let mut dirs = Vec::new();
         let mut formats = BTreeMap::new();
@@ -253,9 +235,7 @@ fn every_directory_lists_like_xfs_db_ls() {
 #[test]
 fn every_btree_dumps_like_xfs_db() {
     let dir = tempdir();
-    for name in FIXTURES {
-        let (img, _) = unpack(dir.path(), name);
-        let fs = open(&img);
+    for (name, img, _, fs) in fixtures(dir.path()) {
         let i = img.to_str().unwrap();
         let mut n = 0;
         for ag in 0..fs.geo.ag_count {
@@ -290,9 +270,7 @@ fn sha(data: &[u8]) -> String {
 #[test]
 fn every_file_matches_its_manifest() {
     let dir = tempdir();
-    for name in FIXTURES {
-        let (img, manifest) = unpack(dir.path(), name);
-        let fs = open(&img);
+    for (name, _img, manifest, fs) in fixtures(dir.path()) {
         let (mut files, mut bytes, mut links, mut xattrs) = (0, 0u64, 0, 0);
         let mut paths = BTreeSet::new();
         for e in &manifest {

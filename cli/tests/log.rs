@@ -13,20 +13,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-use common::{inspect_ok, sample, tempdir, tool};
+use common::{inspect_ok, run_tool, sample, tempdir, DIRTY_LOGS};
 
-const FIXTURES: &[&str] = &[
-    "log-clean",
-    "log-forged",
-    "log-v5-4k",
-    "log-v5-1k",
-    "log-rmap-4k",
-    "log-rmap-1k",
-    "log-efi-4k",
-    "log-efi-rmap-4k",
-];
+/// The clean and forged log fixtures; the dirty ones are common::DIRTY_LOGS.
+const UNDIRTY: [&str; 2] = ["log-clean", "log-forged"];
 
 /// What xfs_logprint -t says about a log.
 #[derive(Debug, Default, PartialEq)]
@@ -40,11 +31,7 @@ struct Summary {
 }
 
 fn logprint(img: &Path) -> Summary {
-    let out = Command::new(tool("xfs_logprint"))
-        .arg("-t")
-        .arg(img)
-        .output()
-        .unwrap();
+    let out = run_tool("xfs_logprint", ["-t".as_ref(), img.as_os_str()]);
     let text = String::from_utf8_lossy(&out.stdout);
     let mut s = Summary::default();
     for line in text.lines() {
@@ -90,7 +77,7 @@ fn ours(img: &Path) -> Summary {
 #[test]
 fn log_fixtures_agree_with_xfs_logprint() {
     let dir = tempdir();
-    for name in FIXTURES {
+    for name in UNDIRTY.iter().chain(DIRTY_LOGS) {
         let img = sample(dir.path(), name);
         let theirs = logprint(&img);
         let mine = ours(&img);

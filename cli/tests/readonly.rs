@@ -50,6 +50,17 @@ fn all_invocations(img: &Path) -> Vec<Vec<String>> {
     out
 }
 
+/// Runs the binary with `args`, which must succeed and print something.
+fn succeeds_with_output<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) {
+    let out = inspect(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
+}
+
 #[test]
 fn every_subcommand_leaves_the_image_unchanged() {
     let dir = tempdir();
@@ -69,13 +80,7 @@ fn every_subcommand_leaves_the_image_unchanged() {
         let before = std::fs::read(&img).unwrap();
         let mtime = std::fs::metadata(&img).unwrap().modified().unwrap();
         for inv in all_invocations(&img) {
-            let out = inspect(&inv);
-            assert!(
-                out.status.success(),
-                "{inv:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(!out.stdout.is_empty(), "{inv:?} printed nothing");
+            succeeds_with_output(&inv);
         }
         assert_eq!(
             std::fs::metadata(&img).unwrap().modified().unwrap(),
@@ -263,13 +268,7 @@ fn browse_commands_leave_the_image_unchanged() {
         vec!["extract", i, "--inode", "132", "--force", d],
     ];
     for args in runs {
-        let out = inspect(&args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
+        succeeds_with_output(&args);
     }
     assert_eq!(std::fs::metadata(&img).unwrap().modified().unwrap(), mtime);
     assert!(std::fs::read(&img).unwrap() == before, "bytes changed");

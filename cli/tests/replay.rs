@@ -16,64 +16,31 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
-use common::{inspect, sample, tempdir, tool};
-
-const DIRTY: &[&str] = &[
-    "log-v5-4k",
-    "log-v5-1k",
-    "log-rmap-4k",
-    "log-rmap-1k",
-    "log-efi-4k",
-    "log-efi-rmap-4k",
-];
-
-fn is_progress(line: &str) -> bool {
-    let t = line.trim_start();
-    line.is_empty()
-        || line.starts_with("Phase ")
-        || (line.starts_with(' ') && t.starts_with("- "))
-        || line.starts_with("No modify flag set")
-        || line == "Cannot get host filesystem geometry."
-        || line.starts_with("Repair may fail if there is a sector size mismatch")
-        || line == "the image and the host filesystem."
-}
-
-fn mask(line: &str) -> String {
-    match line.find(" detected at 0x") {
-        Some(i) => {
-            let rest = &line[i + " detected at ".len()..];
-            let end = rest.find(',').unwrap_or(rest.len());
-            format!("{} detected at <addr>{}", &line[..i], &rest[end..])
-        }
-        None => line.to_owned(),
-    }
-}
+use common::{
+    check_repair, inspect, is_repair_progress, mask_repair_line, run_tool, sample, tempdir,
+    testdata, DIRTY_LOGS,
+};
 
 /// Finding lines of xfs_repair -n output, as a set.
 fn repair_set(out: &str) -> BTreeSet<String> {
-    out.lines().filter(|l| !is_progress(l)).map(mask).collect()
+    out.lines()
+        .filter(|l| !is_repair_progress(l))
+        .map(mask_repair_line)
+        .collect()
 }
 
 /// Finding lines of `check --format repair` (plus extra args), and the exit status.
 fn check_set(img: &Path, extra: &[&str]) -> (BTreeSet<String>, i32) {
-    let mut args: Vec<&std::ffi::OsStr> = vec!["check".as_ref(), img.as_os_str()];
-    args.push("--format".as_ref());
-    args.push("repair".as_ref());
-    args.extend(extra.iter().map(std::ffi::OsStr::new));
-    let out = inspect(args);
+    let out = check_repair(img, extra);
     let text = String::from_utf8_lossy(&out.stdout);
     (
-        text.lines().filter(|l| !l.is_empty()).map(mask).collect(),
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(mask_repair_line)
+            .collect(),
         out.status.code().unwrap_or(-1),
     )
-}
-
-fn testdata(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(name)
 }
 
 #[test]
@@ -81,7 +48,7 @@ fn replayed_check_matches_xfs_repair_of_kernel_replayed_copy() {
     let dir = tempdir();
     let mut report = Vec::new();
     let mut failed = false;
-    for name in DIRTY {
+    for name in DIRTY_LOGS {
         let img = sample(dir.path(), name);
         let before = std::fs::read(&img).unwrap();
         let want =
@@ -114,12 +81,9 @@ fn unreplayed_check_matches_xfs_repair_of_dirty_image() {
         "which may be resolved by first mounting the filesystem to replay the log.",
     ];
     // log-forged's recording is xfs_repair -n of the image itself; the others are run here.
-    for name in DIRTY.iter().chain(["log-forged", "log-clean"].iter()) {
+    for name in DIRTY_LOGS.iter().chain(["log-forged", "log-clean"].iter()) {
         let img = sample(dir.path(), name);
-        let out = Command::new(tool("xfs_repair"))
-            .args(["-n".as_ref(), img.as_os_str()])
-            .output()
-            .unwrap();
+        let out = run_tool("xfs_repair", ["-n".as_ref(), img.as_os_str()]);
         let repair = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         let want = repair_set(&repair);
@@ -180,7 +144,7 @@ fn listing(img: &Path, replay: bool) -> Vec<String> {
 #[test]
 fn browse_commands_see_the_replayed_tree() {
     let dir = tempdir();
-    for name in DIRTY {
+    for name in DIRTY_LOGS {
         let img = sample(dir.path(), name);
         let want: Vec<String> = std::fs::read_to_string(testdata(&format!("{name}.find.txt")))
             .unwrap()

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xfs_format::partition::list_partitions;
+use xfs_inspect::partition::list_partitions;
 use xfs_format::SliceSource;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::crc;
 use crate::error::{CorruptKind, Error, Result};
 use crate::fields::{CrcState, Field, Null, Radix, Value};
-use crate::sb::Geometry;
+use crate::geometry::Geometry;
+pub use crate::geometry::XFS_AGFL_HDR_SIZE;
 
 pub const XFS_AGF_MAGIC: u32 = 0x5841_4746;
 pub const XFS_AGI_MAGIC: u32 = 0x5841_4749;
@@ -22,8 +23,6 @@ pub const XFS_AGI_VERSION: u32 = 1;
 pub const XFS_AGF_CRC_OFF: usize = 216;
 pub const XFS_AGI_CRC_OFF: usize = 312;
 pub const XFS_AGFL_CRC_OFF: usize = 32;
-/// Size of the v5 AGFL header before the block array.
-pub const XFS_AGFL_HDR_SIZE: u32 = 36;
 pub const XFS_AGI_UNLINKED_BUCKETS: usize = 64;
 /// NULLAGBLOCK / NULLAGINO.
 pub const NULL_AG: u32 = u32::MAX;

@@ -84,6 +84,22 @@ pub fn type_char(mode: u16) -> char {
     }
 }
 
+/// The name xfs_db gives a directory entry's file type byte (`XFS_DIR3_FT_*`); `unknown` for
+/// none, 0 and values past whiteout.
+pub fn ftype_name(ftype: Option<u8>) -> &'static str {
+    match ftype {
+        Some(1) => "regular",
+        Some(2) => "directory",
+        Some(3) => "chardev",
+        Some(4) => "blkdev",
+        Some(5) => "fifo",
+        Some(6) => "socket",
+        Some(7) => "symlink",
+        Some(8) => "whiteout",
+        _ => "unknown",
+    }
+}
+
 /// Device number of a device inode as (major, minor), decoded like the kernel's
 /// `sysv_major`/`sysv_minor` (14 bits of major, 18 of minor).
 pub fn dev_numbers(dev: u32) -> (u32, u32) {

@@ -10,6 +10,8 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -17,6 +19,8 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use xfs_format::bmap::WhichFork;
 use xfs_format::{ByteSource, Filesystem, Result, SliceSource};
+
+use common::testdata_image;
 
 struct Fixture {
     image: Vec<u8>,
@@ -26,8 +30,7 @@ struct Fixture {
 }
 
 fn load(name: &str) -> Fixture {
-    let path = format!("{}/../testdata/{name}.img.zst", env!("CARGO_MANIFEST_DIR"));
-    let image = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
+    let image = testdata_image(name);
     let fs = Filesystem::open(SliceSource(&image[..])).unwrap();
     let mut targets = Vec::new();
     let isz = u64::from(fs.geo.inode_size);

@@ -9,6 +9,8 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -19,15 +21,11 @@ use xfs_format::fields::{render_xfs_db, to_json};
 use xfs_format::sb::{Features, Geometry, Superblock};
 use xfs_format::{ByteSource, Filesystem, Result, SliceSource};
 
-fn sample(name: &str) -> Vec<u8> {
-    let path = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
-    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    zstd::stream::decode_all(f).unwrap()
-}
+use common::testdata_image;
 
 fn samples() -> &'static [Vec<u8>; 2] {
     static S: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
-    S.get_or_init(|| [sample("sample-v5.img.zst"), sample("sample-v4.img.zst")])
+    S.get_or_init(|| [testdata_image("sample-v5"), testdata_image("sample-v4")])
 }
 
 /// A base image with byte patches laid over it, and an optional truncation.

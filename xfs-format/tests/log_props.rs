@@ -8,25 +8,25 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::path::Path;
+mod common;
+
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use xfs_format::log::items::decode;
 use xfs_format::log::record::{unpack_data, RecHeader};
 use xfs_format::log::trans::split_ops;
-use xfs_format::log::{read_fs_log, read_log, LogGeometry};
-use xfs_format::{Filesystem, SliceSource};
+use xfs_format::log::{read_log, LogGeometry};
+use xfs_format::SliceSource;
+
+use common::dirty_log_v5_4k;
 
 /// The first 600 basic blocks of the log of testdata/log-v5-4k (head at 466): a real dirty
 /// log to mutate.
 fn real_log() -> &'static [u8] {
     static LOG: OnceLock<Vec<u8>> = OnceLock::new();
     LOG.get_or_init(|| {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/log-v5-4k.img.zst");
-        let img = zstd::stream::decode_all(std::fs::File::open(p).unwrap()).unwrap();
-        let fs = Filesystem::open(SliceSource(&img[..])).unwrap();
-        let rep = read_fs_log(&fs).unwrap();
+        let (img, rep) = dirty_log_v5_4k();
         assert_eq!(rep.records.len(), 70);
         let off = rep.geometry.offset as usize;
         img[off..off + 600 * 512].to_vec()

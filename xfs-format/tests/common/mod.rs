@@ -5,6 +5,30 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
+
+use xfs_format::log::{read_fs_log, LogReport};
+use xfs_format::{Filesystem, SliceSource};
+
+/// The decompressed bytes of testdata/NAME.img.zst.
+pub fn testdata_image(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(format!("{name}.img.zst"));
+    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    zstd::stream::decode_all(f).unwrap()
+}
+
+/// testdata/log-v5-4k (a dirty log: 70 records, 67 transactions, head at block 466) and its
+/// decoded log, loaded once per test binary.
+pub fn dirty_log_v5_4k() -> &'static (Vec<u8>, LogReport) {
+    static F: OnceLock<(Vec<u8>, LogReport)> = OnceLock::new();
+    F.get_or_init(|| {
+        let img = testdata_image("log-v5-4k");
+        let rep = read_fs_log(&Filesystem::open(SliceSource(&img[..])).unwrap()).unwrap();
+        (img, rep)
+    })
+}
 
 /// A scratch directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);

@@ -2,7 +2,10 @@
 //!
 //! [`list_partitions`] looks at the start of a whole-disk image and lists its partitions, each
 //! with its byte range and whether an XFS superblock magic sits at its first byte, so that a
-//! caller can pick one and open it through a [`Window`](crate::source::Window).
+//! caller can pick one and open it through a [`Window`](xfs_format::Window).
+//!
+//! Not an XFS structure, so it lives with the CLI rather than in xfs-format; it reads through
+//! xfs-format's [`ByteSource`].
 //!
 //! Everything odd about a table (a bad GPT CRC, a looping EBR chain, a partition that runs past
 //! the end of the image) is data in [`PartitionTable::notes`] and the [`GptInfo`] flags; only a
@@ -16,8 +19,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::source::ByteSource;
+use xfs_format::bytes::{le_u32, le_u64};
+use xfs_format::{ByteSource, Error, Result};
 
 /// The sector MBR addresses count in.
 const MBR_SECTOR: u64 = 512;
@@ -154,8 +157,6 @@ pub fn list_partitions<S: ByteSource + ?Sized>(src: &S) -> Result<PartitionTable
 
 // ---------------------------------------------------------------------------------------------
 // Little helpers
-
-use crate::bytes::{le_u32, le_u64};
 
 fn has_mbr_signature(sector: &[u8]) -> bool {
     sector.get(MBR_TABLE_END..MBR_SECTOR_LEN) == Some(&MBR_SIGNATURE[..])
@@ -604,8 +605,8 @@ fn parse_gpt<S: ByteSource + ?Sized>(
 )]
 mod tests {
     use super::*;
-    use crate::source::SliceSource;
     use proptest::prelude::*;
+    use xfs_format::SliceSource;
 
     const LINUX_FS: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
     const EFI: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
@@ -632,25 +633,21 @@ mod tests {
         b
     }
 
-    struct GptPart<'a> {
-        kind: &'a str,
-        first: u64,
-        last: u64,
-        name: &'a str,
-    }
+    /// A GPT entry to write: type GUID, first and last LBA, name.
+    struct GptPart<'a>(&'a str, u64, u64, &'a str);
 
     /// Writes a GPT header at LBA `hdr_lba` with its array at `array_lba`, with right CRCs.
     fn put_gpt(img: &mut [u8], ss: usize, hdr_lba: u64, array_lba: u64, parts: &[GptPart]) {
         let count = 128u32;
         let esz = 128usize;
         let mut array = vec![0u8; count as usize * esz];
-        for (i, p) in parts.iter().enumerate() {
+        for (i, GptPart(kind, first, last, name)) in parts.iter().enumerate() {
             let e = &mut array[i * esz..(i + 1) * esz];
-            e[..16].copy_from_slice(&guid_bytes(p.kind));
+            e[..16].copy_from_slice(&guid_bytes(kind));
             e[16] = i as u8 + 1; // unique GUID
-            e[32..40].copy_from_slice(&p.first.to_le_bytes());
-            e[40..48].copy_from_slice(&p.last.to_le_bytes());
-            for (j, u) in p.name.encode_utf16().enumerate() {
+            e[32..40].copy_from_slice(&first.to_le_bytes());
+            e[40..48].copy_from_slice(&last.to_le_bytes());
+            for (j, u) in name.encode_utf16().enumerate() {
                 e[56 + 2 * j..58 + 2 * j].copy_from_slice(&u.to_le_bytes());
             }
         }
@@ -687,18 +684,8 @@ mod tests {
         let mut img = vec![0u8; 1 << 20];
         protective_mbr(&mut img);
         let parts = [
-            GptPart {
-                kind: EFI,
-                first: 34,
-                last: 1023,
-                name: "esp",
-            },
-            GptPart {
-                kind: LINUX_FS,
-                first: 1024,
-                last: 2047,
-                name: "dätä",
-            },
+            GptPart(EFI, 34, 1023, "esp"),
+            GptPart(LINUX_FS, 1024, 2047, "dätä"),
         ];
         put_gpt(&mut img, 512, 1, 2, &parts);
         img[1024 * 512..1024 * 512 + 4].copy_from_slice(b"XFSB");
@@ -719,7 +706,11 @@ mod tests {
         img
     }
 
-    fn check_invariants(src: &SliceSource<Vec<u8>>, t: &PartitionTable) {
+    /// The table of `img`, checked for what must hold of every listing: partitions non-empty,
+    /// inside the image, numbered once, of the table's scheme.
+    fn listed(img: Vec<u8>) -> PartitionTable {
+        let src = SliceSource(img);
+        let t = list_partitions(&src).unwrap();
         let size = src.size();
         let mut seen = HashSet::new();
         for p in &t.partitions {
@@ -732,13 +723,12 @@ mod tests {
             assert_eq!(Some(p.scheme), t.scheme);
         }
         assert_eq!(t.gpt.is_some(), t.scheme == Some(Scheme::Gpt));
+        t
     }
 
     #[test]
     fn mbr_with_logicals() {
-        let src = SliceSource(mbr_image());
-        let t = list_partitions(&src).unwrap();
-        check_invariants(&src, &t);
+        let t = listed(mbr_image());
         assert_eq!(t.scheme, Some(Scheme::Mbr));
         assert!(t.notes.is_empty(), "{:?}", t.notes);
         let got: Vec<_> = t
@@ -772,16 +762,14 @@ mod tests {
         let mut img = mbr_image();
         // EBR 2 links back to EBR 1 (relative 0 = the extended partition start).
         put_entry(&mut img, 768 * 512, 1, 0x05, 0, 512);
-        let src = SliceSource(img);
-        let t = list_partitions(&src).unwrap();
-        check_invariants(&src, &t);
+        let t = listed(img);
         assert_eq!(t.partitions.len(), 4);
         assert!(t.notes.iter().any(|n| n.contains("loops")), "{:?}", t.notes);
 
         // A self-link on the first EBR.
         let mut img = mbr_image();
         put_entry(&mut img, 256 * 512, 1, 0x05, 0, 512);
-        let t = list_partitions(&SliceSource(img)).unwrap();
+        let t = listed(img);
         assert_eq!(t.partitions.len(), 3);
         assert!(t.notes.iter().any(|n| n.contains("loops")));
     }
@@ -798,9 +786,7 @@ mod tests {
                 put_entry(&mut img, ebr * 512, 1, 0x05, (2 * i + 2) as u32, 2);
             }
         }
-        let src = SliceSource(img);
-        let t = list_partitions(&src).unwrap();
-        check_invariants(&src, &t);
+        let t = listed(img);
         assert_eq!(t.partitions.len(), 1 + MAX_EBR_CHAIN);
         assert_eq!(t.partitions.last().unwrap().index, 4 + MAX_EBR_CHAIN as u32);
         assert!(t.notes.iter().any(|n| n.contains("more than")));
@@ -812,9 +798,7 @@ mod tests {
         put_entry(&mut img, 0, 0, 0x83, 32, 1000);
         put_entry(&mut img, 0, 1, 0x83, 5000, 10);
         put_entry(&mut img, 0, 3, 0x83, 8, 0);
-        let src = SliceSource(img);
-        let t = list_partitions(&src).unwrap();
-        check_invariants(&src, &t);
+        let t = listed(img);
         assert_eq!(t.partitions.len(), 1);
         assert_eq!(t.partitions[0].len, 32 * 512);
         assert_eq!(t.notes.len(), 3, "{:?}", t.notes);
@@ -822,9 +806,7 @@ mod tests {
 
     #[test]
     fn gpt_with_protective_mbr() {
-        let src = SliceSource(gpt_image());
-        let t = list_partitions(&src).unwrap();
-        check_invariants(&src, &t);
+        let t = listed(gpt_image());
         assert_eq!(t.scheme, Some(Scheme::Gpt));
         assert!(t.notes.is_empty(), "{:?}", t.notes);
         let gpt = t.gpt.as_ref().unwrap();
@@ -851,14 +833,14 @@ mod tests {
     fn gpt_bad_crcs_are_reported_and_entries_still_listed() {
         let mut img = gpt_image();
         img[512 + 16] ^= 1; // header CRC
-        let t = list_partitions(&SliceSource(img)).unwrap();
+        let t = listed(img);
         let gpt = t.gpt.as_ref().unwrap();
         assert!(!gpt.header_crc_ok && gpt.entries_crc_ok);
         assert_eq!(t.partitions.len(), 2);
 
         let mut img = gpt_image();
         img[1024 + 127] ^= 1; // inside entry 1, covered by the array CRC only
-        let t = list_partitions(&SliceSource(img)).unwrap();
+        let t = listed(img);
         let gpt = t.gpt.as_ref().unwrap();
         assert!(gpt.header_crc_ok && !gpt.entries_crc_ok);
         assert_eq!(t.partitions.len(), 2);
@@ -871,9 +853,7 @@ mod tests {
         img[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
         img[512 + 84..512 + 88].copy_from_slice(&4096u32.to_le_bytes());
         fix_header_crc(&mut img, 512);
-        let src = SliceSource(img);
-        let t = list_partitions(&src).unwrap();
-        check_invariants(&src, &t);
+        let t = listed(img);
         assert!(t.gpt.as_ref().unwrap().header_crc_ok);
         assert!(!t.gpt.as_ref().unwrap().entries_crc_ok);
         // Entry 1 is the first 4096 bytes of the array: the two 128-byte entries.
@@ -882,7 +862,7 @@ mod tests {
         let mut img = gpt_image();
         img[512 + 84..512 + 88].copy_from_slice(&64u32.to_le_bytes());
         fix_header_crc(&mut img, 512);
-        let t = list_partitions(&SliceSource(img)).unwrap();
+        let t = listed(img);
         assert_eq!(t.scheme, Some(Scheme::Gpt));
         assert!(t.partitions.is_empty());
     }
@@ -891,17 +871,10 @@ mod tests {
     fn gpt_with_4k_sectors() {
         let mut img = vec![0u8; 4 << 20];
         put_entry(&mut img, 0, 0, 0xEE, 1, 1023);
-        let parts = [GptPart {
-            kind: LINUX_FS,
-            first: 256,
-            last: 511,
-            name: "xfs",
-        }];
+        let parts = [GptPart(LINUX_FS, 256, 511, "xfs")];
         put_gpt(&mut img, 4096, 1, 2, &parts);
         img[256 * 4096..256 * 4096 + 4].copy_from_slice(b"XFSB");
-        let src = SliceSource(img);
-        let t = list_partitions(&src).unwrap();
-        check_invariants(&src, &t);
+        let t = listed(img);
         assert_eq!(t.gpt.as_ref().unwrap().sector_size, 4096);
         let p = &t.partitions[0];
         assert_eq!((p.start, p.len, p.has_xfs), (256 * 4096, 256 * 4096, true));
@@ -912,15 +885,10 @@ mod tests {
         let mut img = gpt_image();
         let last = img.len() / 512 - 1;
         // Move the table to the end as a backup: array just before the header.
-        let parts = [GptPart {
-            kind: LINUX_FS,
-            first: 1024,
-            last: 2047,
-            name: "b",
-        }];
+        let parts = [GptPart(LINUX_FS, 1024, 2047, "b")];
         put_gpt(&mut img, 512, last as u64, last as u64 - 32, &parts);
         img[512..1024].fill(0);
-        let t = list_partitions(&SliceSource(img)).unwrap();
+        let t = listed(img);
         let gpt = t.gpt.as_ref().unwrap();
         assert!(gpt.from_backup && gpt.header_crc_ok && gpt.entries_crc_ok);
         assert_eq!(t.partitions.len(), 1);
@@ -931,7 +899,7 @@ mod tests {
     fn protective_mbr_without_gpt_falls_back_to_mbr() {
         let mut img = vec![0u8; 64 * 512];
         protective_mbr(&mut img);
-        let t = list_partitions(&SliceSource(img)).unwrap();
+        let t = listed(img);
         assert_eq!(t.scheme, Some(Scheme::Mbr));
         assert_eq!(t.partitions[0].type_desc, "0xee (GPT protective)");
         assert!(t.notes[0].contains("no GPT header"));
@@ -967,7 +935,7 @@ mod tests {
         let mut empty = vec![0u8; 512];
         empty[510] = 0x55;
         empty[511] = 0xAA;
-        let t = list_partitions(&SliceSource(empty)).unwrap();
+        let t = listed(empty);
         assert_eq!(t.scheme, Some(Scheme::Mbr));
         assert!(t.partitions.is_empty());
     }
@@ -1015,9 +983,7 @@ mod tests {
                     bytes[446 + 4] = 0xEE;
                 }
             }
-            let src = SliceSource(bytes);
-            let t = list_partitions(&src).unwrap();
-            check_invariants(&src, &t);
+            listed(bytes);
         }
 
         #[test]
@@ -1031,9 +997,7 @@ mod tests {
             if cut % 4 == 0 {
                 img.truncate(cut);
             }
-            let src = SliceSource(img);
-            let t = list_partitions(&src).unwrap();
-            check_invariants(&src, &t);
+            listed(img);
         }
 
         #[test]
@@ -1045,9 +1009,7 @@ mod tests {
             if cut % 4 == 0 {
                 img.truncate(cut);
             }
-            let src = SliceSource(img);
-            let t = list_partitions(&src).unwrap();
-            check_invariants(&src, &t);
+            listed(img);
         }
     }
 }

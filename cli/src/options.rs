@@ -1,0 +1,66 @@
+//! What every subcommand shares: the options after the image, how they open it, and where
+//! output goes. The subcommand modules (cmd, files_cmd, log_cmd) all build on this one, and
+//! none of them on another's internals.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use xfs_format::Filesystem;
+
+use crate::error::CliError;
+use crate::image::{open_fs, OpenOptions, Source};
+
+/// Where a subcommand writes: stdout, locked once.
+pub type Out<'a> = io::StdoutLock<'a>;
+
+/// Options every subcommand takes after the image.
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Image file or block device holding the filesystem
+    pub image: PathBuf,
+    /// The filesystem starts at this byte offset of the image (e.g. 1048576 for a partition
+    /// at sector 2048)
+    #[arg(long, value_name = "BYTES", global = true)]
+    pub offset: Option<u64>,
+    /// Whole-disk image: use partition N (as numbered by `xfs-inspect partitions`)
+    #[arg(long, value_name = "N", global = true)]
+    pub partition: Option<u32>,
+    /// Read with pread instead of a memory map (always so for block devices)
+    #[arg(long, global = true)]
+    pub no_mmap: bool,
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Replay the internal log in memory first (the image is never written): see the
+    /// filesystem as a mount's log recovery would leave it
+    #[arg(long, global = true)]
+    pub replay_log: bool,
+}
+
+impl Common {
+    /// How these options open the image.
+    pub fn open_options(&self) -> OpenOptions {
+        OpenOptions {
+            offset: self.offset,
+            partition: self.partition,
+            no_mmap: self.no_mmap,
+            replay_log: self.replay_log,
+        }
+    }
+
+    pub fn open(&self) -> Result<(Filesystem<Source>, u64), CliError> {
+        open_fs(&self.image, &self.open_options())
+    }
+}
+
+/// Prints `v` as pretty JSON on one `--json` output.
+pub fn print_json(out: &mut Out<'_>, v: &serde_json::Value) -> Result<(), CliError> {
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    )?;
+    Ok(())
+}

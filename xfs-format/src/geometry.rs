@@ -1,0 +1,89 @@
+//! The geometry of a filesystem (block, sector, inode and AG sizes and the feature flags a
+//! decoder needs), derived once from a validated superblock by
+//! [`Geometry::from_sb`] (which lives with the superblock it validates, in `sb`), and the address conversions between AG-relative
+//! and absolute block numbers and byte offsets.
+//!
+//! This module depends on no other structure's module, so every decoder (superblock, AG
+//! headers, btrees, inodes, the log) can take a `&Geometry` without an import circle.
+
+use serde::Serialize;
+
+/// Size of the v5 AGFL header (`struct xfs_agfl`) before the block array.
+pub const XFS_AGFL_HDR_SIZE: u32 = 36;
+
+/// Geometry derived from a validated superblock. Everything a decoder needs to locate
+/// structures is here and passed explicitly (no global superblock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Geometry {
+    pub version: u16,
+    pub has_crc: bool,
+    pub block_size: u32,
+    pub block_log: u8,
+    pub sect_size: u32,
+    pub sect_log: u8,
+    pub inode_size: u32,
+    pub inode_log: u8,
+    pub inodes_per_block: u32,
+    pub inopb_log: u8,
+    pub ag_blocks: u32,
+    pub ag_blk_log: u8,
+    pub ag_count: u32,
+    pub data_blocks: u64,
+    pub dir_block_size: u32,
+    pub log_start: u64,
+    pub log_blocks: u32,
+    pub log_sect_size: u32,
+    pub has_ftype: bool,
+    pub has_finobt: bool,
+    pub has_rmapbt: bool,
+    pub has_reflink: bool,
+    pub has_inobtcount: bool,
+    pub has_sparse_inodes: bool,
+    pub has_bigtime: bool,
+    pub has_nrext64: bool,
+    pub has_meta_uuid: bool,
+    pub has_projid32: bool,
+    pub has_attr2: bool,
+    pub has_lazysbcount: bool,
+    pub has_logv2: bool,
+    /// The uuid stamped into v5 metadata (`sb_meta_uuid` when meta_uuid is set).
+    pub meta_uuid: [u8; 16],
+}
+
+impl Geometry {
+    /// Byte offset of the start of AG `agno`.
+    pub fn ag_offset(&self, agno: u32) -> Option<u64> {
+        u64::from(agno)
+            .checked_mul(self.ag_blocks.into())?
+            .checked_mul(self.block_size.into())
+    }
+
+    /// Number of blocks in AG `agno` (the last AG may be short).
+    pub fn ag_size(&self, agno: u32) -> Option<u32> {
+        if agno >= self.ag_count {
+            return None;
+        }
+        let start = u64::from(agno).checked_mul(self.ag_blocks.into())?;
+        let left = self.data_blocks.checked_sub(start)?;
+        Some(u32::try_from(left.min(self.ag_blocks.into())).unwrap_or(self.ag_blocks))
+    }
+
+    /// Splits an absolute filesystem block number (`agno << agblklog | agbno`).
+    pub fn fsb_to_agbno(&self, fsb: u64) -> (u64, u64) {
+        let shift = u32::from(self.ag_blk_log);
+        let mask = (1u64 << shift).wrapping_sub(1);
+        (fsb.checked_shr(shift).unwrap_or(0), fsb & mask)
+    }
+
+    /// Byte offset of AG block `agbno` of AG `agno`.
+    pub fn agbno_to_offset(&self, agno: u32, agbno: u64) -> Option<u64> {
+        self.ag_offset(agno)?
+            .checked_add(agbno.checked_mul(self.block_size.into())?)
+    }
+
+    /// Number of AGFL slots in one sector.
+    pub fn agfl_size(&self) -> u32 {
+        let hdr = if self.has_crc { XFS_AGFL_HDR_SIZE } else { 0 };
+        self.sect_size.saturating_sub(hdr) / 4
+    }
+}
