@@ -14,9 +14,9 @@ use xfs_format::inode::{
 };
 use xfs_format::ByteSource;
 
-use crate::dino_chunks::Checker;
 use crate::finding::{Kind, Val};
 use crate::incore as bm;
+use crate::state::Checker;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Type {

@@ -49,10 +49,11 @@ mod phase7;
 mod rmap;
 mod sb;
 mod scan;
+mod state;
 
 // Old module paths, kept while code written against them is merged.
-use dino_chunks as inodes;
 use incore as bmap;
+use state as inodes;
 /// Old path of the superblock checks.
 mod sbcheck {
     pub(crate) use crate::agheader::*;
@@ -150,7 +151,7 @@ pub fn check_with<S: ByteSource>(
         .collect();
     let rmap_suspect = ags.iter().any(|a| a.rmap_suspect);
     let refc_suspect = ags.iter().any(|a| a.refc_suspect);
-    let mut ck = inodes::Checker::new(&fs, &mut ags);
+    let mut ck = state::Checker::new(&fs, &mut ags);
     drop(ags);
     progress(3, "process every inode");
     let p3 = phase3::phase3(&mut ck);

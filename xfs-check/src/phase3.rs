@@ -5,8 +5,8 @@
 
 use xfs_format::ByteSource;
 
-use crate::dino_chunks::Checker;
 use crate::finding::Finding;
+use crate::state::Checker;
 
 /// Runs phase 3 over the in-core inode map phase 2 built.
 pub(crate) fn phase3<S: ByteSource>(ck: &mut Checker<'_, S>) -> Vec<Finding> {

@@ -5,9 +5,9 @@
 use xfs_format::addr::Fsb;
 use xfs_format::ByteSource;
 
-use crate::dino_chunks::Checker;
 use crate::finding::{Finding, Kind};
 use crate::incore::{self as bm, Bmap};
+use crate::state::Checker;
 
 /// Phase 4 after phase 3 left `ck`: extents only one free space btree saw, every inode's
 /// claims again, then the reverse-mapping and reference-count cross-checks (`refc_btree`:

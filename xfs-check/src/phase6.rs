@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use xfs_format::ByteSource;
 
-use crate::dino_chunks::Checker;
 use crate::finding::{Finding, Kind, Val};
+use crate::state::Checker;
 
 /// Upper bound on directories walked (visited set keeps it finite anyway).
 const MAX_DIRS: usize = 10_000_000;

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use xfs_format::ByteSource;
 
-use crate::dino_chunks::Checker;
 use crate::finding::{Finding, Kind};
 use crate::incore::Slot;
+use crate::state::Checker;
 
 /// Phase 7 over the used inodes (in inode order) and the references phase 6 counted;
 /// `special` inodes (realtime and quota) are not linked from directories.

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use xfs_format::ByteSource;
 
-use crate::dino_chunks::Checker;
 use crate::finding::{Finding, Kind};
+use crate::state::Checker;
 
 /// Runs of constant reference count >= 2 (start, len, count) of one AG, and the inodes that
 /// map a block of any of them.

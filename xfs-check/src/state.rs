@@ -1,0 +1,185 @@
+//! The checker's state across phases, as xfsprogs' repair keeps it in globals and in-core
+//! maps: the filesystem, the in-core inode and block maps phase 2 builds and later phases
+//! update, and the findings of the running phase.
+
+use std::collections::BTreeMap;
+
+use xfs_format::addr::{AgBno, AgIno, AgNo, Ino, NULLFSBLOCK, NULLFSINO};
+use xfs_format::{ByteSource, Filesystem};
+
+use crate::finding::{Finding, Kind, Val};
+use crate::incore::{self as bm, Bmap, ChunkState, Incore, Slot};
+use crate::scan::AgResult;
+
+pub struct Checker<'a, S> {
+    pub fs: &'a Filesystem<S>,
+    pub incore: Incore,
+    pub(crate) bmaps: Vec<Bmap>,
+    pub(crate) hdr_blocks: u32,
+    pub(crate) out: Vec<Finding>,
+    pub(crate) phase: u8,
+    /// Bad inode clusters (daddr, bytes) seen in phase 3, reported again in phase 6.
+    pub bad_clusters: BTreeMap<u64, u64>,
+    /// Inodes named by directory entries that no chunk holds (phase 3 discovery).
+    pub(crate) uncertain: Vec<u64>,
+    /// Short-form directories libxfs would refuse to load in phases 6 and 7.
+    pub unmappable: std::collections::BTreeSet<u64>,
+    /// Directory buffers (daddr) already read once: the buffer cache hands them out again
+    /// without running the verifier.
+    pub(crate) dir_bufs_seen: std::collections::BTreeSet<u64>,
+    /// Directories whose da btree is bad (dir2_add_badlist): rebuilt in phase 6.
+    pub(crate) dir_badlist: std::collections::BTreeSet<u64>,
+    /// Phase 4 data-fork mappings of regular files per AG (agbno, end, owner) on reflink
+    /// filesystems: the observations refcounts are computed from.
+    pub data_maps: Vec<Vec<(u32, u32, u64)>>,
+}
+
+impl<'a, S: ByteSource> Checker<'a, S> {
+    pub fn new(fs: &'a Filesystem<S>, ags: &mut [AgResult]) -> Self {
+        let geo = &fs.geo;
+        let hdr_blocks = geo.ag_header_blocks();
+        let mut incore = Incore::default();
+        let mut bmaps = Vec::new();
+        for (agno, r) in (0u32..).zip(ags.iter_mut()) {
+            let mut m = BTreeMap::new();
+            for (k, ch) in &r.chunks {
+                let mut slots = [Slot::default(); 64];
+                for (i, s) in (0u32..).zip(slots.iter_mut()) {
+                    s.used = ch.free.checked_shr(i).unwrap_or(0) & 1 == 0;
+                }
+                m.insert(
+                    *k,
+                    ChunkState {
+                        sparse: ch.sparse,
+                        slots,
+                    },
+                );
+            }
+            incore.ags.push(m);
+            incore.skipped.push(r.skipped);
+            incore.bad_ino_btree |= r.bad_ino_btree;
+            let ag_size = geo.ag_size(agno).unwrap_or(0);
+            bmaps.push(
+                r.bmap
+                    .take()
+                    .unwrap_or_else(|| Bmap::new(hdr_blocks, ag_size)),
+            );
+        }
+        // Phase 2 corrects a root (and rt bitmap/summary) inode marked free in-core.
+        let sb = &fs.sb.raw;
+        let root = geo
+            .ino_split(Ino(sb.sb_rootino))
+            .map_or(u32::MAX, |(_, agino)| agino.0);
+        // Root chunk not found: phase 2 adds a record at the root inode with the first three
+        // inodes used and the rest free, and marks its blocks as inode blocks.
+        if let Some(m) = incore.ags.get_mut(0) {
+            let covered = m
+                .range(..=root)
+                .next_back()
+                .is_some_and(|(k, _)| k.saturating_add(64) > root);
+            if !covered && root != u32::MAX {
+                let mut slots = [Slot::default(); 64];
+                for s in slots.iter_mut().take(3) {
+                    s.used = true;
+                }
+                m.insert(root, ChunkState { sparse: 0, slots });
+                let agbno0 = geo.agino_to_agbno(AgIno(root)).0;
+                if let Some(b) = bmaps.get_mut(0) {
+                    for k in 0..geo.blocks_per_chunk() {
+                        b.set(agbno0.saturating_add(k), bm::INO);
+                    }
+                }
+            }
+        }
+        if let Some(m) = incore.ags.get_mut(0) {
+            if let Some((start, ch)) = m.range_mut(..=root).next_back() {
+                let off = root.saturating_sub(*start);
+                for k in 0..3u32 {
+                    if let Some(s) = ch.slots.get_mut(off.saturating_add(k) as usize) {
+                        s.used = true;
+                    }
+                }
+            }
+        }
+        Checker {
+            fs,
+            uncertain: Vec::new(),
+            unmappable: std::collections::BTreeSet::new(),
+            dir_bufs_seen: std::collections::BTreeSet::new(),
+            dir_badlist: std::collections::BTreeSet::new(),
+            data_maps: vec![Vec::new(); geo.ag_count as usize],
+            incore,
+            bmaps,
+            hdr_blocks,
+            out: Vec::new(),
+            phase: 3,
+            bad_clusters: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn push_kind(&mut self, kind: Kind, fields: Vec<(&'static str, Val)>) {
+        self.push(kind, fields);
+    }
+
+    pub(crate) fn phase(&self) -> u8 {
+        self.phase
+    }
+
+    pub(crate) fn note_uncertain(&mut self, ino: u64) {
+        self.uncertain.push(ino);
+    }
+
+    pub(crate) fn push(&mut self, kind: Kind, fields: Vec<(&'static str, Val)>) {
+        self.out.push(Finding::new(self.phase, kind, fields));
+    }
+
+    pub(crate) fn ino_of(&self, agno: u32, agino: u32) -> u64 {
+        self.fs
+            .geo
+            .ino_make(AgNo(agno), AgIno(agino))
+            .map_or(NULLFSINO, |i| i.0)
+    }
+
+    pub(crate) fn split_ino(&self, ino: u64) -> Option<(u32, u32)> {
+        self.fs.geo.ino_split(Ino(ino)).map(|(a, i)| (a.0, i.0))
+    }
+
+    pub fn slot(&self, ino: u64) -> Option<Slot> {
+        let (agno, agino) = self.split_ino(ino)?;
+        let m = self.incore.ags.get(agno as usize)?;
+        let (start, ch) = m.range(..=agino).next_back()?;
+        let off = agino.checked_sub(*start)?;
+        if off >= 64 || ch.sparse.checked_shr(off).unwrap_or(0) & 1 != 0 {
+            return None;
+        }
+        ch.slots.get(off as usize).copied()
+    }
+
+    pub(crate) fn valid_agino(&self, agno: u32, agino: u32) -> bool {
+        self.fs.geo.verify_agino(AgNo(agno), AgIno(agino))
+    }
+
+    pub fn valid_ino(&self, ino: u64) -> bool {
+        self.fs.geo.verify_ino(Ino(ino))
+    }
+
+    pub(crate) fn cluster_bytes(&self) -> u64 {
+        self.fs.geo.inode_cluster_bytes()
+    }
+
+    pub(crate) fn fsb(&self, agno: u32, agbno: u32) -> u64 {
+        self.fs
+            .geo
+            .fsb_make(AgNo(agno), AgBno(agbno))
+            .map_or(NULLFSBLOCK, |f| f.0)
+    }
+
+    pub(crate) fn slot_mut(&mut self, agno: u32, start: u32, i: u32) -> Option<&mut Slot> {
+        self.incore
+            .ags
+            .get_mut(agno as usize)?
+            .get_mut(&start)?
+            .slots
+            .get_mut(i as usize)
+    }
+}
