@@ -8,14 +8,12 @@
 use serde::Serialize;
 
 use super::{
-    blkinfo_fields, chars, check_v5_ident, expected_magic, line, struct_array, BlockContext,
-    DaBlkinfo, Finding, Namespace, XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT,
-    XFS_ATTR_SECURE,
+    blkinfo_fields, chars, check_da_block, line, parse_hdr, struct_array, BlockContext, DaBlkinfo,
+    Finding, Namespace, XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT, XFS_ATTR_SECURE,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
 use crate::da_btree::{blkinfo_size, da_hashname};
 use crate::fields::{CrcState, Field};
-use crate::verify::Layout;
 
 /// `sizeof(struct xfs_attr_leaf_hdr)` / `sizeof(struct xfs_attr3_leaf_hdr)`.
 pub const ATTR_LEAF_HDR_SIZE: usize = 32;
@@ -170,7 +168,7 @@ impl LeafName {
 
 /// `struct xfs_attr_leaf_entry` and what it points at (`None` when that lies outside the
 /// block; a finding says why).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LeafEntry {
     pub hashval: u32,
     pub nameidx: u16,
@@ -251,34 +249,9 @@ pub fn decode_leaf(buf: &[u8], ctx: &BlockContext<'_>) -> Result<LeafBlock, Find
     let v5 = ctx.geo.has_crc;
     let block = ctx.lblk;
     let hs = leaf_hdr_size(v5);
-    let short = || Finding::ShortBlock {
-        block,
-        need: hs,
-        have: buf.len(),
-    };
-    if buf.len() < hs {
-        return Err(short());
-    }
-    let hdr = LeafHdr::parse(buf, v5).ok_or_else(short)?;
-    let mut findings = Vec::new();
-    let crc = match &hdr.info.v5 {
-        Some(v) => check_v5_ident(
-            buf,
-            &Layout::DA3_BLKINFO,
-            ctx,
-            v.blkno,
-            v.owner,
-            &mut findings,
-        ),
-        None => CrcState::Unchecked,
-    };
-    let (magic, what) = expected_magic(v5, true);
-    if hdr.info.magic != magic {
-        findings.push(Finding::BadMagic {
-            block,
-            found: hdr.info.magic.into(),
-            expected: what,
-        });
+    let hdr = parse_hdr(buf, ctx, hs, LeafHdr::parse)?;
+    let (crc, mut findings, magic_ok) = check_da_block(buf, ctx, &hdr.info, true);
+    if !magic_ok {
         return Ok(LeafBlock {
             hdr,
             crc,

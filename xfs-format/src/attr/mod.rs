@@ -317,6 +317,58 @@ pub(crate) fn check_v5_ident(
     h.crc
 }
 
+/// The header `parse` decodes from `buf` with the filesystem's layout, or
+/// [`Finding::ShortBlock`] when `buf` is shorter than the header's `hs` bytes.
+pub(crate) fn parse_hdr<H>(
+    buf: &[u8],
+    ctx: &BlockContext<'_>,
+    hs: usize,
+    parse: impl FnOnce(&[u8], bool) -> Option<H>,
+) -> Result<H, Finding> {
+    let short = || Finding::ShortBlock {
+        block: ctx.lblk,
+        need: hs,
+        have: buf.len(),
+    };
+    if buf.len() < hs {
+        return Err(short());
+    }
+    parse(buf, ctx.geo.has_crc).ok_or_else(short)
+}
+
+/// The checks every da block of an attribute fork gets before its contents: the v5 header
+/// of its blkinfo and the magic (of a leaf when `leaf`, else of a node). Returns the CRC
+/// state, the findings and whether the magic is the expected one.
+pub(crate) fn check_da_block(
+    buf: &[u8],
+    ctx: &BlockContext<'_>,
+    info: &DaBlkinfo,
+    leaf: bool,
+) -> (CrcState, Vec<Finding>, bool) {
+    let mut findings = Vec::new();
+    let crc = match &info.v5 {
+        Some(v) => check_v5_ident(
+            buf,
+            &Layout::DA3_BLKINFO,
+            ctx,
+            v.blkno,
+            v.owner,
+            &mut findings,
+        ),
+        None => CrcState::Unchecked,
+    };
+    let (magic, what) = expected_magic(ctx.geo.has_crc, leaf);
+    let ok = info.magic == magic;
+    if !ok {
+        findings.push(Finding::BadMagic {
+            block: ctx.lblk,
+            found: info.magic.into(),
+            expected: what,
+        });
+    }
+    (crc, findings, ok)
+}
+
 /// The `xfs_db print` fields of a da blkinfo, each with its prefix (`hdr.info.` and, for
 /// the v5 nested part, `hdr.info.hdr.`).
 pub(crate) fn blkinfo_fields(info: &DaBlkinfo, crc: CrcState) -> Vec<(&'static str, Field)> {
@@ -393,34 +445,9 @@ pub fn decode_node(buf: &[u8], ctx: &BlockContext<'_>) -> Result<NodeBlock, Find
     let v5 = ctx.geo.has_crc;
     let block = ctx.lblk;
     let hs = da_btree::node_hdr_size(v5);
-    let short = || Finding::ShortBlock {
-        block,
-        need: hs,
-        have: buf.len(),
-    };
-    if buf.len() < hs {
-        return Err(short());
-    }
-    let hdr = NodeHdr::parse(buf, v5).ok_or_else(short)?;
-    let mut findings = Vec::new();
-    let crc = match &hdr.info.v5 {
-        Some(v) => check_v5_ident(
-            buf,
-            &Layout::DA3_BLKINFO,
-            ctx,
-            v.blkno,
-            v.owner,
-            &mut findings,
-        ),
-        None => CrcState::Unchecked,
-    };
-    let (magic, what) = expected_magic(v5, false);
-    if hdr.info.magic != magic {
-        findings.push(Finding::BadMagic {
-            block,
-            found: hdr.info.magic.into(),
-            expected: what,
-        });
+    let hdr = parse_hdr(buf, ctx, hs, NodeHdr::parse)?;
+    let (crc, mut findings, magic_ok) = check_da_block(buf, ctx, &hdr.info, false);
+    if !magic_ok {
         return Ok(NodeBlock {
             hdr,
             crc,

@@ -18,7 +18,7 @@ pub const ATTR3_RMT_HDR_SIZE: usize = 56;
 pub const ATTR3_RMT_CRC_OFF: usize = 12;
 
 /// `struct xfs_attr3_rmt_hdr`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct RmtHdr {
     pub rm_magic: u32,
     pub rm_offset: u32,

@@ -24,9 +24,10 @@ impl BlockTail {
         blksize.saturating_sub(XFS_DIR2_BLOCK_TAIL_SIZE)
     }
 
-    /// The tail at the end of `b` (fields beyond the buffer read as zero).
-    pub fn parse(b: &[u8]) -> BlockTail {
-        let at = BlockTail::offset(b.len());
+    /// The tail at the end of the block `b` of `blksize` bytes (fields beyond the buffer
+    /// read as zero).
+    pub fn parse(b: &[u8], blksize: usize) -> BlockTail {
+        let at = BlockTail::offset(blksize);
         BlockTail {
             count: be32(b, at),
             stale: be32(b, at.saturating_add(4)),
@@ -50,7 +51,7 @@ pub(crate) fn parse_block_leaf(
     findings: &mut Vec<DirFinding>,
 ) -> (BlockTail, Vec<LeafEntry>, usize) {
     let tail_at = BlockTail::offset(buf.len());
-    let tail = BlockTail::parse(buf);
+    let tail = BlockTail::parse(buf, buf.len());
     let room = tail_at.saturating_sub(hdr_len) / 8;
     let n = usize::try_from(tail.count).unwrap_or(usize::MAX);
     let n = if n > room {

@@ -5,9 +5,10 @@
 use serde::Serialize;
 
 use super::{
-    block, dir_hdr_size, empty_checks, name_ok, render_db_fields, BlockCtx, BlockTail, DbField,
-    DirChecks, DirFinding, LeafEntry, V5Ident, XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_ALIGN,
-    XFS_DIR2_DATA_FREE_TAG, XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC, XFS_DIR3_FT_MAX,
+    block, dir_hdr_size, empty_checks, name_ok, render_db_fields, short_header, BlockCtx,
+    BlockTail, DbField, DirChecks, DirFinding, LeafEntry, V5Ident, XFS_DIR2_BLOCK_MAGIC,
+    XFS_DIR2_DATA_ALIGN, XFS_DIR2_DATA_FREE_TAG, XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC,
+    XFS_DIR3_FT_MAX,
 };
 use crate::bytes::{be16, be32, be64, be_u16, be_u64};
 use crate::fields::{Field, Value};
@@ -312,14 +313,8 @@ pub(crate) fn parse_data_block(
         findings: Vec::new(),
         unused_ft: Vec::new(),
     };
-    if buf.len() < hdr_len {
-        findings.push(DirFinding::Truncated {
-            what: "data block header",
-            at: 0,
-            need: hdr_len,
-            have: buf.len(),
-        });
-        blk.findings = findings;
+    if let Some(f) = short_header("data block header", buf, hdr_len) {
+        blk.findings = vec![f];
         return blk;
     }
     let end = buf.len();

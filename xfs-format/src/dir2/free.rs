@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::{
-    array_field, dir_hdr_size, empty_checks, render_db_fields, BlockCtx, DbField, DirChecks,
-    DirFinding, DirGeo, V5Ident, XFS_DIR3_FREE_MAGIC,
+    array_field, dir_hdr_size, empty_checks, render_db_fields, short_header, BlockCtx, DbField,
+    DirChecks, DirFinding, DirGeo, V5Ident, XFS_DIR3_FREE_MAGIC,
 };
 use crate::bytes::{be16, be32};
 use crate::fields::{Field, Null, Radix};
@@ -133,14 +133,8 @@ pub(crate) fn parse_free_block(
         checks: empty_checks(),
         findings: Vec::new(),
     };
-    if buf.len() < hdr_len {
-        findings.push(DirFinding::Truncated {
-            what: "free block header",
-            at: 0,
-            need: hdr_len,
-            have: buf.len(),
-        });
-        blk.findings = findings;
+    if let Some(f) = short_header("free block header", buf, hdr_len) {
+        blk.findings = vec![f];
         return blk;
     }
     let room = FreeHdr::max_bests(buf.len(), v5);

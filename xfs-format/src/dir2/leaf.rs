@@ -7,9 +7,9 @@
 use serde::Serialize;
 
 use super::{
-    array_field, blkinfo_fields, dir_hdr_size, empty_checks, render_db_fields, BlockCtx, DaBlkinfo,
-    DbField, DirChecks, DirFinding, XFS_DIR2_LEAF1_MAGIC, XFS_DIR3_LEAF1_MAGIC,
-    XFS_DIR3_LEAFN_MAGIC,
+    array_field, blkinfo_fields, dir_hdr_size, empty_checks, render_db_fields, short_header,
+    BlockCtx, DaBlkinfo, DbField, DirChecks, DirFinding, XFS_DIR2_LEAF1_MAGIC,
+    XFS_DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
 use crate::da_btree::{blkinfo_size, hash_disorder};
@@ -68,10 +68,11 @@ pub struct Leaf1Tail {
 }
 
 impl Leaf1Tail {
-    /// The tail at the end of `b` (zero when beyond the buffer).
-    pub fn parse(b: &[u8]) -> Leaf1Tail {
+    /// The tail at the end of the block `b` of `blksize` bytes (zero when beyond the
+    /// buffer).
+    pub fn parse(b: &[u8], blksize: usize) -> Leaf1Tail {
         Leaf1Tail {
-            bestcount: be32(b, b.len().saturating_sub(XFS_DIR2_LEAF_TAIL_SIZE)),
+            bestcount: be32(b, blksize.saturating_sub(XFS_DIR2_LEAF_TAIL_SIZE)),
         }
     }
 
@@ -84,11 +85,11 @@ impl Leaf1Tail {
             .saturating_sub(n.saturating_mul(2))
     }
 
-    /// `bests[i]` of the leaf1 block `b` (zero when beyond the buffer).
-    pub fn best(&self, b: &[u8], i: usize) -> u16 {
+    /// `bests[i]` of the leaf1 block `b` of `blksize` bytes (zero when beyond the buffer).
+    pub fn best(&self, b: &[u8], blksize: usize, i: usize) -> u16 {
         be16(
             b,
-            self.bests_offset(b.len())
+            self.bests_offset(blksize)
                 .saturating_add(i.saturating_mul(2)),
         )
     }
@@ -221,21 +222,15 @@ pub(crate) fn parse_leaf_block(buf: &[u8], ctx: &BlockCtx, magic: u16) -> LeafBl
         checks: empty_checks(),
         findings: Vec::new(),
     };
-    if buf.len() < hdr_len {
-        findings.push(DirFinding::Truncated {
-            what: "leaf block header",
-            at: 0,
-            need: hdr_len,
-            have: buf.len(),
-        });
-        blk.findings = findings;
+    if let Some(f) = short_header("leaf block header", buf, hdr_len) {
+        blk.findings = vec![f];
         return blk;
     }
     let end = buf.len();
     let mut ents_end = end;
     if is_leaf1 {
         let tail_at = end.saturating_sub(XFS_DIR2_LEAF_TAIL_SIZE);
-        let bc = Leaf1Tail::parse(buf).bestcount;
+        let bc = Leaf1Tail::parse(buf, buf.len()).bestcount;
         blk.bestcount = Some(bc);
         let room = tail_at.saturating_sub(hdr_len) / 2;
         let n = usize::try_from(bc).unwrap_or(usize::MAX);

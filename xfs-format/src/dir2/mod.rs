@@ -464,6 +464,16 @@ pub(crate) fn blkinfo_fields(info: &DaBlkinfo, prefix: &str, crc: CrcState) -> V
         .collect()
 }
 
+/// [`DirFinding::Truncated`] for a block shorter than its `need`-byte header.
+pub(crate) fn short_header(what: &'static str, buf: &[u8], need: usize) -> Option<DirFinding> {
+    (buf.len() < need).then(|| DirFinding::Truncated {
+        what,
+        at: 0,
+        need,
+        have: buf.len(),
+    })
+}
+
 /// A name holds neither `/` nor NUL.
 pub(crate) fn name_ok(name: &[u8]) -> bool {
     !name.iter().any(|&b| b == b'/' || b == 0)
@@ -557,80 +567,33 @@ pub fn parse_dir_block(buf: &[u8], geo: &Geometry, ctx: &BlockCtx) -> DirBlock {
             expected: geo.dir_block_size,
         });
     }
-    let version_check = |found: u32, v5: bool, pre: &mut Vec<DirFinding>| -> bool {
-        if v5 != fs_v5 {
-            pre.push(DirFinding::WrongVersionMagic {
-                found,
-                found_version: if v5 { 5 } else { 4 },
-                fs_version: if fs_v5 { 5 } else { 4 },
-            });
-            false
-        } else {
-            true
+    // Which structure, whether its magic is a v5 one, and where its v5 header lies.
+    let (v5, layout, found) = match magic32 {
+        XFS_DIR3_BLOCK_MAGIC | XFS_DIR3_DATA_MAGIC | XFS_DIR3_FREE_MAGIC => {
+            (true, Layout::DIR3_BLK_HDR, magic32)
         }
+        XFS_DIR2_BLOCK_MAGIC | XFS_DIR2_DATA_MAGIC | XFS_DIR2_FREE_MAGIC => {
+            (false, Layout::DIR3_BLK_HDR, magic32)
+        }
+        _ => match magic16 {
+            XFS_DIR3_LEAF1_MAGIC | XFS_DIR3_LEAFN_MAGIC | XFS_DA3_NODE_MAGIC => {
+                (true, Layout::DA3_BLKINFO, magic16.into())
+            }
+            _ => (false, Layout::DA3_BLKINFO, magic16.into()),
+        },
     };
     let mut block = match magic32 {
         XFS_DIR2_BLOCK_MAGIC | XFS_DIR2_DATA_MAGIC | XFS_DIR3_BLOCK_MAGIC | XFS_DIR3_DATA_MAGIC => {
-            let v5 = matches!(magic32, XFS_DIR3_BLOCK_MAGIC | XFS_DIR3_DATA_MAGIC);
-            let ok = version_check(magic32, v5, &mut pre);
-            let mut b = data::parse_data_block(buf, geo, ctx, magic32);
-            b.checks = check_block(
-                buf,
-                geo,
-                ctx,
-                ok,
-                &Layout::DIR3_BLK_HDR,
-                b.ident.as_ref(),
-                &mut pre,
-            );
-            DirBlock::Data(b)
+            DirBlock::Data(data::parse_data_block(buf, geo, ctx, magic32))
         }
         XFS_DIR2_FREE_MAGIC | XFS_DIR3_FREE_MAGIC => {
-            let v5 = magic32 == XFS_DIR3_FREE_MAGIC;
-            let ok = version_check(magic32, v5, &mut pre);
-            let mut b = free::parse_free_block(buf, dgeo.as_ref(), ctx, magic32);
-            b.checks = check_block(
-                buf,
-                geo,
-                ctx,
-                ok,
-                &Layout::DIR3_BLK_HDR,
-                b.ident.as_ref(),
-                &mut pre,
-            );
-            DirBlock::Free(b)
+            DirBlock::Free(free::parse_free_block(buf, dgeo.as_ref(), ctx, magic32))
         }
         _ => match magic16 {
             XFS_DIR2_LEAF1_MAGIC | XFS_DIR2_LEAFN_MAGIC | XFS_DIR3_LEAF1_MAGIC
-            | XFS_DIR3_LEAFN_MAGIC => {
-                let v5 = matches!(magic16, XFS_DIR3_LEAF1_MAGIC | XFS_DIR3_LEAFN_MAGIC);
-                let ok = version_check(magic16.into(), v5, &mut pre);
-                let mut b = leaf::parse_leaf_block(buf, ctx, magic16);
-                b.checks = check_block(
-                    buf,
-                    geo,
-                    ctx,
-                    ok,
-                    &Layout::DA3_BLKINFO,
-                    b.info.v5.as_ref(),
-                    &mut pre,
-                );
-                DirBlock::Leaf(b)
-            }
+            | XFS_DIR3_LEAFN_MAGIC => DirBlock::Leaf(leaf::parse_leaf_block(buf, ctx, magic16)),
             XFS_DA_NODE_MAGIC | XFS_DA3_NODE_MAGIC => {
-                let v5 = magic16 == XFS_DA3_NODE_MAGIC;
-                let ok = version_check(magic16.into(), v5, &mut pre);
-                let mut b = node::parse_node_block(buf, ctx, magic16);
-                b.checks = check_block(
-                    buf,
-                    geo,
-                    ctx,
-                    ok,
-                    &Layout::DA3_BLKINFO,
-                    b.hdr.info.v5.as_ref(),
-                    &mut pre,
-                );
-                DirBlock::Node(b)
+                DirBlock::Node(node::parse_node_block(buf, ctx, magic16))
             }
             _ => {
                 pre.push(DirFinding::UnknownMagic { magic32, magic16 });
@@ -643,6 +606,31 @@ pub fn parse_dir_block(buf: &[u8], geo: &Geometry, ctx: &BlockCtx) -> DirBlock {
             }
         },
     };
+    if !matches!(block, DirBlock::Unknown { .. }) {
+        let ok = v5 == fs_v5;
+        if !ok {
+            pre.push(DirFinding::WrongVersionMagic {
+                found,
+                found_version: if v5 { 5 } else { 4 },
+                fs_version: if fs_v5 { 5 } else { 4 },
+            });
+        }
+        let ident = match &block {
+            DirBlock::Data(b) => b.ident.clone(),
+            DirBlock::Free(b) => b.ident.clone(),
+            DirBlock::Leaf(b) => b.info.v5.clone(),
+            DirBlock::Node(b) => b.hdr.info.v5.clone(),
+            DirBlock::Unknown { .. } => None,
+        };
+        let checks = check_block(buf, geo, ctx, ok, &layout, ident.as_ref(), &mut pre);
+        match &mut block {
+            DirBlock::Data(b) => b.checks = checks,
+            DirBlock::Free(b) => b.checks = checks,
+            DirBlock::Leaf(b) => b.checks = checks,
+            DirBlock::Node(b) => b.checks = checks,
+            DirBlock::Unknown { .. } => {}
+        }
+    }
     // Header-level findings first, then the structure's own.
     let list = match &mut block {
         DirBlock::Data(b) => &mut b.findings,

@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use super::{
-    blkinfo_fields, dir_hdr_size, empty_checks, parse_dir_block, render_db_fields, BlockCtx,
-    DbField, DirBlock, DirBlockReader, DirChecks, DirFinding, DirGeo, EntriesOptions, NodeEntry,
-    XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAXDEPTH,
+    blkinfo_fields, dir_hdr_size, empty_checks, parse_dir_block, render_db_fields, short_header,
+    BlockCtx, DbField, DirBlock, DirBlockReader, DirChecks, DirFinding, DirGeo, EntriesOptions,
+    NodeEntry, XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAXDEPTH,
 };
 use crate::da_btree::{
     self, hash_disorder, node_entries, DaBlkinfo, DaVisit, DaVisitor, DaWalkFinding, NodeHdr,
@@ -96,14 +96,8 @@ pub(crate) fn parse_node_block(buf: &[u8], ctx: &BlockCtx, magic: u16) -> NodeBl
         checks: empty_checks(),
         findings: Vec::new(),
     };
-    if buf.len() < hdr_len {
-        findings.push(DirFinding::Truncated {
-            what: "node block header",
-            at: 0,
-            need: hdr_len,
-            have: buf.len(),
-        });
-        blk.findings = findings;
+    if let Some(f) = short_header("node block header", buf, hdr_len) {
+        blk.findings = vec![f];
         return blk;
     }
     let level = blk.hdr.level;
