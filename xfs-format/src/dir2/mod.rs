@@ -466,7 +466,7 @@ pub(crate) fn blkinfo_fields(info: &DaBlkinfo, prefix: &str, crc: CrcState) -> V
 
 /// [`DirFinding::Truncated`] for a block shorter than its `need`-byte header.
 pub(crate) fn short_header(what: &'static str, buf: &[u8], need: usize) -> Option<DirFinding> {
-    (buf.len() < need).then(|| DirFinding::Truncated {
+    (buf.len() < need).then_some(DirFinding::Truncated {
         what,
         at: 0,
         need,
