@@ -1,6 +1,10 @@
 //! Extended attributes: the shortform attribute fork, attribute leaf and da-node blocks,
 //! remote value blocks, and a walk listing every attribute of a fork.
 //!
+//! Submodules follow libxfs: [`sf`] (shortform fork), [`leaf`] (leaf blocks) and [`remote`]
+//! (remote value blocks); node blocks and the walk of the node tree use [`crate::da_btree`]
+//! and are here. The v5 header checks go through [`crate::verify::verify`].
+//!
 //! These are pure decoders over byte slices plus [`Geometry`]. Mapping logical attribute-fork
 //! blocks to disk is not done here: [`list_attrs`] and [`read_remote_value`] take an
 //! [`AttrBlocks`] that returns the bytes of logical block N of the attribute fork.

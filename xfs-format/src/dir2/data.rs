@@ -350,13 +350,14 @@ fn parse_data_items(
         let Ok(pos16) = u16::try_from(pos) else {
             break;
         };
+        let truncated = |need| DirFinding::Truncated {
+            what: "data entry",
+            at: pos,
+            need,
+            have: data_end.saturating_sub(pos),
+        };
         let Some(freetag) = be_u16(buf, pos) else {
-            findings.push(DirFinding::Truncated {
-                what: "data entry",
-                at: pos,
-                need: 2,
-                have: data_end.saturating_sub(pos),
-            });
+            findings.push(truncated(2));
             break;
         };
         if freetag == XFS_DIR2_DATA_FREE_TAG {
@@ -390,12 +391,7 @@ fn parse_data_items(
             let (Some(inumber), Some(namelen)) =
                 (be_u64(buf, pos), buf.get(pos.saturating_add(8)).copied())
             else {
-                findings.push(DirFinding::Truncated {
-                    what: "data entry",
-                    at: pos,
-                    need: 9,
-                    have: data_end.saturating_sub(pos),
-                });
+                findings.push(truncated(9));
                 break;
             };
             if namelen == 0 {

@@ -18,6 +18,12 @@
 //! as [`DirFinding`]s on the decoded value: decoding never fails and never panics, and every
 //! loop is bounded by the block size.
 //!
+//! The block formats live in submodules laid out like libxfs: [`sf`] (shortform),
+//! [`data`] (data blocks and the data area of block directories), [`block`] (the block
+//! tail and hash index), [`leaf`] (leaf1/leafn), [`node`] (da-btree nodes and the leafn
+//! walk, over [`crate::da_btree`]) and [`free`] (free-index blocks). The v5 header checks
+//! go through [`crate::verify::verify`].
+//!
 //! [`classify`] names a directory's format from its fork format and extents, and [`entries`]
 //! lists the entries of a block, leaf or node directory by scanning its data blocks through a
 //! [`DirBlockReader`]. The `render_xfs_db` methods print blocks the way
