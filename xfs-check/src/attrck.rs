@@ -4,10 +4,10 @@
 //! walked yet.
 
 use xfs_format::attr::{
-    leaf_entry, leaf_hdr_size, LeafEntry, LeafHdr, LeafNameHdr, RmtHdr, ATTR3_RMT_HDR_SIZE,
-    XATTR_SIZE_MAX, XFS_ATTR3_LEAF_MAGIC as ATTR3_LEAF_MAGIC, XFS_ATTR3_RMT_MAGIC,
-    XFS_ATTR_INCOMPLETE as ATTR_INCOMPLETE, XFS_ATTR_LEAF_MAGIC as ATTR_LEAF_MAGIC,
-    XFS_ATTR_LOCAL as ATTR_LOCAL,
+    leaf::LEAF_ENTRY_SIZE, leaf_entry, leaf_hdr_size, LeafEntry, LeafHdr, LeafNameHdr, RmtHdr,
+    ATTR3_RMT_HDR_SIZE, XATTR_SIZE_MAX, XFS_ATTR3_LEAF_MAGIC as ATTR3_LEAF_MAGIC,
+    XFS_ATTR3_RMT_MAGIC, XFS_ATTR_INCOMPLETE as ATTR_INCOMPLETE,
+    XFS_ATTR_LEAF_MAGIC as ATTR_LEAF_MAGIC, XFS_ATTR_LOCAL as ATTR_LOCAL,
 };
 use xfs_format::bmap::{BmbtRec, ForkFormat};
 use xfs_format::da_btree::{
@@ -62,7 +62,10 @@ fn leaf_struct_ok(b: &[u8], h: &LeafHdrView, blksize: usize) -> bool {
     if h.firstused > blksize || h.firstused < h.hsize {
         return false;
     }
-    if h.hsize.saturating_add(h.count().saturating_mul(8)) > h.firstused {
+    if h.hsize
+        .saturating_add(h.count().saturating_mul(LEAF_ENTRY_SIZE))
+        > h.firstused
+    {
         return false;
     }
     let mut last = 0u32;
@@ -298,7 +301,12 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push_kind("attr_empty_leaf0", vec![i()]);
             return false;
         }
-        if count == 0 || count.saturating_mul(8).saturating_add(h.hsize) > bs {
+        if count == 0
+            || count
+                .saturating_mul(LEAF_ENTRY_SIZE)
+                .saturating_add(h.hsize)
+                > bs
+        {
             self.push_kind("attr_bad_count", vec![("count", count.into()), blk(), i()]);
             return true;
         }
@@ -308,7 +316,7 @@ impl<S: ByteSource> Checker<'_, S> {
         let mut usedbs = 0usize;
         let mut firstb = bs;
         for n in 0..count {
-            let e = h.hsize.saturating_add(n.saturating_mul(8));
+            let e = h.hsize.saturating_add(n.saturating_mul(LEAF_ENTRY_SIZE));
             let ent_n = h.entry(b, n);
             let hash = ent_n.hashval;
             let nameidx = usize::from(ent_n.nameidx);
@@ -325,7 +333,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 self.push_kind("attr_incomplete", vec![ent, blk(), i()]);
                 return true;
             }
-            if self.da_claim(&mut map, e, e.saturating_add(8)) {
+            if self.da_claim(&mut map, e, e.saturating_add(LEAF_ENTRY_SIZE)) {
                 self.push_kind("attr_entry_overlap", vec![ent, blk(), i()]);
                 return true;
             }
