@@ -3,73 +3,52 @@
 //! read). Node-format forks get their root block verified; the da btree below it is not
 //! walked yet.
 
-use xfs_format::bmap::BmbtRec;
-use xfs_format::bytes::{be16, be32, be64};
-use xfs_format::dir2::da_hashname;
+use xfs_format::attr::{
+    leaf::LEAF_ENTRY_SIZE, leaf_entry, leaf_hdr_size, LeafEntry, LeafHdr, LeafNameHdr, RmtHdr,
+    ATTR3_RMT_HDR_SIZE, XATTR_SIZE_MAX, XFS_ATTR3_LEAF_MAGIC as ATTR3_LEAF_MAGIC,
+    XFS_ATTR3_RMT_MAGIC, XFS_ATTR_INCOMPLETE as ATTR_INCOMPLETE,
+    XFS_ATTR_LEAF_MAGIC as ATTR_LEAF_MAGIC, XFS_ATTR_LOCAL as ATTR_LOCAL,
+};
+use xfs_format::bmap::{BmbtRec, ForkFormat};
+use xfs_format::da_btree::{
+    da_hashname, da_magic, DaBlkinfo, NodeHdr, XFS_DA3_NODE_MAGIC as DA3_NODE_MAGIC,
+    XFS_DA_NODE_MAGIC as DA_NODE_MAGIC,
+};
 use xfs_format::fields::CrcState;
+use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
 use xfs_format::ByteSource;
 
 use crate::finding::{Kind, Val};
-use crate::inodes::Checker;
+use crate::state::Checker;
+use crate::lfdir::{verifier_error, Verify};
 
-const ATTR_LEAF_MAGIC: u16 = 0xfbee;
-const ATTR3_LEAF_MAGIC: u16 = 0x3bee;
-const DA_NODE_MAGIC: u16 = 0xfebe;
-const DA3_NODE_MAGIC: u16 = 0x3ebe;
-const ATTR3_RMT_MAGIC: u32 = 0x5841_524d;
-const ATTR_LOCAL: u8 = 0x01;
-const ATTR_INCOMPLETE: u8 = 0x80;
-/// XFS_XATTR_SIZE_MAX.
-const XATTR_SIZE_MAX: u64 = 1 << 16;
-const FMT_EXTENTS: u8 = 2;
-
-fn round4(n: usize) -> usize {
-    n.saturating_add(3) & !3
-}
-
-/// Verifier outcome of one buffer read.
-#[derive(PartialEq, Eq, Clone, Copy)]
-enum Verify {
-    Ok,
-    BadCrc,
-    Corrupt,
-}
-
-/// The decoded header of an attribute leaf block (xfs_attr3_icleaf_hdr).
-struct LeafHdr {
-    forw: u32,
-    back: u32,
-    count: usize,
-    usedbytes: usize,
+/// The header of an attribute leaf block as xfs_repair uses it (xfs_attr3_icleaf_hdr):
+/// the decoded header with `firstused` in bytes and the header size.
+struct LeafHdrView {
+    h: LeafHdr,
+    v5: bool,
     firstused: usize,
-    holes: u8,
-    freemap: [(usize, usize); 3],
     hsize: usize,
 }
 
-fn leaf_hdr(b: &[u8], v5: bool, blksize: usize) -> LeafHdr {
-    let (o, hsize): (usize, usize) = if v5 { (56, 80) } else { (12, 32) };
-    let mut firstused = usize::from(be16(b, o.saturating_add(4)));
-    if v5 && firstused == 0 {
-        // XFS_ATTR3_LEAF_NULLOFF: an empty 64k block.
-        firstused = blksize;
+impl LeafHdrView {
+    fn count(&self) -> usize {
+        usize::from(self.h.count)
     }
-    let fm = |i: usize| {
-        let at = o.saturating_add(8).saturating_add(i.saturating_mul(4));
-        (
-            usize::from(be16(b, at)),
-            usize::from(be16(b, at.saturating_add(2))),
-        )
-    };
-    LeafHdr {
-        forw: be32(b, 0),
-        back: be32(b, 4),
-        count: usize::from(be16(b, o)),
-        usedbytes: usize::from(be16(b, o.saturating_add(2))),
-        firstused,
-        holes: b.get(o.saturating_add(6)).copied().unwrap_or(0),
-        freemap: [fm(0), fm(1), fm(2)],
-        hsize,
+
+    /// Entry `i` (zero when beyond the block).
+    fn entry(&self, b: &[u8], i: usize) -> LeafEntry {
+        leaf_entry(b, self.v5, i).unwrap_or_default()
+    }
+}
+
+fn leaf_hdr(b: &[u8], v5: bool, blksize: usize) -> LeafHdrView {
+    let h = LeafHdr::parse(b, v5).unwrap_or_default();
+    LeafHdrView {
+        firstused: h.firstused_bytes(v5, blksize),
+        hsize: leaf_hdr_size(v5),
+        h,
+        v5,
     }
 }
 
@@ -79,50 +58,40 @@ fn namecheck(name: &[u8]) -> bool {
 }
 
 /// xfs_attr3_leaf_verify (after the magic/v5 header checks).
-fn leaf_struct_ok(b: &[u8], h: &LeafHdr, blksize: usize) -> bool {
+fn leaf_struct_ok(b: &[u8], h: &LeafHdrView, blksize: usize) -> bool {
     if h.firstused > blksize || h.firstused < h.hsize {
         return false;
     }
-    if h.hsize.saturating_add(h.count.saturating_mul(8)) > h.firstused {
+    if h.hsize
+        .saturating_add(h.count().saturating_mul(LEAF_ENTRY_SIZE))
+        > h.firstused
+    {
         return false;
     }
     let mut last = 0u32;
-    for i in 0..h.count {
-        let e = h.hsize.saturating_add(i.saturating_mul(8));
-        let hash = be32(b, e);
+    for i in 0..h.count() {
+        let e = h.entry(b, i);
+        let hash = e.hashval;
         if hash < last {
             return false;
         }
         last = hash;
-        let nameidx = usize::from(be16(b, e.saturating_add(4)));
-        let flags = b.get(e.saturating_add(6)).copied().unwrap_or(0);
+        let nameidx = usize::from(e.nameidx);
         if nameidx < h.firstused || nameidx >= blksize {
             return false;
         }
-        let end = if flags & ATTR_LOCAL != 0 {
-            let valuelen = usize::from(be16(b, nameidx));
-            let namelen = usize::from(b.get(nameidx.saturating_add(2)).copied().unwrap_or(0));
-            if namelen == 0 {
-                return false;
-            }
-            nameidx.saturating_add(round4(
-                3usize.saturating_add(namelen).saturating_add(valuelen),
-            ))
-        } else {
-            let namelen = usize::from(b.get(nameidx.saturating_add(8)).copied().unwrap_or(0));
-            if namelen == 0 {
-                return false;
-            }
-            if flags & ATTR_INCOMPLETE == 0 && be32(b, nameidx) == 0 {
-                return false;
-            }
-            nameidx.saturating_add(round4(11usize.saturating_add(namelen)))
-        };
-        if end > blksize {
+        let n = LeafNameHdr::at(b, nameidx, e.flags & ATTR_LOCAL != 0);
+        if n.namelen == 0 {
+            return false;
+        }
+        if !n.local && e.flags & ATTR_INCOMPLETE == 0 && n.valueblk == 0 {
+            return false;
+        }
+        if nameidx.saturating_add(n.entsize()) > blksize {
             return false;
         }
     }
-    for &(base, size) in &h.freemap {
+    for (base, size) in h.h.freemap.map(|(b, s)| (usize::from(b), usize::from(s))) {
         if base > blksize || base & 3 != 0 || size > blksize || size & 3 != 0 {
             return false;
         }
@@ -135,36 +104,33 @@ fn leaf_struct_ok(b: &[u8], h: &LeafHdr, blksize: usize) -> bool {
 
 /// xfs_da3_node_verify (after the magic/v5 header checks).
 fn node_struct_ok(b: &[u8], v5: bool, blksize: usize) -> bool {
-    let o = if v5 { 56 } else { 12 };
-    let count = usize::from(be16(b, o));
-    let level = be16(b, o.saturating_add(2));
-    let hsize = if v5 { 64 } else { 16 };
-    let node_ents = blksize.saturating_sub(hsize) / 8;
-    level != 0 && level <= 5 && count != 0 && count <= node_ents
+    NodeHdr::parse(b, v5)
+        .unwrap_or_default()
+        .struct_ok(blksize, v5)
 }
 
 impl<S: ByteSource> Checker<'_, S> {
     fn attr_verifier_error(&mut self, v: Verify, ops: &str, daddr: u64) {
-        let err = if v == Verify::Corrupt {
-            "corruption"
-        } else {
-            "CRC error"
-        };
+        let bytes = u64::from(self.fs.geo.block_size);
         self.push_kind(
             Kind::VerifierError,
-            vec![
-                ("error", err.into()),
-                ("addr", "<addr>".into()),
-                ("ops", ops.into()),
-                ("daddr", daddr.into()),
-                ("bytes", u64::from(self.fs.geo.block_size).into()),
-            ],
+            verifier_error(v == Verify::Corrupt, ops, daddr, bytes),
         );
     }
 
-    /// The v5 da block header checks of xfs_da3_blkinfo_verify.
-    fn da3_hdr_ok(&self, b: &[u8], daddr: u64) -> bool {
-        b.get(32..48) == Some(&self.fs.geo.meta_uuid[..]) && be64(b, 16) == daddr
+    /// The v5 header of `b` (`layout`) checked against `magic`, its daddr and the
+    /// filesystem uuid (xfs_da3_blkinfo_verify and the like).
+    fn v5_hdr(&self, b: &[u8], daddr: u64, layout: &Layout, magic: Option<u32>) -> HeaderChecks {
+        verify::verify(
+            b,
+            layout,
+            &Expected {
+                magic,
+                blkno: Some(daddr),
+                uuid: Some(self.fs.geo.meta_uuid),
+                owner: None,
+            },
+        )
     }
 
     /// One block read with xfs_da3_node_buf_ops (which hands attr leaf blocks to the attr
@@ -172,17 +138,16 @@ impl<S: ByteSource> Checker<'_, S> {
     fn da_node_read(&mut self, b: &[u8], daddr: u64) -> Verify {
         let v5 = self.fs.geo.has_crc;
         let bs = self.fs.geo.block_size as usize;
-        let magic = be16(b, 8);
-        let crc_bad = || v5 && xfs_format::crc::verify(b, 12, true) == CrcState::Bad;
+        let magic = da_magic(b).unwrap_or(0);
+        let h = self.v5_hdr(b, daddr, &Layout::DA3_BLKINFO, None);
+        let crc_bad = || v5 && h.crc == CrcState::Bad;
+        let hdr_ok = h.uuid_ok && h.blkno_ok;
         let (v, ops) = match magic {
             DA3_NODE_MAGIC | DA_NODE_MAGIC => {
                 let want = if v5 { DA3_NODE_MAGIC } else { DA_NODE_MAGIC };
                 if magic == DA3_NODE_MAGIC && crc_bad() {
                     (Verify::BadCrc, "xfs_da3_node")
-                } else if magic != want
-                    || (v5 && !self.da3_hdr_ok(b, daddr))
-                    || !node_struct_ok(b, v5, bs)
-                {
+                } else if magic != want || (v5 && !hdr_ok) || !node_struct_ok(b, v5, bs) {
                     (Verify::Corrupt, "xfs_da3_node")
                 } else {
                     (Verify::Ok, "")
@@ -197,7 +162,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 if v5 && crc_bad() {
                     (Verify::BadCrc, "xfs_attr3_leaf")
                 } else if magic != want
-                    || (v5 && !self.da3_hdr_ok(b, daddr))
+                    || (v5 && !hdr_ok)
                     || !leaf_struct_ok(b, &leaf_hdr(b, v5, bs), bs)
                 {
                     (Verify::Corrupt, "xfs_attr3_leaf")
@@ -221,7 +186,7 @@ impl<S: ByteSource> Checker<'_, S> {
     pub(crate) fn lf_attr(&mut self, ino: u64, recs: &[BmbtRec], aformat: u8, anex: u64) -> bool {
         let i = ("ino", Val::U(ino));
         let Some((fsb, _)) = xfs_format::bmap::lookup(recs, 0) else {
-            if aformat == FMT_EXTENTS && anex == 0 {
+            if ForkFormat::from_raw(aformat) == ForkFormat::Extents && anex == 0 {
                 return false;
             }
             self.push_kind(Kind::AttrBlock0Missing, vec![i]);
@@ -241,10 +206,13 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push_kind(Kind::AttrBlock0Corrupt, vec![i]);
             return true;
         }
-        let magic = be16(&buf, 8);
+        let magic = da_magic(&buf).unwrap_or(0);
         // __check_attr_header
         if magic == ATTR3_LEAF_MAGIC || magic == DA3_NODE_MAGIC {
-            let owner = be64(&buf, 48);
+            let id = DaBlkinfo::parse(&buf, true)
+                .and_then(|i| i.v5)
+                .unwrap_or_default();
+            let owner = id.owner;
             if owner != ino {
                 self.push_kind(
                     Kind::AttrHdrOwner,
@@ -252,7 +220,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 );
                 return true;
             }
-            let blkno = be64(&buf, 16);
+            let blkno = id.blkno;
             if blkno != daddr {
                 self.push_kind(
                     Kind::AttrHdrBlkno,
@@ -260,7 +228,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 );
                 return true;
             }
-            if buf.get(32..48) != Some(&self.fs.geo.meta_uuid[..]) {
+            if id.uuid != self.fs.geo.meta_uuid {
                 self.push_kind(Kind::AttrHdrUuid, vec![i, ("daddr", daddr.into())]);
                 return true;
             }
@@ -269,7 +237,7 @@ impl<S: ByteSource> Checker<'_, S> {
             ATTR_LEAF_MAGIC | ATTR3_LEAF_MAGIC => {
                 let bs = self.fs.geo.block_size as usize;
                 let h = leaf_hdr(&buf, self.fs.geo.has_crc, bs);
-                if h.forw != 0 || h.back != 0 {
+                if h.h.info.forw != 0 || h.h.info.back != 0 {
                     self.push_kind(Kind::AttrWouldClearLinks, vec![i]);
                 }
                 self.leaf_attr_block(ino, recs, &buf, 0)
@@ -328,15 +296,18 @@ impl<S: ByteSource> Checker<'_, S> {
         let h = leaf_hdr(b, v5, bs);
         let i = || ("ino", Val::U(ino));
         let blk = || ("blk", Val::U(da_bno.into()));
-        if h.count == 0 && da_bno == 0 {
+        let count = h.count();
+        if count == 0 && da_bno == 0 {
             self.push_kind(Kind::AttrEmptyLeaf0, vec![i()]);
             return false;
         }
-        if h.count == 0 || h.count.saturating_mul(8).saturating_add(h.hsize) > bs {
-            self.push_kind(
-                Kind::AttrBadCount,
-                vec![("count", h.count.into()), blk(), i()],
-            );
+        if count == 0
+            || count
+                .saturating_mul(LEAF_ENTRY_SIZE)
+                .saturating_add(h.hsize)
+                > bs
+        {
+            self.push_kind(Kind::AttrBadCount, vec![("count", count.into()), blk(), i()]);
             return true;
         }
         let mut map = vec![false; bs];
@@ -344,11 +315,12 @@ impl<S: ByteSource> Checker<'_, S> {
         let mut last_hash = 0u32;
         let mut usedbs = 0usize;
         let mut firstb = bs;
-        for n in 0..h.count {
-            let e = h.hsize.saturating_add(n.saturating_mul(8));
-            let hash = be32(b, e);
-            let nameidx = usize::from(be16(b, e.saturating_add(4)));
-            let flags = b.get(e.saturating_add(6)).copied().unwrap_or(0);
+        for n in 0..count {
+            let e = h.hsize.saturating_add(n.saturating_mul(LEAF_ENTRY_SIZE));
+            let ent_n = h.entry(b, n);
+            let hash = ent_n.hashval;
+            let nameidx = usize::from(ent_n.nameidx);
+            let flags = ent_n.flags;
             let ent = ("i", Val::U(n as u64));
             if nameidx > bs {
                 self.push_kind(
@@ -361,15 +333,14 @@ impl<S: ByteSource> Checker<'_, S> {
                 self.push_kind(Kind::AttrIncomplete, vec![ent, blk(), i()]);
                 return true;
             }
-            if self.da_claim(&mut map, e, e.saturating_add(8)) {
+            if self.da_claim(&mut map, e, e.saturating_add(LEAF_ENTRY_SIZE)) {
                 self.push_kind(Kind::AttrEntryOverlap, vec![ent, blk(), i()]);
                 return true;
             }
-            let size = if flags & ATTR_LOCAL != 0 {
-                let valuelen = usize::from(be16(b, nameidx));
-                let namelen = usize::from(b.get(nameidx.saturating_add(2)).copied().unwrap_or(0));
-                let ns = nameidx.saturating_add(3);
-                let name = b.get(ns..ns.saturating_add(namelen)).unwrap_or(&[]);
+            let nh = LeafNameHdr::at(b, nameidx, flags & ATTR_LOCAL != 0);
+            let namelen = usize::from(nh.namelen);
+            let name = nh.name(b);
+            let size = if nh.local {
                 if namelen == 0 || name.len() != namelen || !namecheck(name) {
                     self.push_kind(
                         Kind::AttrBadName,
@@ -381,13 +352,9 @@ impl<S: ByteSource> Checker<'_, S> {
                     self.push_kind(Kind::AttrBadHash, vec![ent, blk(), i()]);
                     return true;
                 }
-                round4(3usize.saturating_add(namelen).saturating_add(valuelen))
+                nh.entsize()
             } else {
-                let valueblk = be32(b, nameidx);
-                let valuelen = be32(b, nameidx.saturating_add(4));
-                let namelen = usize::from(b.get(nameidx.saturating_add(8)).copied().unwrap_or(0));
-                let ns = nameidx.saturating_add(9);
-                let name = b.get(ns..ns.saturating_add(namelen)).unwrap_or(&[]);
+                let (valueblk, valuelen) = (nh.valueblk, nh.valuelen);
                 if namelen == 0
                     || name.len() != namelen
                     || !namecheck(name)
@@ -402,7 +369,7 @@ impl<S: ByteSource> Checker<'_, S> {
                     self.push_kind(Kind::AttrRemoteGetFailed, vec![ent, i()]);
                     return true;
                 }
-                round4(11usize.saturating_add(namelen))
+                nh.entsize()
             };
             last_hash = hash;
             if self.da_claim(&mut map, nameidx, nameidx.saturating_add(size)) {
@@ -412,7 +379,7 @@ impl<S: ByteSource> Checker<'_, S> {
             usedbs = usedbs.saturating_add(size);
             firstb = firstb.min(nameidx);
         }
-        if (h.holes == 0 && firstb != h.firstused) || h.firstused > firstb {
+        if (h.h.holes == 0 && firstb != h.firstused) || h.firstused > firstb {
             self.push_kind(
                 Kind::AttrFirstusedFix,
                 vec![
@@ -423,11 +390,11 @@ impl<S: ByteSource> Checker<'_, S> {
                 ],
             );
         }
-        if usedbs != h.usedbytes {
+        if usedbs != usize::from(h.h.usedbytes) {
             self.push_kind(
                 Kind::AttrUsedbytesFix,
                 vec![
-                    ("found", h.usedbytes.into()),
+                    ("found", usize::from(h.h.usedbytes).into()),
                     ("expected", usedbs.into()),
                     blk(),
                     i(),
@@ -442,7 +409,11 @@ impl<S: ByteSource> Checker<'_, S> {
     fn rmtval_get(&mut self, ino: u64, recs: &[BmbtRec], valueblk: u32, valuelen: u32) -> bool {
         let v5 = self.fs.geo.has_crc;
         let bs = u64::from(self.fs.geo.block_size);
-        let per = if v5 { bs.saturating_sub(56) } else { bs };
+        let per = if v5 {
+            bs.saturating_sub(ATTR3_RMT_HDR_SIZE as u64)
+        } else {
+            bs
+        };
         if per == 0 {
             return true;
         }
@@ -463,17 +434,24 @@ impl<S: ByteSource> Checker<'_, S> {
             };
             let daddr = off / 512;
             if v5 {
-                let v = if xfs_format::crc::verify(&buf, 12, true) == CrcState::Bad {
+                let h = self.v5_hdr(
+                    &buf,
+                    daddr,
+                    &Layout::ATTR3_RMT_HDR,
+                    Some(XFS_ATTR3_RMT_MAGIC),
+                );
+                let v = if h.crc == CrcState::Bad {
                     Verify::BadCrc
                 } else {
-                    let bytes = u64::from(be32(&buf, 8));
-                    let offset = u64::from(be32(&buf, 4));
-                    let ok = be32(&buf, 0) == ATTR3_RMT_MAGIC
-                        && buf.get(16..32) == Some(&self.fs.geo.meta_uuid[..])
-                        && be64(&buf, 40) == daddr
+                    let rmt = RmtHdr::parse(&buf).unwrap_or_default();
+                    let bytes = u64::from(rmt.rm_bytes);
+                    let offset = u64::from(rmt.rm_offset);
+                    let ok = h.magic_ok
+                        && h.uuid_ok
+                        && h.blkno_ok
                         && bytes <= per
-                        && offset.saturating_add(bytes) <= XATTR_SIZE_MAX
-                        && be64(&buf, 32) != 0;
+                        && offset.saturating_add(bytes) <= u64::from(XATTR_SIZE_MAX)
+                        && rmt.rm_owner != 0;
                     if ok {
                         Verify::Ok
                     } else {

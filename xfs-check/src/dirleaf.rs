@@ -3,24 +3,24 @@
 //! table check dir_hash_see_all / dir_hash_check).
 
 use std::collections::BTreeMap;
-use xfs_format::bytes::{be16, be32, be64};
 
 use xfs_format::bmap::BmbtRec;
-use xfs_format::dir2::{da_hashname, DirGeo};
+use xfs_format::da_btree::{da_magic, DaBlkinfo};
+use xfs_format::dir2::free::free_best;
+use xfs_format::dir2::leaf::{leaf_ents, XFS_DIR2_NULL_DATAOFF as NULLDATAOFF};
+use xfs_format::dir2::{
+    da_hashname, dir_hdr_size, DataHdr, DataItemView, DirGeo, FreeHdr, Leaf1Tail, LeafEntry,
+    LeafHdr, V5Ident, XFS_DA3_NODE_MAGIC as DA3_NODE_MAGIC, XFS_DA_NODE_MAGIC as DA_NODE_MAGIC,
+    XFS_DIR2_FREE_MAGIC as DIR2_FREE_MAGIC, XFS_DIR2_LEAF1_MAGIC as DIR2_LEAF1_MAGIC,
+    XFS_DIR2_LEAFN_MAGIC as DIR2_LEAFN_MAGIC, XFS_DIR3_FREE_MAGIC as DIR3_FREE_MAGIC,
+    XFS_DIR3_LEAF1_MAGIC as DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC as DIR3_LEAFN_MAGIC,
+};
 use xfs_format::fields::CrcState;
+use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
 use xfs_format::{ByteSource, Filesystem};
 
 use crate::finding::{Kind, Val};
-
-const DIR2_LEAF1_MAGIC: u16 = 0xd2f1;
-const DIR3_LEAF1_MAGIC: u16 = 0x3df1;
-const DIR2_LEAFN_MAGIC: u16 = 0xd2ff;
-const DIR3_LEAFN_MAGIC: u16 = 0x3dff;
-const DA_NODE_MAGIC: u16 = 0xfebe;
-const DA3_NODE_MAGIC: u16 = 0x3ebe;
-const DIR2_FREE_MAGIC: u32 = 0x5844_3246;
-const DIR3_FREE_MAGIC: u32 = 0x5844_4633;
-const NULLDATAOFF: u16 = 0xffff;
+use crate::lfdir::verifier_error;
 /// Most directory blocks looked at per directory.
 const MAX_BLOCKS: u64 = 1 << 20;
 
@@ -62,24 +62,21 @@ impl<S: ByteSource> Ctx<'_, S> {
     }
 
     fn verifier(&mut self, corrupt: bool, ops: &str, daddr: u64) {
-        self.out.push((
-            Kind::VerifierError,
-            vec![
-                (
-                    "error",
-                    if corrupt { "corruption" } else { "CRC error" }.into(),
-                ),
-                ("addr", "<addr>".into()),
-                ("ops", ops.into()),
-                ("daddr", daddr.into()),
-                ("bytes", u64::from(self.dg.blksize).into()),
-            ],
-        ));
+        let f = verifier_error(corrupt, ops, daddr, self.dg.blksize.into());
+        self.out.push((Kind::VerifierError, f));
     }
 
-    fn v5_hdr_ok(&self, b: &[u8], daddr: u64, uuid_at: usize, blkno_at: usize) -> bool {
-        b.get(uuid_at..uuid_at.saturating_add(16)) == Some(&self.fs.geo.meta_uuid[..])
-            && be64(b, blkno_at) == daddr
+    /// The v5 header of `b` (`layout`) checked against its daddr and the filesystem uuid.
+    fn v5_hdr(&self, b: &[u8], daddr: u64, layout: &Layout) -> HeaderChecks {
+        verify::verify(
+            b,
+            layout,
+            &Expected {
+                blkno: Some(daddr),
+                uuid: Some(self.fs.geo.meta_uuid),
+                ..Expected::default()
+            },
+        )
     }
 
     /// Data blocks: the hash table and the longest free space of each block.
@@ -87,7 +84,7 @@ impl<S: ByteSource> Ctx<'_, S> {
         let mut tab = HashTab::new();
         let mut best = BTreeMap::new();
         let v5 = self.dg.has_crc;
-        let (hsize, bf0) = if v5 { (64usize, 50usize) } else { (16, 6) };
+        let hsize = dir_hdr_size(v5);
         let bs = self.dg.blksize as usize;
         let fc = u64::from(self.dg.fsbcount).max(1);
         let mut dbs: Vec<u64> = Vec::new();
@@ -107,25 +104,24 @@ impl<S: ByteSource> Ctx<'_, S> {
             let Some((b, _)) = self.read(db) else {
                 continue;
             };
-            best.insert(db, be16(&b, bf0));
+            best.insert(db, DataHdr::parse(&b, v5).bestfree[0].length);
             let mut off = hsize;
             let mut steps = 0usize;
             while off.saturating_add(8) <= bs && steps < bs {
                 steps = steps.saturating_add(1);
-                if be16(&b, off) == 0xffff {
-                    let len = usize::from(be16(&b, off.saturating_add(2)));
+                let it = DataItemView::at(&b, off);
+                if it.is_unused() {
+                    let len = usize::from(it.length());
                     if len == 0 {
                         break;
                     }
                     off = off.saturating_add(len);
                     continue;
                 }
-                let namelen = usize::from(b.get(off.saturating_add(8)).copied().unwrap_or(0));
-                if namelen == 0 {
+                if it.namelen() == 0 {
                     break;
                 }
-                let ns = off.saturating_add(9);
-                let Some(name) = b.get(ns..ns.saturating_add(namelen)) else {
+                let Some(name) = it.name() else {
                     break;
                 };
                 let addr = u32::try_from(
@@ -135,23 +131,17 @@ impl<S: ByteSource> Ctx<'_, S> {
                 )
                 .unwrap_or(u32::MAX);
                 tab.insert(addr, (da_hashname(name), false));
-                let fixed = 9usize
-                    .saturating_add(namelen)
-                    .saturating_add(usize::from(self.dg.has_ftype))
-                    .saturating_add(2);
-                off = off.saturating_add(fixed.saturating_add(7) & !7);
+                off = off.saturating_add(it.entsize(self.dg.has_ftype));
             }
         }
         (tab, best)
     }
 
-    /// dir_hash_see_all over `count` leaf entries at `ents`.
-    fn see_all(tab: &mut HashTab, b: &[u8], ents: usize, count: usize, stale: usize) -> See {
+    /// dir_hash_see_all over the leaf entries `ents`.
+    fn see_all(tab: &mut HashTab, ents: &[LeafEntry], stale: usize) -> See {
         let mut j = 0usize;
-        for i in 0..count {
-            let e = ents.saturating_add(i.saturating_mul(8));
-            let hash = be32(b, e);
-            let addr = be32(b, e.saturating_add(4));
+        for e in ents {
+            let (hash, addr) = (e.hashval, e.address);
             if addr == 0 {
                 j = j.saturating_add(1);
                 continue;
@@ -198,18 +188,18 @@ impl<S: ByteSource> Ctx<'_, S> {
             return false;
         };
         let bs = self.dg.blksize as usize;
-        let hsize = if v5 { 64usize } else { 16 };
-        let magic = be16(&b, 8);
-        let count = usize::from(be16(&b, if v5 { 56 } else { 12 }));
-        let stale = usize::from(be16(&b, if v5 { 58 } else { 14 }));
-        let bestcount = be32(&b, bs.saturating_sub(4)) as usize;
-        let bests = bs
-            .saturating_sub(4)
-            .saturating_sub(bestcount.saturating_mul(2));
-        let max_ents = bs.saturating_sub(hsize) / 8;
-        let ents_end = hsize.saturating_add(count.saturating_mul(8));
+        let hdr = LeafHdr::parse(&b, v5).unwrap_or_default();
+        let magic = hdr.info.magic;
+        let count = usize::from(hdr.count);
+        let stale = usize::from(hdr.stale);
+        let tail = Leaf1Tail::parse(&b, bs);
+        let bestcount = tail.bestcount as usize;
+        let bests = tail.bests_offset(bs);
+        let max_ents = LeafHdr::max_entries(bs, v5);
+        let ents_end = hdr.ents_end(v5);
+        let h = self.v5_hdr(&b, daddr, &Layout::DA3_BLKINFO);
         // xfs_dir3_leaf1 read verifier
-        let bad = if v5 && xfs_format::crc::verify(&b, 12, true) == CrcState::Bad {
+        let bad = if v5 && h.crc == CrcState::Bad {
             Some(false)
         } else {
             let want = if v5 {
@@ -217,23 +207,15 @@ impl<S: ByteSource> Ctx<'_, S> {
             } else {
                 DIR2_LEAF1_MAGIC
             };
-            let mut ok = magic == want && (!v5 || self.v5_hdr_ok(&b, daddr, 32, 16));
+            let mut ok = magic == want && (!v5 || (h.uuid_ok && h.blkno_ok));
             ok = ok && count <= max_ents && ents_end <= bests;
             if ok {
-                let mut st = 0usize;
-                let mut prev = 0u32;
-                for i in 0..count {
-                    let e = hsize.saturating_add(i.saturating_mul(8));
-                    let h = be32(&b, e);
-                    if i > 0 && prev > h {
-                        ok = false;
-                    }
-                    prev = h;
-                    if be32(&b, e.saturating_add(4)) == 0 {
-                        st = st.saturating_add(1);
-                    }
-                }
-                ok = ok && st == stale;
+                let ents = leaf_ents(&b, v5, count);
+                let st = ents.iter().filter(|e| e.address == 0).count();
+                ok = ents
+                    .windows(2)
+                    .all(|w| matches!(w, [a, b] if a.hashval <= b.hashval))
+                    && st == stale;
             }
             (!ok).then_some(true)
         };
@@ -243,8 +225,8 @@ impl<S: ByteSource> Ctx<'_, S> {
                 .push((Kind::DirLeafBadCrc, vec![blk, ("ino", self.ino.into())]));
             return true;
         }
-        if be32(&b, 0) != 0
-            || be32(&b, 4) != 0
+        if hdr.info.forw != 0
+            || hdr.info.back != 0
             || count < stale
             || count > max_ents
             || ents_end > bests
@@ -253,11 +235,11 @@ impl<S: ByteSource> Ctx<'_, S> {
                 .push((Kind::DirLeafBadHeader, vec![blk, ("ino", self.ino.into())]));
             return true;
         }
-        if v5 && be64(&b, 48) != self.ino {
+        if v5 && hdr.info.v5.as_ref().map_or(0, |i| i.owner) != self.ino {
             return true;
         }
         let (mut tab, best) = self.data();
-        let see = Self::see_all(&mut tab, &b, hsize, count, stale);
+        let see = Self::see_all(&mut tab, &leaf_ents(&b, v5, count), stale);
         if self.hash_check(&tab, see) {
             return true;
         }
@@ -268,7 +250,7 @@ impl<S: ByteSource> Ctx<'_, S> {
                 break;
             }
             let v = best.get(&(i as u64)).copied().unwrap_or(NULLDATAOFF);
-            badtail = v != be16(&b, bests.saturating_add(i.saturating_mul(2)));
+            badtail = v != tail.best(&b, bs, i);
         }
         if badtail {
             self.out
@@ -300,18 +282,18 @@ impl<S: ByteSource> Ctx<'_, S> {
             v.dedup();
             v
         };
-        let hsize = if v5 { 64usize } else { 16 };
         for &db in mapped.iter().filter(|d| **d >= leaf_db && **d < free_db) {
             let blk = ("blk", Val::U(self.fblk(db)));
             let Some((b, daddr)) = self.read(db) else {
                 return true;
             };
-            let magic = be16(&b, 8);
+            let magic = da_magic(&b).unwrap_or(0);
+            let h = self.v5_hdr(&b, daddr, &Layout::DA3_BLKINFO);
             // xfs_da3_node read verifier (leafn blocks go to the leafn verifier)
             match magic {
                 DA3_NODE_MAGIC | DA_NODE_MAGIC | DIR3_LEAFN_MAGIC | DIR2_LEAFN_MAGIC => {
                     let crc_bad = (magic == DA3_NODE_MAGIC || magic == DIR3_LEAFN_MAGIC)
-                        && xfs_format::crc::verify(&b, 12, true) == CrcState::Bad;
+                        && h.crc == CrcState::Bad;
                     let node = magic == DA3_NODE_MAGIC || magic == DA_NODE_MAGIC;
                     let ops = if node {
                         "xfs_da3_node"
@@ -321,7 +303,7 @@ impl<S: ByteSource> Ctx<'_, S> {
                     if crc_bad {
                         self.verifier(false, ops, daddr);
                     } else if v5 != (magic == DA3_NODE_MAGIC || magic == DIR3_LEAFN_MAGIC)
-                        || (v5 && !self.v5_hdr_ok(&b, daddr, 32, 16))
+                        || (v5 && !(h.uuid_ok && h.blkno_ok))
                     {
                         self.verifier(true, ops, daddr);
                     }
@@ -338,20 +320,24 @@ impl<S: ByteSource> Ctx<'_, S> {
                 ));
                 return true;
             }
-            if (magic == DIR3_LEAFN_MAGIC || magic == DA3_NODE_MAGIC) && be64(&b, 48) != self.ino {
+            let owner = DaBlkinfo::parse(&b, true)
+                .and_then(|i| i.v5)
+                .map_or(0, |i| i.owner);
+            if (magic == DIR3_LEAFN_MAGIC || magic == DA3_NODE_MAGIC) && owner != self.ino {
                 return true;
             }
             if magic == DA_NODE_MAGIC || magic == DA3_NODE_MAGIC {
                 continue;
             }
-            let count = usize::from(be16(&b, if v5 { 56 } else { 12 }));
-            let stale = usize::from(be16(&b, if v5 { 58 } else { 14 }));
-            if count > bs.saturating_sub(hsize) / 8 || count < stale {
+            let hdr = LeafHdr::parse(&b, v5).unwrap_or_default();
+            let count = usize::from(hdr.count);
+            let stale = usize::from(hdr.stale);
+            if count > LeafHdr::max_entries(bs, v5) || count < stale {
                 self.out
                     .push((Kind::DirLeafBadHeader, vec![blk, ("ino", self.ino.into())]));
                 return true;
             }
-            see = Self::see_all(&mut tab, &b, hsize, count, stale);
+            see = Self::see_all(&mut tab, &leaf_ents(&b, v5, count), stale);
             if see != See::Ok {
                 return true;
             }
@@ -361,23 +347,24 @@ impl<S: ByteSource> Ctx<'_, S> {
         }
         let nents = best.keys().next_back().map_or(0, |d| d.saturating_add(1));
         let mut seen = vec![false; usize::try_from(nents).unwrap_or(0).min(MAX_BLOCKS as usize)];
-        let max_bests = bs.saturating_sub(hsize) / 2;
+        let max_bests = FreeHdr::max_bests(bs, v5);
         for &db in mapped.iter().filter(|d| **d >= free_db) {
             let blk = ("blk", Val::U(self.fblk(db)));
             let Some((b, daddr)) = self.read(db) else {
                 return true;
             };
-            let magic = be32(&b, 0);
+            let fh = FreeHdr::parse(&b, v5);
+            let magic = fh.magic;
             let want = if v5 { DIR3_FREE_MAGIC } else { DIR2_FREE_MAGIC };
-            if v5 && xfs_format::crc::verify(&b, 4, true) == CrcState::Bad {
+            let h = self.v5_hdr(&b, daddr, &Layout::DIR3_BLK_HDR);
+            if v5 && h.crc == CrcState::Bad {
                 self.verifier(false, "xfs_dir3_free", daddr);
-            } else if magic != want || (v5 && !self.v5_hdr_ok(&b, daddr, 24, 8)) {
+            } else if magic != want || (v5 && !(h.uuid_ok && h.blkno_ok)) {
                 self.verifier(true, "xfs_dir3_free", daddr);
             }
-            let o = if v5 { 48 } else { 4 };
-            let firstdb = be32(&b, o) as usize;
-            let nvalid = be32(&b, o.saturating_add(4)) as usize;
-            let nused = be32(&b, o.saturating_add(8)) as usize;
+            let firstdb = fh.firstdb as usize;
+            let nvalid = fh.nvalid as usize;
+            let nused = fh.nused as usize;
             let fdb = db.saturating_sub(free_db) as usize;
             if !(magic == DIR2_FREE_MAGIC || magic == DIR3_FREE_MAGIC)
                 || firstdb != fdb.saturating_mul(max_bests)
@@ -387,12 +374,13 @@ impl<S: ByteSource> Ctx<'_, S> {
                     .push((Kind::DirFreeBadHeader, vec![blk, ("ino", self.ino.into())]));
                 return true;
             }
-            if magic == DIR3_FREE_MAGIC && be64(&b, 40) != self.ino {
+            let owner = V5Ident::read(&b, &Layout::DIR3_BLK_HDR).map_or(0, |i| i.owner);
+            if magic == DIR3_FREE_MAGIC && owner != self.ino {
                 return true;
             }
             let mut used = 0usize;
             for i in 0..nvalid.min(max_bests) {
-                let bv = be16(&b, hsize.saturating_add(i.saturating_mul(2)));
+                let bv = free_best(&b, v5, i);
                 let d = i.saturating_add(firstdb);
                 let v = best.get(&(d as u64)).copied().unwrap_or(NULLDATAOFF);
                 if d >= seen.len() || v != bv {

@@ -3,22 +3,45 @@
 //! process_dir2_data).
 
 use xfs_format::bmap::BmbtRec;
-use xfs_format::bytes::{be16, be32, be64};
+use xfs_format::da_btree::{da_magic, NodeHdr};
 use xfs_format::dir2::{
-    data_entsize, DirGeo, XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_FREE_TAG, XFS_DIR2_DATA_MAGIC,
-    XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC,
+    BlockTail, DataHdr, DataItemView, DirGeo, XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAGIC,
+    XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC, XFS_DIR2_LEAFN_MAGIC, XFS_DIR3_BLOCK_MAGIC,
+    XFS_DIR3_DATA_MAGIC, XFS_DIR3_LEAFN_MAGIC,
 };
+use xfs_format::fields::CrcState;
+use xfs_format::verify::{self, Expected, Layout};
 use xfs_format::ByteSource;
 
 use crate::finding::{Kind, Val};
-use crate::inodes::Checker;
+use crate::state::Checker;
 
-/// Result of the buffer verifier on a directory data/block buffer.
+/// Result of a libxfs buffer read verifier.
 #[derive(PartialEq, Eq, Clone, Copy)]
-enum Verify {
+pub(crate) enum Verify {
     Ok,
     BadCrc,
     Corrupt,
+}
+
+/// The fields of a `verifier_error` finding: what a libxfs read verifier reports about the
+/// `bytes`-byte buffer at `daddr` read with the buffer ops `ops`.
+pub(crate) fn verifier_error(
+    corrupt: bool,
+    ops: &str,
+    daddr: u64,
+    bytes: u64,
+) -> Vec<(&'static str, Val)> {
+    vec![
+        (
+            "error",
+            if corrupt { "corruption" } else { "CRC error" }.into(),
+        ),
+        ("addr", "<addr>".into()),
+        ("ops", ops.into()),
+        ("daddr", daddr.into()),
+        ("bytes", bytes.into()),
+    ]
 }
 
 /// What process_dir2_data tells its caller.
@@ -89,23 +112,29 @@ impl<S: ByteSource> Checker<'_, S> {
         if !self.dir_bufs_seen.insert(daddr) {
             return Some((buf, Verify::Ok));
         }
-        let magic = be32(&buf, 0);
         let want = match (block_ops, dg.has_crc) {
             (true, true) => XFS_DIR3_BLOCK_MAGIC,
             (true, false) => XFS_DIR2_BLOCK_MAGIC,
             (false, true) => XFS_DIR3_DATA_MAGIC,
             (false, false) => XFS_DIR2_DATA_MAGIC,
         };
+        let h = verify::verify(
+            &buf,
+            &Layout::DIR3_BLK_HDR,
+            &Expected {
+                magic: Some(want),
+                blkno: Some(daddr),
+                uuid: Some(self.fs.geo.meta_uuid),
+                owner: Some(ino),
+            },
+        );
         let mut v = Verify::Ok;
-        if dg.has_crc && xfs_format::crc::verify(&buf, 4, true) == xfs_format::fields::CrcState::Bad
-        {
+        if dg.has_crc && h.crc == CrcState::Bad {
             v = Verify::BadCrc;
         }
-        let mut ok = magic == want;
+        let mut ok = h.magic_ok;
         if ok && dg.has_crc {
-            ok = buf.get(24..40) == Some(&self.fs.geo.meta_uuid[..])
-                && be64(&buf, 8) == daddr
-                && be64(&buf, 40) == ino;
+            ok = h.uuid_ok && h.blkno_ok && h.owner_ok;
         }
         if !ok {
             v = Verify::Corrupt;
@@ -116,20 +145,9 @@ impl<S: ByteSource> Checker<'_, S> {
             } else {
                 "xfs_dir3_data"
             };
-            let err = if v == Verify::Corrupt {
-                "corruption"
-            } else {
-                "CRC error"
-            };
             self.push_kind(
                 Kind::VerifierError,
-                vec![
-                    ("error", err.into()),
-                    ("addr", "<addr>".into()),
-                    ("ops", ops.into()),
-                    ("daddr", daddr.into()),
-                    ("bytes", u64::from(dg.blksize).into()),
-                ],
+                verifier_error(v == Verify::Corrupt, ops, daddr, dg.blksize.into()),
             );
         }
         Some((buf, v))
@@ -146,7 +164,7 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push_kind(Kind::DirBlockCorrupt, vec![blk, ("ino", ino.into())]);
             return true;
         }
-        let magic = be32(&buf, 0);
+        let magic = DataHdr::parse(&buf, dg.has_crc).magic;
         if magic != XFS_DIR2_BLOCK_MAGIC && magic != XFS_DIR3_BLOCK_MAGIC {
             self.push_kind(
                 Kind::DirBlockBadMagic,
@@ -154,11 +172,9 @@ impl<S: ByteSource> Checker<'_, S> {
             );
         }
         let bsz = dg.blksize as usize;
-        let btp = bsz.saturating_sub(8);
-        let count = be32(&buf, btp) as usize;
         // The leaf array, not past the tail; a count too large to fit ends the data area
         // before its start (process_dir2_data then finds the block corrupt).
-        let endptr = btp.saturating_sub(count.saturating_mul(8));
+        let endptr = BlockTail::parse(&buf, bsz).leaf_offset(bsz);
         self.dir2_data(ino, &buf, 0, endptr, st)
     }
 
@@ -200,7 +216,7 @@ impl<S: ByteSource> Checker<'_, S> {
                         );
                     }
                     Some((buf, _)) => {
-                        let magic = be32(&buf, 0);
+                        let magic = DataHdr::parse(&buf, dg.has_crc).magic;
                         if magic != XFS_DIR2_DATA_MAGIC && magic != XFS_DIR3_DATA_MAGIC {
                             self.push_kind(
                                 Kind::DirBlockBadMagic,
@@ -237,10 +253,6 @@ impl<S: ByteSource> Checker<'_, S> {
     /// The root block of a node directory's da btree (traverse_int_dablock, first level;
     /// the levels below are not walked yet). True when the directory goes on the bad list.
     fn node_root_bad(&mut self, ino: u64, recs: &[BmbtRec], dg: &DirGeo, leafblk: u64) -> bool {
-        const DA_NODE: u16 = 0xfebe;
-        const DA3_NODE: u16 = 0x3ebe;
-        const LEAFN: u16 = 0xd2ff;
-        const LEAFN3: u16 = 0x3dff;
         let Some((fsb, _)) = xfs_format::bmap::lookup(recs, leafblk) else {
             return true;
         };
@@ -249,48 +261,43 @@ impl<S: ByteSource> Checker<'_, S> {
         };
         let daddr = self.fs.fsb_to_offset(fsb).unwrap_or(0) / 512;
         let v5 = dg.has_crc;
-        let magic = be16(&b, 8);
-        let o = if v5 { 56 } else { 12 };
-        let count = usize::from(be16(&b, o));
-        let level = be16(&b, o.saturating_add(2));
-        let hsize: usize = if v5 { 64 } else { 16 };
-        let node_ents = (dg.blksize as usize).saturating_sub(hsize) / 8;
+        let magic = da_magic(&b).unwrap_or(0);
+        let hdr = NodeHdr::parse(&b, v5).unwrap_or_default();
+        let level = hdr.level;
+        let h = verify::verify(
+            &b,
+            &Layout::DA3_BLKINFO,
+            &Expected {
+                blkno: Some(daddr),
+                uuid: Some(self.fs.geo.meta_uuid),
+                ..Expected::default()
+            },
+        );
         let verdict = match magic {
-            DA_NODE | DA3_NODE => {
-                if magic == DA3_NODE
-                    && xfs_format::crc::verify(&b, 12, true) == xfs_format::fields::CrcState::Bad
-                {
+            XFS_DA_NODE_MAGIC | XFS_DA3_NODE_MAGIC => {
+                if magic == XFS_DA3_NODE_MAGIC && h.crc == CrcState::Bad {
                     Some(false)
                 } else {
-                    let ok = magic == if v5 { DA3_NODE } else { DA_NODE }
-                        && (!v5
-                            || (b.get(32..48) == Some(&self.fs.geo.meta_uuid[..])
-                                && be64(&b, 16) == daddr))
-                        && level != 0
-                        && level <= 5
-                        && count != 0
-                        && count <= node_ents;
+                    let want = if v5 {
+                        XFS_DA3_NODE_MAGIC
+                    } else {
+                        XFS_DA_NODE_MAGIC
+                    };
+                    let ok = magic == want
+                        && (!v5 || (h.uuid_ok && h.blkno_ok))
+                        && hdr.struct_ok(dg.blksize as usize, v5);
                     (!ok).then_some(true)
                 }
             }
             // A single leafn root: nothing to walk.
-            LEAFN | LEAFN3 => return false,
+            XFS_DIR2_LEAFN_MAGIC | XFS_DIR3_LEAFN_MAGIC => return false,
             _ => Some(true),
         };
         let blk = ("blk", Val::U(leafblk));
         if let Some(corrupt) = verdict {
             self.push_kind(
                 Kind::VerifierError,
-                vec![
-                    (
-                        "error",
-                        if corrupt { "corruption" } else { "CRC error" }.into(),
-                    ),
-                    ("addr", "<addr>".into()),
-                    ("ops", "xfs_da3_node".into()),
-                    ("daddr", daddr.into()),
-                    ("bytes", u64::from(dg.blksize).into()),
-                ],
+                verifier_error(corrupt, "xfs_da3_node", daddr, dg.blksize.into()),
             );
             self.push_kind(Kind::DirCorruptTreeBlock, vec![blk, ("ino", ino.into())]);
             return true;
@@ -314,18 +321,10 @@ impl<S: ByteSource> Checker<'_, S> {
     ) -> bool {
         let has_crc = self.fs.geo.has_crc;
         let ftype = self.fs.geo.has_ftype;
-        let (bf_at, start) = if has_crc { (48usize, 64usize) } else { (4, 16) };
-        let bf: [(u16, u16); 3] = [
-            (be16(d, bf_at), be16(d, bf_at.saturating_add(2))),
-            (
-                be16(d, bf_at.saturating_add(4)),
-                be16(d, bf_at.saturating_add(6)),
-            ),
-            (
-                be16(d, bf_at.saturating_add(8)),
-                be16(d, bf_at.saturating_add(10)),
-            ),
-        ];
+        let start = xfs_format::dir2::dir_hdr_size(has_crc);
+        let bf: [(u16, u16); 3] = DataHdr::parse(d, has_crc)
+            .bestfree
+            .map(|f| (f.offset, f.length));
         let mut badbest = false;
         let mut freeseen = 0u32;
         for (i, (off, len)) in bf.iter().enumerate() {
@@ -340,12 +339,13 @@ impl<S: ByteSource> Checker<'_, S> {
         let mut ptr = start;
         // Structure pass.
         while ptr < endptr {
-            if be16(d, ptr) == XFS_DIR2_DATA_FREE_TAG {
-                let len = usize::from(be16(d, ptr.saturating_add(2)));
+            let it = DataItemView::at(d, ptr);
+            if it.is_unused() {
+                let len = usize::from(it.length());
                 if ptr.saturating_add(len) > endptr || len == 0 || len & 7 != 0 {
                     break;
                 }
-                let tag = usize::from(be16(d, ptr.saturating_add(len).saturating_sub(2)));
+                let tag = usize::from(it.unused_tag());
                 if tag != ptr {
                     break;
                 }
@@ -370,12 +370,11 @@ impl<S: ByteSource> Checker<'_, S> {
                 lastfree = true;
                 continue;
             }
-            let nl = d.get(ptr.saturating_add(8)).copied().unwrap_or(0);
-            let es = data_entsize(nl, ftype);
+            let es = it.entsize(ftype);
             if ptr.saturating_add(es) > endptr {
                 break;
             }
-            let tag = usize::from(be16(d, ptr.saturating_add(es).saturating_sub(2)));
+            let tag = usize::from(it.entry_tag(ftype));
             if tag != ptr {
                 break;
             }
@@ -409,17 +408,15 @@ impl<S: ByteSource> Checker<'_, S> {
             .collect();
         ptr = start;
         while ptr < endptr {
-            if be16(d, ptr) == XFS_DIR2_DATA_FREE_TAG {
-                let len = usize::from(be16(d, ptr.saturating_add(2))).max(8);
+            let it = DataItemView::at(d, ptr);
+            if it.is_unused() {
+                let len = usize::from(it.length()).max(8);
                 ptr = ptr.saturating_add(len);
                 continue;
             }
-            let ent = be64(d, ptr);
-            let nl = d.get(ptr.saturating_add(8)).copied().unwrap_or(0);
-            let name = d
-                .get(ptr.saturating_add(9)..ptr.saturating_add(9).saturating_add(usize::from(nl)))
-                .unwrap_or(&[])
-                .to_vec();
+            let ent = it.inumber();
+            let nl = it.namelen();
+            let name = it.name().unwrap_or(&[]).to_vec();
             let nm = String::from_utf8_lossy(&name).into_owned();
             let off = ptr;
             let first = name.first().copied().unwrap_or(0);
@@ -545,7 +542,7 @@ impl<S: ByteSource> Checker<'_, S> {
             if junkit {
                 self.push_kind(Kind::DirEntryWouldClear, vec![("what", why.into())]);
             }
-            ptr = ptr.saturating_add(data_entsize(nl, ftype));
+            ptr = ptr.saturating_add(it.entsize(ftype));
         }
         if freeseen != 7 || badbest {
             self.push_kind(

@@ -12,6 +12,7 @@ pub mod btree;
 pub mod btrees;
 pub mod bytes;
 pub mod crc;
+pub mod da_btree;
 pub mod dir2;
 pub mod error;
 pub mod features;

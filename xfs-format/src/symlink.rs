@@ -7,10 +7,11 @@
 
 use serde::Serialize;
 
-use crate::btree::{be_u32, be_u64};
+use crate::bytes::be_u32;
 use crate::crc;
 use crate::fields::{CrcState, Field, Null, Radix, Value};
 use crate::sb::Geometry;
+use crate::verify::{self, Expected, Layout};
 
 /// `XFS_SYMLINK_MAGIC` (`XSLM`).
 pub const XFS_SYMLINK_MAGIC: u32 = 0x5853_4c4d;
@@ -93,16 +94,18 @@ pub struct SymlinkHdr {
 }
 
 impl SymlinkHdr {
+    /// Decodes the header ([`Layout::DSYMLINK_HDR`]); `None` when the buffer is shorter.
     pub fn parse(b: &[u8]) -> Option<SymlinkHdr> {
+        let l = &Layout::DSYMLINK_HDR;
         Some(SymlinkHdr {
-            sl_magic: be_u32(b, 0)?,
+            sl_magic: be_u32(b, l.magic.0)?,
             sl_offset: be_u32(b, 4)?,
             sl_bytes: be_u32(b, 8)?,
-            sl_crc: be_u32(b, 12)?,
-            sl_uuid: b.get(16..32).and_then(|s| <[u8; 16]>::try_from(s).ok())?,
-            sl_owner: be_u64(b, 32)?,
-            sl_blkno: be_u64(b, 40)?,
-            sl_lsn: be_u64(b, 48)?,
+            sl_crc: be_u32(b, l.crc)?,
+            sl_uuid: l.read_uuid(b)?,
+            sl_owner: l.read_owner(b)?,
+            sl_blkno: l.read_blkno(b)?,
+            sl_lsn: l.read_lsn(b)?,
         })
     }
 
@@ -248,8 +251,18 @@ pub fn decode_remote(
             headers.push((None, CrcState::Bad));
             break;
         };
-        let state = crc::verify(e.bytes, SYMLINK_CRC_OFF, true);
-        if h.sl_magic != XFS_SYMLINK_MAGIC {
+        let checks = verify::verify(
+            e.bytes,
+            &Layout::DSYMLINK_HDR,
+            &Expected {
+                magic: Some(XFS_SYMLINK_MAGIC),
+                blkno: e.daddr,
+                uuid: Some(geo.meta_uuid),
+                owner: Some(owner),
+            },
+        );
+        let state = checks.crc;
+        if !checks.magic_ok {
             findings.push(Finding::BadMagic {
                 ext,
                 found: h.sl_magic,
@@ -258,7 +271,7 @@ pub fn decode_remote(
         if state == CrcState::Bad {
             findings.push(Finding::BadCrc { ext });
         }
-        if h.sl_magic != XFS_SYMLINK_MAGIC {
+        if !checks.magic_ok {
             // Not a symlink block: its header fields are meaningless.
             headers.push((Some(h), state));
             break;
@@ -288,18 +301,18 @@ pub fn decode_remote(
                 max: XFS_SYMLINK_MAXLEN,
             });
         }
-        if h.sl_owner != owner {
+        if !checks.owner_ok {
             findings.push(Finding::BadOwner {
                 ext,
                 found: h.sl_owner,
                 expected: owner,
             });
         }
-        if h.sl_uuid != geo.meta_uuid {
+        if !checks.uuid_ok {
             findings.push(Finding::BadUuid { ext });
         }
         if let Some(d) = e.daddr {
-            if d != h.sl_blkno {
+            if !checks.blkno_ok {
                 findings.push(Finding::BadBlkno {
                     ext,
                     found: h.sl_blkno,

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use xfs_format::dir2::{
-    classify, da_hashname, data_dblocks, entries, parse_dir_block, parse_shortform,
+    classify, da_hashname, data_dblocks, entries, leafn_blocks, parse_dir_block, parse_shortform,
     render_db_fields, shortform_entries, shortform_fields, BlockCtx, DirBlock, DirExtent,
     DirFormat, DirGeo, EntriesOptions, ForkFormat,
 };
@@ -377,6 +377,26 @@ fn check_image(tag: &str, img: &Path) -> Stats {
             },
         );
         assert!(listing.findings.is_empty(), "{:?}", listing.findings);
+        // Node directories: the da btree walk reaches every leafn block, in hash order.
+        if matches!(format, DirFormat::Node | DirFormat::Btree) {
+            let opts = EntriesOptions {
+                owner: Some(ino),
+                ..Default::default()
+            };
+            let walk = leafn_blocks(&geo, &mut reader, opts);
+            assert!(walk.findings.is_empty(), "{tag}/{dir}: {:?}", walk.findings);
+            let leafn: Vec<u32> = blocks
+                .iter()
+                .filter(|(_, b)| {
+                    matches!(parse_dir_block(&b.1, &geo, &BlockCtx::default()),
+                        DirBlock::Leaf(l) if !l.is_leaf1)
+                })
+                .map(|(d, _)| *d)
+                .collect();
+            let mut got = walk.leaves.clone();
+            got.sort_unstable();
+            assert_eq!(got, leafn, "{tag}/{dir}: leafn blocks reached by the walk");
+        }
         // Every entry is indexed by a leaf entry with its hash at its dataptr.
         for e in &listing.entries {
             assert_eq!(
