@@ -33,13 +33,13 @@
 #![warn(missing_docs)]
 
 mod agheader;
-mod attrck;
+mod attr_repair;
 mod dino_chunks;
 mod dinode;
-mod dirleaf;
+mod dir2;
+mod dir2_leaf;
 mod finding;
 mod incore;
-mod lfdir;
 mod phase1;
 mod phase2;
 mod phase3;
@@ -53,7 +53,6 @@ mod state;
 
 // Old module paths, kept while code written against them is merged.
 use incore as bmap;
-use state as inodes;
 /// Old path of the superblock checks.
 mod sbcheck {
     pub(crate) use crate::agheader::*;

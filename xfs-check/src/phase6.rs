@@ -246,7 +246,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         .fs
                         .fork_records(&inode, xfs_format::bmap::WhichFork::Data)
                         .unwrap_or_default();
-                    let (out, bad) = crate::dirleaf::check(self.c.fs, dir, recs);
+                    let (out, bad) = crate::dir2_leaf::check(self.c.fs, dir, recs);
                     for (k, f) in out {
                         self.push(k, f);
                     }

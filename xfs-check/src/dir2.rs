@@ -1,6 +1,6 @@
-//! Long-form (block, leaf, node) directory checks of phases 3 and 4 (xfs_repair's
-//! process_dir2 for non-shortform directories: process_block_dir2, process_leaf_node_dir2 and
-//! process_dir2_data).
+//! Directory checks of phases 3 and 4 (xfs_repair's dir2.c): shortform directories
+//! (process_sf_dir2) and block, leaf and node directories (process_dir2 for long-form
+//! directories: process_block_dir2, process_leaf_node_dir2 and process_dir2_data).
 
 use xfs_format::bmap::BmbtRec;
 use xfs_format::da_btree::{da_magic, NodeHdr};
@@ -57,6 +57,76 @@ fn last_off(recs: &[BmbtRec]) -> u64 {
 }
 
 impl<S: ByteSource> Checker<'_, S> {
+    /// Short-form directory checks of phases 3 and 4 (process_sf_dir2).
+    pub(crate) fn sf_dir(&mut self, ino: u64, fork: &[u8], size: i64) {
+        let sf = xfs_format::dir2::parse_shortform(fork, self.fs.geo.has_ftype);
+        let parent = sf.hdr.parent;
+        let ents: Vec<(Vec<u8>, u64)> = sf
+            .entries
+            .iter()
+            .map(|e| (e.name.clone(), e.inumber))
+            .collect();
+        // Where the entries end; past the fork when the last one did not fit.
+        let all_fit = sf.entries.len() == usize::from(sf.hdr.count);
+        let off = if all_fit {
+            sf.used
+        } else {
+            fork.len().saturating_add(1)
+        };
+        if i64::try_from(off).unwrap_or(i64::MAX) != size && off <= fork.len() {
+            self.push(
+                Kind::SfdirSizeFix,
+                vec![
+                    ("ino", ino.into()),
+                    ("found", size.into()),
+                    ("expected", (off as i64).into()),
+                ],
+            );
+        }
+        let size_bad = i64::try_from(off).unwrap_or(i64::MAX) != size;
+        if size_bad || !self.valid_ino(parent) {
+            self.unmappable.insert(ino);
+        }
+        if !self.valid_ino(parent) {
+            self.push(
+                Kind::SfdirBogusParent,
+                vec![("found", parent.into()), ("ino", ino.into())],
+            );
+        }
+        if self.phase != 4 {
+            for (_, t) in ents {
+                if self.valid_ino(t) && self.slot(t).is_none() {
+                    self.uncertain.push(t);
+                }
+            }
+            return;
+        }
+        for (name, target) in ents {
+            let nm = String::from_utf8_lossy(&name).into_owned();
+            if !self.valid_ino(target) {
+                continue;
+            }
+            let reason = match self.slot(target) {
+                None => "non-existent",
+                Some(s) if !s.used => "free",
+                Some(_) => continue,
+            };
+            self.push(
+                Kind::SfdirEntryBadRef,
+                vec![
+                    ("name", nm.clone().into()),
+                    ("dir_ino", ino.into()),
+                    ("reason", reason.into()),
+                    ("ino", target.into()),
+                ],
+            );
+            self.push(
+                Kind::SfdirWouldJunkNamed,
+                vec![("name", nm.into()), ("dir_ino", ino.into())],
+            );
+        }
+    }
+
     /// process_dir2 for extents/btree-format directories. Returns true when the directory
     /// is bad (the caller prints "problem with directory contents").
     pub(crate) fn lf_dir(&mut self, ino: u64, recs: &[BmbtRec]) -> bool {

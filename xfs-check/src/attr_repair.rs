@@ -1,4 +1,5 @@
-//! Long-form attribute fork checks of phase 3 (xfs_repair's process_longform_attr,
+//! Attribute fork checks of phase 3 (xfs_repair's attr_repair.c): shortform forks
+//! (process_shortform_attr) and long-form forks (process_longform_attr,
 //! process_leaf_attr_block and rmtval_get, with the libxfs read verifiers of the blocks they
 //! read). Node-format forks get their root block verified; the da btree below it is not
 //! walked yet.
@@ -18,9 +19,9 @@ use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
 use xfs_format::ByteSource;
 
+use crate::dir2::{verifier_error, Verify};
 use crate::finding::{Kind, Val};
 use crate::state::Checker;
-use crate::lfdir::{verifier_error, Verify};
 
 /// The header of an attribute leaf block as xfs_repair uses it (xfs_attr3_icleaf_hdr):
 /// the decoded header with `firstused` in bytes and the header size.
@@ -110,6 +111,42 @@ fn node_struct_ok(b: &[u8], v5: bool, blksize: usize) -> bool {
 }
 
 impl<S: ByteSource> Checker<'_, S> {
+    /// Short-form attribute entries (process_shortform_attr, zero-length names).
+    pub(crate) fn sf_attr_check(&mut self, ino: u64, sf: &xfs_format::attr::Shortform) {
+        let totsize = u64::from(sf.hdr.totsize);
+        let count = u64::from(sf.hdr.count);
+        let mut size = 4u64;
+        for (idx, e) in (0u64..).zip(&sf.entries) {
+            if e.namelen == 0 {
+                self.push(
+                    Kind::AttrSfZeroNamelen,
+                    vec![("ino", ino.into()), ("expected", idx.into())],
+                );
+                self.push(
+                    Kind::AttrSfCountFix,
+                    vec![
+                        ("ino", ino.into()),
+                        ("found", count.into()),
+                        ("expected", idx.into()),
+                    ],
+                );
+                self.push(
+                    Kind::AttrSfTotsizeFix,
+                    vec![
+                        ("ino", ino.into()),
+                        ("found", totsize.into()),
+                        ("expected", size.into()),
+                    ],
+                );
+                return;
+            }
+            let es = 3u64
+                .saturating_add(e.namelen.into())
+                .saturating_add(e.valuelen.into());
+            size = size.saturating_add(es);
+        }
+    }
+
     fn attr_verifier_error(&mut self, v: Verify, ops: &str, daddr: u64) {
         let bytes = u64::from(self.fs.geo.block_size);
         self.push_kind(
@@ -307,7 +344,10 @@ impl<S: ByteSource> Checker<'_, S> {
                 .saturating_add(h.hsize)
                 > bs
         {
-            self.push_kind(Kind::AttrBadCount, vec![("count", count.into()), blk(), i()]);
+            self.push_kind(
+                Kind::AttrBadCount,
+                vec![("count", count.into()), blk(), i()],
+            );
             return true;
         }
         let mut map = vec![false; bs];
