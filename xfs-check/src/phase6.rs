@@ -78,10 +78,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
         let Ok(b) = fs.read_logical(&recs, 0, 1) else {
             return false;
         };
-        let magic = b
-            .get(0..4)
-            .and_then(|s| s.try_into().ok())
-            .map_or(0, u32::from_be_bytes);
+        let magic = xfs_format::dir2::DataHdr::parse(&b, fs.geo.has_crc).magic;
         ![
             XFS_DIR2_BLOCK_MAGIC,
             XFS_DIR2_DATA_MAGIC,
