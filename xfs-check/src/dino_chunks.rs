@@ -50,13 +50,7 @@ impl<S: ByteSource> Checker<'_, S> {
         let isz = geo.inode_size as usize;
         let bs = u64::from(geo.block_size);
         let cl_bytes = self.cluster_bytes();
-        let per_cluster = u32::try_from(
-            cl_bytes
-                .checked_div(u64::from(geo.inode_size))
-                .unwrap_or(64),
-        )
-        .unwrap_or(64)
-        .max(1);
+        let per_cluster = self.inodes_per_cluster();
         for agno in 0..geo.ag_count {
             let starts: Vec<u32> = self
                 .incore
@@ -105,13 +99,7 @@ impl<S: ByteSource> Checker<'_, S> {
                             self.bad_clusters.insert(daddr, cl_bytes);
                             self.push(
                                 Kind::VerifierError,
-                                vec![
-                                    ("error", "corruption".into()),
-                                    ("addr", "<addr>".into()),
-                                    ("ops", "xfs_inode".into()),
-                                    ("daddr", daddr.into()),
-                                    ("bytes", cl_bytes.into()),
-                                ],
+                                crate::dir2::verifier_error(true, "xfs_inode", daddr, cl_bytes),
                             );
                         }
                         i = i.saturating_add(per_cluster);
@@ -181,13 +169,7 @@ impl<S: ByteSource> Checker<'_, S> {
         let isz = geo.inode_size as usize;
         let ipb = geo.inodes_per_block();
         let cl_bytes = self.cluster_bytes();
-        let per_cluster = u32::try_from(
-            cl_bytes
-                .checked_div(u64::from(geo.inode_size))
-                .unwrap_or(64),
-        )
-        .unwrap_or(64)
-        .max(1);
+        let per_cluster = self.inodes_per_cluster();
         for t in list.into_iter().take(1_000_000) {
             if self.slot(t).is_some() {
                 continue;

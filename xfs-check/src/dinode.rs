@@ -370,23 +370,10 @@ impl<S: ByteSource> Checker<'_, S> {
             }
             FMT_EXTENTS | FMT_BTREE => {
                 let fork = di.dfork(d, &self.fs.geo);
-                let recs = if format == FMT_EXTENTS {
-                    records_in(d, di.dfork_offset(), nex_disk)
-                } else {
-                    let root = BmdrRoot::parse(fork);
-                    match self.fs.bmbt_records(&root, ino) {
-                        Ok(w) => {
-                            for b in &w.blocks {
-                                self.claim_meta(*b);
-                            }
-                            tot = tot.saturating_add(w.blocks.len() as u64);
-                            w.records
-                        }
-                        Err(_) => Vec::new(),
-                    }
-                };
+                let at = (d, di.dfork_offset(), fork);
+                let (recs, nb) = self.fork_mappings(at, format, nex_disk, ino);
                 let (err, t, n) = self.reclist(&recs, ty, ino, "data");
-                tot = tot.saturating_add(t);
+                tot = t.saturating_add(nb);
                 nextents = n;
                 if !err {
                     dir_recs = recs;
@@ -404,7 +391,6 @@ impl<S: ByteSource> Checker<'_, S> {
         let mut anextents = 0u64;
         let mut attr_recs: Option<Vec<BmbtRec>> = None;
         if forkoff != 0 {
-            let aoff = di.afork_offset();
             let asize = di.afork_size(&self.fs.geo);
             let aformat = di.di_aformat;
             let afork = di.afork(d, &self.fs.geo);
@@ -429,27 +415,9 @@ impl<S: ByteSource> Checker<'_, S> {
                         false
                     }
                 }
-                FMT_EXTENTS => {
-                    let recs = records_in(d, aoff, anex_disk);
-                    let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
-                    atot = t;
-                    anextents = n;
-                    if !err {
-                        attr_recs = Some(recs);
-                    }
-                    err
-                }
-                FMT_BTREE => {
-                    let root = BmdrRoot::parse(afork);
-                    let (recs, nb) = match self.fs.bmbt_records(&root, ino) {
-                        Ok(w) => {
-                            for b in &w.blocks {
-                                self.claim_meta(*b);
-                            }
-                            (w.records, w.blocks.len() as u64)
-                        }
-                        Err(_) => (Vec::new(), 0),
-                    };
+                FMT_EXTENTS | FMT_BTREE => {
+                    let at = (d, di.afork_offset(), afork);
+                    let (recs, nb) = self.fork_mappings(at, aformat, anex_disk, ino);
                     let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
                     atot = t.saturating_add(nb);
                     anextents = n;
@@ -485,36 +453,32 @@ impl<S: ByteSource> Checker<'_, S> {
             return clear;
         }
         // process_inode_blocks_and_extents
-        let total = tot.saturating_add(atot);
-        if total != nblocks_disk {
-            self.push(
+        let counts = [
+            (
+                true,
                 Kind::InodeBadNblocks,
-                vec![
-                    ("found", nblocks_disk.into()),
-                    i.clone(),
-                    ("expected", total.into()),
-                ],
-            );
-        }
-        if format != FMT_LOCAL && format != FMT_DEV && nextents != nex_disk {
-            self.push(
+                nblocks_disk,
+                tot.saturating_add(atot),
+            ),
+            (
+                format != FMT_LOCAL && format != FMT_DEV,
                 Kind::InodeBadNextents,
-                vec![
-                    ("found", nex_disk.into()),
-                    i.clone(),
-                    ("expected", nextents.into()),
-                ],
-            );
-        }
-        if forkoff != 0 && anextents != anex_disk {
-            self.push(
-                Kind::InodeBadAnextents,
-                vec![
-                    ("found", anex_disk.into()),
-                    i.clone(),
-                    ("expected", anextents.into()),
-                ],
-            );
+                nex_disk,
+                nextents,
+            ),
+            (forkoff != 0, Kind::InodeBadAnextents, anex_disk, anextents),
+        ];
+        for (applies, kind, found, counted) in counts {
+            if applies && found != counted {
+                self.push(
+                    kind,
+                    vec![
+                        ("found", found.into()),
+                        i.clone(),
+                        ("expected", counted.into()),
+                    ],
+                );
+            }
         }
         let mut isdir = false;
         match ty {
@@ -549,6 +513,31 @@ impl<S: ByteSource> Checker<'_, S> {
             status: retval,
             used: true,
             isdir,
+        }
+    }
+
+    /// The mappings of a fork in extents or btree format (`fork`: its bytes in the inode,
+    /// which start at byte `off` of the inode `d`; `nex`: the extent count the inode claims),
+    /// and how many BMBT blocks the fork has, each claimed as metadata in the block map.
+    /// Extent records are read up to the end of the inode, as many as the count claims.
+    fn fork_mappings(
+        &mut self,
+        (d, off, fork): (&[u8], usize, &[u8]),
+        format: u8,
+        nex: u64,
+        ino: u64,
+    ) -> (Vec<BmbtRec>, u64) {
+        if format == FMT_EXTENTS {
+            return (records_in(d, off, nex), 0);
+        }
+        match self.fs.bmbt_records(&BmdrRoot::parse(fork), ino) {
+            Ok(w) => {
+                for b in &w.blocks {
+                    self.claim_meta(*b);
+                }
+                (w.records, w.blocks.len() as u64)
+            }
+            Err(_) => (Vec::new(), 0),
         }
     }
 

@@ -49,13 +49,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             if self.clusters_seen.insert(d) {
                 self.push(
                     Kind::VerifierError,
-                    vec![
-                        ("error", "corruption".into()),
-                        ("addr", "<addr>".into()),
-                        ("ops", "xfs_inode".into()),
-                        ("daddr", d.into()),
-                        ("bytes", b.into()),
-                    ],
+                    crate::dir2::verifier_error(true, "xfs_inode", d, b),
                 );
             }
         }

@@ -167,6 +167,17 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         self.fs.geo.inode_cluster_bytes()
     }
 
+    /// Inodes per inode cluster (at least 1).
+    pub(crate) fn inodes_per_cluster(&self) -> u32 {
+        u32::try_from(
+            self.cluster_bytes()
+                .checked_div(u64::from(self.fs.geo.inode_size))
+                .unwrap_or(64),
+        )
+        .unwrap_or(64)
+        .max(1)
+    }
+
     pub(crate) fn fsb(&self, agno: u32, agbno: u32) -> u64 {
         self.fs
             .geo
