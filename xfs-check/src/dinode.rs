@@ -3,7 +3,7 @@
 
 #![allow(clippy::collapsible_match)] // the match arms mirror xfs_repair's switch statements
 
-use xfs_format::addr::{Fsb, NULLAGINO};
+use xfs_format::addr::{AgBno, AgNo, Fsb, NULLAGINO};
 use xfs_format::bmap::{records_in, BmbtRec, BmdrRoot};
 use xfs_format::inode::{
     RawDinode, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
@@ -310,14 +310,7 @@ impl<S: ByteSource> Checker<'_, S> {
             }
             Type::Chr | Type::Blk | Type::Sock | Type::Fifo => {
                 if size != 0 {
-                    self.push(
-                        Kind::InodeMiscSize,
-                        vec![
-                            ("what", type_name(ty).into()),
-                            i.clone(),
-                            ("size", size.into()),
-                        ],
-                    );
+                    self.push_misc(Kind::InodeMiscSize, ty, ino, ("size", size.into()));
                     return clear;
                 }
             }
@@ -442,14 +435,7 @@ impl<S: ByteSource> Checker<'_, S> {
             }
         }
         if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && tot != 0 {
-            self.push(
-                Kind::InodeMiscBlocks,
-                vec![
-                    ("what", type_name(ty).into()),
-                    i.clone(),
-                    ("blocks", tot.into()),
-                ],
-            );
+            self.push_misc(Kind::InodeMiscBlocks, ty, ino, ("blocks", tot.into()));
             return clear;
         }
         // process_inode_blocks_and_extents
@@ -541,6 +527,14 @@ impl<S: ByteSource> Checker<'_, S> {
         }
     }
 
+    /// A finding about a device, socket or fifo inode: its type, number and one value.
+    fn push_misc(&mut self, kind: Kind, ty: Type, ino: u64, value: (&'static str, Val)) {
+        self.push(
+            kind,
+            vec![("what", type_name(ty).into()), ("ino", ino.into()), value],
+        );
+    }
+
     pub(crate) fn claim_meta(&mut self, fsb: u64) {
         if let Some((a, b)) = self.fs.geo.fsb_split(Fsb(fsb)) {
             if let Some(m) = self.bmaps.get_mut(a.0 as usize) {
@@ -567,109 +561,24 @@ impl<S: ByteSource> Checker<'_, S> {
         let mut done = n;
         let mut error = false;
         'recs: for (idx, r) in recs.iter().enumerate() {
-            if idx > 0 && op.saturating_add(cp) > r.startoff {
-                self.push(
-                    Kind::BmapOutOfOrder,
-                    vec![
-                        i.clone(),
-                        ("rec", idx.into()),
-                        ("o", r.startoff.into()),
-                        ("s", r.startblock.into()),
-                        ("c", u64::from(r.blockcount).into()),
-                        ("prev", idx.saturating_sub(1).into()),
-                        ("po", op.into()),
-                        ("ps", sp.into()),
-                        ("pc", cp.into()),
-                    ],
-                );
-                done = idx;
-                error = true;
-                break;
-            }
+            let prev = (idx > 0).then_some((op, cp, sp));
+            let checked = record_problem(geo, r, idx, prev, fork == "attr", ty);
             op = r.startoff;
             cp = r.blockcount.into();
             sp = r.startblock;
-            if r.unwritten && (fork == "attr" || !matches!(ty, Type::Data | Type::RtData)) {
-                let kind = if fork == "attr" {
-                    Kind::BmapUnwrittenAttr
-                } else {
-                    Kind::BmapUnwrittenNonreg
-                };
-                self.push(
-                    kind,
-                    vec![
-                        ("off", r.startoff.into()),
-                        ("fsbno", r.startblock.into()),
-                        i.clone(),
-                    ],
-                );
-                done = idx;
-                error = true;
-                break;
-            }
-            if r.blockcount == 0 {
-                self.push(
-                    Kind::BmapZeroLen,
-                    vec![
-                        ("off", r.startoff.into()),
-                        ("fsbno", r.startblock.into()),
-                        i.clone(),
-                    ],
-                );
-                done = idx;
-                error = true;
-                break;
-            }
+            let (sag, sbno) = match checked {
+                Ok(at) => at,
+                Err(problem) => {
+                    if let Some((kind, mut fields)) = problem {
+                        fields.push(i.clone());
+                        self.push(kind, fields);
+                        done = idx;
+                        error = true;
+                    }
+                    break;
+                }
+            };
             let start = r.startblock;
-            let end = start
-                .saturating_add(u64::from(r.blockcount))
-                .saturating_sub(1);
-            // xfs_verify_fsbno without the header check, as process_bmbt_reclist_int has it.
-            let ok = |b: u64| -> bool {
-                geo.fsb_split(Fsb(b))
-                    .is_some_and(|(a, bno)| geo.ag_size(a.0).is_some_and(|sz| bno.0 < sz))
-            };
-            if !ok(start) {
-                self.push(
-                    Kind::BmapBadStart,
-                    vec![
-                        i.clone(),
-                        ("fsbno", start.into()),
-                        ("off", r.startoff.into()),
-                    ],
-                );
-                done = idx;
-                error = true;
-                break;
-            }
-            if !ok(end) {
-                self.push(
-                    Kind::BmapBadEnd,
-                    vec![i.clone(), ("fsbno", end.into()), ("off", r.startoff.into())],
-                );
-                done = idx;
-                error = true;
-                break;
-            }
-            let (Some((sag, sbno)), Some((eag, _))) =
-                (geo.fsb_split(Fsb(start)), geo.fsb_split(Fsb(end)))
-            else {
-                break;
-            };
-            if sag != eag {
-                self.push(
-                    Kind::BmapOverflow,
-                    vec![
-                        i.clone(),
-                        ("start", start.into()),
-                        ("end", end.into()),
-                        ("off", r.startoff.into()),
-                    ],
-                );
-                done = idx;
-                error = true;
-                break;
-            }
             let agno = sag.0 as usize;
             let agbno = sbno.0;
             let ebno = agbno.saturating_add(r.blockcount);
@@ -777,6 +686,74 @@ impl<S: ByteSource> Checker<'_, S> {
         }
         (error, tot, done as u64)
     }
+}
+
+/// The first of process_bmbt_reclist_int's checks that extent record `r` (number `idx`,
+/// after the record `prev` = (startoff, blockcount, startblock)) fails, with the finding's
+/// fields but the inode number; `Err(None)` when the record cannot be placed but
+/// xfs_repair prints nothing. `Ok` gives the AG and AG block the extent starts at.
+#[allow(clippy::type_complexity)]
+fn record_problem(
+    geo: &xfs_format::sb::Geometry,
+    r: &BmbtRec,
+    idx: usize,
+    prev: Option<(u64, u64, u64)>,
+    attr: bool,
+    ty: Type,
+) -> Result<(AgNo, AgBno), Option<(Kind, Vec<(&'static str, Val)>)>> {
+    let at = |off: u64, fsbno: u64| vec![("off", Val::from(off)), ("fsbno", fsbno.into())];
+    if let Some((po, pc, ps)) = prev.filter(|(po, pc, _)| po.saturating_add(*pc) > r.startoff) {
+        return Err(Some((
+            Kind::BmapOutOfOrder,
+            vec![
+                ("rec", idx.into()),
+                ("o", r.startoff.into()),
+                ("s", r.startblock.into()),
+                ("c", u64::from(r.blockcount).into()),
+                ("prev", idx.saturating_sub(1).into()),
+                ("po", po.into()),
+                ("ps", ps.into()),
+                ("pc", pc.into()),
+            ],
+        )));
+    }
+    if r.unwritten && (attr || !matches!(ty, Type::Data | Type::RtData)) {
+        let kind = if attr {
+            Kind::BmapUnwrittenAttr
+        } else {
+            Kind::BmapUnwrittenNonreg
+        };
+        return Err(Some((kind, at(r.startoff, r.startblock))));
+    }
+    if r.blockcount == 0 {
+        return Err(Some((Kind::BmapZeroLen, at(r.startoff, r.startblock))));
+    }
+    let start = r.startblock;
+    let end = start
+        .saturating_add(u64::from(r.blockcount))
+        .saturating_sub(1);
+    // xfs_verify_fsbno without the header check, as process_bmbt_reclist_int has it.
+    let place = |b: u64| {
+        geo.fsb_split(Fsb(b))
+            .filter(|(a, bno)| geo.ag_size(a.0).is_some_and(|sz| bno.0 < sz))
+    };
+    let Some(s) = place(start) else {
+        return Err(Some((Kind::BmapBadStart, at(r.startoff, start))));
+    };
+    let Some(e) = place(end) else {
+        return Err(Some((Kind::BmapBadEnd, at(r.startoff, end))));
+    };
+    if s.0 != e.0 {
+        return Err(Some((
+            Kind::BmapOverflow,
+            vec![
+                ("start", start.into()),
+                ("end", end.into()),
+                ("off", r.startoff.into()),
+            ],
+        )));
+    }
+    Ok(s)
 }
 
 /// The inode core of the on-disk inode `d` (an inode-sized slice of a cluster buffer; one

@@ -139,55 +139,36 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 } else {
                     None
                 };
-                let Some(slot) = slot else {
-                    if sf {
-                        self.push(
-                            Kind::SfdirEntryBadRef,
-                            vec![
-                                ("name", name.into()),
-                                ("dir_ino", dir.into()),
-                                ("reason", "non-existent".into()),
-                                ("ino", t.into()),
-                            ],
-                        );
+                let entry = vec![
+                    ("name", Val::from(name.as_str())),
+                    ("dir_ino", dir.into()),
+                    ("ino", t.into()),
+                ];
+                let free = slot.is_some_and(|s| !s.used);
+                let slot = match slot {
+                    Some(s) if s.used => s,
+                    _ if sf => {
+                        if free {
+                            self.push(Kind::SfdirEntryFreeP6, entry);
+                        } else {
+                            let mut f = entry;
+                            f.insert(2, ("reason", "non-existent".into()));
+                            self.push(Kind::SfdirEntryBadRef, f);
+                        }
                         self.push(Kind::DirWouldJunkEntry, vec![]);
-                    } else {
-                        nbad = nbad.saturating_add(1);
-                        self.push(
-                            Kind::LfdirEntryNonexistP6,
-                            vec![
-                                ("name", name.into()),
-                                ("dir_ino", dir.into()),
-                                ("ino", t.into()),
-                            ],
-                        );
+                        continue;
                     }
-                    continue;
+                    _ => {
+                        nbad = nbad.saturating_add(1);
+                        let kind = if free {
+                            Kind::LfdirEntryFreeP6
+                        } else {
+                            Kind::LfdirEntryNonexistP6
+                        };
+                        self.push(kind, entry);
+                        continue;
+                    }
                 };
-                if !slot.used {
-                    if sf {
-                        self.push(
-                            Kind::SfdirEntryFreeP6,
-                            vec![
-                                ("name", name.into()),
-                                ("dir_ino", dir.into()),
-                                ("ino", t.into()),
-                            ],
-                        );
-                        self.push(Kind::DirWouldJunkEntry, vec![]);
-                    } else {
-                        nbad = nbad.saturating_add(1);
-                        self.push(
-                            Kind::LfdirEntryFreeP6,
-                            vec![
-                                ("name", name.into()),
-                                ("dir_ino", dir.into()),
-                                ("ino", t.into()),
-                            ],
-                        );
-                    }
-                    continue;
-                }
                 if !names.insert(e.name.clone()) {
                     let kind = if sf {
                         Kind::SfdirDupName
