@@ -364,9 +364,8 @@ impl<S: ByteSource> Checker<'_, S> {
             FMT_EXTENTS | FMT_BTREE => {
                 let fork = di.dfork(d, &self.fs.geo);
                 let at = (d, di.dfork_offset(), fork);
-                let (recs, nb) = self.fork_mappings(at, format, nex_disk, ino);
-                let (err, t, n) = self.reclist(&recs, ty, ino, "data");
-                tot = t.saturating_add(nb);
+                let (err, t, n, recs) = self.mapped_fork(at, format, nex_disk, (ino, ty), "data");
+                tot = t;
                 nextents = n;
                 if !err {
                     dir_recs = recs;
@@ -410,9 +409,9 @@ impl<S: ByteSource> Checker<'_, S> {
                 }
                 FMT_EXTENTS | FMT_BTREE => {
                     let at = (d, di.afork_offset(), afork);
-                    let (recs, nb) = self.fork_mappings(at, aformat, anex_disk, ino);
-                    let (err, t, n) = self.reclist(&recs, ty, ino, "attr");
-                    atot = t.saturating_add(nb);
+                    let (err, t, n, recs) =
+                        self.mapped_fork(at, aformat, anex_disk, (ino, ty), "attr");
+                    atot = t;
                     anextents = n;
                     if !err {
                         attr_recs = Some(recs);
@@ -525,6 +524,22 @@ impl<S: ByteSource> Checker<'_, S> {
             }
             Err(_) => (Vec::new(), 0),
         }
+    }
+
+    /// A fork in extents or btree format: its mappings checked and claimed
+    /// (process_exinode / process_btinode): (error, blocks including BMBT blocks, extents
+    /// counted, the mappings).
+    fn mapped_fork(
+        &mut self,
+        at: (&[u8], usize, &[u8]),
+        format: u8,
+        nex: u64,
+        (ino, ty): (u64, Type),
+        which: &str,
+    ) -> (bool, u64, u64, Vec<BmbtRec>) {
+        let (recs, nb) = self.fork_mappings(at, format, nex, ino);
+        let (err, t, n) = self.reclist(&recs, ty, ino, which);
+        (err, t.saturating_add(nb), n, recs)
     }
 
     /// A finding about a device, socket or fifo inode: its type, number and one value.
