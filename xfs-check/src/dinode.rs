@@ -611,17 +611,22 @@ impl<S: ByteSource> Checker<'_, S> {
             while b < ebno {
                 let (st, len) = m.get_ext(b, ebno);
                 let fsbno = start.saturating_add(u64::from(b.saturating_sub(agbno)));
+                // "data fork in ino N claims ... block B"
+                let claim = |extra: Option<&'static str>| {
+                    let mut v = vec![
+                        ("fork", Val::from(fork)),
+                        i.clone(),
+                        ("fsbno", fsbno.into()),
+                    ];
+                    if let Some(ft) = extra {
+                        v.insert(1, ("ftype", ft.into()));
+                    }
+                    v
+                };
                 match st {
                     bm::FREE | bm::FREE1 => {
                         if phase3 {
-                            lines.push((
-                                Kind::BmapClaimsFree,
-                                vec![
-                                    ("fork", Val::from(fork)),
-                                    i.clone(),
-                                    ("fsbno", fsbno.into()),
-                                ],
-                            ));
+                            lines.push((Kind::BmapClaimsFree, claim(None)));
                         }
                     }
                     bm::INUSE1 | bm::UNKNOWN => {}
@@ -632,14 +637,7 @@ impl<S: ByteSource> Checker<'_, S> {
                     | bm::FS_MAP1
                     | bm::INO1
                     | bm::INUSE_FS1 => {
-                        lines.push((
-                            Kind::BmapClaimsMetadata,
-                            vec![
-                                ("fork", Val::from(fork)),
-                                i.clone(),
-                                ("fsbno", fsbno.into()),
-                            ],
-                        ));
+                        lines.push((Kind::BmapClaimsMetadata, claim(None)));
                         stop = true;
                     }
                     bm::INUSE | bm::MULT => {
@@ -649,15 +647,7 @@ impl<S: ByteSource> Checker<'_, S> {
                             } else {
                                 "regular"
                             };
-                            lines.push((
-                                Kind::BmapClaimsUsed,
-                                vec![
-                                    ("fork", Val::from(fork)),
-                                    ("ftype", ft.into()),
-                                    i.clone(),
-                                    ("fsbno", fsbno.into()),
-                                ],
-                            ));
+                            lines.push((Kind::BmapClaimsUsed, claim(Some(ft))));
                             stop = true;
                         }
                     }
