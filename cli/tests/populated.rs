@@ -49,7 +49,12 @@ fn summary(text: &str) -> String {
     format!(
         "{} lines, the first:\n{}",
         lines.len(),
-        lines.iter().take(20).copied().collect::<Vec<_>>().join("\n")
+        lines
+            .iter()
+            .take(20)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
     )
 }
 
