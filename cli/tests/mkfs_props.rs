@@ -1,6 +1,15 @@
 //! Property test over mkfs.xfs parameters: for every image mkfs makes, every field that
 //! `xfs-inspect sb/agf/agi/agfl` prints for every AG equals what `xfs_db print` prints, and
-//! `info` equals `xfs_db -c info`, and `check` finds nothing on the fresh filesystem.
+//! `info` equals `xfs_db -c info`, and `check` agrees with `xfs_repair -n` on the filesystem.
+//!
+//! Every image is populated with `mkfs.xfs -p` (see [`populate`]): an empty image hides every
+//! fault of the checker in how it reads inodes (large extent counts, BMBT walks, directory
+//! formats). xfsprogs 6.1's protofile writes each file as one extent and cannot set xattrs or
+//! make hard links, so the many-extent forks here are directories: their blocks are allocated
+//! one by one between the data of the files created in them, which fragments them into
+//! BMBT-format forks. (Fixtures made by the kernel, with xattrs and sparse files of thousands of
+//! extents, are in cli/tests/populated.rs.) 6.1 writes a v5 remote symlink without its header,
+//! which xfs_repair -n rejects, so long symlinks are put in v4 images only.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,7 +20,9 @@
 
 mod common;
 
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
@@ -133,9 +144,98 @@ fn params() -> impl Strategy<Value = Params> {
         )
 }
 
+/// Reproducible content: numbered lines, distinct per file.
+fn content(n: u64, seed: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0u64;
+    while (out.len() as u64) < n {
+        out.extend_from_slice(format!("{seed}:{i:07}\n").as_bytes());
+        i += 1;
+    }
+    out.truncate(n as usize);
+    out
+}
+
+/// Writes the source files under `dir/src` and returns a protofile for mkfs.xfs -p: files of
+/// assorted sizes (0 bytes to 1 MiB), directories of every format (shortform, block, leaf,
+/// node: 3, 40, 400 and 3000 entries; the node directory's entries interleaved with hundreds of
+/// one-block files, so its blocks are scattered, in btree format when directory blocks are
+/// small enough), short symlinks (and a remote one on v4), a fifo, device nodes, a setuid file.
+/// The data stays under about 6 MiB whatever the block size.
+fn populate(dir: &Path, p: &Params) -> PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let bs = 1u64 << p.block_log;
+    let mut proto = String::from("/dev/null\n0 0\nd--755 0 0\n");
+    let file = |name: &str, size: u64| {
+        let path = src.join(name);
+        std::fs::write(&path, content(size, name)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let empty = file("empty", 0);
+    let small = file("small", 100);
+    for (name, size) in [
+        ("one", 1),
+        ("almost-block", bs - 1),
+        ("block", bs),
+        ("multi", 70000),
+        ("mib", 1 << 20),
+    ] {
+        let path = file(name, size);
+        let _ = writeln!(proto, "{name} ---644 1000 1000 {path}");
+    }
+    let _ = writeln!(proto, "small ---644 0 0 {small}\ndirs d--755 0 0");
+    let nonempty = (4u64 << 20) / bs;
+    for (name, count) in [("sf", 3u64), ("block", 40), ("leaf", 400), ("node", 3000)] {
+        let _ = writeln!(proto, "{name} d--750 1000 100");
+        let every = if name == "node" {
+            (count / nonempty.clamp(1, 600)).max(1)
+        } else {
+            u64::MAX
+        };
+        for i in 0..count {
+            let entry = format!("e{i:05}{}", "x".repeat((i % 40) as usize));
+            let src = if i % every == 0 { &small } else { &empty };
+            let _ = writeln!(proto, "{entry} ---600 {} {} {src}", i % 7, i % 5);
+        }
+        proto.push_str("$\n");
+    }
+    proto.push_str("$\nlinks d--755 0 0\nto-small l--777 0 0 ../small\n");
+    proto.push_str("dangling l--777 0 0 /nonexistent/target\n");
+    if !p.crc {
+        let long: Vec<String> = (0..60).map(|i| format!("component{i:03}")).collect();
+        let _ = writeln!(proto, "long l--777 0 0 {}", long.join("/"));
+    }
+    proto.push_str("$\nspecial d--755 0 0\nfifo p--644 0 0\nnull c--666 0 0 1 3\n");
+    let _ = writeln!(
+        proto,
+        "loop7 b--660 0 6 7 7\nsetuid -u-755 0 0 {empty}\n$\n$"
+    );
+    let path = dir.join("fs.proto");
+    std::fs::write(&path, proto).unwrap();
+    path
+}
+
+/// `xfs_repair -n IMAGE`: its exit code and output.
+fn repair(img: &Path) -> (Option<i32>, String) {
+    let out = Command::new(common::tool("xfs_repair"))
+        .arg("-n")
+        .arg(img)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
 static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
 static FIELDS: AtomicUsize = AtomicUsize::new(0);
 static REJECTED: AtomicUsize = AtomicUsize::new(0);
+static REPAIR_DIRTY: AtomicUsize = AtomicUsize::new(0);
+static NOSPACE: AtomicUsize = AtomicUsize::new(0);
 static SEEN: std::sync::Mutex<Vec<Params>> = std::sync::Mutex::new(Vec::new());
 
 /// Compares our rendering of every AG's sb/agf/agi/agfl with one xfs_db run over all of them.
@@ -210,34 +310,148 @@ fn compare_cli(img: &Path, agcount: u32) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// One case: mkfs.xfs with `p` and the populated tree, then every comparison. Returns false
+/// when mkfs.xfs refuses the parameters themselves. `count`: add to the property's counters.
+fn case(p: &Params, count: bool) -> Result<bool, TestCaseError> {
+    let dir = tempdir();
+    let img = dir.path().join("fs.img");
+    let size = u64::from(p.agcount) * p.ag_mib * (1 << 20);
+    let proto = populate(dir.path(), p);
+    let mut args = p.args();
+    args.push("-p".into());
+    args.push(proto.to_str().unwrap().into());
+    if let Err(e) = mkfs(&img, size, &args) {
+        // mkfs refuses some combinations (log too small, too many AGs for the size...), and a
+        // filesystem that is mostly log has no room for the tree; mkfs must fail for no
+        // other reason.
+        if e.contains("No space left on device") {
+            if count {
+                NOSPACE.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(false);
+        }
+        if mkfs(&img, size, &p.args()).is_ok() {
+            return Err(TestCaseError::fail(format!(
+                "mkfs.xfs {:?} accepts the parameters but not the protofile: {e}",
+                p.args()
+            )));
+        }
+        if count {
+            REJECTED.fetch_add(1, Ordering::Relaxed);
+        }
+        return Ok(false);
+    }
+    if count {
+        ACCEPTED.fetch_add(1, Ordering::Relaxed);
+        SEEN.lock().unwrap().push(p.clone());
+    }
+    let n = compare_all(&img)?;
+    if count {
+        FIELDS.fetch_add(n, Ordering::Relaxed);
+    }
+    compare_cli(
+        &img,
+        Filesystem::open(FileSource::open(&img).unwrap())
+            .unwrap()
+            .geo
+            .ag_count,
+    )?;
+    // The checker agrees with xfs_repair -n: nothing where it finds nothing; findings (exit 1)
+    // where it finds something.
+    let report = xfs_check::check(FileSource::open(&img).unwrap()).unwrap();
+    let findings: Vec<String> = report.findings().map(|f| f.render()).collect();
+    let (rc, text) = repair(&img);
+    if rc == Some(0) {
+        prop_assert!(
+            findings.is_empty(),
+            "check on a populated mkfs image that xfs_repair -n calls clean {:?}: {} findings, the first {:?}",
+            p.args(),
+            findings.len(),
+            &findings[..findings.len().min(20)]
+        );
+    } else {
+        if count {
+            REPAIR_DIRTY.fetch_add(1, Ordering::Relaxed);
+        }
+        prop_assert_eq!(rc, Some(1), "xfs_repair -n on {:?}: {}", p.args(), text);
+        prop_assert!(
+            !findings.is_empty(),
+            "xfs_repair -n finds problems in {:?} and check none: {}",
+            p.args(),
+            text
+        );
+    }
+    Ok(true)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 32,
         max_global_rejects: 200,
+        // Each case takes about a second: a failure is reported after a short shrink.
+        max_shrink_iters: 16,
         failure_persistence: None,
         .. ProptestConfig::default()
     })]
 
-    #[test]
+    // Not a #[test] of its own: mkfs_cases_were_really_compared runs it once.
     fn every_header_field_matches_xfs_db(p in params()) {
-        let dir = tempdir();
-        let img = dir.path().join("fs.img");
-        let size = u64::from(p.agcount) * p.ag_mib * (1 << 20);
-        if let Err(e) = mkfs(&img, size, &p.args()) {
-            // mkfs refuses some combinations (log too small, too many AGs for the size...).
-            REJECTED.fetch_add(1, Ordering::Relaxed);
-            let why = format!("mkfs.xfs rejected {:?}: {}", p.args(), e.lines().next().unwrap_or(""));
-            prop_assume!(false, "{}", why);
+        let accepted = case(&p, true)?;
+        prop_assume!(accepted, "mkfs.xfs rejected {:?}", p.args());
+    }
+}
+
+/// Populated images with large extent counts (nrext64) and the feature mixes most likely to
+/// matter, whatever the random draw gives.
+#[test]
+fn populated_fixed_cases_agree_with_xfs_repair() {
+    let base = Params {
+        crc: true,
+        block_log: 12,
+        sect_log: 9,
+        inode_log: 9,
+        agcount: 4,
+        ag_mib: 16,
+        log_blocks: None,
+        finobt: true,
+        sparse: true,
+        reflink: true,
+        rmapbt: true,
+        bigtime: true,
+        inobtcount: true,
+        nrext64: true,
+        ftype: true,
+        dir_log: 12,
+    };
+    let cases = [
+        base.clone(),
+        Params {
+            block_log: 10,
+            ..base.clone()
+        },
+        Params {
+            block_log: 11,
+            inode_log: 10,
+            dir_log: 13,
+            reflink: false,
+            rmapbt: false,
+            ..base.clone()
+        },
+        Params {
+            crc: false,
+            block_log: 9,
+            inode_log: 8,
+            nrext64: false,
+            ftype: false,
+            ..base.clone()
+        },
+    ];
+    for p in &cases {
+        match case(p, false) {
+            Ok(true) => {}
+            Ok(false) => panic!("mkfs.xfs rejected {:?}", p.args()),
+            Err(e) => panic!("{e}"),
         }
-        ACCEPTED.fetch_add(1, Ordering::Relaxed);
-        SEEN.lock().unwrap().push(p.clone());
-        let n = compare_all(&img)?;
-        FIELDS.fetch_add(n, Ordering::Relaxed);
-        compare_cli(&img, Filesystem::open(FileSource::open(&img).unwrap()).unwrap().geo.ag_count)?;
-        // A freshly made filesystem is clean: the checker must find nothing.
-        let report = xfs_check::check(FileSource::open(&img).unwrap()).unwrap();
-        let findings: Vec<String> = report.findings().map(|f| f.render()).collect();
-        prop_assert!(findings.is_empty(), "check on a clean mkfs image {:?}: {:?}", p.args(), findings);
     }
 }
 
@@ -249,7 +463,9 @@ fn mkfs_cases_were_really_compared() {
     let fields = FIELDS.load(Ordering::Relaxed);
     let rejected = REJECTED.load(Ordering::Relaxed);
     eprintln!(
-        "mkfs property: {accepted} images accepted by mkfs.xfs ({rejected} parameter sets rejected), {fields} field lines compared"
+        "mkfs property: {accepted} images accepted by mkfs.xfs ({rejected} parameter sets rejected), {fields} field lines compared, {} where xfs_repair -n was not clean, {} too small for the tree",
+        REPAIR_DIRTY.load(Ordering::Relaxed),
+        NOSPACE.load(Ordering::Relaxed)
     );
     let seen = SEEN.lock().unwrap();
     let set = |f: &dyn Fn(&Params) -> u32| {
