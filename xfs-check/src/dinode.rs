@@ -54,6 +54,17 @@ pub(crate) fn mode_ftype(mode: u16) -> u8 {
     }
 }
 
+/// What one fork maps, as counted.
+#[derive(Debug, Default)]
+struct Mapped {
+    /// Blocks, BMBT blocks included.
+    blocks: u64,
+    /// Extent records accepted.
+    extents: u64,
+    /// The mappings.
+    recs: Vec<BmbtRec>,
+}
+
 /// Result of processing one inode (process_dinode).
 pub(crate) struct Outcome {
     /// Return value: the inode would have been cleared.
@@ -86,54 +97,76 @@ impl<S: ByteSource> Checker<'_, S> {
                 == xfs_format::fields::CrcState::Bad
     }
 
-    /// Verify-mode pass of process_dinode_int: lines without the action suffix.
-    pub(crate) fn verify_dinode(&mut self, agno: u32, ino: u64, d: &[u8]) {
+    /// The checks process_dinode_int makes before it looks at the inode's type, in its
+    /// order: CRC, magic, version and next_unlinked, then (v5) the inode number and uuid,
+    /// then a negative size. `verify` picks the verify-mode messages (no action suffix).
+    /// `Err(())`: the inode would be cleared; `Ok(bad)`: whether a check failed that does
+    /// not stop the processing.
+    fn core_checks(
+        &mut self,
+        di: &RawDinode,
+        d: &[u8],
+        (agno, ino): (u32, u64),
+        verify: bool,
+    ) -> Result<bool, ()> {
         let i = ("ino", Val::from(ino));
-        let di = dinode_core(d);
+        let pick = |v: Kind, n: Kind| if verify { v } else { n };
+        let mut bad = false;
         if self.crc_bad(d) {
-            self.push(Kind::InodeBadCrcV, vec![i.clone()]);
-        }
-        if di.di_magic != XFS_DINODE_MAGIC {
-            self.push(
-                Kind::InodeBadMagicV,
-                vec![("found", di.di_magic.into()), i.clone()],
-            );
-        }
-        let ver = di.di_version;
-        if !self.good_version(ver) {
-            self.push(
-                Kind::InodeBadVersionV,
-                vec![("found", ver.into()), i.clone()],
-            );
+            self.push(pick(Kind::InodeBadCrcV, Kind::InodeBadCrc), vec![i.clone()]);
+            bad = true;
         }
         let nu = di.di_next_unlinked;
-        if nu != NULLAGINO && !self.valid_agino(agno, nu) {
-            self.push(
-                Kind::InodeBadNextUnlinkedV,
-                vec![("found", nu.into()), i.clone()],
-            );
+        let header = [
+            (
+                di.di_magic != XFS_DINODE_MAGIC,
+                pick(Kind::InodeBadMagicV, Kind::InodeBadMagic),
+                u64::from(di.di_magic),
+            ),
+            (
+                !self.good_version(di.di_version),
+                pick(Kind::InodeBadVersionV, Kind::InodeBadVersion),
+                u64::from(di.di_version),
+            ),
+            (
+                nu != NULLAGINO && !self.valid_agino(agno, nu),
+                pick(Kind::InodeBadNextUnlinkedV, Kind::InodeBadNextUnlinked),
+                u64::from(nu),
+            ),
+        ];
+        for (failed, kind, found) in header {
+            if failed {
+                self.push(kind, vec![("found", found.into()), i.clone()]);
+                bad = true;
+            }
         }
         if self.fs.geo.has_crc {
             if di.di_ino != ino {
-                self.push(
-                    Kind::InodeInoMismatch,
-                    vec![("found", di.di_ino.into()), i.clone()],
-                );
-                return;
+                self.push(Kind::InodeInoMismatch, vec![("found", di.di_ino.into()), i]);
+                return Err(());
             }
             if di.di_uuid != self.fs.geo.meta_uuid {
-                self.push(Kind::InodeUuidMismatch, vec![i.clone()]);
-                return;
+                self.push(Kind::InodeUuidMismatch, vec![i]);
+                return Err(());
             }
         }
         let size = di.signed_size();
         if size < 0 {
             self.push(Kind::InodeNegativeSize, vec![("found", size.into()), i]);
+            return Err(());
+        }
+        Ok(bad)
+    }
+
+    /// Verify-mode pass of process_dinode_int: lines without the action suffix.
+    pub(crate) fn verify_dinode(&mut self, agno: u32, ino: u64, d: &[u8]) {
+        let di = dinode_core(d);
+        if self.core_checks(&di, d, (agno, ino), true).is_err() {
             return;
         }
         let mode = di.di_mode;
         if mode != 0 && !mode_format_ok(mode, di.di_format) {
-            self.push(Kind::InodeBadFormat, vec![i]);
+            self.push(Kind::InodeBadFormat, vec![("ino", ino.into())]);
             return;
         }
         self.flag_checks(&di, ino, mode);
@@ -156,82 +189,29 @@ impl<S: ByteSource> Checker<'_, S> {
 
     /// process_dinode_int (not verify mode).
     pub(crate) fn dinode(&mut self, agno: u32, ino: u64, d: &[u8], was_free: bool) -> Outcome {
-        let phase4 = self.phase == 4;
-        let i = ("ino", Val::from(ino));
-        let mut retval = false;
         let clear = Outcome {
             status: true,
             used: false,
             isdir: false,
         };
         let di = dinode_core(d);
-        let mode = di.di_mode;
-        if self.crc_bad(d) {
-            self.push(Kind::InodeBadCrc, vec![i.clone()]);
-            retval = true;
-        }
-        if di.di_magic != XFS_DINODE_MAGIC {
-            self.push(
-                Kind::InodeBadMagic,
-                vec![("found", di.di_magic.into()), i.clone()],
-            );
-            retval = true;
-        }
-        let ver = di.di_version;
-        if !self.good_version(ver) {
-            self.push(
-                Kind::InodeBadVersion,
-                vec![("found", ver.into()), i.clone()],
-            );
-            retval = true;
-        }
-        let nu = di.di_next_unlinked;
-        if nu != NULLAGINO && !self.valid_agino(agno, nu) {
-            self.push(
-                Kind::InodeBadNextUnlinked,
-                vec![("found", nu.into()), i.clone()],
-            );
-            retval = true;
-        }
-        if self.fs.geo.has_crc {
-            if di.di_ino != ino {
-                self.push(
-                    Kind::InodeInoMismatch,
-                    vec![("found", di.di_ino.into()), i.clone()],
-                );
-                return clear;
-            }
-            if di.di_uuid != self.fs.geo.meta_uuid {
-                self.push(Kind::InodeUuidMismatch, vec![i.clone()]);
-                return clear;
-            }
-        }
-        let size = di.signed_size();
-        if size < 0 {
-            self.push(
-                Kind::InodeNegativeSize,
-                vec![("found", size.into()), i.clone()],
-            );
+        let Ok(retval) = self.core_checks(&di, d, (agno, ino), false) else {
             return clear;
-        }
+        };
+        let i = ("ino", Val::from(ino));
+        let mode = di.di_mode;
         if mode == 0 {
-            if was_free {
-                return Outcome {
-                    status: false,
-                    used: false,
-                    isdir: false,
-                };
+            if !was_free {
+                self.push(Kind::ImapFreeMarkedInuse, vec![i]);
             }
-            self.push(Kind::ImapFreeMarkedInuse, vec![i.clone()]);
             return Outcome {
-                status: retval,
+                status: retval && !was_free,
                 used: false,
                 isdir: false,
             };
         }
-        let format = di.di_format;
-        if !mode_format_ok(mode, format) {
-            self.push(Kind::InodeBadFormat, vec![i.clone()]);
+        if !mode_format_ok(mode, di.di_format) {
+            self.push(Kind::InodeBadFormat, vec![i]);
             return clear;
         }
         let (fixed, clr) = self.flag_checks(&di, ino, mode);
@@ -241,13 +221,48 @@ impl<S: ByteSource> Checker<'_, S> {
         if fixed {
             self.push(Kind::InodeWouldFixFlags, vec![]);
         }
-        if phase4 && nu != NULLAGINO {
+        if self.phase == 4 && di.di_next_unlinked != NULLAGINO {
             self.push(Kind::InodeClearNextUnlinked, vec![i.clone()]);
         }
-        let flags = di.di_flags;
-        let ty = match mode & S_IFMT {
+        let Some(ty) = self.inode_type(&di, ino) else {
+            return clear;
+        };
+        self.check_extsize_and_times(&di, ino);
+        if self.check_inode_sizes(&di, ty, ino) || self.check_forkoff(&di, ino) {
+            return clear;
+        }
+        let Some(data) = self.data_fork(&di, d, ty, ino) else {
+            self.push(Kind::BadDataFork, vec![i]);
+            return clear;
+        };
+        let (attr, attr_bad) = self.attr_fork(&di, d, ty, ino);
+        if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && data.blocks != 0 {
+            self.push_misc(
+                Kind::InodeMiscBlocks,
+                ty,
+                ino,
+                ("blocks", data.blocks.into()),
+            );
+            return clear;
+        }
+        self.check_counts(&di, ino, &data, &attr);
+        if self.check_contents(&di, d, ty, ino, &data.recs) {
+            return clear;
+        }
+        Outcome {
+            status: retval || attr_bad,
+            used: true,
+            isdir: ty == Type::Dir,
+        }
+    }
+
+    /// The inode's type from its mode (process_dinode_int's switch); `None` after reporting
+    /// a mode of no known type.
+    fn inode_type(&mut self, di: &RawDinode, ino: u64) -> Option<Type> {
+        let mode = di.di_mode;
+        Some(match mode & S_IFMT {
             S_IFDIR => Type::Dir,
-            S_IFREG if flags & DIFLAG_REALTIME != 0 => Type::RtData,
+            S_IFREG if di.di_flags & DIFLAG_REALTIME != 0 => Type::RtData,
             S_IFREG => {
                 let sb = &self.fs.sb.raw;
                 if ino == sb.sb_rbmino || ino == sb.sb_rsumino {
@@ -264,14 +279,21 @@ impl<S: ByteSource> Checker<'_, S> {
             _ => {
                 self.push(
                     Kind::InodeBadType,
-                    vec![("found", u64::from(mode & S_IFMT).into()), i.clone()],
+                    vec![
+                        ("found", u64::from(mode & S_IFMT).into()),
+                        ("ino", ino.into()),
+                    ],
                 );
-                return clear;
+                return None;
             }
-        };
-        // validate_extsize
+        })
+    }
+
+    /// validate_extsize and the nanosecond fields of legacy timestamps (reported only).
+    fn check_extsize_and_times(&mut self, di: &RawDinode, ino: u64) {
+        let i = ("ino", Val::from(ino));
         let extsize = di.di_extsize;
-        if extsize != 0 && flags & (DIFLAG_EXTSIZE | DIFLAG_EXTSZINHERIT) == 0 {
+        if extsize != 0 && di.di_flags & (DIFLAG_EXTSIZE | DIFLAG_EXTSZINHERIT) == 0 {
             self.push(
                 Kind::InodeBadExtsize,
                 vec![("found", extsize.into()), i.clone()],
@@ -285,11 +307,14 @@ impl<S: ByteSource> Checker<'_, S> {
                 );
             }
         }
-        // process_check_inode_sizes
-        let geo = &self.fs.geo;
-        let litino = geo.litino();
-        let forkoff = usize::from(di.di_forkoff);
-        let dsize = di.dfork_size(geo);
+    }
+
+    /// process_check_inode_sizes; true when the inode would be cleared.
+    fn check_inode_sizes(&mut self, di: &RawDinode, ty: Type, ino: u64) -> bool {
+        let i = ("ino", Val::from(ino));
+        let size = di.signed_size();
+        let dsize = di.dfork_size(&self.fs.geo);
+        let format = di.di_format;
         match ty {
             Type::Dir => {
                 if size <= dsize as i64 && format != FMT_LOCAL {
@@ -298,160 +323,162 @@ impl<S: ByteSource> Checker<'_, S> {
                         vec![
                             ("format", u64::from(format).into()),
                             ("size", size.into()),
-                            i.clone(),
+                            i,
                         ],
                     );
-                    return clear;
+                    return true;
                 }
                 if size > 32 * (1i64 << 30) {
-                    self.push(Kind::DirBadSize, vec![i.clone(), ("size", size.into())]);
-                    return clear;
+                    self.push(Kind::DirBadSize, vec![i, ("size", size.into())]);
+                    return true;
                 }
             }
             Type::Chr | Type::Blk | Type::Sock | Type::Fifo => {
                 if size != 0 {
                     self.push_misc(Kind::InodeMiscSize, ty, ino, ("size", size.into()));
-                    return clear;
+                    return true;
                 }
             }
             Type::RtData => {
                 if self.fs.sb.raw.sb_rblocks == 0 {
-                    self.push(Kind::InodeRtFile, vec![i.clone()]);
-                    return clear;
+                    self.push(Kind::InodeRtFile, vec![i]);
+                    return true;
                 }
             }
             _ => {}
         }
-        // process_check_inode_forkoff
-        if forkoff != 0 {
-            if format == FMT_DEV {
-                if forkoff != 1 {
-                    self.push(Kind::ForkoffDev, vec![("found", forkoff.into()), i.clone()]);
-                    return clear;
-                }
-            } else if forkoff >= litino / 8 {
-                self.push(
-                    Kind::ForkoffBad,
-                    vec![
-                        ("found", forkoff.into()),
-                        i.clone(),
-                        ("max", (litino / 8).into()),
-                    ],
-                );
-                return clear;
-            }
+        false
+    }
+
+    /// process_check_inode_forkoff; true when the inode would be cleared.
+    fn check_forkoff(&mut self, di: &RawDinode, ino: u64) -> bool {
+        let forkoff = usize::from(di.di_forkoff);
+        if forkoff == 0 {
+            return false;
         }
-        // Data fork.
-        // Extent counts as the inode's layout has them (32/16 bits, or 64/32 with nrext64).
-        let nex_disk = di.data_extents();
-        let anex_disk = di.attr_extents();
-        let nblocks_disk = di.di_nblocks;
-        let mut tot = 0u64;
-        let mut nextents = 0u64;
-        let mut dir_recs: Vec<BmbtRec> = Vec::new();
-        let data_err = match format {
+        let max = self.fs.geo.litino() / 8;
+        let i = ("ino", Val::from(ino));
+        if di.di_format == FMT_DEV {
+            if forkoff != 1 {
+                self.push(Kind::ForkoffDev, vec![("found", forkoff.into()), i]);
+                return true;
+            }
+        } else if forkoff >= max {
+            self.push(
+                Kind::ForkoffBad,
+                vec![("found", forkoff.into()), i, ("max", max.into())],
+            );
+            return true;
+        }
+        false
+    }
+
+    /// process_inode_data_fork: `None` when the fork is bad (the inode would be cleared).
+    fn data_fork(&mut self, di: &RawDinode, d: &[u8], ty: Type, ino: u64) -> Option<Mapped> {
+        let format = di.di_format;
+        match format {
             FMT_LOCAL => {
+                let size = di.signed_size();
+                let dsize = di.dfork_size(&self.fs.geo);
                 if size > dsize as i64 {
                     self.push(
                         Kind::LocalDataTooLarge,
-                        vec![i.clone(), ("size", size.into()), ("max", dsize.into())],
+                        vec![
+                            ("ino", ino.into()),
+                            ("size", size.into()),
+                            ("max", dsize.into()),
+                        ],
                     );
-                    true
-                } else {
-                    false
+                    return None;
                 }
+                Some(Mapped::default())
             }
             FMT_EXTENTS | FMT_BTREE => {
-                let fork = di.dfork(d, &self.fs.geo);
-                let at = (d, di.dfork_offset(), fork);
-                let (err, t, n, recs) = self.mapped_fork(at, format, nex_disk, (ino, ty), "data");
-                tot = t;
-                nextents = n;
-                if !err {
-                    dir_recs = recs;
-                }
-                err
+                let at = (d, di.dfork_offset(), di.dfork(d, &self.fs.geo));
+                let (m, err) = self.mapped_fork(at, format, di.data_extents(), (ino, ty), "data");
+                (!err).then_some(m)
             }
-            _ => false,
+            _ => Some(Mapped::default()),
+        }
+    }
+
+    /// process_inode_attr_fork and, in phase 3, process_attributes: the fork's blocks and
+    /// extents as counted (zero when the attributes would be cleared), and whether the
+    /// inode is bad.
+    fn attr_fork(&mut self, di: &RawDinode, d: &[u8], ty: Type, ino: u64) -> (Mapped, bool) {
+        if di.di_forkoff == 0 {
+            return (Mapped::default(), false);
+        }
+        let i = ("ino", Val::from(ino));
+        let phase4 = self.phase == 4;
+        let asize = di.afork_size(&self.fs.geo);
+        let aformat = di.di_aformat;
+        let afork = di.afork(d, &self.fs.geo);
+        let anex_disk = di.attr_extents();
+        let (mapped, bad) = match aformat {
+            FMT_LOCAL => {
+                let sf = xfs_format::attr::decode_shortform(afork);
+                let tsz = sf.as_ref().map_or(0, |sf| usize::from(sf.hdr.totsize));
+                if tsz > asize {
+                    self.push(
+                        Kind::AttrLocalTooLarge,
+                        vec![
+                            i.clone(),
+                            ("found", (tsz as i64).into()),
+                            ("max", asize.into()),
+                        ],
+                    );
+                } else if let (false, Some(sf)) = (phase4, sf) {
+                    self.sf_attr_check(ino, &sf);
+                }
+                (None, tsz > asize)
+            }
+            FMT_EXTENTS | FMT_BTREE => {
+                let at = (d, di.afork_offset(), afork);
+                let (m, err) = self.mapped_fork(at, aformat, anex_disk, (ino, ty), "attr");
+                (Some(m), err)
+            }
+            _ => (None, true),
         };
-        if data_err {
-            self.push(Kind::BadDataFork, vec![i.clone()]);
-            return clear;
+        if bad {
+            self.push(Kind::BadAttrFork, vec![i]);
+            return (mapped.unwrap_or_default(), true);
         }
-        // Attr fork.
-        let mut atot = 0u64;
-        let mut anextents = 0u64;
-        let mut attr_recs: Option<Vec<BmbtRec>> = None;
-        if forkoff != 0 {
-            let asize = di.afork_size(&self.fs.geo);
-            let aformat = di.di_aformat;
-            let afork = di.afork(d, &self.fs.geo);
-            let aerr = match aformat {
-                FMT_LOCAL => {
-                    let sf = xfs_format::attr::decode_shortform(afork);
-                    let tsz = sf.as_ref().map_or(0, |sf| usize::from(sf.hdr.totsize));
-                    if tsz > asize {
-                        self.push(
-                            Kind::AttrLocalTooLarge,
-                            vec![
-                                i.clone(),
-                                ("found", (tsz as i64).into()),
-                                ("max", asize.into()),
-                            ],
-                        );
-                        true
-                    } else {
-                        if let (false, Some(sf)) = (phase4, sf) {
-                            self.sf_attr_check(ino, &sf);
-                        }
-                        false
-                    }
-                }
-                FMT_EXTENTS | FMT_BTREE => {
-                    let at = (d, di.afork_offset(), afork);
-                    let (err, t, n, recs) =
-                        self.mapped_fork(at, aformat, anex_disk, (ino, ty), "attr");
-                    atot = t;
-                    anextents = n;
-                    if !err {
-                        attr_recs = Some(recs);
-                    }
-                    err
-                }
-                _ => true,
-            };
-            if aerr {
-                self.push(Kind::BadAttrFork, vec![i.clone()]);
-                retval = true;
-            } else if let (false, Some(recs)) = (phase4, attr_recs) {
-                // process_attributes: only in phase 3.
-                if self.lf_attr(ino, &recs, aformat, anex_disk) {
-                    self.push(Kind::InodeAttrProblem, vec![i.clone()]);
-                    self.push(Kind::InodeWouldClearAttrFork, Vec::new());
-                    atot = 0;
-                    anextents = 0;
-                }
-            }
+        let Some(m) = mapped else {
+            return (Mapped::default(), false);
+        };
+        // process_attributes: only in phase 3.
+        if !phase4 && self.lf_attr(ino, &m.recs, aformat, anex_disk) {
+            self.push(Kind::InodeAttrProblem, vec![i]);
+            self.push(Kind::InodeWouldClearAttrFork, Vec::new());
+            return (Mapped::default(), false);
         }
-        if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && tot != 0 {
-            self.push_misc(Kind::InodeMiscBlocks, ty, ino, ("blocks", tot.into()));
-            return clear;
-        }
-        // process_inode_blocks_and_extents
+        (m, false)
+    }
+
+    /// process_inode_blocks_and_extents: the block and extent counts the inode claims
+    /// against those counted.
+    fn check_counts(&mut self, di: &RawDinode, ino: u64, data: &Mapped, attr: &Mapped) {
+        let format = di.di_format;
         let counts = [
             (
                 true,
                 Kind::InodeBadNblocks,
-                nblocks_disk,
-                tot.saturating_add(atot),
+                di.di_nblocks,
+                data.blocks.saturating_add(attr.blocks),
             ),
             (
                 format != FMT_LOCAL && format != FMT_DEV,
                 Kind::InodeBadNextents,
-                nex_disk,
-                nextents,
+                di.data_extents(),
+                data.extents,
             ),
-            (forkoff != 0, Kind::InodeBadAnextents, anex_disk, anextents),
+            (
+                di.di_forkoff != 0,
+                Kind::InodeBadAnextents,
+                di.attr_extents(),
+                attr.extents,
+            ),
         ];
         for (applies, kind, found, counted) in counts {
             if applies && found != counted {
@@ -459,21 +486,33 @@ impl<S: ByteSource> Checker<'_, S> {
                     kind,
                     vec![
                         ("found", found.into()),
-                        i.clone(),
+                        ("ino", ino.into()),
                         ("expected", counted.into()),
                     ],
                 );
             }
         }
-        let mut isdir = false;
+    }
+
+    /// The contents process_dinode_int checks by type: directories (process_dir2) and
+    /// symlinks (process_symlink); true when the inode would be cleared.
+    fn check_contents(
+        &mut self,
+        di: &RawDinode,
+        d: &[u8],
+        ty: Type,
+        ino: u64,
+        recs: &[BmbtRec],
+    ) -> bool {
+        let i = ("ino", Val::from(ino));
+        let size = di.signed_size();
         match ty {
             Type::Dir => {
-                isdir = true;
-                if format == FMT_LOCAL {
+                if di.di_format == FMT_LOCAL {
                     self.sf_dir(ino, di.dfork(d, &self.fs.geo), size);
-                } else if self.lf_dir(ino, &dir_recs) {
-                    self.push(Kind::DirProblem, vec![i.clone()]);
-                    return clear;
+                } else if self.lf_dir(ino, recs) {
+                    self.push(Kind::DirProblem, vec![i]);
+                    return true;
                 }
             }
             Type::Symlink => {
@@ -484,21 +523,17 @@ impl<S: ByteSource> Checker<'_, S> {
                         vec![i.clone(), ("found", di.di_size.into())],
                     );
                     self.push(Kind::SymlinkProblem, vec![i]);
-                    return clear;
+                    return true;
                 }
                 if size == 0 {
                     self.push(Kind::SymlinkZeroSize, vec![i.clone()]);
                     self.push(Kind::SymlinkProblem, vec![i]);
-                    return clear;
+                    return true;
                 }
             }
             _ => {}
         }
-        Outcome {
-            status: retval,
-            used: true,
-            isdir,
-        }
+        false
     }
 
     /// The mappings of a fork in extents or btree format (`fork`: its bytes in the inode,
@@ -527,8 +562,7 @@ impl<S: ByteSource> Checker<'_, S> {
     }
 
     /// A fork in extents or btree format: its mappings checked and claimed
-    /// (process_exinode / process_btinode): (error, blocks including BMBT blocks, extents
-    /// counted, the mappings).
+    /// (process_exinode / process_btinode), and whether they are bad.
     fn mapped_fork(
         &mut self,
         at: (&[u8], usize, &[u8]),
@@ -536,10 +570,15 @@ impl<S: ByteSource> Checker<'_, S> {
         nex: u64,
         (ino, ty): (u64, Type),
         which: &str,
-    ) -> (bool, u64, u64, Vec<BmbtRec>) {
+    ) -> (Mapped, bool) {
         let (recs, nb) = self.fork_mappings(at, format, nex, ino);
-        let (err, t, n) = self.reclist(&recs, ty, ino, which);
-        (err, t.saturating_add(nb), n, recs)
+        let (err, blocks, extents) = self.reclist(&recs, ty, ino, which);
+        let m = Mapped {
+            blocks: blocks.saturating_add(nb),
+            extents,
+            recs,
+        };
+        (m, err)
     }
 
     /// A finding about a device, socket or fifo inode: its type, number and one value.
