@@ -773,8 +773,7 @@ mod tests {
         geo: &Geometry,
         fsb: u64,
         level: u16,
-        left: u64,
-        right: u64,
+        (left, right): (u64, u64),
         owner: u64,
         node: &[(u64, u64)],
         leaf: &[BmbtRec],
@@ -815,78 +814,50 @@ mod tests {
         let owner = 131;
         // fsb numbers: AG 0 blocks 10.., AG 1 blocks (1 << 6) | 10...
         let fsb = |i: u64| {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 10 + i
             } else {
                 (1 << 6) | (10 + i)
             }
         };
-        let (l2, l1, l0): (Vec<u64>, Vec<u64>, Vec<u64>) = (
-            (0..2).map(fsb).collect(),
-            (2..6).map(fsb).collect(),
-            (6..14).map(fsb).collect(),
-        );
+        // levels[0] = 8 leaves, levels[1] = 4 nodes, levels[2] = 2 nodes.
+        let levels: Vec<Vec<u64>> = [6..14, 2..6, 0..2]
+            .into_iter()
+            .map(|r| r.map(fsb).collect())
+            .collect();
+        let (l2, l1, l0) = (&levels[2], &levels[1], &levels[0]);
         let rec = |i: usize| BmbtRec {
             startoff: 100 * i as u64,
             startblock: 1000 + i as u64,
             blockcount: 3,
             unwritten: false,
         };
-        let sib = |v: &[u64], i: usize, d: isize| {
-            let j = i as isize + d;
-            if j < 0 || j as usize >= v.len() {
-                NULL_FSBLOCK
-            } else {
-                v[j as usize]
+        for (level, blocks) in levels.iter().enumerate() {
+            let span = 2usize << level; // records below one block of this level
+            for (i, &b) in blocks.iter().enumerate() {
+                let left = if i == 0 { NULL_FSBLOCK } else { blocks[i - 1] };
+                let right = blocks.get(i + 1).copied().unwrap_or(NULL_FSBLOCK);
+                let recs: Vec<BmbtRec> = (span * i..span * (i + 1)).map(rec).collect();
+                let kids: Vec<(u64, u64)> = if level == 0 {
+                    Vec::new()
+                } else {
+                    let below = &levels[level - 1];
+                    (0..2)
+                        .map(|k| (rec(span * i + k * span / 2).startoff, below[2 * i + k]))
+                        .collect()
+                };
+                let leaf = if level == 0 { &recs[..] } else { &[] };
+                put_block(
+                    &mut img,
+                    &geo,
+                    b,
+                    level as u16,
+                    (left, right),
+                    owner,
+                    &kids,
+                    leaf,
+                );
             }
-        };
-        for (i, &b) in l0.iter().enumerate() {
-            let recs = [rec(2 * i), rec(2 * i + 1)];
-            put_block(
-                &mut img,
-                &geo,
-                b,
-                0,
-                sib(&l0, i, -1),
-                sib(&l0, i, 1),
-                owner,
-                &[],
-                &recs,
-            );
-        }
-        for (i, &b) in l1.iter().enumerate() {
-            let kids = [
-                (rec(4 * i).startoff, l0[2 * i]),
-                (rec(4 * i + 2).startoff, l0[2 * i + 1]),
-            ];
-            put_block(
-                &mut img,
-                &geo,
-                b,
-                1,
-                sib(&l1, i, -1),
-                sib(&l1, i, 1),
-                owner,
-                &kids,
-                &[],
-            );
-        }
-        for (i, &b) in l2.iter().enumerate() {
-            let kids = [
-                (rec(8 * i).startoff, l1[2 * i]),
-                (rec(8 * i + 4).startoff, l1[2 * i + 1]),
-            ];
-            put_block(
-                &mut img,
-                &geo,
-                b,
-                2,
-                sib(&l2, i, -1),
-                sib(&l2, i, 1),
-                owner,
-                &kids,
-                &[],
-            );
         }
         let root = BmdrRoot {
             bb_level: 3,
@@ -898,7 +869,7 @@ mod tests {
         let src = crate::source::SliceSource(img);
         let w = walk_bmbt(&src, &geo, &root, owner);
         assert!(w.findings.is_empty(), "{:?}", w.findings);
-        let mut all: Vec<u64> = l2.iter().chain(&l1).chain(&l0).copied().collect();
+        let mut all: Vec<u64> = levels.iter().flatten().copied().collect();
         let mut got = w.blocks.clone();
         all.sort_unstable();
         got.sort_unstable();
@@ -914,8 +885,7 @@ mod tests {
             &geo,
             l1[3],
             1,
-            l1[2],
-            NULL_FSBLOCK,
+            (l1[2], NULL_FSBLOCK),
             owner,
             &[(1200, l0[6]), (1400, l2[0])],
             &[],

@@ -570,6 +570,23 @@ enum Slot {
     Ptr,
 }
 
+/// The bytes of slot `i` (record, key or pointer) of block `buf`.
+fn slot<'b, K: BtreeKind + ?Sized>(
+    kind: &K,
+    buf: &'b [u8],
+    has_crc: bool,
+    what: Slot,
+    i: usize,
+) -> Option<&'b [u8]> {
+    let at = slot_offset(kind, buf.len(), has_crc, what, i)?;
+    let len = match what {
+        Slot::Rec => kind.rec_len(),
+        Slot::Key => kind.key_len(),
+        Slot::Ptr => kind.ptr_format().ptr_len(),
+    };
+    buf.get(at..at.checked_add(len)?)
+}
+
 /// Record `i` (0-based) of the leaf block `buf`, decoded by `kind`; `None` when it does not
 /// fit the block. `i` is not checked against `bb_numrecs` (xfs_repair reads a clamped count).
 pub fn rec_at<K: BtreeKind + ?Sized>(
@@ -578,8 +595,7 @@ pub fn rec_at<K: BtreeKind + ?Sized>(
     has_crc: bool,
     i: usize,
 ) -> Option<K::Rec> {
-    let at = slot_offset(kind, buf.len(), has_crc, Slot::Rec, i)?;
-    kind.decode_rec(buf.get(at..at.checked_add(kind.rec_len())?)?)
+    kind.decode_rec(slot(kind, buf, has_crc, Slot::Rec, i)?)
 }
 
 /// Key `i` (0-based) of the node block `buf`.
@@ -589,15 +605,14 @@ pub fn key_at<K: BtreeKind + ?Sized>(
     has_crc: bool,
     i: usize,
 ) -> Option<K::Key> {
-    let at = slot_offset(kind, buf.len(), has_crc, Slot::Key, i)?;
-    kind.decode_key(buf.get(at..at.checked_add(kind.key_len())?)?)
+    kind.decode_key(slot(kind, buf, has_crc, Slot::Key, i)?)
 }
 
 /// Child pointer `i` (0-based) of the node block `buf` (the whole block: the pointer array
 /// starts after as many keys as the block size allows).
 pub fn ptr_at<K: BtreeKind + ?Sized>(kind: &K, buf: &[u8], has_crc: bool, i: usize) -> Option<u64> {
-    let at = slot_offset(kind, buf.len(), has_crc, Slot::Ptr, i)?;
-    kind.ptr_format().read_ptr(buf.get(at..)?)
+    kind.ptr_format()
+        .read_ptr(slot(kind, buf, has_crc, Slot::Ptr, i)?)
 }
 
 /// The verifier layout of a btree block header.
@@ -796,37 +811,39 @@ where
         let null = self.kind.ptr_format().null();
         let mut found = Vec::new();
         for blocks in &self.levels {
-            let mut prev: Option<u64> = None;
-            for &(ptr, left, _) in blocks {
-                let expected = prev.unwrap_or(null);
-                if left != expected {
-                    found.push(Finding::BadSibling {
-                        ptr,
-                        which: Sibling::Left,
-                        found: left,
-                        expected,
-                    });
-                }
-                prev = Some(ptr);
-            }
-            let mut next: Option<u64> = None;
-            for &(ptr, _, right) in blocks.iter().rev() {
-                let expected = next.unwrap_or(null);
-                if right != expected {
-                    found.push(Finding::BadSibling {
-                        ptr,
-                        which: Sibling::Right,
-                        found: right,
-                        expected,
-                    });
-                }
-                next = Some(ptr);
-            }
+            let lefts = blocks.iter().map(|&(ptr, left, _)| (ptr, left));
+            found.extend(sibling_chain(null, lefts, Sibling::Left));
+            let rights = blocks.iter().rev().map(|&(ptr, _, right)| (ptr, right));
+            found.extend(sibling_chain(null, rights, Sibling::Right));
         }
         for f in found {
             self.find(f);
         }
     }
+}
+
+/// The sibling findings of one level walked in one direction: each block's `which` sibling
+/// (`(ptr, sibling)` in walking order) must be the block before it, the first one null.
+fn sibling_chain(
+    null: u64,
+    blocks: impl Iterator<Item = (u64, u64)>,
+    which: Sibling,
+) -> Vec<Finding> {
+    let mut prev: Option<u64> = None;
+    let mut out = Vec::new();
+    for (ptr, found) in blocks {
+        let expected = prev.unwrap_or(null);
+        if found != expected {
+            out.push(Finding::BadSibling {
+                ptr,
+                which,
+                found,
+                expected,
+            });
+        }
+        prev = Some(ptr);
+    }
+    out
 }
 
 /// Where a walk starts.
@@ -1103,41 +1120,22 @@ fn print_block<K: BtreeKind, A: Addressing>(
     out: &mut String,
 ) {
     let has_crc = addr.has_crc();
-    let format = kind.ptr_format();
-    let hdr_len = format.hdr_len(has_crc);
-    let bs = blk.buf.len();
+    let buf = &blk.buf;
     let numrecs = usize::from(blk.hdr.bb_numrecs);
     let block_is_leaf = blk.hdr.bb_level == 0;
-    // xfs_db stops arrays at the end of the buffer.
-    let fit = |start: usize, size: usize, n: usize| -> usize {
-        bs.saturating_sub(start)
-            .checked_div(size)
-            .unwrap_or(0)
-            .min(n)
-    };
+    // xfs_db stops arrays at the end of the buffer (the decoders return None past it).
     if node {
         let n = if block_is_leaf { 0 } else { numrecs };
-        let kl = kind.key_len();
-        let count = fit(hdr_len, kl, n);
-        let keys = (0..count).filter_map(|i| {
-            let at = i.checked_mul(kl)?.checked_add(hdr_len)?;
-            let k = kind.decode_key(blk.buf.get(at..at.checked_add(kl)?)?)?;
-            Some(kind.key_fields(&k))
-        });
-        print_sarray("keys", kind.key_names(), keys.collect(), out);
-        let max = max_recs(kind, addr.block_size(), has_crc, false);
-        let pl = format.ptr_len();
-        let ptrs_at = max.saturating_mul(kl).saturating_add(hdr_len);
-        let count = fit(ptrs_at, pl, n);
-        if count == 0 {
+        let keys = (0..n).map_while(|i| key_at(kind, buf, has_crc, i));
+        let keys = keys.map(|k| kind.key_fields(&k)).collect();
+        print_sarray("keys", kind.key_names(), keys, out);
+        let ptrs: Vec<u64> = (0..n)
+            .map_while(|i| ptr_at(kind, buf, has_crc, i))
+            .collect();
+        if ptrs.is_empty() {
             out.push_str("field ptrs not found\n");
             return;
         }
-        let ptrs: Vec<u64> = (0..count)
-            .filter_map(|i| {
-                format.read_ptr(blk.buf.get(i.checked_mul(pl)?.checked_add(ptrs_at)?..)?)
-            })
-            .collect();
         out.push_str(&array_prefix("ptrs", ptrs.len()));
         let many = ptrs.len() > 1;
         for (i, p) in ptrs.iter().enumerate() {
@@ -1152,14 +1150,9 @@ fn print_block<K: BtreeKind, A: Addressing>(
         out.push('\n');
     } else {
         let n = if block_is_leaf { numrecs } else { 0 };
-        let rl = kind.rec_len();
-        let count = fit(hdr_len, rl, n);
-        let recs = (0..count).filter_map(|i| {
-            let at = i.checked_mul(rl)?.checked_add(hdr_len)?;
-            let r = kind.decode_rec(blk.buf.get(at..at.checked_add(rl)?)?)?;
-            Some(kind.rec_fields(&r))
-        });
-        print_sarray("recs", kind.rec_names(), recs.collect(), out);
+        let recs = (0..n).map_while(|i| rec_at(kind, buf, has_crc, i));
+        let recs = recs.map(|r| kind.rec_fields(&r)).collect();
+        print_sarray("recs", kind.rec_names(), recs, out);
     }
 }
 
