@@ -308,6 +308,19 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         ("ag", self.agno.into())
     }
 
+    /// A counter of an AG header checked against what the scan counted.
+    fn count_mismatch(&mut self, kind: &'static str, found: u64, expected: u64) {
+        if found == expected {
+            return;
+        }
+        let fields = vec![
+            ("found", found.into()),
+            ("expected", expected.into()),
+            self.ag(),
+        ];
+        self.push(f(kind, fields));
+    }
+
     fn verify_agbno(&self, b: u32) -> bool {
         b < self.ag_size && b > self.c.agfl_block
     }
@@ -749,93 +762,64 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             );
         }
         if g.has_rmapbt {
-            let max = self.c.rmap.maxlevels;
-            let ok = self.root_checks(r.agf_rmap_level, max, r.agf_rmap_root, "rmapbt", "rmapbt");
-            if !ok || r.agf_rmap_level == 0 || r.agf_rmap_level > max {
-                self.r.rmap_suspect = true;
-            }
-            if ok {
-                self.nr_blocks = 0;
-                self.scan_sbtree(
-                    Tree::Rmap,
-                    r.agf_rmap_root,
-                    level_of(r.agf_rmap_level),
-                    false,
-                    true,
-                );
-                if r.agf_rmap_blocks != self.nr_blocks {
-                    self.push(f(
-                        "rmapbt_blocks_mismatch",
-                        vec![
-                            ("expected", self.nr_blocks.into()),
-                            ("found", r.agf_rmap_blocks.into()),
-                        ],
-                    ));
-                }
-            }
+            let root = (r.agf_rmap_root, r.agf_rmap_level, r.agf_rmap_blocks);
+            self.scan_counted_root(Tree::Rmap, root, ["rmapbt", "rmapbt"]);
         }
         if g.has_reflink {
-            let max = self.c.refc.maxlevels;
-            let ok = self.root_checks(
-                r.agf_refcount_level,
-                max,
+            let root = (
                 r.agf_refcount_root,
-                "refcountbt",
-                "refcntbt",
+                r.agf_refcount_level,
+                r.agf_refcount_blocks,
             );
-            if !ok || r.agf_refcount_level == 0 || r.agf_refcount_level > max {
-                self.r.refc_suspect = true;
-            }
-            if ok {
-                self.nr_blocks = 0;
-                self.scan_sbtree(
-                    Tree::Refc,
-                    r.agf_refcount_root,
-                    level_of(r.agf_refcount_level),
-                    false,
-                    true,
-                );
-                if r.agf_refcount_blocks != self.nr_blocks {
-                    self.push(f(
-                        "refcountbt_blocks_mismatch",
-                        vec![
-                            ("expected", self.nr_blocks.into()),
-                            ("found", r.agf_refcount_blocks.into()),
-                        ],
-                    ));
-                }
-            }
+            self.scan_counted_root(Tree::Refc, root, ["refcountbt", "refcntbt"]);
         }
         let cn = self.r.counts;
-        if u64::from(r.agf_freeblks) != cn.agffreeblks {
-            self.push(f(
-                "agf_freeblks_mismatch",
-                vec![
-                    ("found", r.agf_freeblks.into()),
-                    ("expected", cn.agffreeblks.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if u64::from(r.agf_longest) != cn.agflongest {
-            self.push(f(
-                "agf_longest_mismatch",
-                vec![
-                    ("found", r.agf_longest.into()),
-                    ("expected", cn.agflongest.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if g.has_lazysbcount && u64::from(r.agf_btreeblks) != cn.agfbtreeblks {
-            self.push(f(
+        self.count_mismatch(
+            "agf_freeblks_mismatch",
+            r.agf_freeblks.into(),
+            cn.agffreeblks,
+        );
+        self.count_mismatch("agf_longest_mismatch", r.agf_longest.into(), cn.agflongest);
+        if g.has_lazysbcount {
+            self.count_mismatch(
                 "agf_btreeblks_mismatch",
-                vec![
-                    ("found", r.agf_btreeblks.into()),
-                    ("expected", cn.agfbtreeblks.into()),
-                    self.ag(),
-                ],
-            ));
+                r.agf_btreeblks.into(),
+                cn.agfbtreeblks,
+            );
+        }
+    }
+
+    /// The rmapbt or refcountbt from its AGF root `(root, levels, blocks)`: root checks, the
+    /// tree made suspect for phase 4 when its root is, the scan and the block count check.
+    fn scan_counted_root(
+        &mut self,
+        t: Tree,
+        (root, levels, blocks): (u32, u32, u32),
+        names: [&str; 2],
+    ) {
+        let max = self.c.lim(t).maxlevels;
+        let ok = self.root_checks(levels, max, root, names[0], names[1]);
+        if !ok || levels == 0 || levels > max {
+            match t {
+                Tree::Refc => self.r.refc_suspect = true,
+                _ => self.r.rmap_suspect = true,
+            }
+        }
+        if !ok {
+            return;
+        }
+        self.nr_blocks = 0;
+        self.scan_sbtree(t, root, level_of(levels), false, true);
+        if blocks != self.nr_blocks {
+            let kind = match t {
+                Tree::Refc => "refcountbt_blocks_mismatch",
+                _ => "rmapbt_blocks_mismatch",
+            };
+            let fields = vec![
+                ("expected", self.nr_blocks.into()),
+                ("found", blocks.into()),
+            ];
+            self.push(f(kind, fields));
         }
     }
 
@@ -880,35 +864,18 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
         }
         let cn = self.r.counts;
-        if u64::from(r.agi_count) != cn.agicount {
-            self.push(f(
-                "agi_count_mismatch",
-                vec![
-                    ("found", r.agi_count.into()),
-                    ("expected", cn.agicount.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if u64::from(r.agi_freecount) != cn.agifreecount {
-            self.push(f(
-                "agi_freecount_mismatch",
-                vec![
-                    ("found", r.agi_freecount.into()),
-                    ("expected", cn.agifreecount.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if g.has_finobt && u64::from(r.agi_freecount) != cn.fibtfreecount {
-            self.push(f(
+        self.count_mismatch("agi_count_mismatch", r.agi_count.into(), cn.agicount);
+        self.count_mismatch(
+            "agi_freecount_mismatch",
+            r.agi_freecount.into(),
+            cn.agifreecount,
+        );
+        if g.has_finobt {
+            self.count_mismatch(
                 "agi_freecount_mismatch_finobt",
-                vec![
-                    ("found", r.agi_freecount.into()),
-                    ("expected", cn.fibtfreecount.into()),
-                    self.ag(),
-                ],
-            ));
+                r.agi_freecount.into(),
+                cn.fibtfreecount,
+            );
         }
         for (i, &agino) in r.agi_unlinked.iter().enumerate() {
             if agino != NULL_AG {
