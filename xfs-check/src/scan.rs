@@ -26,6 +26,21 @@ fn f(kind: &'static str, fields: Vec<(&'static str, Val)>) -> Finding {
     Finding::new(2, kind, fields)
 }
 
+/// A counter found on disk that differs from the one counted (`ag`: the AG it belongs to).
+fn count_finding(
+    kind: &'static str,
+    found: u64,
+    expected: u64,
+    ag: Option<u32>,
+) -> Option<Finding> {
+    if found == expected {
+        return None;
+    }
+    let mut fields = vec![("found", found.into()), ("expected", expected.into())];
+    fields.extend(ag.map(|a| ("ag", a.into())));
+    Some(f(kind, fields))
+}
+
 fn shl(v: u64, n: u32) -> u64 {
     v.checked_shl(n).unwrap_or(0)
 }
@@ -310,15 +325,9 @@ impl<S: ByteSource> Ag<'_, '_, S> {
 
     /// A counter of an AG header checked against what the scan counted.
     fn count_mismatch(&mut self, kind: &'static str, found: u64, expected: u64) {
-        if found == expected {
-            return;
-        }
-        let fields = vec![
-            ("found", found.into()),
-            ("expected", expected.into()),
-            self.ag(),
-        ];
-        self.push(f(kind, fields));
+        self.r
+            .findings
+            .extend(count_finding(kind, found, expected, Some(self.agno)));
     }
 
     fn verify_agbno(&self, b: u32) -> bool {
@@ -844,23 +853,12 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             );
         }
         if g.has_inobtcount {
-            if r.agi_iblocks != self.ino_blocks {
-                self.push(f(
-                    "inobt_blocks_mismatch",
-                    vec![
-                        ("found", r.agi_iblocks.into()),
-                        ("expected", self.ino_blocks.into()),
-                    ],
-                ));
-            }
-            if r.agi_fblocks != self.fino_blocks {
-                self.push(f(
-                    "finobt_blocks_mismatch",
-                    vec![
-                        ("found", r.agi_fblocks.into()),
-                        ("expected", self.fino_blocks.into()),
-                    ],
-                ));
+            for (kind, found, expected) in [
+                ("inobt_blocks_mismatch", r.agi_iblocks, self.ino_blocks),
+                ("finobt_blocks_mismatch", r.agi_fblocks, self.fino_blocks),
+            ] {
+                let x = count_finding(kind, found.into(), expected.into(), None);
+                self.r.findings.extend(x);
             }
         }
         let cn = self.r.counts;
@@ -1892,32 +1890,12 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
         ags.push(r);
     }
     let sb = &fs.sb.raw;
-    if sb.sb_icount != tot.agicount {
-        out.push(f(
-            "sb_icount_mismatch",
-            vec![
-                ("found", sb.sb_icount.into()),
-                ("expected", tot.agicount.into()),
-            ],
-        ));
-    }
-    if sb.sb_ifree != tot.ifreecount {
-        out.push(f(
-            "sb_ifree_mismatch",
-            vec![
-                ("found", sb.sb_ifree.into()),
-                ("expected", tot.ifreecount.into()),
-            ],
-        ));
-    }
-    if sb.sb_fdblocks != tot.fdblocks {
-        out.push(f(
-            "sb_fdblocks_mismatch",
-            vec![
-                ("found", sb.sb_fdblocks.into()),
-                ("expected", tot.fdblocks.into()),
-            ],
-        ));
+    for (kind, found, expected) in [
+        ("sb_icount_mismatch", sb.sb_icount, tot.agicount),
+        ("sb_ifree_mismatch", sb.sb_ifree, tot.ifreecount),
+        ("sb_fdblocks_mismatch", sb.sb_fdblocks, tot.fdblocks),
+    ] {
+        out.extend(count_finding(kind, found, expected, None));
     }
     // Root inode chunk (the root is in AG 0 on every valid filesystem).
     let bits = u32::from(fs.geo.ag_blk_log).saturating_add(fs.geo.inopb_log.into());
