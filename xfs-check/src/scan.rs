@@ -1436,7 +1436,47 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     }
 
     fn is_sparse(&self, rec: &InobtRec, j: u32) -> bool {
-        self.c.geo.has_sparse_inodes && (rec.ir_holemask.checked_shr(j / 4).unwrap_or(0) & 1) != 0
+        self.c.geo.has_sparse_inodes && !rec.is_present(j)
+    }
+
+    /// A finding about block `agbno` of an inode chunk (`inopb`: inodes per block).
+    fn chunk_block(&mut self, kind: &'static str, agbno: u32, ipb: u32) {
+        let fields = vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())];
+        self.push(f(kind, fields));
+    }
+
+    /// A count of the chunk at `agino` that its record gets wrong.
+    fn chunk_count(&mut self, kind: &'static str, agino: u32, found: u32, expected: u32) {
+        let fields = vec![
+            self.ag(),
+            ("agino", agino.into()),
+            ("found", found.into()),
+            ("expected", expected.into()),
+        ];
+        self.push(f(kind, fields));
+    }
+
+    /// The record of the chunk at `agino` overlaps the in-core chunk at `first`.
+    fn chunk_overlap(&mut self, kind: &'static str, agino: u32, first: u32) {
+        let fields = vec![
+            ("ino", self.agino_to_ino(agino).into()),
+            self.ag(),
+            ("agino", agino.into()),
+            ("ag2", self.agno.into()),
+            ("agino2", first.into()),
+        ];
+        self.push(f(kind, fields));
+    }
+
+    /// A chunk record whose inode `agino` is not in the AG.
+    fn chunk_agino(&mut self, kind: &'static str, agino: u32, tree: &str) {
+        let fields = vec![
+            ("ino", self.agino_to_ino(agino).into()),
+            self.ag(),
+            ("agino", agino.into()),
+            ("tree", tree.into()),
+        ];
+        self.push(f(kind, fields));
     }
 
     /// Start of the in-core chunk overlapping `[start, start + 64)`.
@@ -1471,31 +1511,13 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             *suspect = true;
         }
         if !self.verify_agino(ino) {
-            let lino = self.agino_to_ino(ino);
-            self.push(f(
-                "inobt_rec_bad_start",
-                vec![
-                    ("ino", lino.into()),
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("tree", tree.into()),
-                ],
-            ));
+            self.chunk_agino("inobt_rec_bad_start", ino, tree);
             *suspect = true;
             return false;
         }
         let last = ino.saturating_add(63);
         if !self.verify_agino(last) {
-            let lino = self.agino_to_ino(last);
-            self.push(f(
-                "inobt_rec_bad_end",
-                vec![
-                    ("ino", lino.into()),
-                    self.ag(),
-                    ("agino", last.into()),
-                    ("tree", tree.into()),
-                ],
-            ));
+            self.chunk_agino("inobt_rec_bad_end", last, tree);
             *suspect = true;
             return false;
         }
@@ -1506,7 +1528,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let mut sparse_mask = 0u64;
         let (mut nfree, mut ninodes) = (0u32, 0u32);
         for j in 0..64u32 {
-            let free = rec.ir_free.checked_shr(j).unwrap_or(0) & 1 != 0;
+            let free = rec.is_free(j);
             if self.is_sparse(rec, j) {
                 if !suspect && !free {
                     self.push(f(
@@ -1556,10 +1578,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         bmap::INO => {}
                         bmap::UNKNOWN | bmap::INO1 => self.bmap.set(agbno, bmap::INO),
                         _ => {
-                            self.push(f(
-                                "inobt_chunk_claims_used",
-                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                            ));
+                            self.chunk_block("inobt_chunk_claims_used", agbno, ipb);
                             return true;
                         }
                     }
@@ -1568,17 +1587,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
         }
         if let Some(first) = self.find_chunk(ino) {
-            let lino = self.agino_to_ino(ino);
-            self.push(f(
-                "inobt_rec_overlap",
-                vec![
-                    ("ino", lino.into()),
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("ag2", self.agno.into()),
-                    ("agino2", first.into()),
-                ],
-            ));
+            self.chunk_overlap("inobt_rec_overlap", ino, first);
             suspect = true;
             if first == ino {
                 return suspect;
@@ -1587,26 +1596,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let (s, nfree, ninodes) = self.import_chunk(rec, "inobt", suspect);
         suspect = s;
         if nfree != rec.ir_freecount {
-            self.push(f(
-                "inobt_rec_freecount_mismatch",
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.ir_freecount.into()),
-                    ("expected", nfree.into()),
-                ],
-            ));
+            self.chunk_count("inobt_rec_freecount_mismatch", ino, rec.ir_freecount, nfree);
         }
         if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.ir_count) {
-            self.push(f(
-                "inobt_rec_count_invalid",
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.ir_count.into()),
-                    ("expected", ninodes.into()),
-                ],
-            ));
+            self.chunk_count("inobt_rec_count_invalid", ino, rec.ir_count.into(), ninodes);
         }
         suspect
     }
@@ -1624,10 +1617,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 let state = self.bmap.get(agbno);
                 if self.is_sparse(rec, j) {
                     if state == bmap::INO {
-                        self.push(f(
-                            "finobt_sparse_claims_inode",
-                            vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                        ));
+                        self.chunk_block("finobt_sparse_claims_inode", agbno, ipb);
                         suspect = true;
                     }
                 } else {
@@ -1635,18 +1625,12 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         bmap::INO => {}
                         bmap::INO1 => self.bmap.set(agbno, bmap::INO),
                         bmap::UNKNOWN => {
-                            self.push(f(
-                                "finobt_chunk_claims_untracked",
-                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                            ));
+                            self.chunk_block("finobt_chunk_claims_untracked", agbno, ipb);
                             self.bmap.set(agbno, bmap::INO);
                             suspect = true;
                         }
                         _ => {
-                            self.push(f(
-                                "finobt_chunk_claims_used",
-                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                            ));
+                            self.chunk_block("finobt_chunk_claims_used", agbno, ipb);
                             return true;
                         }
                     }
@@ -1660,17 +1644,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 return suspect;
             }
             if first != ino {
-                let lino = self.agino_to_ino(ino);
-                self.push(f(
-                    "finobt_rec_mismatch",
-                    vec![
-                        ("ino", lino.into()),
-                        self.ag(),
-                        ("agino", ino.into()),
-                        ("ag2", self.agno.into()),
-                        ("agino2", first.into()),
-                    ],
-                ));
+                self.chunk_overlap("finobt_rec_mismatch", ino, first);
                 return true;
             }
             let chunk = self
@@ -1681,7 +1655,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 .unwrap_or(Chunk { free: 0, sparse: 0 });
             let (mut nf, mut ni) = (0u32, 0u32);
             for j in 0..64u32 {
-                let isfree = rec.ir_free.checked_shr(j).unwrap_or(0) & 1 != 0;
+                let isfree = rec.is_free(j);
                 let issparse = self.is_sparse(rec, j);
                 if !issparse {
                     ni = ni.saturating_add(1);
@@ -1709,15 +1683,12 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             ninodes = ni;
         }
         if nfree != rec.ir_freecount {
-            self.push(f(
+            self.chunk_count(
                 "finobt_rec_freecount_mismatch",
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.ir_freecount.into()),
-                    ("expected", nfree.into()),
-                ],
-            ));
+                ino,
+                rec.ir_freecount,
+                nfree,
+            );
         }
         if nfree == 0 {
             self.push(f(
@@ -1726,15 +1697,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             ));
         }
         if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.ir_count) {
-            self.push(f(
-                "inobt_rec_count_invalid",
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.ir_count.into()),
-                    ("expected", ninodes.into()),
-                ],
-            ));
+            self.chunk_count("inobt_rec_count_invalid", ino, rec.ir_count.into(), ninodes);
         }
         suspect
     }
