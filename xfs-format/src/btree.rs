@@ -615,6 +615,17 @@ pub fn ptr_at<K: BtreeKind + ?Sized>(kind: &K, buf: &[u8], has_crc: bool, i: usi
         .read_ptr(slot(kind, buf, has_crc, Slot::Ptr, i)?)
 }
 
+/// Byte offset of record `i` (0-based) in a leaf of `kind` (for writers that put a record
+/// back where [`rec_at`] reads it).
+pub fn rec_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
+    slot_offset(kind, 0, has_crc, Slot::Rec, i)
+}
+
+/// Byte offset of key `i` (0-based) in a node of `kind` (where [`key_at`] reads it).
+pub fn key_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
+    slot_offset(kind, 0, has_crc, Slot::Key, i)
+}
+
 /// The verifier layout of a btree block header.
 pub fn layout(format: PtrFormat) -> verify::Layout {
     match format {
