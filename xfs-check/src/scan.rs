@@ -10,7 +10,7 @@ use xfs_format::btrees::{
     XFS_FIBT_CRC_MAGIC, XFS_FIBT_MAGIC, XFS_IBT_CRC_MAGIC, XFS_IBT_MAGIC, XFS_REFC_CRC_MAGIC,
     XFS_RMAP_CRC_MAGIC,
 };
-use xfs_format::fields::CrcState;
+use xfs_format::fields::{fmt_uuid, CrcState};
 use xfs_format::sb::{Geometry, RawSb, Superblock};
 use xfs_format::verify;
 use xfs_format::{ByteSource, Filesystem};
@@ -301,19 +301,6 @@ struct Ag<'c, 'a, S> {
     fino_blocks: u32,
 }
 
-fn uuid_str(u: &[u8; 16]) -> String {
-    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
-    let s = h.concat();
-    format!(
-        "{}-{}-{}-{}-{}",
-        s.get(0..8).unwrap_or(""),
-        s.get(8..12).unwrap_or(""),
-        s.get(12..16).unwrap_or(""),
-        s.get(16..20).unwrap_or(""),
-        s.get(20..32).unwrap_or("")
-    )
-}
-
 impl<S: ByteSource> Ag<'_, '_, S> {
     fn push(&mut self, x: Finding) {
         self.r.findings.push(x);
@@ -594,7 +581,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if !self.c.geo.has_crc || *uuid == self.c.geo.meta_uuid {
             return false;
         }
-        self.push(f(kind, vec![("found", uuid_str(uuid).into()), self.ag()]));
+        self.push(f(kind, vec![("found", fmt_uuid(uuid).into()), self.ag()]));
         true
     }
 
