@@ -143,15 +143,23 @@ pub trait BtreeKind {
 
 /// Where the blocks of one tree live: the pointer format and how a pointer maps to bytes.
 pub trait Addressing {
-    fn has_crc(&self) -> bool;
-    fn block_size(&self) -> usize;
+    /// The filesystem the tree belongs to.
+    fn geo(&self) -> &Geometry;
+    fn has_crc(&self) -> bool {
+        self.geo().has_crc
+    }
+    fn block_size(&self) -> usize {
+        self.geo().block_size as usize
+    }
     /// Byte offset of the block `ptr` points to, `None` when the pointer is out of range
     /// (null, in the AG headers, past the end of the AG or filesystem).
     fn byte_offset(&self, ptr: u64) -> Option<u64>;
     /// The value `bb_owner` must have on v5 (AG number, inode number).
     fn expected_owner(&self) -> u64;
     /// The uuid v5 blocks must carry.
-    fn meta_uuid(&self) -> [u8; 16];
+    fn meta_uuid(&self) -> [u8; 16] {
+        self.geo().meta_uuid
+    }
 }
 
 /// Addressing of a per-AG (short pointer) btree: a pointer is an AG block number.
@@ -181,11 +189,8 @@ impl<'g> AgAddressing<'g> {
 }
 
 impl Addressing for AgAddressing<'_> {
-    fn has_crc(&self) -> bool {
-        self.geo.has_crc
-    }
-    fn block_size(&self) -> usize {
-        self.geo.block_size as usize
+    fn geo(&self) -> &Geometry {
+        self.geo
     }
     fn byte_offset(&self, ptr: u64) -> Option<u64> {
         if ptr >= u64::from(self.ag_size) || ptr < u64::from(self.first_block) {
@@ -195,9 +200,6 @@ impl Addressing for AgAddressing<'_> {
     }
     fn expected_owner(&self) -> u64 {
         self.agno.into()
-    }
-    fn meta_uuid(&self) -> [u8; 16] {
-        self.geo.meta_uuid
     }
 }
 
@@ -211,11 +213,8 @@ pub struct FsbAddressing<'g> {
 }
 
 impl Addressing for FsbAddressing<'_> {
-    fn has_crc(&self) -> bool {
-        self.geo.has_crc
-    }
-    fn block_size(&self) -> usize {
-        self.geo.block_size as usize
+    fn geo(&self) -> &Geometry {
+        self.geo
     }
     fn byte_offset(&self, ptr: u64) -> Option<u64> {
         let (agno, agbno) = self.geo.fsb_to_agbno(ptr);
@@ -227,9 +226,6 @@ impl Addressing for FsbAddressing<'_> {
     }
     fn expected_owner(&self) -> u64 {
         self.owner
-    }
-    fn meta_uuid(&self) -> [u8; 16] {
-        self.geo.meta_uuid
     }
 }
 
