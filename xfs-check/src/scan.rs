@@ -1,4 +1,16 @@
 //! Phase 2: per-AG header checks and btree scans (xfs_repair's scan_ag / scan_ags).
+//!
+//! The six per-AG btrees are scanned as repair/scan.c does: `Ag::scan_sbtree` reads a block
+//! and runs the read verifier (the v5 header through `xfs_format::verify`), then
+//! `Ag::scan_block` is the one block prelude of scan_allocbt, scan_inobt, scan_rmapbt and
+//! scan_refcbt (magic, level, the claim in the block map, the record-count clamp, the descent
+//! with its pointer checks), with the per-tree parts as hooks: `claim_block` and the record
+//! checks `alloc_rec`, `ino_rec`, `rmap_rec`, `refc_rec`. Records and pointers are read with
+//! the trees' decoders (`xfs_format::btree::rec_at` / `ptr_at` over the `BtreeKind`s of
+//! `xfs_format::btrees`), never at raw offsets. The descent is xfs_repair's own rather than
+//! `xfs_format::btree::walk_visit`: it re-enters a block reached twice (to report it as
+//! multiply claimed), reads up to the clamped record count and carries suspicion from a node
+//! to its children, which the generic walker deliberately does not do.
 
 use std::collections::BTreeMap;
 
