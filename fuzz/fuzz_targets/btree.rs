@@ -1,8 +1,10 @@
-//! Per-AG btrees: the input is an image prefix; every tree of every AG is walked and dumped.
+//! Btrees: the input is an image prefix; every tree of every AG is walked and dumped, and a
+//! BMBT is walked from a root taken from the input's last bytes (any level, any pointers).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use xfs_format::btree::{render_btdump, walk, AgAddressing};
+use xfs_format::bmap::BmdrRoot;
 use xfs_format::btrees::{AgTree, AllocBtree, AllocBy, InoBtree, RefcountBtree, RmapBtree};
 use xfs_format::{Filesystem, SliceSource};
 
@@ -11,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let src = fs.source();
+    let tail = data.get(data.len().saturating_sub(72)..).unwrap_or_default();
+    let _ = fs.bmbt_records(&BmdrRoot::parse(tail), fs.sb.raw.sb_rootino);
     for ag in 0..fs.geo.ag_count.min(4) {
         let (Ok(agf), Ok(agi)) = (fs.read_agf(ag), fs.read_agi(ag)) else {
             continue;

@@ -51,14 +51,6 @@ mod sb;
 mod scan;
 mod state;
 
-// Old module paths, kept while code written against them is merged.
-use incore as bmap;
-/// Old path of the superblock checks.
-mod sbcheck {
-    pub(crate) use crate::agheader::*;
-    pub(crate) use crate::sb::*;
-}
-
 use serde::Serialize;
 use xfs_format::{ByteSource, Filesystem};
 

@@ -1,28 +1,52 @@
 //! Phase 2: per-AG header checks and btree scans (xfs_repair's scan_ag / scan_ags).
+//!
+//! The six per-AG btrees are scanned as repair/scan.c does: `Ag::scan_sbtree` reads a block
+//! and runs the read verifier (the v5 header through `xfs_format::verify`), then
+//! `Ag::scan_block` is the one block prelude of scan_allocbt, scan_inobt, scan_rmapbt and
+//! scan_refcbt (magic, level, the claim in the block map, the record-count clamp, the descent
+//! with its pointer checks), with the per-tree parts as hooks: `claim_block` and the record
+//! checks `alloc_rec`, `ino_rec`, `rmap_rec`, `refc_rec`. Records and pointers are read with
+//! the trees' decoders (`xfs_format::btree::rec_at` / `ptr_at` over the `BtreeKind`s of
+//! `xfs_format::btrees`), never at raw offsets. The descent is xfs_repair's own rather than
+//! `xfs_format::btree::walk_visit`: it re-enters a block reached twice (to report it as
+//! multiply claimed), reads up to the clamped record count and carries suspicion from a node
+//! to its children, which the generic walker deliberately does not do.
 
 use std::collections::BTreeMap;
-use xfs_format::bytes::{be16, be32, be64};
 
-use xfs_format::ag::{AgHeader, Agf, Agi, NULL_AG, XFS_AGFL_CRC_OFF, XFS_AGFL_HDR_SIZE};
-use xfs_format::btree::{BlockHeader, PtrFormat, NULLAGBLOCK};
+use xfs_format::ag::{AgHeader, Agf, Agfl, Agi, NULL_AG};
+use xfs_format::btree::{self, BlockHeader, PtrFormat, NULLAGBLOCK};
 use xfs_format::btrees::{
-    XFS_ABTB_CRC_MAGIC, XFS_ABTB_MAGIC, XFS_ABTC_CRC_MAGIC, XFS_ABTC_MAGIC, XFS_FIBT_CRC_MAGIC,
-    XFS_FIBT_MAGIC, XFS_IBT_CRC_MAGIC, XFS_IBT_MAGIC, XFS_REFC_CRC_MAGIC, XFS_RMAP_CRC_MAGIC,
+    AllocBtree, AllocBy, AllocRec, InoBtree, InobtRec, RefcountBtree, RefcountRec, RmapBtree,
+    RmapRec, XFS_ABTB_CRC_MAGIC, XFS_ABTB_MAGIC, XFS_ABTC_CRC_MAGIC, XFS_ABTC_MAGIC,
+    XFS_FIBT_CRC_MAGIC, XFS_FIBT_MAGIC, XFS_IBT_CRC_MAGIC, XFS_IBT_MAGIC, XFS_REFC_CRC_MAGIC,
+    XFS_RMAP_CRC_MAGIC,
 };
-use xfs_format::crc;
-use xfs_format::fields::CrcState;
+use xfs_format::fields::{fmt_uuid, CrcState};
 use xfs_format::sb::{Geometry, RawSb, Superblock};
+use xfs_format::verify;
 use xfs_format::{ByteSource, Filesystem};
 
-use crate::bmap::{self, Bmap};
+use crate::agheader::secondary_sb_whack;
 use crate::finding::{Finding, Kind, Val};
-use crate::sbcheck::{self, SbError};
+use crate::incore::{self as bmap, Bmap};
+use crate::sb::{compare_sb, verify_sb, SbError};
 
 const EFSBADCRC: i32 = -74;
 const EFSCORRUPTED: i32 = -117;
 
 fn f(kind: Kind, fields: Vec<(&'static str, Val)>) -> Finding {
     Finding::new(2, kind, fields)
+}
+
+/// A counter found on disk that differs from the one counted (`ag`: the AG it belongs to).
+fn count_finding(kind: Kind, found: u64, expected: u64, ag: Option<u32>) -> Option<Finding> {
+    if found == expected {
+        return None;
+    }
+    let mut fields = vec![("found", found.into()), ("expected", expected.into())];
+    fields.extend(ag.map(|a| ("ag", a.into())));
+    Some(f(kind, fields))
 }
 
 fn shl(v: u64, n: u32) -> u64 {
@@ -106,6 +130,29 @@ impl Tree {
             Tree::Fino => "fino",
             Tree::Rmap => "rmap",
             Tree::Refc => "refcount",
+        }
+    }
+    /// The tree as header findings name it (`bad magic # .. in btbno block`); the refcount
+    /// btree's messages name it themselves.
+    fn hdr_tree(self) -> Option<&'static str> {
+        match self {
+            Tree::Bno => Some("btbno"),
+            Tree::Cnt => Some("btcnt"),
+            Tree::Ino => Some("inobt"),
+            Tree::Fino => Some("finobt"),
+            Tree::Rmap => Some("btrmap"),
+            Tree::Refc => None,
+        }
+    }
+    /// The tree as pointer findings name it (`bad btree ptr .. in bnobt block`).
+    fn ptr_tree(self) -> &'static str {
+        match self {
+            Tree::Bno => "bnobt",
+            Tree::Cnt => "cntbt",
+            Tree::Ino => "inobt",
+            Tree::Fino => "finobt",
+            Tree::Rmap => "rmapbt",
+            Tree::Refc => "refcountbt",
         }
     }
     fn magic(self, crc: bool) -> u32 {
@@ -262,19 +309,6 @@ struct Ag<'c, 'a, S> {
     fino_blocks: u32,
 }
 
-fn uuid_str(u: &[u8; 16]) -> String {
-    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
-    let s = h.concat();
-    format!(
-        "{}-{}-{}-{}-{}",
-        s.get(0..8).unwrap_or(""),
-        s.get(8..12).unwrap_or(""),
-        s.get(12..16).unwrap_or(""),
-        s.get(16..20).unwrap_or(""),
-        s.get(20..32).unwrap_or("")
-    )
-}
-
 impl<S: ByteSource> Ag<'_, '_, S> {
     fn push(&mut self, x: Finding) {
         self.r.findings.push(x);
@@ -282,6 +316,13 @@ impl<S: ByteSource> Ag<'_, '_, S> {
 
     fn ag(&self) -> (&'static str, Val) {
         ("ag", self.agno.into())
+    }
+
+    /// A counter of an AG header checked against what the scan counted.
+    fn count_mismatch(&mut self, kind: Kind, found: u64, expected: u64) {
+        self.r
+            .findings
+            .extend(count_finding(kind, found, expected, Some(self.agno)));
     }
 
     fn verify_agbno(&self, b: u32) -> bool {
@@ -364,7 +405,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             return self.r;
         };
         let sb = sbc.raw.clone();
-        let status = sbcheck::verify_sb(&sb_sec, &sb, self.agno == 0);
+        let status = verify_sb(&sb_sec, &sb, self.agno == 0);
         if sbc.crc == CrcState::Bad {
             self.verifier(EFSBADCRC, "xfs_sb", sb_daddr, sect);
             self.push(f(Kind::SbBadCrc, vec![self.ag()]));
@@ -409,14 +450,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             ));
             reset_sb = true;
         }
-        if let Err(e) = sbcheck::compare_sb(c.sb, &sb) {
+        if let Err(e) = compare_sb(c.sb, &sb) {
             self.push(f(
                 Kind::SbAgConflict,
                 vec![self.ag(), ("reason", e.text().into())],
             ));
             reset_sb = true;
         }
-        let st = sbcheck::secondary_sb_whack(c.sb, &sb_sec, &sb, self.agno, &mut self.r.findings);
+        let st = secondary_sb_whack(c.sb, &sb_sec, &sb, self.agno, &mut self.r.findings);
         reset_sb |= st.reset;
         let reset_agf = self.verify_set_agf(&agf);
         let reset_agi = self.verify_set_agi(&agi);
@@ -507,122 +548,104 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
     }
 
-    fn verify_set_agf(&mut self, agf: &Agf) -> bool {
-        let r = &agf.raw;
+    /// The checks verify_set_agf and verify_set_agi make alike: magic, version, sequence
+    /// number, length (`kinds`: the four finding kinds of the header).
+    fn verify_set_hdr(&mut self, kinds: [Kind; 4], h: HdrIds) -> bool {
+        let [k_magic, k_version, k_seqno, k_length] = kinds;
+        let signed = |v: u32| Val::I(i64::from(v as i32));
         let mut bad = false;
-        if !agf.checks.magic_ok {
+        if !h.checks.magic_ok {
+            bad = true;
+            self.push(f(k_magic, vec![("found", h.magicnum.into()), self.ag()]));
+        }
+        if !h.checks.version_ok {
             bad = true;
             self.push(f(
-                Kind::AgfBadMagic,
-                vec![("found", r.agf_magicnum.into()), self.ag()],
+                k_version,
+                vec![("found", signed(h.versionnum)), self.ag()],
             ));
         }
-        if !agf.checks.version_ok {
+        if h.seqno != self.agno {
             bad = true;
-            self.push(f(
-                Kind::AgfBadVersion,
-                vec![
-                    ("found", Val::I(i64::from(r.agf_versionnum as i32))),
-                    self.ag(),
-                ],
-            ));
-        }
-        if r.agf_seqno != self.agno {
-            bad = true;
-            self.push(f(
-                Kind::AgfBadSeqno,
-                vec![("found", Val::I(i64::from(r.agf_seqno as i32))), self.ag()],
-            ));
+            self.push(f(k_seqno, vec![("found", signed(h.seqno)), self.ag()]));
         }
         let exp = self.expected_length();
-        if u64::from(r.agf_length) != exp {
+        if u64::from(h.length) != exp {
             bad = true;
             self.push(f(
-                Kind::AgfBadLength,
+                k_length,
                 vec![
-                    ("found", Val::I(i64::from(r.agf_length as i32))),
+                    ("found", signed(h.length)),
                     self.ag(),
                     ("expected", exp.into()),
                 ],
-            ));
-        }
-        let fl = self.c.agfl_size;
-        if r.agf_flfirst >= fl {
-            self.push(f(
-                Kind::AgfFlfirstTooLarge,
-                vec![
-                    ("found", Val::I(i64::from(r.agf_flfirst as i32))),
-                    self.ag(),
-                    ("max", fl.saturating_sub(1).into()),
-                ],
-            ));
-        }
-        if r.agf_fllast >= fl {
-            self.push(f(
-                Kind::AgfFllastTooLarge,
-                vec![
-                    ("found", Val::I(i64::from(r.agf_fllast as i32))),
-                    self.ag(),
-                    ("max", fl.saturating_sub(1).into()),
-                ],
-            ));
-        }
-        if self.c.geo.has_crc && r.agf_uuid != self.c.geo.meta_uuid {
-            bad = true;
-            self.push(f(
-                Kind::AgfBadUuid,
-                vec![("found", uuid_str(&r.agf_uuid).into()), self.ag()],
             ));
         }
         bad
     }
 
+    /// The uuid check of an AG header (v5).
+    fn verify_set_uuid(&mut self, kind: Kind, uuid: &[u8; 16]) -> bool {
+        if !self.c.geo.has_crc || *uuid == self.c.geo.meta_uuid {
+            return false;
+        }
+        self.push(f(kind, vec![("found", fmt_uuid(uuid).into()), self.ag()]));
+        true
+    }
+
+    fn verify_set_agf(&mut self, agf: &Agf) -> bool {
+        let r = &agf.raw;
+        let ids = HdrIds {
+            checks: &agf.checks,
+            magicnum: r.agf_magicnum,
+            versionnum: r.agf_versionnum,
+            seqno: r.agf_seqno,
+            length: r.agf_length,
+        };
+        let kinds = [
+            Kind::AgfBadMagic,
+            Kind::AgfBadVersion,
+            Kind::AgfBadSeqno,
+            Kind::AgfBadLength,
+        ];
+        let mut bad = self.verify_set_hdr(kinds, ids);
+        let fl = self.c.agfl_size;
+        for (kind, slot) in [
+            (Kind::AgfFlfirstTooLarge, r.agf_flfirst),
+            (Kind::AgfFllastTooLarge, r.agf_fllast),
+        ] {
+            if slot >= fl {
+                self.push(f(
+                    kind,
+                    vec![
+                        ("found", Val::I(i64::from(slot as i32))),
+                        self.ag(),
+                        ("max", fl.saturating_sub(1).into()),
+                    ],
+                ));
+            }
+        }
+        bad |= self.verify_set_uuid(Kind::AgfBadUuid, &r.agf_uuid);
+        bad
+    }
+
     fn verify_set_agi(&mut self, agi: &Agi) -> bool {
         let r = &agi.raw;
-        let mut bad = false;
-        if !agi.checks.magic_ok {
-            bad = true;
-            self.push(f(
-                Kind::AgiBadMagic,
-                vec![("found", r.agi_magicnum.into()), self.ag()],
-            ));
-        }
-        if !agi.checks.version_ok {
-            bad = true;
-            self.push(f(
-                Kind::AgiBadVersion,
-                vec![
-                    ("found", Val::I(i64::from(r.agi_versionnum as i32))),
-                    self.ag(),
-                ],
-            ));
-        }
-        if r.agi_seqno != self.agno {
-            bad = true;
-            self.push(f(
-                Kind::AgiBadSeqno,
-                vec![("found", Val::I(i64::from(r.agi_seqno as i32))), self.ag()],
-            ));
-        }
-        let exp = self.expected_length();
-        if u64::from(r.agi_length) != exp {
-            bad = true;
-            self.push(f(
-                Kind::AgiBadLength,
-                vec![
-                    ("found", Val::I(i64::from(r.agi_length as i32))),
-                    self.ag(),
-                    ("expected", exp.into()),
-                ],
-            ));
-        }
-        if self.c.geo.has_crc && r.agi_uuid != self.c.geo.meta_uuid {
-            bad = true;
-            self.push(f(
-                Kind::AgiBadUuid,
-                vec![("found", uuid_str(&r.agi_uuid).into()), self.ag()],
-            ));
-        }
+        let ids = HdrIds {
+            checks: &agi.checks,
+            magicnum: r.agi_magicnum,
+            versionnum: r.agi_versionnum,
+            seqno: r.agi_seqno,
+            length: r.agi_length,
+        };
+        let kinds = [
+            Kind::AgiBadMagic,
+            Kind::AgiBadVersion,
+            Kind::AgiBadSeqno,
+            Kind::AgiBadLength,
+        ];
+        let mut bad = self.verify_set_hdr(kinds, ids);
+        bad |= self.verify_set_uuid(Kind::AgiBadUuid, &r.agi_uuid);
         bad
     }
 
@@ -644,30 +667,25 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Ok((_, s)) => s.into_owned(),
             Err(_) => vec![0u8; c.geo.sect_size as usize],
         };
-        let slots_at = if c.geo.has_crc {
-            XFS_AGFL_HDR_SIZE as usize
-        } else {
-            0
-        };
+        let agfl = Agfl::parse(&sector, self.agno, c.geo, daddr.saturating_mul(512)).ok();
         let slot = |i: u32| {
-            be32(
-                &sector,
-                slots_at.saturating_add((i as usize).saturating_mul(4)),
-            )
+            agfl.as_ref()
+                .and_then(|a| a.bno.get(i as usize))
+                .copied()
+                .unwrap_or(0)
         };
         if c.geo.has_crc {
-            if crc::verify(&sector, XFS_AGFL_CRC_OFF, true) == CrcState::Bad {
+            let checks = agfl.as_ref().map(|a| &a.checks);
+            if checks.is_none_or(|h| h.crc == CrcState::Bad) {
                 self.verifier(EFSBADCRC, "xfs_agfl", daddr, sect);
                 self.push(f(Kind::AgflBadCrc, vec![self.ag()]));
             } else {
-                let magic_ok = be32(&sector, 0) == xfs_format::ag::XFS_AGFL_MAGIC;
-                let seq_ok = be32(&sector, 4) == self.agno;
-                let uuid_ok = sector.get(8..24) == Some(&c.geo.meta_uuid[..]);
+                let hdr_ok = checks.is_some_and(|h| h.magic_ok && h.seqno_ok && h.uuid_ok);
                 let slots_ok = (0..c.agfl_size).all(|i| {
                     let b = slot(i);
                     b == NULLAGBLOCK || b < c.geo.ag_blocks
                 });
-                if !(magic_ok && seq_ok && uuid_ok && slots_ok) {
+                if !(hdr_ok && slots_ok) {
                     self.verifier(EFSCORRUPTED, "xfs_agfl", daddr, sect);
                 }
             }
@@ -748,93 +766,68 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             );
         }
         if g.has_rmapbt {
-            let max = self.c.rmap.maxlevels;
-            let ok = self.root_checks(r.agf_rmap_level, max, r.agf_rmap_root, "rmapbt", "rmapbt");
-            if !ok || r.agf_rmap_level == 0 || r.agf_rmap_level > max {
-                self.r.rmap_suspect = true;
-            }
-            if ok {
-                self.nr_blocks = 0;
-                self.scan_sbtree(
-                    Tree::Rmap,
-                    r.agf_rmap_root,
-                    level_of(r.agf_rmap_level),
-                    false,
-                    true,
-                );
-                if r.agf_rmap_blocks != self.nr_blocks {
-                    self.push(f(
-                        Kind::RmapbtBlocksMismatch,
-                        vec![
-                            ("expected", self.nr_blocks.into()),
-                            ("found", r.agf_rmap_blocks.into()),
-                        ],
-                    ));
-                }
-            }
+            let root = (r.agf_rmap_root, r.agf_rmap_level, r.agf_rmap_blocks);
+            self.scan_counted_root(Tree::Rmap, root, ["rmapbt", "rmapbt"]);
         }
         if g.has_reflink {
-            let max = self.c.refc.maxlevels;
-            let ok = self.root_checks(
-                r.agf_refcount_level,
-                max,
+            let root = (
                 r.agf_refcount_root,
-                "refcountbt",
-                "refcntbt",
+                r.agf_refcount_level,
+                r.agf_refcount_blocks,
             );
-            if !ok || r.agf_refcount_level == 0 || r.agf_refcount_level > max {
-                self.r.refc_suspect = true;
-            }
-            if ok {
-                self.nr_blocks = 0;
-                self.scan_sbtree(
-                    Tree::Refc,
-                    r.agf_refcount_root,
-                    level_of(r.agf_refcount_level),
-                    false,
-                    true,
-                );
-                if r.agf_refcount_blocks != self.nr_blocks {
-                    self.push(f(
-                        Kind::RefcountbtBlocksMismatch,
-                        vec![
-                            ("expected", self.nr_blocks.into()),
-                            ("found", r.agf_refcount_blocks.into()),
-                        ],
-                    ));
-                }
-            }
+            self.scan_counted_root(Tree::Refc, root, ["refcountbt", "refcntbt"]);
         }
         let cn = self.r.counts;
-        if u64::from(r.agf_freeblks) != cn.agffreeblks {
-            self.push(f(
-                Kind::AgfFreeblksMismatch,
-                vec![
-                    ("found", r.agf_freeblks.into()),
-                    ("expected", cn.agffreeblks.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if u64::from(r.agf_longest) != cn.agflongest {
-            self.push(f(
-                Kind::AgfLongestMismatch,
-                vec![
-                    ("found", r.agf_longest.into()),
-                    ("expected", cn.agflongest.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if g.has_lazysbcount && u64::from(r.agf_btreeblks) != cn.agfbtreeblks {
-            self.push(f(
+        self.count_mismatch(
+            Kind::AgfFreeblksMismatch,
+            r.agf_freeblks.into(),
+            cn.agffreeblks,
+        );
+        self.count_mismatch(
+            Kind::AgfLongestMismatch,
+            r.agf_longest.into(),
+            cn.agflongest,
+        );
+        if g.has_lazysbcount {
+            self.count_mismatch(
                 Kind::AgfBtreeblksMismatch,
-                vec![
-                    ("found", r.agf_btreeblks.into()),
-                    ("expected", cn.agfbtreeblks.into()),
-                    self.ag(),
-                ],
-            ));
+                r.agf_btreeblks.into(),
+                cn.agfbtreeblks,
+            );
+        }
+    }
+
+    /// The rmapbt or refcountbt from its AGF root `(root, levels, blocks)`: root checks, the
+    /// tree made suspect for phase 4 when its root is, the scan and the block count check.
+    fn scan_counted_root(
+        &mut self,
+        t: Tree,
+        (root, levels, blocks): (u32, u32, u32),
+        names: [&str; 2],
+    ) {
+        let max = self.c.lim(t).maxlevels;
+        let ok = self.root_checks(levels, max, root, names[0], names[1]);
+        if !ok || levels == 0 || levels > max {
+            match t {
+                Tree::Refc => self.r.refc_suspect = true,
+                _ => self.r.rmap_suspect = true,
+            }
+        }
+        if !ok {
+            return;
+        }
+        self.nr_blocks = 0;
+        self.scan_sbtree(t, root, level_of(levels), false, true);
+        if blocks != self.nr_blocks {
+            let kind = match t {
+                Tree::Refc => Kind::RefcountbtBlocksMismatch,
+                _ => Kind::RmapbtBlocksMismatch,
+            };
+            let fields = vec![
+                ("expected", self.nr_blocks.into()),
+                ("found", blocks.into()),
+            ];
+            self.push(f(kind, fields));
         }
     }
 
@@ -859,55 +852,27 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             );
         }
         if g.has_inobtcount {
-            if r.agi_iblocks != self.ino_blocks {
-                self.push(f(
-                    Kind::InobtBlocksMismatch,
-                    vec![
-                        ("found", r.agi_iblocks.into()),
-                        ("expected", self.ino_blocks.into()),
-                    ],
-                ));
-            }
-            if r.agi_fblocks != self.fino_blocks {
-                self.push(f(
-                    Kind::FinobtBlocksMismatch,
-                    vec![
-                        ("found", r.agi_fblocks.into()),
-                        ("expected", self.fino_blocks.into()),
-                    ],
-                ));
+            for (kind, found, expected) in [
+                (Kind::InobtBlocksMismatch, r.agi_iblocks, self.ino_blocks),
+                (Kind::FinobtBlocksMismatch, r.agi_fblocks, self.fino_blocks),
+            ] {
+                let x = count_finding(kind, found.into(), expected.into(), None);
+                self.r.findings.extend(x);
             }
         }
         let cn = self.r.counts;
-        if u64::from(r.agi_count) != cn.agicount {
-            self.push(f(
-                Kind::AgiCountMismatch,
-                vec![
-                    ("found", r.agi_count.into()),
-                    ("expected", cn.agicount.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if u64::from(r.agi_freecount) != cn.agifreecount {
-            self.push(f(
-                Kind::AgiFreecountMismatch,
-                vec![
-                    ("found", r.agi_freecount.into()),
-                    ("expected", cn.agifreecount.into()),
-                    self.ag(),
-                ],
-            ));
-        }
-        if g.has_finobt && u64::from(r.agi_freecount) != cn.fibtfreecount {
-            self.push(f(
+        self.count_mismatch(Kind::AgiCountMismatch, r.agi_count.into(), cn.agicount);
+        self.count_mismatch(
+            Kind::AgiFreecountMismatch,
+            r.agi_freecount.into(),
+            cn.agifreecount,
+        );
+        if g.has_finobt {
+            self.count_mismatch(
                 Kind::AgiFreecountMismatchFinobt,
-                vec![
-                    ("found", r.agi_freecount.into()),
-                    ("expected", cn.fibtfreecount.into()),
-                    self.ag(),
-                ],
-            ));
+                r.agi_freecount.into(),
+                cn.fibtfreecount,
+            );
         }
         for (i, &agino) in r.agi_unlinked.iter().enumerate() {
             if agino != NULL_AG {
@@ -927,7 +892,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
 
     // ------------------------------------------------------------------ btree blocks
 
-    /// Reads one block, runs the libxfs read verifier and reports like scan_sbtree.
+    /// xfs_repair's scan_sbtree: reads one block, runs the libxfs read verifier, then the
+    /// tree's scan callback ([`Self::scan_block`] and the per-tree hooks it calls).
     fn scan_sbtree(&mut self, t: Tree, bno: u32, level: i32, mut suspect: bool, isroot: bool) {
         let c = self.c;
         let bs = c.geo.block_size;
@@ -964,35 +930,43 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             level,
             isroot,
         };
-        match t {
-            Tree::Bno | Tree::Cnt => self.scan_allocbt(t, &blk, suspect),
-            Tree::Ino | Tree::Fino => self.scan_inobt(t, &blk, suspect),
-            Tree::Rmap => self.scan_rmapbt(&blk, suspect),
-            Tree::Refc => self.scan_refcbt(&blk, suspect),
+        // The rmapbt and refcountbt scans end at an `out:` label: a block left suspect there
+        // disables the phase 4 check of the tree (rmap_avoid_check / refcount_avoid_check).
+        if self.scan_block(t, &blk, &mut suspect) && suspect {
+            match t {
+                Tree::Rmap => self.r.rmap_suspect = true,
+                Tree::Refc => self.r.refc_suspect = true,
+                _ => {}
+            }
         }
     }
 
     /// The libxfs read verifier of a short-form btree block: `Some(error)` when it fails.
     fn btree_verify(&self, t: Tree, buf: &[u8], daddr: u64, bno: u32) -> Option<i32> {
         let g = self.c.geo;
-        if g.has_crc
-            && crc::verify(buf, xfs_format::btree::XFS_BTREE_SBLOCK_CRC_OFF, true) == CrcState::Bad
-        {
+        let want = verify::Expected {
+            magic: Some(t.magic(g.has_crc)),
+            ..verify::Expected::default()
+        };
+        let want = if g.has_crc {
+            verify::Expected {
+                blkno: Some(daddr),
+                uuid: Some(g.meta_uuid),
+                owner: Some(u64::from(self.agno)),
+                ..want
+            }
+        } else {
+            want
+        };
+        let v = verify::verify(buf, &verify::Layout::SBLOCK, &want);
+        if g.has_crc && v.crc == CrcState::Bad {
             return Some(EFSBADCRC);
         }
         let Some(h) = BlockHeader::parse(buf, PtrFormat::Short, g.has_crc) else {
             return Some(EFSCORRUPTED);
         };
-        if h.bb_magic != t.magic(g.has_crc) {
+        if !(v.magic_ok && v.uuid_ok && v.blkno_ok && v.owner_ok) {
             return Some(EFSCORRUPTED);
-        }
-        if let Some(v5) = &h.crc {
-            if v5.bb_uuid != g.meta_uuid
-                || v5.bb_blkno != daddr
-                || v5.bb_owner != u64::from(self.agno)
-            {
-                return Some(EFSCORRUPTED);
-            }
         }
         let lim = self.c.lim(t);
         if u32::from(h.bb_level) >= lim.maxlevels {
@@ -1017,409 +991,484 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         None
     }
 
-    fn hdr_len(&self) -> usize {
-        PtrFormat::Short.hdr_len(self.c.geo.has_crc)
+    /// A header finding of tree `t` (`what`: magic, level or nrecs), worded as the tree's
+    /// scanner words it (the refcount btree has its own messages).
+    fn hdr_finding(&mut self, t: Tree, what: Hdr, mut fields: Vec<(&'static str, Val)>, bno: u32) {
+        let kind = match (t, what) {
+            (Tree::Refc, Hdr::Magic) => Kind::RefcbtBadMagic,
+            (Tree::Refc, Hdr::Level) => Kind::RefcbtBadLevel,
+            (Tree::Refc, Hdr::Nrecs) => Kind::RefcbtBadNrecs,
+            (_, Hdr::Magic) => Kind::BtreeBadMagic,
+            (_, Hdr::Level) => Kind::BtreeBadLevel,
+            (_, Hdr::Nrecs) => Kind::BtreeBadNrecs,
+        };
+        if let Some(tree) = t.hdr_tree() {
+            fields.push(("tree", tree.into()));
+        }
+        fields.push(self.ag());
+        fields.push(("agbno", bno.into()));
+        self.push(f(kind, fields));
     }
 
-    /// Child pointer `i` of a node whose key area holds `mxr` keys of `key_len` bytes.
-    fn ptr_at(&self, buf: &[u8], mxr: u32, key_len: usize, i: u32) -> u32 {
-        let at = (mxr as usize)
-            .saturating_mul(key_len)
-            .saturating_add(self.hdr_len())
-            .saturating_add((i as usize).saturating_mul(4));
-        be32(buf, at)
-    }
-
-    fn rec_at(&self, rec_len: usize, i: u32) -> usize {
-        self.hdr_len()
-            .saturating_add((i as usize).saturating_mul(rec_len))
-    }
-
-    fn scan_allocbt(&mut self, t: Tree, b: &Blk<'_>, mut suspect: bool) {
-        let name = t.name();
-        let bt = format!("bt{name}");
-        let magic = t.magic(self.c.geo.has_crc);
-        let mut hdr_errors = 0u32;
+    /// The block prelude and descent shared by xfs_repair's scan_allocbt, scan_inobt,
+    /// scan_rmapbt and scan_refcbt, in their order: magic, level, the block's claim in the
+    /// block map, the record count clamp; then the leaf's records (through the tree's
+    /// decoder, [`Self::scan_recs`]) or every child of a node. Returns false where the C
+    /// code returns without reaching its `out:` label.
+    fn scan_block(&mut self, t: Tree, b: &Blk<'_>, suspect: &mut bool) -> bool {
         let (bno, level) = (b.bno, b.level);
-        if b.hdr.bb_magic != magic {
-            self.push(f(
-                Kind::BtreeBadMagic,
-                vec![
-                    ("found", b.hdr.bb_magic.into()),
-                    ("tree", bt.clone().into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
+        let is_ino = matches!(t, Tree::Ino | Tree::Fino);
+        let mut hdr_errors = 0u32;
+        match t {
+            Tree::Ino => self.ino_blocks = self.ino_blocks.saturating_add(1),
+            Tree::Fino => self.fino_blocks = self.fino_blocks.saturating_add(1),
+            _ => {}
+        }
+        if b.hdr.bb_magic != t.magic(self.c.geo.has_crc) {
+            let found = ("found", b.hdr.bb_magic.into());
+            self.hdr_finding(t, Hdr::Magic, vec![found], bno);
             hdr_errors = hdr_errors.saturating_add(1);
-            if suspect {
-                return;
+            self.r.bad_ino_btree |= is_ino;
+            if *suspect {
+                return true;
             }
         }
-        if !b.isroot {
+        if matches!(t, Tree::Bno | Tree::Cnt | Tree::Rmap) && !b.isroot {
             self.r.counts.agfbtreeblks = self.r.counts.agfbtreeblks.saturating_add(1);
             self.r.counts.fdblocks = self.r.counts.fdblocks.saturating_add(1);
         }
+        if t == Tree::Rmap {
+            self.nr_blocks = self.nr_blocks.saturating_add(1);
+        }
         if i32::from(b.hdr.bb_level) != level {
-            self.push(f(
-                Kind::BtreeBadLevel,
-                vec![
-                    ("expected", level.into()),
-                    ("found", i32::from(b.hdr.bb_level).into()),
-                    ("tree", bt.clone().into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
+            let fields = vec![
+                ("expected", level.into()),
+                ("found", i32::from(b.hdr.bb_level).into()),
+            ];
+            self.hdr_finding(t, Hdr::Level, fields, bno);
             hdr_errors = hdr_errors.saturating_add(1);
-            if suspect {
-                return;
+            self.r.bad_ino_btree |= is_ino;
+            if *suspect {
+                return true;
             }
         }
+        if t == Tree::Refc {
+            self.nr_blocks = self.nr_blocks.saturating_add(1);
+        }
+        if !self.claim_block(t, bno, *suspect) {
+            return true;
+        }
+        let lim = self.c.lim(t);
+        let mut numrecs = u32::from(b.hdr.bb_numrecs);
+        let li = usize::from(level != 0);
+        let (mx, mn) = (
+            lim.mxr.get(li).copied().unwrap_or(0),
+            lim.mnr.get(li).copied().unwrap_or(0),
+        );
+        if numrecs > mx {
+            numrecs = mx;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        if !b.isroot && numrecs < mn {
+            numrecs = mn;
+            hdr_errors = hdr_errors.saturating_add(1);
+        }
+        let nrecs = vec![
+            ("found", b.hdr.bb_numrecs.into()),
+            ("min", mn.into()),
+            ("max", mx.into()),
+        ];
+        if level == 0 {
+            if hdr_errors > 0 {
+                if is_ino {
+                    self.r.bad_ino_btree = true;
+                    let tree = ("tree", t.ptr_tree().into());
+                    self.push(f(
+                        Kind::InobtDubiousHeader,
+                        vec![tree, self.ag(), ("agbno", bno.into())],
+                    ));
+                    *suspect = true;
+                } else {
+                    self.hdr_finding(t, Hdr::Nrecs, nrecs, bno);
+                }
+            }
+            self.scan_recs(t, b, numrecs, suspect);
+            return true;
+        }
+        if hdr_errors > 0 {
+            if is_ino {
+                self.r.bad_ino_btree = true;
+            } else {
+                self.hdr_finding(t, Hdr::Nrecs, nrecs, bno);
+            }
+            if *suspect {
+                return true;
+            }
+            *suspect = true;
+        } else {
+            *suspect = false;
+        }
+        for i in 0..numrecs {
+            let p = self.child_ptr(t, b.buf, i);
+            if !self.verify_agbno(p) {
+                self.push(f(
+                    Kind::BtreeBadPtr,
+                    vec![
+                        ("found", p.into()),
+                        ("tree", t.ptr_tree().into()),
+                        self.ag(),
+                        ("agbno", bno.into()),
+                    ],
+                ));
+                return false;
+            }
+            self.scan_sbtree(t, p, level.saturating_sub(1), *suspect, false);
+        }
+        true
+    }
+
+    /// Child pointer `i` of a node of tree `t`, through the tree's layout.
+    fn child_ptr(&self, t: Tree, buf: &[u8], i: u32) -> u32 {
+        let crc = self.c.geo.has_crc;
+        let i = i as usize;
+        let p = match t {
+            Tree::Bno | Tree::Cnt => btree::ptr_at(&AllocBtree(AllocBy::Block), buf, crc, i),
+            Tree::Ino | Tree::Fino => btree::ptr_at(&InoBtree::inobt(self.c.geo), buf, crc, i),
+            Tree::Rmap => btree::ptr_at(&RmapBtree, buf, crc, i),
+            Tree::Refc => btree::ptr_at(&RefcountBtree, buf, crc, i),
+        };
+        p.and_then(|p| u32::try_from(p).ok()).unwrap_or(0)
+    }
+
+    /// The block's claim in the block map; false when the scan of the block stops there.
+    fn claim_block(&mut self, t: Tree, bno: u32, suspect: bool) -> bool {
         let state = self.bmap.get(bno);
-        if state != bmap::UNKNOWN {
-            self.bmap.set(bno, bmap::MULT);
-            self.push(f(
+        let (ok, kind, tree, stop) = match t {
+            Tree::Bno | Tree::Cnt => (
+                state == bmap::UNKNOWN,
                 Kind::BtreeBlockMultiplyClaimed,
-                vec![
-                    ("tree", name.into()),
-                    ("state", state.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                    ("suspect", u32::from(suspect).into()),
-                ],
-            ));
-            return;
+                t.name(),
+                true,
+            ),
+            Tree::Ino | Tree::Fino => (
+                matches!(
+                    state,
+                    bmap::FS_MAP1 | bmap::UNKNOWN | bmap::FREE1 | bmap::FREE
+                ),
+                Kind::InobtBlockMultiplyClaimed,
+                t.ptr_tree(),
+                false,
+            ),
+            Tree::Rmap => (
+                state == bmap::UNKNOWN || state == bmap::FS_MAP1,
+                Kind::RmapbtBlockMultiplyClaimed,
+                "rmap",
+                true,
+            ),
+            Tree::Refc => (
+                state == bmap::UNKNOWN || state == bmap::REFC,
+                Kind::InobtBlockMultiplyClaimed,
+                "refcount",
+                true,
+            ),
+        };
+        if ok {
+            self.bmap.set(bno, bmap::FS_MAP);
+            return true;
         }
-        self.bmap.set(bno, bmap::FS_MAP);
-        let lim = self.c.alloc;
-        let mut numrecs = u32::from(b.hdr.bb_numrecs);
-        let li = usize::from(level != 0);
-        let (mx, mn) = (
-            lim.mxr.get(li).copied().unwrap_or(0),
-            lim.mnr.get(li).copied().unwrap_or(0),
-        );
-        if numrecs > mx {
-            numrecs = mx;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if !b.isroot && numrecs < mn {
-            numrecs = mn;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if level == 0 {
-            if hdr_errors > 0 {
-                self.push(f(
-                    Kind::BtreeBadNrecs,
-                    vec![
-                        ("found", b.hdr.bb_numrecs.into()),
-                        ("min", mn.into()),
-                        ("max", mx.into()),
-                        ("tree", bt.into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
-                ));
-            }
-            let mut lastcount = 0u32;
-            let mut lastblock = 0u32;
-            for i in 0..numrecs {
-                let at = self.rec_at(8, i);
-                let start = be32(b.buf, at);
-                let len = be32(b.buf, at.saturating_add(4));
-                let end = start.wrapping_add(len);
-                if !self.verify_agbno(start) {
-                    self.push(f(
-                        Kind::AllocbtInvalidStart,
-                        vec![
-                            ("found", start.into()),
-                            ("rec", i.into()),
-                            ("tree", name.into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                    continue;
-                }
-                if len == 0 || end <= start || !self.verify_agbno(end.wrapping_sub(1)) {
-                    self.push(f(
-                        Kind::AllocbtInvalidLength,
-                        vec![
-                            ("found", len.into()),
-                            ("rec", i.into()),
-                            ("tree", name.into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                    continue;
-                }
-                if t == Tree::Bno {
-                    if start <= lastblock {
-                        self.push(f(
-                            Kind::BnobtOutOfOrder,
-                            vec![
-                                ("rec", i.into()),
-                                ("start", start.into()),
-                                ("len", len.into()),
-                                self.ag(),
-                                ("agbno", bno.into()),
-                            ],
-                        ));
-                    } else {
-                        lastblock = end.wrapping_sub(1);
-                    }
-                } else {
-                    let cn = &mut self.r.counts;
-                    cn.fdblocks = cn.fdblocks.saturating_add(len.into());
-                    cn.agffreeblks = cn.agffreeblks.saturating_add(len.into());
-                    cn.agflongest = cn.agflongest.max(len.into());
-                    if len < lastcount {
-                        self.push(f(
-                            Kind::CntbtOutOfOrder,
-                            vec![
-                                ("rec", i.into()),
-                                ("start", start.into()),
-                                ("len", len.into()),
-                                self.ag(),
-                                ("agbno", bno.into()),
-                            ],
-                        ));
-                    } else {
-                        lastcount = len;
+        self.bmap.set(bno, bmap::MULT);
+        self.push(f(
+            kind,
+            vec![
+                ("tree", tree.into()),
+                ("state", state.into()),
+                self.ag(),
+                ("agbno", bno.into()),
+                ("suspect", u32::from(suspect).into()),
+            ],
+        ));
+        !stop
+    }
+
+    /// The records of a leaf (the first `numrecs` slots, as clamped), decoded by the tree's
+    /// [`BtreeKind`], handed to the tree's record check.
+    fn scan_recs(&mut self, t: Tree, b: &Blk<'_>, numrecs: u32, suspect: &mut bool) {
+        let crc = self.c.geo.has_crc;
+        let slots = (0..numrecs).map(|i| (i, i as usize));
+        match t {
+            Tree::Bno | Tree::Cnt => {
+                let mut order = AllocOrder::default();
+                for (i, s) in slots {
+                    if let Some(r) = btree::rec_at(&AllocBtree(AllocBy::Block), b.buf, crc, s) {
+                        self.alloc_rec(t, b.bno, i, r, &mut order);
                     }
                 }
-                let mut x = start;
-                while x < end {
-                    let (state, blen) = self.bmap.get_ext(x, end);
-                    match state {
-                        bmap::UNKNOWN => self.bmap.set_ext(x, blen, bmap::FREE1),
-                        bmap::FREE1 if t == Tree::Cnt => self.bmap.set_ext(x, blen, bmap::FREE),
-                        _ => self.push(f(
-                            Kind::FreespaceMultiplyClaimed,
-                            vec![
-                                self.ag(),
-                                ("start", x.into()),
-                                ("end", x.saturating_add(blen).saturating_sub(1).into()),
-                                ("tree", name.into()),
-                                ("state", state.into()),
-                            ],
-                        )),
+            }
+            Tree::Ino | Tree::Fino => {
+                let kind = InoBtree::inobt(self.c.geo);
+                let mut lastino = 0u32;
+                for (i, s) in slots {
+                    if let Some(r) = btree::rec_at(&kind, b.buf, crc, s) {
+                        self.ino_rec(t, b.bno, i, &r, &mut lastino, suspect);
                     }
-                    x = x.saturating_add(blen);
+                }
+                if *suspect {
+                    self.r.bad_ino_btree = true;
                 }
             }
-            return;
-        }
-        if hdr_errors > 0 {
-            self.push(f(
-                Kind::BtreeBadNrecs,
-                vec![
-                    ("found", b.hdr.bb_numrecs.into()),
-                    ("min", mn.into()),
-                    ("max", mx.into()),
-                    ("tree", bt.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            if suspect {
-                return;
+            Tree::Rmap => {
+                let mut last = (0u32, 0u32, 0u64, 0u64);
+                for (i, s) in slots {
+                    if let Some(r) = btree::rec_at(&RmapBtree, b.buf, crc, s) {
+                        self.rmap_rec(b.bno, i, r, &mut last);
+                    }
+                }
             }
-            suspect = true;
-        } else {
-            suspect = false;
-        }
-        for i in 0..numrecs {
-            let p = self.ptr_at(b.buf, lim.mxr[1], 8, i);
-            if !self.verify_agbno(p) {
-                self.push(f(
-                    Kind::BtreeBadPtr,
-                    vec![
-                        ("found", p.into()),
-                        ("tree", format!("{name}bt").into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
-                ));
-                return;
+            Tree::Refc => {
+                let mut lastblock = 0u32;
+                for (i, s) in slots {
+                    if let Some(r) = btree::rec_at(&RefcountBtree, b.buf, crc, s) {
+                        self.refc_rec(b.bno, i, r, &mut lastblock);
+                    }
+                }
             }
-            self.scan_sbtree(t, p, level.saturating_sub(1), suspect, false);
         }
     }
 
-    fn scan_inobt(&mut self, t: Tree, b: &Blk<'_>, mut suspect: bool) {
+    /// A record's start or length is out of the AG (the allocbt wording every tree uses).
+    fn bad_extent(&mut self, what: Kind, found: u32, rec: u32, tree: &'static str, bno: u32) {
+        self.push(f(
+            what,
+            vec![
+                ("found", found.into()),
+                ("rec", rec.into()),
+                ("tree", tree.into()),
+                self.ag(),
+                ("agbno", bno.into()),
+            ],
+        ));
+    }
+
+    /// scan_allocbt's record check.
+    fn alloc_rec(&mut self, t: Tree, bno: u32, i: u32, r: AllocRec, order: &mut AllocOrder) {
         let name = t.name();
-        let bt = format!("{name}bt");
-        let magic = t.magic(self.c.geo.has_crc);
-        let (bno, level) = (b.bno, b.level);
-        let mut hdr_errors = 0u32;
-        if t == Tree::Fino {
-            self.fino_blocks = self.fino_blocks.saturating_add(1);
+        let (start, len) = (r.ar_startblock, r.ar_blockcount);
+        let end = start.wrapping_add(len);
+        if !self.verify_agbno(start) {
+            return self.bad_extent(Kind::AllocbtInvalidStart, start, i, name, bno);
+        }
+        if len == 0 || end <= start || !self.verify_agbno(end.wrapping_sub(1)) {
+            return self.bad_extent(Kind::AllocbtInvalidLength, len, i, name, bno);
+        }
+        let out_of_order = |kind: Kind, ag| {
+            f(
+                kind,
+                vec![
+                    ("rec", i.into()),
+                    ("start", start.into()),
+                    ("len", len.into()),
+                    ag,
+                    ("agbno", bno.into()),
+                ],
+            )
+        };
+        if t == Tree::Bno {
+            if start <= order.lastblock {
+                self.push(out_of_order(Kind::BnobtOutOfOrder, self.ag()));
+            } else {
+                order.lastblock = end.wrapping_sub(1);
+            }
         } else {
-            self.ino_blocks = self.ino_blocks.saturating_add(1);
-        }
-        if b.hdr.bb_magic != magic {
-            self.push(f(
-                Kind::BtreeBadMagic,
-                vec![
-                    ("found", b.hdr.bb_magic.into()),
-                    ("tree", bt.clone().into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            hdr_errors = hdr_errors.saturating_add(1);
-            self.r.bad_ino_btree = true;
-            if suspect {
-                return;
+            let cn = &mut self.r.counts;
+            cn.fdblocks = cn.fdblocks.saturating_add(len.into());
+            cn.agffreeblks = cn.agffreeblks.saturating_add(len.into());
+            cn.agflongest = cn.agflongest.max(len.into());
+            if len < order.lastcount {
+                self.push(out_of_order(Kind::CntbtOutOfOrder, self.ag()));
+            } else {
+                order.lastcount = len;
             }
         }
-        if i32::from(b.hdr.bb_level) != level {
-            self.push(f(
-                Kind::BtreeBadLevel,
-                vec![
-                    ("expected", level.into()),
-                    ("found", i32::from(b.hdr.bb_level).into()),
-                    ("tree", bt.clone().into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            hdr_errors = hdr_errors.saturating_add(1);
-            self.r.bad_ino_btree = true;
-            if suspect {
-                return;
-            }
-        }
-        let state = self.bmap.get(bno);
-        match state {
-            bmap::FS_MAP1 | bmap::UNKNOWN | bmap::FREE1 | bmap::FREE => {
-                self.bmap.set(bno, bmap::FS_MAP)
-            }
-            _ => {
-                self.bmap.set(bno, bmap::MULT);
-                self.push(f(
-                    Kind::InobtBlockMultiplyClaimed,
+        let mut x = start;
+        while x < end {
+            let (state, blen) = self.bmap.get_ext(x, end);
+            match state {
+                bmap::UNKNOWN => self.bmap.set_ext(x, blen, bmap::FREE1),
+                bmap::FREE1 if t == Tree::Cnt => self.bmap.set_ext(x, blen, bmap::FREE),
+                _ => self.push(f(
+                    Kind::FreespaceMultiplyClaimed,
                     vec![
-                        ("tree", bt.clone().into()),
+                        self.ag(),
+                        ("start", x.into()),
+                        ("end", x.saturating_add(blen).saturating_sub(1).into()),
+                        ("tree", name.into()),
                         ("state", state.into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                        ("suspect", u32::from(suspect).into()),
                     ],
-                ));
+                )),
             }
-        }
-        let lim = self.c.ino;
-        let mut numrecs = u32::from(b.hdr.bb_numrecs);
-        let li = usize::from(level != 0);
-        let (mx, mn) = (
-            lim.mxr.get(li).copied().unwrap_or(0),
-            lim.mnr.get(li).copied().unwrap_or(0),
-        );
-        if numrecs > mx {
-            numrecs = mx;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if !b.isroot && numrecs < mn {
-            numrecs = mn;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if level == 0 {
-            if hdr_errors > 0 {
-                self.r.bad_ino_btree = true;
-                self.push(f(
-                    Kind::InobtDubiousHeader,
-                    vec![("tree", bt.into()), self.ag(), ("agbno", bno.into())],
-                ));
-                suspect = true;
-            }
-            let mut lastino = 0u32;
-            let sparse_fs = self.c.geo.has_sparse_inodes;
-            for i in 0..numrecs {
-                let at = self.rec_at(16, i);
-                let rec = Rec {
-                    startino: be32(b.buf, at),
-                    holemask: if sparse_fs {
-                        be16(b.buf, at.saturating_add(4))
-                    } else {
-                        0
-                    },
-                    count: if sparse_fs {
-                        b.buf.get(at.saturating_add(6)).copied().unwrap_or(0)
-                    } else {
-                        64
-                    },
-                    freecount: if sparse_fs {
-                        b.buf.get(at.saturating_add(7)).copied().unwrap_or(0).into()
-                    } else {
-                        be32(b.buf, at.saturating_add(4))
-                    },
-                    free: be64(b.buf, at.saturating_add(8)),
-                };
-                if i > 0 && rec.startino <= lastino {
-                    self.push(f(
-                        Kind::InobtOutOfOrder,
-                        vec![
-                            ("tree", name.into()),
-                            ("rec", i.into()),
-                            ("agino", rec.startino.into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                } else {
-                    lastino = rec.startino.saturating_add(63);
-                }
-                if t == Tree::Ino {
-                    let icount = if sparse_fs { u64::from(rec.count) } else { 64 };
-                    let cn = &mut self.r.counts;
-                    cn.agicount = cn.agicount.saturating_add(icount);
-                    cn.agifreecount = cn.agifreecount.saturating_add(rec.freecount.into());
-                    cn.ifreecount = cn.ifreecount.saturating_add(rec.freecount.into());
-                    suspect = self.scan_single_ino_chunk(&rec, suspect);
-                } else {
-                    let cn = &mut self.r.counts;
-                    cn.fibtfreecount = cn.fibtfreecount.saturating_add(rec.freecount.into());
-                    suspect = self.scan_single_finobt_chunk(&rec, suspect);
-                }
-            }
-            if suspect {
-                self.r.bad_ino_btree = true;
-            }
-            return;
-        }
-        if suspect && hdr_errors == 0 {
-            suspect = false;
-        }
-        if hdr_errors > 0 {
-            self.r.bad_ino_btree = true;
-            if suspect {
-                return;
-            }
-            suspect = true;
-        }
-        for i in 0..numrecs {
-            let p = self.ptr_at(b.buf, lim.mxr[1], 4, i);
-            if !self.verify_agbno(p) {
-                self.push(f(
-                    Kind::BtreeBadPtr,
-                    vec![
-                        ("found", p.into()),
-                        ("tree", bt.into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
-                ));
-                return;
-            }
-            self.scan_sbtree(t, p, level.saturating_sub(1), suspect, false);
+            x = x.saturating_add(blen);
         }
     }
 
-    fn is_sparse(&self, rec: &Rec, j: u32) -> bool {
-        self.c.geo.has_sparse_inodes && (rec.holemask.checked_shr(j / 4).unwrap_or(0) & 1) != 0
+    /// scan_inobt's record check.
+    fn ino_rec(
+        &mut self,
+        t: Tree,
+        bno: u32,
+        i: u32,
+        rec: &InobtRec,
+        lastino: &mut u32,
+        suspect: &mut bool,
+    ) {
+        if i > 0 && rec.ir_startino <= *lastino {
+            self.push(f(
+                Kind::InobtOutOfOrder,
+                vec![
+                    ("tree", t.name().into()),
+                    ("rec", i.into()),
+                    ("agino", rec.ir_startino.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+        } else {
+            *lastino = rec.ir_startino.saturating_add(63);
+        }
+        let cn = &mut self.r.counts;
+        if t == Tree::Ino {
+            let icount = if rec.sparse {
+                u64::from(rec.ir_count)
+            } else {
+                64
+            };
+            cn.agicount = cn.agicount.saturating_add(icount);
+            cn.agifreecount = cn.agifreecount.saturating_add(rec.ir_freecount.into());
+            cn.ifreecount = cn.ifreecount.saturating_add(rec.ir_freecount.into());
+            *suspect = self.scan_single_ino_chunk(rec, *suspect);
+        } else {
+            cn.fibtfreecount = cn.fibtfreecount.saturating_add(rec.ir_freecount.into());
+            *suspect = self.scan_single_finobt_chunk(rec, *suspect);
+        }
+    }
+
+    /// scan_rmapbt's record check. `last` is (startblock, last block, owner, offset) of the
+    /// last record kept for the order check, set by record 0 whatever it holds.
+    fn rmap_rec(&mut self, bno: u32, i: u32, r: RmapRec, last: &mut (u32, u32, u64, u64)) {
+        let (start, len, owner, offset) =
+            (r.rm_startblock, r.rm_blockcount, r.rm_owner, r.rm_offset);
+        let end = start.wrapping_add(len);
+        if start >= self.ag_size {
+            return self.bad_extent(Kind::AllocbtInvalidStart, start, i, "rmap", bno);
+        }
+        if len == 0 || end <= start || end.wrapping_sub(1) >= self.ag_size {
+            return self.bad_extent(Kind::AllocbtInvalidLength, len, i, "rmap", bno);
+        }
+        let (lstart, lblock, lowner, loff) = *last;
+        let bad = i != 0
+            && if self.c.geo.has_reflink {
+                (start, owner, offset) <= (lstart, lowner, loff)
+            } else {
+                start <= lblock
+            };
+        if bad {
+            self.push(f(
+                Kind::RmapbtOutOfOrder,
+                vec![
+                    ("rec", i.into()),
+                    ("start", start.into()),
+                    ("owner", Val::I(owner as i64)),
+                    ("offset", offset.into()),
+                    ("len", len.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+        } else {
+            *last = (start, end.wrapping_sub(1), owner, offset);
+        }
+        let mut x = start;
+        while x < end {
+            let (state, blen) = self.bmap.get_ext(x, end);
+            self.process_rmap_rec(x, blen, owner as i64, state);
+            x = x.saturating_add(blen);
+        }
+    }
+
+    /// scan_refcbt's record check.
+    fn refc_rec(&mut self, bno: u32, i: u32, r: RefcountRec, lastblock: &mut u32) {
+        let (start, len, nr) = (r.rc_startblock, r.rc_blockcount, r.rc_refcount);
+        let agb = r.startblock();
+        let end = agb.wrapping_add(len);
+        if !self.verify_agbno(agb) {
+            return self.bad_extent(Kind::AllocbtInvalidStart, start, i, "refcount", bno);
+        }
+        if len == 0 || end <= agb || !self.verify_agbno(end.wrapping_sub(1)) {
+            return self.bad_extent(Kind::AllocbtInvalidLength, len, i, "refcount", bno);
+        }
+        if nr != 1 && nr < 2 {
+            return self.bad_extent(Kind::RefcbtBadRefcount, nr, i, "refcount", bno);
+        }
+        if !r.is_cow() {
+            self.r.refcounts.push((start, len, nr));
+        }
+        if start != 0 && start <= *lastblock {
+            self.push(f(
+                Kind::RefcbtOutOfOrder,
+                vec![
+                    ("rec", i.into()),
+                    ("start", start.into()),
+                    ("len", len.into()),
+                    self.ag(),
+                    ("agbno", bno.into()),
+                ],
+            ));
+        } else {
+            *lastblock = end.wrapping_sub(1);
+        }
+    }
+
+    fn is_sparse(&self, rec: &InobtRec, j: u32) -> bool {
+        self.c.geo.has_sparse_inodes && !rec.is_present(j)
+    }
+
+    /// A finding about block `agbno` of an inode chunk (`inopb`: inodes per block).
+    fn chunk_block(&mut self, kind: Kind, agbno: u32, ipb: u32) {
+        let fields = vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())];
+        self.push(f(kind, fields));
+    }
+
+    /// A count of the chunk at `agino` that its record gets wrong.
+    fn chunk_count(&mut self, kind: Kind, agino: u32, found: u32, expected: u32) {
+        let fields = vec![
+            self.ag(),
+            ("agino", agino.into()),
+            ("found", found.into()),
+            ("expected", expected.into()),
+        ];
+        self.push(f(kind, fields));
+    }
+
+    /// The record of the chunk at `agino` overlaps the in-core chunk at `first`.
+    fn chunk_overlap(&mut self, kind: Kind, agino: u32, first: u32) {
+        let fields = vec![
+            ("ino", self.agino_to_ino(agino).into()),
+            self.ag(),
+            ("agino", agino.into()),
+            ("ag2", self.agno.into()),
+            ("agino2", first.into()),
+        ];
+        self.push(f(kind, fields));
+    }
+
+    /// A chunk record whose inode `agino` is not in the AG.
+    fn chunk_agino(&mut self, kind: Kind, agino: u32, tree: &str) {
+        let fields = vec![
+            ("ino", self.agino_to_ino(agino).into()),
+            self.ag(),
+            ("agino", agino.into()),
+            ("tree", tree.into()),
+        ];
+        self.push(f(kind, fields));
     }
 
     /// Start of the in-core chunk overlapping `[start, start + 64)`.
@@ -1434,8 +1483,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     }
 
     /// Returns the updated suspect flag, or None when the record was skipped.
-    fn align_check(&mut self, rec: &Rec, tree: &str, suspect: &mut bool) -> bool {
-        let ino = rec.startino;
+    fn align_check(&mut self, rec: &InobtRec, tree: &str, suspect: &mut bool) -> bool {
+        let ino = rec.ir_startino;
         let off = self.agino_offset(ino);
         let agbno = self.agino_to_agbno(ino);
         let ipb = self.c.geo.inodes_per_block;
@@ -1454,42 +1503,24 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             *suspect = true;
         }
         if !self.verify_agino(ino) {
-            let lino = self.agino_to_ino(ino);
-            self.push(f(
-                Kind::InobtRecBadStart,
-                vec![
-                    ("ino", lino.into()),
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("tree", tree.into()),
-                ],
-            ));
+            self.chunk_agino(Kind::InobtRecBadStart, ino, tree);
             *suspect = true;
             return false;
         }
         let last = ino.saturating_add(63);
         if !self.verify_agino(last) {
-            let lino = self.agino_to_ino(last);
-            self.push(f(
-                Kind::InobtRecBadEnd,
-                vec![
-                    ("ino", lino.into()),
-                    self.ag(),
-                    ("agino", last.into()),
-                    ("tree", tree.into()),
-                ],
-            ));
+            self.chunk_agino(Kind::InobtRecBadEnd, last, tree);
             *suspect = true;
             return false;
         }
         true
     }
 
-    fn import_chunk(&mut self, rec: &Rec, tree: &str, mut suspect: bool) -> (bool, u32, u32) {
+    fn import_chunk(&mut self, rec: &InobtRec, tree: &str, mut suspect: bool) -> (bool, u32, u32) {
         let mut sparse_mask = 0u64;
         let (mut nfree, mut ninodes) = (0u32, 0u32);
         for j in 0..64u32 {
-            let free = rec.free.checked_shr(j).unwrap_or(0) & 1 != 0;
+            let free = rec.is_free(j);
             if self.is_sparse(rec, j) {
                 if !suspect && !free {
                     self.push(f(
@@ -1497,9 +1528,9 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         vec![
                             ("tree", tree.into()),
                             self.ag(),
-                            ("agino", rec.startino.into()),
-                            ("holemask", rec.holemask.into()),
-                            ("free", rec.free.into()),
+                            ("agino", rec.ir_startino.into()),
+                            ("holemask", rec.ir_holemask.into()),
+                            ("free", rec.ir_free.into()),
                         ],
                     ));
                     suspect = true;
@@ -1514,9 +1545,9 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         if !suspect {
             self.r.chunks.insert(
-                rec.startino,
+                rec.ir_startino,
                 Chunk {
-                    free: rec.free,
+                    free: rec.ir_free,
                     sparse: sparse_mask,
                 },
             );
@@ -1524,11 +1555,11 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         (suspect, nfree, ninodes)
     }
 
-    fn scan_single_ino_chunk(&mut self, rec: &Rec, mut suspect: bool) -> bool {
+    fn scan_single_ino_chunk(&mut self, rec: &InobtRec, mut suspect: bool) -> bool {
         if !self.align_check(rec, "inobt", &mut suspect) {
             return suspect;
         }
-        let ino = rec.startino;
+        let ino = rec.ir_startino;
         let ipb = self.c.geo.inodes_per_block.max(1);
         if self.agino_offset(ino) == 0 && !suspect {
             let mut j = 0u32;
@@ -1539,10 +1570,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         bmap::INO => {}
                         bmap::UNKNOWN | bmap::INO1 => self.bmap.set(agbno, bmap::INO),
                         _ => {
-                            self.push(f(
-                                Kind::InobtChunkClaimsUsed,
-                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                            ));
+                            self.chunk_block(Kind::InobtChunkClaimsUsed, agbno, ipb);
                             return true;
                         }
                     }
@@ -1551,17 +1579,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
         }
         if let Some(first) = self.find_chunk(ino) {
-            let lino = self.agino_to_ino(ino);
-            self.push(f(
-                Kind::InobtRecOverlap,
-                vec![
-                    ("ino", lino.into()),
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("ag2", self.agno.into()),
-                    ("agino2", first.into()),
-                ],
-            ));
+            self.chunk_overlap(Kind::InobtRecOverlap, ino, first);
             suspect = true;
             if first == ino {
                 return suspect;
@@ -1569,36 +1587,30 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         let (s, nfree, ninodes) = self.import_chunk(rec, "inobt", suspect);
         suspect = s;
-        if nfree != rec.freecount {
-            self.push(f(
+        if nfree != rec.ir_freecount {
+            self.chunk_count(
                 Kind::InobtRecFreecountMismatch,
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.freecount.into()),
-                    ("expected", nfree.into()),
-                ],
-            ));
+                ino,
+                rec.ir_freecount,
+                nfree,
+            );
         }
-        if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.count) {
-            self.push(f(
+        if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.ir_count) {
+            self.chunk_count(
                 Kind::InobtRecCountInvalid,
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.count.into()),
-                    ("expected", ninodes.into()),
-                ],
-            ));
+                ino,
+                rec.ir_count.into(),
+                ninodes,
+            );
         }
         suspect
     }
 
-    fn scan_single_finobt_chunk(&mut self, rec: &Rec, mut suspect: bool) -> bool {
+    fn scan_single_finobt_chunk(&mut self, rec: &InobtRec, mut suspect: bool) -> bool {
         if !self.align_check(rec, "finobt", &mut suspect) {
             return suspect;
         }
-        let ino = rec.startino;
+        let ino = rec.ir_startino;
         let ipb = self.c.geo.inodes_per_block.max(1);
         if self.agino_offset(ino) == 0 && !suspect {
             let mut j = 0u32;
@@ -1607,10 +1619,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 let state = self.bmap.get(agbno);
                 if self.is_sparse(rec, j) {
                     if state == bmap::INO {
-                        self.push(f(
-                            Kind::FinobtSparseClaimsInode,
-                            vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                        ));
+                        self.chunk_block(Kind::FinobtSparseClaimsInode, agbno, ipb);
                         suspect = true;
                     }
                 } else {
@@ -1618,18 +1627,12 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                         bmap::INO => {}
                         bmap::INO1 => self.bmap.set(agbno, bmap::INO),
                         bmap::UNKNOWN => {
-                            self.push(f(
-                                Kind::FinobtChunkClaimsUntracked,
-                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                            ));
+                            self.chunk_block(Kind::FinobtChunkClaimsUntracked, agbno, ipb);
                             self.bmap.set(agbno, bmap::INO);
                             suspect = true;
                         }
                         _ => {
-                            self.push(f(
-                                Kind::FinobtChunkClaimsUsed,
-                                vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())],
-                            ));
+                            self.chunk_block(Kind::FinobtChunkClaimsUsed, agbno, ipb);
                             return true;
                         }
                     }
@@ -1643,17 +1646,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 return suspect;
             }
             if first != ino {
-                let lino = self.agino_to_ino(ino);
-                self.push(f(
-                    Kind::FinobtRecMismatch,
-                    vec![
-                        ("ino", lino.into()),
-                        self.ag(),
-                        ("agino", ino.into()),
-                        ("ag2", self.agno.into()),
-                        ("agino2", first.into()),
-                    ],
-                ));
+                self.chunk_overlap(Kind::FinobtRecMismatch, ino, first);
                 return true;
             }
             let chunk = self
@@ -1664,7 +1657,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 .unwrap_or(Chunk { free: 0, sparse: 0 });
             let (mut nf, mut ni) = (0u32, 0u32);
             for j in 0..64u32 {
-                let isfree = rec.free.checked_shr(j).unwrap_or(0) & 1 != 0;
+                let isfree = rec.is_free(j);
                 let issparse = self.is_sparse(rec, j);
                 if !issparse {
                     ni = ni.saturating_add(1);
@@ -1691,16 +1684,13 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             nfree = nf;
             ninodes = ni;
         }
-        if nfree != rec.freecount {
-            self.push(f(
+        if nfree != rec.ir_freecount {
+            self.chunk_count(
                 Kind::FinobtRecFreecountMismatch,
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.freecount.into()),
-                    ("expected", nfree.into()),
-                ],
-            ));
+                ino,
+                rec.ir_freecount,
+                nfree,
+            );
         }
         if nfree == 0 {
             self.push(f(
@@ -1708,220 +1698,15 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 vec![self.ag(), ("agino", ino.into())],
             ));
         }
-        if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.count) {
-            self.push(f(
+        if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.ir_count) {
+            self.chunk_count(
                 Kind::InobtRecCountInvalid,
-                vec![
-                    self.ag(),
-                    ("agino", ino.into()),
-                    ("found", rec.count.into()),
-                    ("expected", ninodes.into()),
-                ],
-            ));
+                ino,
+                rec.ir_count.into(),
+                ninodes,
+            );
         }
         suspect
-    }
-
-    /// scan_rmapbt with its `out:` label: a block left suspect disables the phase 4 check of
-    /// the tree (rmap_avoid_check / refcount_avoid_check).
-    fn scan_rmapbt(&mut self, b: &Blk<'_>, mut suspect: bool) {
-        if self.scan_rmapbt_body(b, &mut suspect) && suspect {
-            self.r.rmap_suspect = true;
-        }
-    }
-
-    fn scan_rmapbt_body(&mut self, b: &Blk<'_>, suspect: &mut bool) -> bool {
-        let (bno, level) = (b.bno, b.level);
-        let mut hdr_errors = 0u32;
-        if b.hdr.bb_magic != XFS_RMAP_CRC_MAGIC {
-            self.push(f(
-                Kind::BtreeBadMagic,
-                vec![
-                    ("found", b.hdr.bb_magic.into()),
-                    ("tree", "btrmap".into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            hdr_errors = hdr_errors.saturating_add(1);
-            if *suspect {
-                return true;
-            }
-        }
-        if !b.isroot {
-            self.r.counts.agfbtreeblks = self.r.counts.agfbtreeblks.saturating_add(1);
-            self.r.counts.fdblocks = self.r.counts.fdblocks.saturating_add(1);
-        }
-        self.nr_blocks = self.nr_blocks.saturating_add(1);
-        if i32::from(b.hdr.bb_level) != level {
-            self.push(f(
-                Kind::BtreeBadLevel,
-                vec![
-                    ("expected", level.into()),
-                    ("found", i32::from(b.hdr.bb_level).into()),
-                    ("tree", "btrmap".into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            hdr_errors = hdr_errors.saturating_add(1);
-            if *suspect {
-                return true;
-            }
-        }
-        let state = self.bmap.get(bno);
-        if !(state == bmap::UNKNOWN || state == bmap::FS_MAP1) {
-            self.bmap.set(bno, bmap::MULT);
-            self.push(f(
-                Kind::RmapbtBlockMultiplyClaimed,
-                vec![
-                    ("tree", "rmap".into()),
-                    ("state", state.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                    ("suspect", u32::from(*suspect).into()),
-                ],
-            ));
-            return true;
-        }
-        self.bmap.set(bno, bmap::FS_MAP);
-        let lim = self.c.rmap;
-        let mut numrecs = u32::from(b.hdr.bb_numrecs);
-        let li = usize::from(level != 0);
-        let (mx, mn) = (
-            lim.mxr.get(li).copied().unwrap_or(0),
-            lim.mnr.get(li).copied().unwrap_or(0),
-        );
-        if numrecs > mx {
-            numrecs = mx;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if !b.isroot && numrecs < mn {
-            numrecs = mn;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if level == 0 {
-            if hdr_errors > 0 {
-                self.push(f(
-                    Kind::BtreeBadNrecs,
-                    vec![
-                        ("found", b.hdr.bb_numrecs.into()),
-                        ("min", mn.into()),
-                        ("max", mx.into()),
-                        ("tree", "btrmap".into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
-                ));
-            }
-            let reflink = self.c.geo.has_reflink;
-            let (mut lstart, mut lblock, mut lowner, mut loff) = (0u32, 0u32, 0u64, 0u64);
-            for i in 0..numrecs {
-                let at = self.rec_at(24, i);
-                let start = be32(b.buf, at);
-                let len = be32(b.buf, at.saturating_add(4));
-                let owner = be64(b.buf, at.saturating_add(8));
-                let offset = be64(b.buf, at.saturating_add(16));
-                let end = start.wrapping_add(len);
-                if start >= self.ag_size {
-                    self.push(f(
-                        Kind::AllocbtInvalidStart,
-                        vec![
-                            ("found", start.into()),
-                            ("rec", i.into()),
-                            ("tree", "rmap".into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                    continue;
-                }
-                if len == 0 || end <= start || end.wrapping_sub(1) >= self.ag_size {
-                    self.push(f(
-                        Kind::AllocbtInvalidLength,
-                        vec![
-                            ("found", len.into()),
-                            ("rec", i.into()),
-                            ("tree", "rmap".into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                    continue;
-                }
-                if i == 0 {
-                    (lstart, lblock, lowner, loff) = (start, end.wrapping_sub(1), owner, offset);
-                } else {
-                    let bad = if reflink {
-                        !(start > lstart
-                            || (start == lstart
-                                && (owner > lowner || (owner == lowner && offset > loff))))
-                    } else {
-                        start <= lblock
-                    };
-                    if bad {
-                        self.push(f(
-                            Kind::RmapbtOutOfOrder,
-                            vec![
-                                ("rec", i.into()),
-                                ("start", start.into()),
-                                ("owner", Val::I(owner as i64)),
-                                ("offset", offset.into()),
-                                ("len", len.into()),
-                                self.ag(),
-                                ("agbno", bno.into()),
-                            ],
-                        ));
-                    } else {
-                        (lstart, lblock, lowner, loff) =
-                            (start, end.wrapping_sub(1), owner, offset);
-                    }
-                }
-                let mut x = start;
-                while x < end {
-                    let (state, blen) = self.bmap.get_ext(x, end);
-                    self.process_rmap_rec(x, blen, owner as i64, state);
-                    x = x.saturating_add(blen);
-                }
-            }
-            return true;
-        }
-        if hdr_errors > 0 {
-            self.push(f(
-                Kind::BtreeBadNrecs,
-                vec![
-                    ("found", b.hdr.bb_numrecs.into()),
-                    ("min", mn.into()),
-                    ("max", mx.into()),
-                    ("tree", "btrmap".into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            if *suspect {
-                return true;
-            }
-            *suspect = true;
-        } else {
-            *suspect = false;
-        }
-        for i in 0..numrecs {
-            let p = self.ptr_at(b.buf, lim.mxr[1], 40, i);
-            if !self.verify_agbno(p) {
-                self.push(f(
-                    Kind::BtreeBadPtr,
-                    vec![
-                        ("found", p.into()),
-                        ("tree", "rmapbt".into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
-                ));
-                return false;
-            }
-            self.scan_sbtree(Tree::Rmap, p, level.saturating_sub(1), *suspect, false);
-        }
-        true
     }
 
     fn process_rmap_rec(&mut self, b: u32, blen: u32, owner: i64, state: u8) {
@@ -1995,200 +1780,36 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
         }
     }
-
-    /// scan_refcbt with its `out:` label: a block left suspect disables the phase 4 check of
-    /// the tree (rmap_avoid_check / refcount_avoid_check).
-    fn scan_refcbt(&mut self, b: &Blk<'_>, mut suspect: bool) {
-        if self.scan_refcbt_body(b, &mut suspect) && suspect {
-            self.r.refc_suspect = true;
-        }
-    }
-
-    fn scan_refcbt_body(&mut self, b: &Blk<'_>, suspect: &mut bool) -> bool {
-        let (bno, level) = (b.bno, b.level);
-        let mut hdr_errors = 0u32;
-        if b.hdr.bb_magic != XFS_REFC_CRC_MAGIC {
-            self.push(f(
-                Kind::RefcbtBadMagic,
-                vec![
-                    ("found", b.hdr.bb_magic.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            hdr_errors = hdr_errors.saturating_add(1);
-            if *suspect {
-                return true;
-            }
-        }
-        if i32::from(b.hdr.bb_level) != level {
-            self.push(f(
-                Kind::RefcbtBadLevel,
-                vec![
-                    ("expected", level.into()),
-                    ("found", i32::from(b.hdr.bb_level).into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            hdr_errors = hdr_errors.saturating_add(1);
-            if *suspect {
-                return true;
-            }
-        }
-        self.nr_blocks = self.nr_blocks.saturating_add(1);
-        let state = self.bmap.get(bno);
-        if !(state == bmap::UNKNOWN || state == bmap::REFC) {
-            self.bmap.set(bno, bmap::MULT);
-            self.push(f(
-                Kind::InobtBlockMultiplyClaimed,
-                vec![
-                    ("tree", "refcount".into()),
-                    ("state", state.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                    ("suspect", u32::from(*suspect).into()),
-                ],
-            ));
-            return true;
-        }
-        self.bmap.set(bno, bmap::FS_MAP);
-        let lim = self.c.refc;
-        let mut numrecs = u32::from(b.hdr.bb_numrecs);
-        let li = usize::from(level != 0);
-        let (mx, mn) = (
-            lim.mxr.get(li).copied().unwrap_or(0),
-            lim.mnr.get(li).copied().unwrap_or(0),
-        );
-        if numrecs > mx {
-            numrecs = mx;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if !b.isroot && numrecs < mn {
-            numrecs = mn;
-            hdr_errors = hdr_errors.saturating_add(1);
-        }
-        if level == 0 {
-            if hdr_errors > 0 {
-                self.push(f(
-                    Kind::RefcbtBadNrecs,
-                    vec![
-                        ("found", b.hdr.bb_numrecs.into()),
-                        ("min", mn.into()),
-                        ("max", mx.into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
-                ));
-            }
-            let mut lastblock = 0u32;
-            for i in 0..numrecs {
-                let at = self.rec_at(12, i);
-                let start = be32(b.buf, at);
-                let len = be32(b.buf, at.saturating_add(4));
-                let nr = be32(b.buf, at.saturating_add(8));
-                let agb = start & !xfs_format::btrees::XFS_REFC_COW_START;
-                let end = agb.wrapping_add(len);
-                if !self.verify_agbno(agb) {
-                    self.push(f(
-                        Kind::AllocbtInvalidStart,
-                        vec![
-                            ("found", start.into()),
-                            ("rec", i.into()),
-                            ("tree", "refcount".into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                    continue;
-                }
-                if len == 0 || end <= agb || !self.verify_agbno(end.wrapping_sub(1)) {
-                    self.push(f(
-                        Kind::AllocbtInvalidLength,
-                        vec![
-                            ("found", len.into()),
-                            ("rec", i.into()),
-                            ("tree", "refcount".into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                    continue;
-                }
-                if nr != 1 && nr < 2 {
-                    self.push(f(
-                        Kind::RefcbtBadRefcount,
-                        vec![
-                            ("found", nr.into()),
-                            ("rec", i.into()),
-                            ("tree", "refcount".into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                    continue;
-                }
-                if start & xfs_format::btrees::XFS_REFC_COW_START == 0 {
-                    self.r.refcounts.push((start, len, nr));
-                }
-                if start != 0 && start <= lastblock {
-                    self.push(f(
-                        Kind::RefcbtOutOfOrder,
-                        vec![
-                            ("rec", i.into()),
-                            ("start", start.into()),
-                            ("len", len.into()),
-                            self.ag(),
-                            ("agbno", bno.into()),
-                        ],
-                    ));
-                } else {
-                    lastblock = end.wrapping_sub(1);
-                }
-            }
-            return true;
-        }
-        if hdr_errors > 0 {
-            self.push(f(
-                Kind::RefcbtBadNrecs,
-                vec![
-                    ("found", b.hdr.bb_numrecs.into()),
-                    ("min", mn.into()),
-                    ("max", mx.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
-                ],
-            ));
-            if *suspect {
-                return true;
-            }
-            *suspect = true;
-        } else {
-            *suspect = false;
-        }
-        for i in 0..numrecs {
-            let p = self.ptr_at(b.buf, lim.mxr[1], 4, i);
-            if !self.verify_agbno(p) {
-                self.push(f(
-                    Kind::BtreeBadPtr,
-                    vec![
-                        ("found", p.into()),
-                        ("tree", "refcountbt".into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
-                ));
-                return false;
-            }
-            self.scan_sbtree(Tree::Refc, p, level.saturating_sub(1), *suspect, false);
-        }
-        true
-    }
 }
 
 /// The level a root is scanned at: `levels - 1` (may be -1 for a bad AGF).
 fn level_of(levels: u32) -> i32 {
     i32::try_from(levels).unwrap_or(i32::MAX).saturating_sub(1)
+}
+
+/// The identity fields of an AGF or AGI, as verify_set_agf/verify_set_agi check them.
+struct HdrIds<'h> {
+    checks: &'h xfs_format::ag::HeaderChecks,
+    magicnum: u32,
+    versionnum: u32,
+    seqno: u32,
+    length: u32,
+}
+
+/// Which header field a finding is about.
+#[derive(Debug, Clone, Copy)]
+enum Hdr {
+    Magic,
+    Level,
+    Nrecs,
+}
+
+/// The order state of a free space leaf: the last block of the last bnobt record, the length
+/// of the last cntbt record.
+#[derive(Debug, Default)]
+struct AllocOrder {
+    lastblock: u32,
+    lastcount: u32,
 }
 
 struct Blk<'b> {
@@ -2197,14 +1818,6 @@ struct Blk<'b> {
     bno: u32,
     level: i32,
     isroot: bool,
-}
-
-struct Rec {
-    startino: u32,
-    holemask: u16,
-    count: u8,
-    freecount: u32,
-    free: u64,
 }
 
 /// Scans AG `agno` (xfs_repair's scan_ag).
@@ -2247,32 +1860,12 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
         ags.push(r);
     }
     let sb = &fs.sb.raw;
-    if sb.sb_icount != tot.agicount {
-        out.push(f(
-            Kind::SbIcountMismatch,
-            vec![
-                ("found", sb.sb_icount.into()),
-                ("expected", tot.agicount.into()),
-            ],
-        ));
-    }
-    if sb.sb_ifree != tot.ifreecount {
-        out.push(f(
-            Kind::SbIfreeMismatch,
-            vec![
-                ("found", sb.sb_ifree.into()),
-                ("expected", tot.ifreecount.into()),
-            ],
-        ));
-    }
-    if sb.sb_fdblocks != tot.fdblocks {
-        out.push(f(
-            Kind::SbFdblocksMismatch,
-            vec![
-                ("found", sb.sb_fdblocks.into()),
-                ("expected", tot.fdblocks.into()),
-            ],
-        ));
+    for (kind, found, expected) in [
+        (Kind::SbIcountMismatch, sb.sb_icount, tot.agicount),
+        (Kind::SbIfreeMismatch, sb.sb_ifree, tot.ifreecount),
+        (Kind::SbFdblocksMismatch, sb.sb_fdblocks, tot.fdblocks),
+    ] {
+        out.extend(count_finding(kind, found, expected, None));
     }
     // Root inode chunk (the root is in AG 0 on every valid filesystem).
     let bits = u32::from(fs.geo.ag_blk_log).saturating_add(fs.geo.inopb_log.into());

@@ -8,9 +8,12 @@
 
 use std::collections::HashSet;
 
-use crate::crc;
+use crate::btree::{
+    self, BtreeKind, Descend, FsbAddressing, PtrFormat, RecordRef, Root, VisitedBlock, Visitor,
+    WalkOptions,
+};
 use crate::error::Result;
-use crate::fields::CrcState;
+use crate::fields::Field;
 use crate::fs::Filesystem;
 use crate::sb::Geometry;
 use crate::source::ByteSource;
@@ -19,18 +22,13 @@ use crate::source::ByteSource;
 pub const XFS_BMAP_MAGIC: u32 = 0x424d_4150;
 /// `BMA3`: v5 BMBT block.
 pub const XFS_BMAP_CRC_MAGIC: u32 = 0x424d_4133;
-/// Long-pointer btree block header without CRC fields (v4).
-pub const XFS_BTREE_LBLOCK_LEN: usize = 24;
-/// Long-pointer btree block header with CRC fields (v5).
-pub const XFS_BTREE_LBLOCK_CRC_LEN: usize = 72;
-/// Byte offset of `bb_crc` in a long-pointer v5 block.
-pub const XFS_BTREE_LBLOCK_CRC_OFF: usize = 64;
+pub use crate::btree::{XFS_BTREE_LBLOCK_CRC_LEN, XFS_BTREE_LBLOCK_CRC_OFF, XFS_BTREE_LBLOCK_LEN};
 /// Size of one packed extent record (`xfs_bmbt_rec`).
 pub const BMBT_REC_SIZE: usize = 16;
 /// Size of `xfs_bmdr_block` (level, numrecs).
 pub const BMDR_HDR_SIZE: usize = 4;
 /// NULLFSBLOCK.
-pub const NULL_FSBLOCK: u64 = u64::MAX;
+pub const NULL_FSBLOCK: u64 = crate::btree::NULLFSBLOCK;
 /// Deepest BMBT the walk descends into (XFS needs far fewer levels for 2^54 blocks).
 pub const BMBT_MAX_DEPTH: u16 = 16;
 
@@ -357,87 +355,62 @@ pub fn bmap_lines(which: WhichFork, recs: &[BmbtRec], geo: &Geometry) -> Vec<Str
         .collect()
 }
 
-/// Header of a long-pointer btree block (`xfs_btree_block` with `bb_u.l`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BmbtBlock {
-    pub bb_magic: u32,
-    pub bb_level: u16,
-    pub bb_numrecs: u16,
-    pub bb_leftsib: u64,
-    pub bb_rightsib: u64,
-    /// v5 only (zero on v4).
-    pub bb_blkno: u64,
-    pub bb_lsn: u64,
-    pub bb_uuid: [u8; 16],
-    pub bb_owner: u64,
-    /// Big-endian reading of the stored checksum, as xfs_db prints it.
-    pub bb_crc: u32,
-    pub crc: CrcState,
-    /// Header length (24 or 72).
-    pub hdr_len: usize,
+/// `xfs_bmbt_key`: the first file block of a subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BmbtKey {
+    pub br_startoff: u64,
 }
 
-impl BmbtBlock {
-    /// Decodes the header of a block of `block_size` bytes.
-    pub fn parse(buf: &[u8], has_crc: bool) -> BmbtBlock {
-        let mut uuid = [0u8; 16];
-        if has_crc {
-            if let Some(u) = buf.get(40..56) {
-                uuid.copy_from_slice(u);
-            }
-        }
-        let v5 = |off| if has_crc { be64(buf, off) } else { 0 };
-        BmbtBlock {
-            bb_magic: be32(buf, 0),
-            bb_level: be16(buf, 4),
-            bb_numrecs: be16(buf, 6),
-            bb_leftsib: be64(buf, 8),
-            bb_rightsib: be64(buf, 16),
-            bb_blkno: v5(24),
-            bb_lsn: v5(32),
-            bb_uuid: uuid,
-            bb_owner: v5(56),
-            bb_crc: if has_crc {
-                be32(buf, XFS_BTREE_LBLOCK_CRC_OFF)
-            } else {
-                0
-            },
-            crc: crc::verify(buf, XFS_BTREE_LBLOCK_CRC_OFF, has_crc),
-            hdr_len: if has_crc {
-                XFS_BTREE_LBLOCK_CRC_LEN
-            } else {
-                XFS_BTREE_LBLOCK_LEN
-            },
-        }
-    }
+/// The BMBT as a [`BtreeKind`]: long pointers (filesystem blocks), 16-byte packed extent
+/// records, 8-byte keys. Walked with [`btree::FsbAddressing`] from the root in the inode fork.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BmbtKind;
 
-    /// Records (leaf) or key/pointer pairs (node) a block of `len` bytes holds.
-    pub fn maxrecs(&self, len: usize) -> usize {
-        len.saturating_sub(self.hdr_len) / 16
-    }
+impl BtreeKind for BmbtKind {
+    type Rec = BmbtRec;
+    type Key = BmbtKey;
 
-    /// Leaf records, bounded by the block.
-    pub fn leaf_recs(&self, buf: &[u8]) -> Vec<BmbtRec> {
-        let n = usize::from(self.bb_numrecs).min(self.maxrecs(buf.len()));
-        records_in(buf, self.hdr_len, n as u64)
+    fn name(&self) -> &'static str {
+        "bmapbt"
     }
-
-    /// Node pointers, bounded by the block.
-    pub fn node_ptrs(&self, buf: &[u8]) -> Vec<u64> {
-        let max = self.maxrecs(buf.len());
-        let n = usize::from(self.bb_numrecs).min(max);
-        let base = self.hdr_len.saturating_add(max.saturating_mul(8));
-        (0..n)
-            .map(|i| be64(buf, base.saturating_add(i.saturating_mul(8))))
-            .collect()
+    fn magic(&self, has_crc: bool) -> Option<u32> {
+        Some(if has_crc {
+            XFS_BMAP_CRC_MAGIC
+        } else {
+            XFS_BMAP_MAGIC
+        })
     }
-
-    /// Node keys (`br_startoff`), bounded by the block.
-    pub fn node_keys(&self, buf: &[u8]) -> Vec<u64> {
-        let n = usize::from(self.bb_numrecs).min(self.maxrecs(buf.len()));
-        (0..n)
-            .map(|i| be64(buf, self.hdr_len.saturating_add(i.saturating_mul(8))))
-            .collect()
+    fn ptr_format(&self) -> PtrFormat {
+        PtrFormat::Long
+    }
+    fn rec_len(&self) -> usize {
+        BMBT_REC_SIZE
+    }
+    fn key_len(&self) -> usize {
+        8
+    }
+    fn decode_rec(&self, b: &[u8]) -> Option<BmbtRec> {
+        <[u8; 16]>::try_from(b).ok().map(|a| BmbtRec::unpack(&a))
+    }
+    fn decode_key(&self, b: &[u8]) -> Option<BmbtKey> {
+        crate::bytes::be_u64(b, 0).map(|br_startoff| BmbtKey { br_startoff })
+    }
+    fn rec_names(&self) -> &'static [&'static str] {
+        BMBT_REC_COLUMNS
+    }
+    fn key_names(&self) -> &'static [&'static str] {
+        &["startoff"]
+    }
+    fn rec_fields(&self, rec: &BmbtRec) -> Vec<Field> {
+        vec![
+            Field::dec("startoff", rec.startoff, 54),
+            Field::dec("startblock", rec.startblock, 52),
+            Field::dec("blockcount", rec.blockcount, 21),
+            Field::dec("extentflag", u8::from(rec.unwritten), 1),
+        ]
+    }
+    fn key_fields(&self, key: &BmbtKey) -> Vec<Field> {
+        vec![Field::dec("startoff", key.br_startoff, 54)]
     }
 }
 
@@ -471,6 +444,13 @@ pub enum BmbtProblem {
     },
     /// The tree is deeper than [`BMBT_MAX_DEPTH`].
     TooDeep,
+    /// A sibling pointer does not name the neighbouring block of the same level.
+    BadSibling {
+        found: u64,
+        expected: u64,
+    },
+    /// A non-root block holds no records.
+    Empty,
 }
 
 /// A problem and the filesystem block it was found in.
@@ -480,145 +460,152 @@ pub struct BmbtFinding {
     pub problem: BmbtProblem,
 }
 
-/// Result of walking a BMBT: the leaf records in sibling order, the blocks read, and findings.
+impl BmbtFinding {
+    /// The BMBT view of a generic walk finding.
+    fn from_walk(f: &btree::Finding) -> Option<BmbtFinding> {
+        use btree::Finding as F;
+        let (fsb, problem) = match f {
+            F::TooDeep { ptr, .. } => (*ptr, BmbtProblem::TooDeep),
+            F::PtrOutOfRange { ptr, .. } => (
+                *ptr,
+                BmbtProblem::Unreadable {
+                    reason: f.to_string(),
+                },
+            ),
+            F::ReadFailed { ptr, error } => (
+                *ptr,
+                BmbtProblem::Unreadable {
+                    reason: error.clone(),
+                },
+            ),
+            F::Revisited { ptr } => (*ptr, BmbtProblem::Revisited),
+            F::BadMagic { ptr, found, .. } => (*ptr, BmbtProblem::BadMagic { found: *found }),
+            F::BadLevel {
+                ptr,
+                found,
+                expected,
+            } => (
+                *ptr,
+                BmbtProblem::BadLevel {
+                    expected: *expected,
+                    found: *found,
+                },
+            ),
+            F::TooManyRecs { ptr, numrecs, max } => (
+                *ptr,
+                BmbtProblem::TooManyRecs {
+                    numrecs: *numrecs,
+                    max: *max,
+                },
+            ),
+            F::Empty { ptr } => (*ptr, BmbtProblem::Empty),
+            F::BadBlkno { ptr, found, .. } => (*ptr, BmbtProblem::BadBlkno { found: *found }),
+            F::BadUuid { ptr } => (*ptr, BmbtProblem::BadUuid),
+            F::BadOwner { ptr, found, .. } => (*ptr, BmbtProblem::BadOwner { found: *found }),
+            F::BadCrc { ptr } => (*ptr, BmbtProblem::BadCrc),
+            F::BadSibling {
+                ptr,
+                found,
+                expected,
+                ..
+            } => (
+                *ptr,
+                BmbtProblem::BadSibling {
+                    found: *found,
+                    expected: *expected,
+                },
+            ),
+            F::NoSuchTree => return None,
+        };
+        Some(BmbtFinding { fsb, problem })
+    }
+}
+
+/// Result of walking a BMBT: the leaf records in key order, the blocks read, and findings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BmbtWalk {
     pub records: Vec<BmbtRec>,
-    /// Every block visited (nodes and leaves), in visiting order.
+    /// Every block of the tree (nodes and leaves, each once), in depth-first order; a
+    /// pointer that could not be read is listed too (the inode claims it).
     pub blocks: Vec<u64>,
     pub findings: Vec<BmbtFinding>,
 }
 
-impl<S: ByteSource> Filesystem<S> {
-    /// Walks the BMBT below `root` the way xfs_db's `bmap` does: down the leftmost path to the
-    /// leaves, then along the right-sibling chain, collecting leaf records. `owner` is the
-    /// inode number (checked against `bb_owner` on v5). Never fails: unreadable or bad blocks
-    /// end the walk and are reported in [`BmbtWalk::findings`].
-    pub fn bmbt_records(&self, root: &BmdrRoot, owner: u64) -> Result<BmbtWalk> {
-        let geo = &self.geo;
-        let magic = if geo.has_crc {
-            XFS_BMAP_CRC_MAGIC
-        } else {
-            XFS_BMAP_MAGIC
-        };
-        let mut walk = BmbtWalk::default();
-        let mut seen: HashSet<u64> = HashSet::new();
-        let Some(&first) = root.ptrs.first() else {
-            return Ok(walk);
-        };
-        let mut fsb = first;
-        let mut expect = root.bb_level.saturating_sub(1);
-        let mut depth = 0u16;
-        let note =
-            |walk: &mut BmbtWalk, fsb, problem| walk.findings.push(BmbtFinding { fsb, problem });
-        // Checks a block; returns it when the walk may use it.
-        let check = |walk: &mut BmbtWalk, seen: &mut HashSet<u64>, fsb: u64, expect: u16| {
-            if !seen.insert(fsb) {
-                note(walk, fsb, BmbtProblem::Revisited);
-                return None;
-            }
-            walk.blocks.push(fsb);
-            let buf = match self.read_fsb(fsb, 1).map_err(|e| e.to_string()) {
-                Ok(b) => b,
-                Err(reason) => {
-                    note(walk, fsb, BmbtProblem::Unreadable { reason });
-                    return None;
-                }
-            };
-            let blk = BmbtBlock::parse(&buf, geo.has_crc);
-            if blk.bb_magic != magic {
-                note(
-                    walk,
-                    fsb,
-                    BmbtProblem::BadMagic {
-                        found: blk.bb_magic,
-                    },
-                );
-                return None;
-            }
-            if blk.bb_level != expect {
-                note(
-                    walk,
-                    fsb,
-                    BmbtProblem::BadLevel {
-                        expected: expect,
-                        found: blk.bb_level,
-                    },
-                );
-            }
-            let max = blk.maxrecs(buf.len());
-            if usize::from(blk.bb_numrecs) > max {
-                note(
-                    walk,
-                    fsb,
-                    BmbtProblem::TooManyRecs {
-                        numrecs: blk.bb_numrecs,
-                        max,
-                    },
-                );
-            }
-            if geo.has_crc {
-                if blk.crc == CrcState::Bad {
-                    note(walk, fsb, BmbtProblem::BadCrc);
-                }
-                let daddr = self.fsb_to_offset(fsb).map_or(0, |o| o >> 9);
-                if blk.bb_blkno != daddr {
-                    note(
-                        walk,
-                        fsb,
-                        BmbtProblem::BadBlkno {
-                            found: blk.bb_blkno,
-                        },
-                    );
-                }
-                if blk.bb_owner != owner {
-                    note(
-                        walk,
-                        fsb,
-                        BmbtProblem::BadOwner {
-                            found: blk.bb_owner,
-                        },
-                    );
-                }
-                if blk.bb_uuid != geo.meta_uuid {
-                    note(walk, fsb, BmbtProblem::BadUuid);
-                }
-            }
-            Some((blk, buf))
-        };
-        // Descend the leftmost path.
-        let (mut blk, mut buf) = loop {
-            let Some((blk, buf)) = check(&mut walk, &mut seen, fsb, expect) else {
-                return Ok(walk);
-            };
-            if blk.bb_level == 0 {
-                break (blk, buf);
-            }
-            depth = depth.saturating_add(1);
-            if depth > BMBT_MAX_DEPTH {
-                note(&mut walk, fsb, BmbtProblem::TooDeep);
-                return Ok(walk);
-            }
-            let Some(&child) = blk.node_ptrs(&buf).first() else {
-                return Ok(walk);
-            };
-            fsb = child;
-            expect = blk.bb_level.saturating_sub(1);
-        };
-        // Follow the leaves to the right.
-        loop {
-            walk.records.extend(blk.leaf_recs(&buf));
-            let next = blk.bb_rightsib;
-            if next == NULL_FSBLOCK {
-                break;
-            }
-            let Some((b, d)) = check(&mut walk, &mut seen, next, 0) else {
-                break;
-            };
-            blk = b;
-            buf = d;
+/// The visitor behind [`Filesystem::bmbt_records`].
+#[derive(Default)]
+struct BmbtCollect {
+    walk: BmbtWalk,
+    listed: HashSet<u64>,
+}
+
+impl BmbtCollect {
+    fn list(&mut self, fsb: u64) {
+        if self.listed.insert(fsb) {
+            self.walk.blocks.push(fsb);
         }
-        Ok(walk)
+    }
+}
+
+impl Visitor<BmbtKind> for BmbtCollect {
+    fn block(&mut self, blk: &VisitedBlock, _buf: &[u8]) -> Descend {
+        self.list(blk.ptr);
+        // A block of another type is not used; one at the wrong level is not either
+        // (xfs_repair gives up on the fork in both cases).
+        if blk.checks.magic_ok && blk.checks.level_ok {
+            Descend::Into
+        } else {
+            Descend::Skip
+        }
+    }
+    fn record(&mut self, rec: RecordRef<'_, BmbtRec>) {
+        self.walk.records.push(*rec.rec);
+    }
+    fn finding(&mut self, f: &btree::Finding) {
+        if let btree::Finding::PtrOutOfRange { ptr, .. } | btree::Finding::ReadFailed { ptr, .. } =
+            f
+        {
+            self.list(*ptr);
+        }
+        if let Some(b) = BmbtFinding::from_walk(f) {
+            self.walk.findings.push(b);
+        }
+    }
+}
+
+/// Walks the whole BMBT below `root` (as xfs_repair's scan_bmapbt does: every block,
+/// through every pointer of every node, depth first), collecting the leaf records in key
+/// order and every block. `owner` is the inode number (checked against `bb_owner` on v5).
+/// Unreadable or bad blocks are skipped and reported in [`BmbtWalk::findings`]; revisited
+/// blocks (cycles, shared blocks) are reported and not entered again, and the depth is capped
+/// at [`BMBT_MAX_DEPTH`].
+pub fn walk_bmbt<S: ByteSource>(src: &S, geo: &Geometry, root: &BmdrRoot, owner: u64) -> BmbtWalk {
+    let addr = FsbAddressing { geo, owner };
+    let mut v = BmbtCollect::default();
+    if root.ptrs.is_empty() {
+        return v.walk;
+    }
+    let opts = WalkOptions {
+        root_level: None,
+        max_levels: BMBT_MAX_DEPTH,
+    };
+    let _ = btree::walk_visit(
+        src,
+        &addr,
+        &BmbtKind,
+        Root::InInode {
+            level: root.bb_level,
+            ptrs: &root.ptrs,
+        },
+        opts,
+        &mut v,
+    );
+    v.walk
+}
+
+impl<S: ByteSource> Filesystem<S> {
+    /// [`walk_bmbt`] over this filesystem. Never fails.
+    pub fn bmbt_records(&self, root: &BmdrRoot, owner: u64) -> Result<BmbtWalk> {
+        Ok(walk_bmbt(self.source(), &self.geo, root, owner))
     }
 }
 
@@ -630,6 +617,7 @@ impl<S: ByteSource> Filesystem<S> {
 )]
 mod tests {
     use super::*;
+    use crate::btree::Addressing;
 
     fn pack(r: &BmbtRec) -> [u8; 16] {
         let l0 = (u64::from(r.unwritten) << 63) | (r.startoff << 9) | (r.startblock >> 43);
@@ -738,5 +726,165 @@ mod tests {
         assert_eq!(r.ptrs, vec![77, 78]);
         fork[3] = 200;
         assert_eq!(BmdrRoot::parse(&fork).keys.len(), 2);
+    }
+    /// A v5 geometry of 512-byte blocks, 2 AGs of 64 blocks: sample-v5's, shrunk.
+    fn geo5() -> Geometry {
+        use std::io::Read;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/sample-v5.img.zst");
+        let mut sector = vec![0u8; 512];
+        zstd::stream::read::Decoder::new(std::fs::File::open(path).unwrap())
+            .unwrap()
+            .read_exact(&mut sector)
+            .unwrap();
+        let sb = crate::sb::Superblock::parse(&sector, 0).unwrap();
+        let mut geo = Geometry::from_sb(&sb.raw).unwrap();
+        assert!(geo.has_crc);
+        (geo.block_size, geo.block_log) = (512, 9);
+        (geo.ag_blocks, geo.ag_blk_log, geo.ag_count) = (64, 6, 2);
+        geo.data_blocks = 128;
+        geo
+    }
+
+    /// Writes a v5 BMBT block at `fsb` of `img`: `items` are keys+pointers (node) or records
+    /// (leaf).
+    #[allow(clippy::too_many_arguments)]
+    fn put_block(
+        img: &mut [u8],
+        geo: &Geometry,
+        fsb: u64,
+        level: u16,
+        (left, right): (u64, u64),
+        owner: u64,
+        node: &[(u64, u64)],
+        leaf: &[BmbtRec],
+    ) {
+        let off = FsbAddressing { geo, owner }.byte_offset(fsb).unwrap() as usize;
+        let b = &mut img[off..off + 512];
+        b[..4].copy_from_slice(&XFS_BMAP_CRC_MAGIC.to_be_bytes());
+        b[4..6].copy_from_slice(&level.to_be_bytes());
+        let n = if level == 0 { leaf.len() } else { node.len() } as u16;
+        b[6..8].copy_from_slice(&n.to_be_bytes());
+        b[8..16].copy_from_slice(&left.to_be_bytes());
+        b[16..24].copy_from_slice(&right.to_be_bytes());
+        b[24..32].copy_from_slice(&((off / 512) as u64).to_be_bytes());
+        b[40..56].copy_from_slice(&geo.meta_uuid);
+        b[56..64].copy_from_slice(&owner.to_be_bytes());
+        let max = (512 - XFS_BTREE_LBLOCK_CRC_LEN) / 16;
+        for (i, (k, p)) in node.iter().enumerate() {
+            let ko = XFS_BTREE_LBLOCK_CRC_LEN + 8 * i;
+            b[ko..ko + 8].copy_from_slice(&k.to_be_bytes());
+            let po = XFS_BTREE_LBLOCK_CRC_LEN + 8 * max + 8 * i;
+            b[po..po + 8].copy_from_slice(&p.to_be_bytes());
+        }
+        for (i, r) in leaf.iter().enumerate() {
+            let o = XFS_BTREE_LBLOCK_CRC_LEN + 16 * i;
+            b[o..o + 16].copy_from_slice(&pack(r));
+        }
+        let c = crate::crc::xfs_cksum(b, XFS_BTREE_LBLOCK_CRC_OFF).unwrap();
+        b[64..68].copy_from_slice(&c.to_le_bytes());
+    }
+
+    /// A 4-level BMBT (root in the inode, then 2 + 4 interior blocks and 8 leaves spread over
+    /// both AGs): every block is listed once and the records come in key order. The old walk
+    /// (leftmost path, then leaf siblings) listed 3 + 7 of the 14 blocks.
+    #[test]
+    fn every_block_of_a_deep_bmbt_is_listed() {
+        let geo = geo5();
+        let mut img = vec![0u8; 128 * 512];
+        let owner = 131;
+        // fsb numbers: AG 0 blocks 10.., AG 1 blocks (1 << 6) | 10...
+        let fsb = |i: u64| {
+            if i.is_multiple_of(2) {
+                10 + i
+            } else {
+                (1 << 6) | (10 + i)
+            }
+        };
+        // levels[0] = 8 leaves, levels[1] = 4 nodes, levels[2] = 2 nodes.
+        let levels: Vec<Vec<u64>> = [6..14, 2..6, 0..2]
+            .into_iter()
+            .map(|r| r.map(fsb).collect())
+            .collect();
+        let (l2, l1, l0) = (&levels[2], &levels[1], &levels[0]);
+        let rec = |i: usize| BmbtRec {
+            startoff: 100 * i as u64,
+            startblock: 1000 + i as u64,
+            blockcount: 3,
+            unwritten: false,
+        };
+        for (level, blocks) in levels.iter().enumerate() {
+            let span = 2usize << level; // records below one block of this level
+            for (i, &b) in blocks.iter().enumerate() {
+                let left = if i == 0 { NULL_FSBLOCK } else { blocks[i - 1] };
+                let right = blocks.get(i + 1).copied().unwrap_or(NULL_FSBLOCK);
+                let recs: Vec<BmbtRec> = (span * i..span * (i + 1)).map(rec).collect();
+                let kids: Vec<(u64, u64)> = if level == 0 {
+                    Vec::new()
+                } else {
+                    let below = &levels[level - 1];
+                    (0..2)
+                        .map(|k| (rec(span * i + k * span / 2).startoff, below[2 * i + k]))
+                        .collect()
+                };
+                let leaf = if level == 0 { &recs[..] } else { &[] };
+                put_block(
+                    &mut img,
+                    &geo,
+                    b,
+                    level as u16,
+                    (left, right),
+                    owner,
+                    &kids,
+                    leaf,
+                );
+            }
+        }
+        let root = BmdrRoot {
+            bb_level: 3,
+            bb_numrecs: 2,
+            maxrecs: 2,
+            keys: vec![0, 800],
+            ptrs: l2.clone(),
+        };
+        let src = crate::source::SliceSource(img);
+        let w = walk_bmbt(&src, &geo, &root, owner);
+        assert!(w.findings.is_empty(), "{:?}", w.findings);
+        let mut all: Vec<u64> = levels.iter().flatten().copied().collect();
+        let mut got = w.blocks.clone();
+        all.sort_unstable();
+        got.sort_unstable();
+        assert_eq!(got, all);
+        assert_eq!(w.records, (0..16).map(rec).collect::<Vec<_>>());
+        // Depth first: root's first child, its first child, its two leaves, ...
+        assert_eq!(&w.blocks[..4], &[l2[0], l1[0], l0[0], l0[1]]);
+
+        // A cycle (a leaf pointer back to an interior block) is reported, not followed again.
+        let mut img = src.0;
+        put_block(
+            &mut img,
+            &geo,
+            l1[3],
+            1,
+            (l1[2], NULL_FSBLOCK),
+            owner,
+            &[(1200, l0[6]), (1400, l2[0])],
+            &[],
+        );
+        let src = crate::source::SliceSource(img);
+        let w = walk_bmbt(&src, &geo, &root, owner);
+        assert!(w
+            .findings
+            .iter()
+            .any(|f| f.fsb == l2[0] && f.problem == BmbtProblem::Revisited));
+        assert_eq!(w.blocks.len(), 13);
+        // A wrong owner is reported for every block.
+        let w = walk_bmbt(&src, &geo, &root, owner + 1);
+        assert!(
+            w.findings
+                .iter()
+                .filter(|f| matches!(f.problem, BmbtProblem::BadOwner { .. }))
+                .count()
+                >= 13
+        );
     }
 }

@@ -7,11 +7,14 @@
 //!
 //! * [`BtreeKind`]: magics, record and key sizes and how to decode them (see `btrees.rs`);
 //! * [`Addressing`]: the pointer format and how a pointer becomes a byte offset
-//!   ([`AgAddressing`] for per-AG trees; a long-pointer addressing for the BMBT can be added
-//!   without touching the walker).
+//!   ([`AgAddressing`] for per-AG trees, [`FsbAddressing`] for the BMBT, whose blocks are
+//!   addressed by filesystem block number and owned by an inode).
 //!
-//! [`walk`] visits every block reachable from a root depth first, children in pointer order,
-//! so leaf records come out in key order. Everything wrong with a block is returned as a
+//! [`walk_visit`] visits every block reachable from a root (a root block, or a root kept in
+//! an inode fork: [`Root::InInode`]) depth first, children in pointer order, so leaf records
+//! come out in key order; a [`Visitor`] sees every block (and decides whether to descend),
+//! every node's keys and pointers and every record. [`walk_with`] and [`walk`] are
+//! conveniences over it. Header checks go through [`crate::verify`]. Everything wrong with a block is returned as a
 //! [`Finding`]; the walk goes on wherever it still makes sense. It is bounded on hostile
 //! input: the depth is capped, a block is entered at most once (cycles), pointers are checked
 //! against the AG before reading, and no count read from disk sizes an allocation beyond what
@@ -22,10 +25,10 @@ use std::fmt::Debug;
 
 use serde::Serialize;
 
-use crate::crc;
 use crate::fields::{CrcState, Field, Null, Radix, Value};
 use crate::sb::Geometry;
 use crate::source::ByteSource;
+use crate::verify;
 
 /// NULLAGBLOCK: no sibling (short form).
 pub const NULLAGBLOCK: u32 = u32::MAX;
@@ -140,15 +143,23 @@ pub trait BtreeKind {
 
 /// Where the blocks of one tree live: the pointer format and how a pointer maps to bytes.
 pub trait Addressing {
-    fn has_crc(&self) -> bool;
-    fn block_size(&self) -> usize;
+    /// The filesystem the tree belongs to.
+    fn geo(&self) -> &Geometry;
+    fn has_crc(&self) -> bool {
+        self.geo().has_crc
+    }
+    fn block_size(&self) -> usize {
+        self.geo().block_size as usize
+    }
     /// Byte offset of the block `ptr` points to, `None` when the pointer is out of range
     /// (null, in the AG headers, past the end of the AG or filesystem).
     fn byte_offset(&self, ptr: u64) -> Option<u64>;
     /// The value `bb_owner` must have on v5 (AG number, inode number).
     fn expected_owner(&self) -> u64;
     /// The uuid v5 blocks must carry.
-    fn meta_uuid(&self) -> [u8; 16];
+    fn meta_uuid(&self) -> [u8; 16] {
+        self.geo().meta_uuid
+    }
 }
 
 /// Addressing of a per-AG (short pointer) btree: a pointer is an AG block number.
@@ -178,11 +189,8 @@ impl<'g> AgAddressing<'g> {
 }
 
 impl Addressing for AgAddressing<'_> {
-    fn has_crc(&self) -> bool {
-        self.geo.has_crc
-    }
-    fn block_size(&self) -> usize {
-        self.geo.block_size as usize
+    fn geo(&self) -> &Geometry {
+        self.geo
     }
     fn byte_offset(&self, ptr: u64) -> Option<u64> {
         if ptr >= u64::from(self.ag_size) || ptr < u64::from(self.first_block) {
@@ -193,8 +201,31 @@ impl Addressing for AgAddressing<'_> {
     fn expected_owner(&self) -> u64 {
         self.agno.into()
     }
-    fn meta_uuid(&self) -> [u8; 16] {
-        self.geo.meta_uuid
+}
+
+/// Addressing of a long-pointer btree whose blocks may lie in any AG (the BMBT): a pointer is
+/// a filesystem block number (`agno << agblklog | agbno`) and v5 blocks are owned by an inode.
+#[derive(Debug, Clone)]
+pub struct FsbAddressing<'g> {
+    pub geo: &'g Geometry,
+    /// The inode the tree belongs to (`bb_owner` on v5).
+    pub owner: u64,
+}
+
+impl Addressing for FsbAddressing<'_> {
+    fn geo(&self) -> &Geometry {
+        self.geo
+    }
+    fn byte_offset(&self, ptr: u64) -> Option<u64> {
+        let (agno, agbno) = self.geo.fsb_to_agbno(ptr);
+        let agno = u32::try_from(agno).ok()?;
+        if agbno >= u64::from(self.geo.ag_size(agno)?) {
+            return None;
+        }
+        self.geo.agbno_to_offset(agno, agbno)
+    }
+    fn expected_owner(&self) -> u64 {
+        self.owner
     }
 }
 
@@ -453,11 +484,157 @@ pub struct RecordRef<'a, R> {
     pub rec: &'a R,
 }
 
-struct Walker<'a, K: BtreeKind, A, S, F> {
+/// What a visitor wants done with a block it has seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Descend {
+    /// Use the block: deliver its records (leaf) or enter its children (node).
+    Into,
+    /// Leave its contents alone.
+    Skip,
+}
+
+/// Hooks called during a walk. Every hook has a default, so a visitor implements only what it
+/// needs; the walker keeps its own bounds (depth, cycles, pointer ranges) whatever a visitor
+/// answers.
+pub trait Visitor<K: BtreeKind + ?Sized> {
+    /// Called for every block entered, with its decoded header, the verifier's verdict and
+    /// its bytes, before its contents are used. The default descends into blocks that have
+    /// this tree's magic at the level the parent implies.
+    fn block(&mut self, blk: &VisitedBlock, buf: &[u8]) -> Descend {
+        let _ = buf;
+        if blk.checks.magic_ok && blk.checks.level_ok {
+            Descend::Into
+        } else {
+            Descend::Skip
+        }
+    }
+    /// The keys and child pointers of a node the walk descends into, in order.
+    fn node(&mut self, blk: &VisitedBlock, keys: &[K::Key], ptrs: &[u64]) {
+        let _ = (blk, keys, ptrs);
+    }
+    /// One leaf record (in key order over the whole walk).
+    fn record(&mut self, rec: RecordRef<'_, K::Rec>) {
+        let _ = rec;
+    }
+    /// A finding, when it is made (they are also collected in [`WalkResult::findings`]).
+    fn finding(&mut self, f: &Finding) {
+        let _ = f;
+    }
+}
+
+/// A visitor that only sees records, through a closure (what [`walk_with`] uses).
+pub struct OnRecord<F>(pub F);
+
+impl<K, F> Visitor<K> for OnRecord<F>
+where
+    K: BtreeKind + ?Sized,
+    F: FnMut(RecordRef<'_, K::Rec>),
+{
+    fn record(&mut self, rec: RecordRef<'_, K::Rec>) {
+        (self.0)(rec)
+    }
+}
+
+/// Offset of record `i` (0-based) in a leaf, key `i` in a node or pointer `i` in a node of
+/// `block_size` bytes.
+fn slot_offset<K: BtreeKind + ?Sized>(
+    kind: &K,
+    block_size: usize,
+    has_crc: bool,
+    what: Slot,
+    i: usize,
+) -> Option<usize> {
+    let format = kind.ptr_format();
+    let hdr_len = format.hdr_len(has_crc);
+    match what {
+        Slot::Rec => i.checked_mul(kind.rec_len())?.checked_add(hdr_len),
+        Slot::Key => i.checked_mul(kind.key_len())?.checked_add(hdr_len),
+        Slot::Ptr => {
+            // Pointers start after maxrecs keys.
+            let max = max_recs(kind, block_size, has_crc, false);
+            max.checked_mul(kind.key_len())?
+                .checked_add(hdr_len)?
+                .checked_add(i.checked_mul(format.ptr_len())?)
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Rec,
+    Key,
+    Ptr,
+}
+
+/// The bytes of slot `i` (record, key or pointer) of block `buf`.
+fn slot<'b, K: BtreeKind + ?Sized>(
+    kind: &K,
+    buf: &'b [u8],
+    has_crc: bool,
+    what: Slot,
+    i: usize,
+) -> Option<&'b [u8]> {
+    let at = slot_offset(kind, buf.len(), has_crc, what, i)?;
+    let len = match what {
+        Slot::Rec => kind.rec_len(),
+        Slot::Key => kind.key_len(),
+        Slot::Ptr => kind.ptr_format().ptr_len(),
+    };
+    buf.get(at..at.checked_add(len)?)
+}
+
+/// Record `i` (0-based) of the leaf block `buf`, decoded by `kind`; `None` when it does not
+/// fit the block. `i` is not checked against `bb_numrecs` (xfs_repair reads a clamped count).
+pub fn rec_at<K: BtreeKind + ?Sized>(
+    kind: &K,
+    buf: &[u8],
+    has_crc: bool,
+    i: usize,
+) -> Option<K::Rec> {
+    kind.decode_rec(slot(kind, buf, has_crc, Slot::Rec, i)?)
+}
+
+/// Key `i` (0-based) of the node block `buf`.
+pub fn key_at<K: BtreeKind + ?Sized>(
+    kind: &K,
+    buf: &[u8],
+    has_crc: bool,
+    i: usize,
+) -> Option<K::Key> {
+    kind.decode_key(slot(kind, buf, has_crc, Slot::Key, i)?)
+}
+
+/// Child pointer `i` (0-based) of the node block `buf` (the whole block: the pointer array
+/// starts after as many keys as the block size allows).
+pub fn ptr_at<K: BtreeKind + ?Sized>(kind: &K, buf: &[u8], has_crc: bool, i: usize) -> Option<u64> {
+    kind.ptr_format()
+        .read_ptr(slot(kind, buf, has_crc, Slot::Ptr, i)?)
+}
+
+/// Byte offset of record `i` (0-based) in a leaf of `kind` (for writers that put a record
+/// back where [`rec_at`] reads it).
+pub fn rec_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
+    slot_offset(kind, 0, has_crc, Slot::Rec, i)
+}
+
+/// Byte offset of key `i` (0-based) in a node of `kind` (where [`key_at`] reads it).
+pub fn key_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
+    slot_offset(kind, 0, has_crc, Slot::Key, i)
+}
+
+/// The verifier layout of a btree block header.
+pub fn layout(format: PtrFormat) -> verify::Layout {
+    match format {
+        PtrFormat::Short => verify::Layout::SBLOCK,
+        PtrFormat::Long => verify::Layout::LBLOCK,
+    }
+}
+
+struct Walker<'a, K: BtreeKind, A, S, V> {
     kind: &'a K,
     addr: &'a A,
     src: &'a S,
-    visit: F,
+    visit: &'a mut V,
     magic: u32,
     visited: BTreeSet<u64>,
     out: WalkResult,
@@ -465,14 +642,15 @@ struct Walker<'a, K: BtreeKind, A, S, F> {
     levels: Vec<Vec<(u64, u64, u64)>>,
 }
 
-impl<K, A, S, F> Walker<'_, K, A, S, F>
+impl<K, A, S, V> Walker<'_, K, A, S, V>
 where
     K: BtreeKind,
     A: Addressing,
     S: ByteSource,
-    F: FnMut(RecordRef<'_, K::Rec>),
+    V: Visitor<K>,
 {
     fn find(&mut self, f: Finding) {
+        self.visit.finding(&f);
         self.out.findings.push(f);
     }
 
@@ -512,14 +690,37 @@ where
         let leaf = level == 0;
         let max = max_recs(self.kind, bs, has_crc, leaf);
         let numrecs = usize::from(hdr.bb_numrecs);
-        let mut checks = BlockChecks {
-            magic_ok: hdr.bb_magic == self.magic,
+        let want = verify::Expected {
+            magic: Some(self.magic),
+            blkno: Some(daddr),
+            uuid: Some(self.addr.meta_uuid()),
+            owner: Some(self.addr.expected_owner()),
+        };
+        let v = if has_crc {
+            verify::verify(&buf, &layout(format), &want)
+        } else {
+            // v4 blocks carry only the magic.
+            let m = verify::verify(
+                &buf,
+                &layout(format),
+                &verify::Expected {
+                    magic: want.magic,
+                    ..verify::Expected::default()
+                },
+            );
+            verify::HeaderChecks {
+                crc: CrcState::Unchecked,
+                ..m
+            }
+        };
+        let checks = BlockChecks {
+            magic_ok: v.magic_ok,
             level_ok: hdr.bb_level == level,
             numrecs_ok: numrecs <= max && (numrecs > 0 || (is_root && leaf)),
-            blkno_ok: true,
-            uuid_ok: true,
-            owner_ok: true,
-            crc: CrcState::Unchecked,
+            blkno_ok: v.blkno_ok,
+            uuid_ok: v.uuid_ok,
+            owner_ok: v.owner_ok,
+            crc: v.crc,
         };
         if !checks.magic_ok {
             self.find(Finding::BadMagic {
@@ -545,10 +746,6 @@ where
             self.find(Finding::Empty { ptr });
         }
         if let Some(c) = &hdr.crc {
-            checks.blkno_ok = c.bb_blkno == daddr;
-            checks.uuid_ok = c.bb_uuid == self.addr.meta_uuid();
-            checks.owner_ok = c.bb_owner == self.addr.expected_owner();
-            checks.crc = crc::verify(&buf, format.crc_off(), true);
             if !checks.blkno_ok {
                 self.find(Finding::BadBlkno {
                     ptr,
@@ -570,57 +767,46 @@ where
                 self.find(Finding::BadCrc { ptr });
             }
         }
-        let usable = checks.magic_ok && checks.level_ok;
         let (left, right) = (hdr.bb_leftsib, hdr.bb_rightsib);
-        self.out.blocks.push(VisitedBlock {
+        let visited = VisitedBlock {
             ptr,
             level,
             daddr,
             header: hdr,
             checks,
-        });
-        if !usable {
-            // Not a block of this tree at this level: its contents would only mislead.
+        };
+        let go = self.visit.block(&visited, &buf);
+        self.out.blocks.push(visited);
+        if go == Descend::Skip {
             return;
         }
         if let Some(l) = self.levels.get_mut(usize::from(level)) {
             l.push((ptr, left, right));
         }
-        let hdr_len = format.hdr_len(has_crc);
         let count = numrecs.min(max);
         if leaf {
-            let rl = self.kind.rec_len();
             for i in 0..count {
-                let Some(at) = i.checked_mul(rl).and_then(|o| o.checked_add(hdr_len)) else {
-                    break;
-                };
-                let Some(rec) = at
-                    .checked_add(rl)
-                    .and_then(|end| buf.get(at..end))
-                    .and_then(|b| self.kind.decode_rec(b))
-                else {
+                let Some(rec) = rec_at(self.kind, &buf, has_crc, i) else {
                     break;
                 };
                 self.out.records = self.out.records.saturating_add(1);
-                (self.visit)(RecordRef {
+                self.visit.record(RecordRef {
                     ptr,
                     index: i.saturating_add(1),
                     rec: &rec,
                 });
             }
         } else {
-            // Pointers start after maxrecs keys.
-            let pl = format.ptr_len();
-            let ptrs_at = max
-                .checked_mul(self.kind.key_len())
-                .and_then(|k| k.checked_add(hdr_len));
             let children: Vec<u64> = (0..count)
-                .map_while(|i| {
-                    let at = i.checked_mul(pl)?.checked_add(ptrs_at?)?;
-                    format.read_ptr(buf.get(at..)?)
-                })
+                .map_while(|i| ptr_at(self.kind, &buf, has_crc, i))
+                .collect();
+            let keys: Vec<K::Key> = (0..children.len())
+                .map_while(|i| key_at(self.kind, &buf, has_crc, i))
                 .collect();
             drop(buf);
+            if let Some(blk) = self.out.blocks.last() {
+                self.visit.node(blk, &keys, &children);
+            }
             let child_level = level.saturating_sub(1);
             for c in children {
                 self.block(c, child_level, false);
@@ -632,35 +818,134 @@ where
         let null = self.kind.ptr_format().null();
         let mut found = Vec::new();
         for blocks in &self.levels {
-            let mut prev: Option<u64> = None;
-            for &(ptr, left, _) in blocks {
-                let expected = prev.unwrap_or(null);
-                if left != expected {
-                    found.push(Finding::BadSibling {
-                        ptr,
-                        which: Sibling::Left,
-                        found: left,
-                        expected,
-                    });
+            let lefts = blocks.iter().map(|&(ptr, left, _)| (ptr, left));
+            found.extend(sibling_chain(null, lefts, Sibling::Left));
+            let rights = blocks.iter().rev().map(|&(ptr, _, right)| (ptr, right));
+            found.extend(sibling_chain(null, rights, Sibling::Right));
+        }
+        for f in found {
+            self.find(f);
+        }
+    }
+}
+
+/// The sibling findings of one level walked in one direction: each block's `which` sibling
+/// (`(ptr, sibling)` in walking order) must be the block before it, the first one null.
+fn sibling_chain(
+    null: u64,
+    blocks: impl Iterator<Item = (u64, u64)>,
+    which: Sibling,
+) -> Vec<Finding> {
+    let mut prev: Option<u64> = None;
+    let mut out = Vec::new();
+    for (ptr, found) in blocks {
+        let expected = prev.unwrap_or(null);
+        if found != expected {
+            out.push(Finding::BadSibling {
+                ptr,
+                which,
+                found,
+                expected,
+            });
+        }
+        prev = Some(ptr);
+    }
+    out
+}
+
+/// Where a walk starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Root<'r> {
+    /// A root block (per-AG trees: the AG header's root pointer).
+    Block(u64),
+    /// A root held outside any block, as the BMBT root in an inode fork (`xfs_bmdr_block`):
+    /// its level and its child pointers. The walk starts at the children, one level down.
+    InInode { level: u16, ptrs: &'r [u64] },
+}
+
+/// Walks the tree from `root`, depth first, children in pointer order (so leaf records come
+/// in key order), calling the hooks of `visitor`.
+///
+/// Without `opts.root_level` a root block's own level is trusted (up to
+/// `opts.max_levels - 1`).
+pub fn walk_visit<K, A, S, V>(
+    src: &S,
+    addr: &A,
+    kind: &K,
+    root: Root<'_>,
+    opts: WalkOptions,
+    visitor: &mut V,
+) -> WalkResult
+where
+    K: BtreeKind,
+    A: Addressing,
+    S: ByteSource,
+    V: Visitor<K>,
+{
+    let mut out = WalkResult::default();
+    let report = |out: &mut WalkResult, visitor: &mut V, f: Finding| {
+        visitor.finding(&f);
+        out.findings.push(f);
+    };
+    let Some(magic) = kind.magic(addr.has_crc()) else {
+        report(&mut out, visitor, Finding::NoSuchTree);
+        return out;
+    };
+    let root_ptr = match root {
+        Root::Block(p) => p,
+        Root::InInode { ptrs, .. } => ptrs.first().copied().unwrap_or(kind.ptr_format().null()),
+    };
+    let root_level = match (root, opts.root_level) {
+        (Root::InInode { level, .. }, _) => level,
+        (Root::Block(_), Some(l)) => l,
+        (Root::Block(ptr), None) => {
+            // Peek at the root's own level.
+            let lvl = addr
+                .byte_offset(ptr)
+                .and_then(|off| src.read_at(off, addr.block_size()).ok())
+                .and_then(|b| be_u16(&b, 4));
+            match lvl {
+                Some(l) => l,
+                None => {
+                    report(&mut out, visitor, Finding::PtrOutOfRange { ptr, level: 0 });
+                    return out;
                 }
-                prev = Some(ptr);
-            }
-            let mut next: Option<u64> = None;
-            for &(ptr, _, right) in blocks.iter().rev() {
-                let expected = next.unwrap_or(null);
-                if right != expected {
-                    found.push(Finding::BadSibling {
-                        ptr,
-                        which: Sibling::Right,
-                        found: right,
-                        expected,
-                    });
-                }
-                next = Some(ptr);
             }
         }
-        self.out.findings.extend(found);
+    };
+    if root_level >= opts.max_levels {
+        report(
+            &mut out,
+            visitor,
+            Finding::TooDeep {
+                ptr: root_ptr,
+                level: root_level,
+                max: opts.max_levels,
+            },
+        );
+        return out;
     }
+    let mut w = Walker {
+        kind,
+        addr,
+        src,
+        visit: visitor,
+        magic,
+        visited: BTreeSet::new(),
+        out,
+        levels: vec![Vec::new(); usize::from(root_level).saturating_add(1)],
+    };
+    match root {
+        Root::Block(ptr) => w.block(ptr, root_level, true),
+        Root::InInode { ptrs, .. } => {
+            let child_level = root_level.saturating_sub(1);
+            for &p in ptrs {
+                w.block(p, child_level, false);
+            }
+        }
+    }
+    w.check_siblings();
+    w.out
 }
 
 /// Walks the tree rooted at `root`, calling `visit` for every leaf record in key order.
@@ -681,52 +966,14 @@ where
     S: ByteSource,
     F: FnMut(RecordRef<'_, K::Rec>),
 {
-    let mut out = WalkResult::default();
-    let Some(magic) = kind.magic(addr.has_crc()) else {
-        out.findings.push(Finding::NoSuchTree);
-        return out;
-    };
-    let root_level = match opts.root_level {
-        Some(l) => l,
-        None => {
-            // Peek at the root's own level.
-            let lvl = addr
-                .byte_offset(root)
-                .and_then(|off| src.read_at(off, addr.block_size()).ok())
-                .and_then(|b| be_u16(&b, 4));
-            match lvl {
-                Some(l) => l,
-                None => {
-                    out.findings.push(Finding::PtrOutOfRange {
-                        ptr: root,
-                        level: 0,
-                    });
-                    return out;
-                }
-            }
-        }
-    };
-    if root_level >= opts.max_levels {
-        out.findings.push(Finding::TooDeep {
-            ptr: root,
-            level: root_level,
-            max: opts.max_levels,
-        });
-        return out;
-    }
-    let mut w = Walker {
-        kind,
-        addr,
+    walk_visit(
         src,
-        visit,
-        magic,
-        visited: BTreeSet::new(),
-        out,
-        levels: vec![Vec::new(); usize::from(root_level).saturating_add(1)],
-    };
-    w.block(root, root_level, true);
-    w.check_siblings();
-    w.out
+        addr,
+        kind,
+        Root::Block(root),
+        opts,
+        &mut OnRecord(visit),
+    )
 }
 
 /// Walks the tree and collects its leaf records in key order.
@@ -811,17 +1058,10 @@ struct RawBlock<'a> {
 
 impl RawBlock<'_> {
     fn ptr_at<K: BtreeKind, A: Addressing>(&self, kind: &K, addr: &A, i: usize) -> Option<u64> {
-        let has_crc = addr.has_crc();
-        let max = max_recs(kind, addr.block_size(), has_crc, false);
-        let format = kind.ptr_format();
         if i >= usize::from(self.hdr.bb_numrecs) {
             return None;
         }
-        let at = max
-            .checked_mul(kind.key_len())?
-            .checked_add(format.hdr_len(has_crc))?
-            .checked_add(i.checked_mul(format.ptr_len())?)?;
-        format.read_ptr(self.buf.get(at..)?)
+        ptr_at(kind, &self.buf, addr.has_crc(), i)
     }
 }
 
@@ -887,41 +1127,22 @@ fn print_block<K: BtreeKind, A: Addressing>(
     out: &mut String,
 ) {
     let has_crc = addr.has_crc();
-    let format = kind.ptr_format();
-    let hdr_len = format.hdr_len(has_crc);
-    let bs = blk.buf.len();
+    let buf = &blk.buf;
     let numrecs = usize::from(blk.hdr.bb_numrecs);
     let block_is_leaf = blk.hdr.bb_level == 0;
-    // xfs_db stops arrays at the end of the buffer.
-    let fit = |start: usize, size: usize, n: usize| -> usize {
-        bs.saturating_sub(start)
-            .checked_div(size)
-            .unwrap_or(0)
-            .min(n)
-    };
+    // xfs_db stops arrays at the end of the buffer (the decoders return None past it).
     if node {
         let n = if block_is_leaf { 0 } else { numrecs };
-        let kl = kind.key_len();
-        let count = fit(hdr_len, kl, n);
-        let keys = (0..count).filter_map(|i| {
-            let at = i.checked_mul(kl)?.checked_add(hdr_len)?;
-            let k = kind.decode_key(blk.buf.get(at..at.checked_add(kl)?)?)?;
-            Some(kind.key_fields(&k))
-        });
-        print_sarray("keys", kind.key_names(), keys.collect(), out);
-        let max = max_recs(kind, addr.block_size(), has_crc, false);
-        let pl = format.ptr_len();
-        let ptrs_at = max.saturating_mul(kl).saturating_add(hdr_len);
-        let count = fit(ptrs_at, pl, n);
-        if count == 0 {
+        let keys = (0..n).map_while(|i| key_at(kind, buf, has_crc, i));
+        let keys = keys.map(|k| kind.key_fields(&k)).collect();
+        print_sarray("keys", kind.key_names(), keys, out);
+        let ptrs: Vec<u64> = (0..n)
+            .map_while(|i| ptr_at(kind, buf, has_crc, i))
+            .collect();
+        if ptrs.is_empty() {
             out.push_str("field ptrs not found\n");
             return;
         }
-        let ptrs: Vec<u64> = (0..count)
-            .filter_map(|i| {
-                format.read_ptr(blk.buf.get(i.checked_mul(pl)?.checked_add(ptrs_at)?..)?)
-            })
-            .collect();
         out.push_str(&array_prefix("ptrs", ptrs.len()));
         let many = ptrs.len() > 1;
         for (i, p) in ptrs.iter().enumerate() {
@@ -936,14 +1157,9 @@ fn print_block<K: BtreeKind, A: Addressing>(
         out.push('\n');
     } else {
         let n = if block_is_leaf { numrecs } else { 0 };
-        let rl = kind.rec_len();
-        let count = fit(hdr_len, rl, n);
-        let recs = (0..count).filter_map(|i| {
-            let at = i.checked_mul(rl)?.checked_add(hdr_len)?;
-            let r = kind.decode_rec(blk.buf.get(at..at.checked_add(rl)?)?)?;
-            Some(kind.rec_fields(&r))
-        });
-        print_sarray("recs", kind.rec_names(), recs.collect(), out);
+        let recs = (0..n).map_while(|i| rec_at(kind, buf, has_crc, i));
+        let recs = recs.map(|r| kind.rec_fields(&r)).collect();
+        print_sarray("recs", kind.rec_names(), recs, out);
     }
 }
 

@@ -621,44 +621,24 @@ fn cycle_is_a_finding() {
         .findings
         .iter()
         .any(|f| matches!(f, Finding::BadMagic { ptr: 5, .. })));
-    // Root pointers into the AG headers or past the AG are out of range.
-    let (res, _) = walk(
-        &src,
-        &a,
-        &kind,
-        0,
-        WalkOptions {
-            root_level: Some(0),
+    // Root pointers into the AG headers or past the AG are out of range; an absurd root
+    // level is refused before any block is read.
+    let at = |root: u64, level: u16| {
+        let opts = WalkOptions {
+            root_level: Some(level),
             ..Default::default()
-        },
-    );
-    assert_eq!(
-        res.findings,
-        vec![Finding::PtrOutOfRange { ptr: 0, level: 0 }]
-    );
-    let (res, _) = walk(
-        &src,
-        &a,
-        &kind,
-        3,
-        WalkOptions {
-            root_level: Some(0),
-            ..Default::default()
-        },
-    );
-    assert_eq!(
-        res.findings,
-        vec![Finding::PtrOutOfRange { ptr: 3, level: 0 }]
-    );
-    let (res, _) = walk(
-        &src,
-        &a,
-        &kind,
-        4,
-        WalkOptions {
-            root_level: Some(40),
-            ..Default::default()
-        },
-    );
-    assert!(matches!(res.findings[..], [Finding::TooDeep { .. }]));
+        };
+        walk(&src, &a, &kind, root, opts).0.findings
+    };
+    for root in [0, 3] {
+        assert_eq!(
+            at(root, 0),
+            vec![Finding::PtrOutOfRange {
+                ptr: root,
+                level: 0
+            }]
+        );
+    }
+    let res_findings = at(4, 40);
+    assert!(matches!(res_findings[..], [Finding::TooDeep { .. }]));
 }

@@ -32,11 +32,16 @@
 
 use std::collections::BTreeMap;
 
-use super::bytes::be32;
 use super::items::Extent;
+use crate::ag::Agf;
+use crate::btree::{self, BlockHeader, BtreeKind, PtrFormat};
+use crate::btrees::{AllocBtree, AllocBy, RmapBtree};
 use crate::sb::Geometry;
 
 const NULLAGBLOCK: u32 = u32::MAX;
+/// Byte offsets of the AGF counters a free updates (`agf_freeblks`, `agf_longest`).
+const AGF_FREEBLKS_OFF: usize = 52;
+const AGF_LONGEST_OFF: usize = 56;
 /// Deeper than any allocation btree of a real AG.
 const MAX_LEVELS: u32 = 10;
 
@@ -60,11 +65,21 @@ enum Tree {
     Cnt,
 }
 
+impl Tree {
+    fn kind(self) -> AllocBtree {
+        AllocBtree(match self {
+            Tree::Bno => AllocBy::Block,
+            Tree::Cnt => AllocBy::Count,
+        })
+    }
+}
+
 /// A free-space record or key: (startblock, blockcount).
 type Rec = (u32, u32);
 
-fn rec_at(b: &[u8], off: usize) -> Rec {
-    (be32(b, off), be32(b, off.saturating_add(4)))
+/// A sibling pointer of a short-form block as an AG block number.
+fn agbno(ptr: u64) -> u32 {
+    u32::try_from(ptr).unwrap_or(NULLAGBLOCK)
 }
 
 fn put_rec(b: &mut [u8], off: usize, r: Rec) -> Option<()> {
@@ -99,12 +114,19 @@ impl<'a, R: BlockReader> Staged<'a, R> {
         usize::try_from(self.geo.sect_size).unwrap_or(512).max(512)
     }
 
-    fn hdr(&self) -> usize {
-        if self.geo.has_crc {
-            56
-        } else {
-            16
-        }
+    fn crc(&self) -> bool {
+        self.geo.has_crc
+    }
+
+    /// The decoded header of a short-form btree block.
+    fn header(&self, b: &[u8]) -> Option<BlockHeader> {
+        BlockHeader::parse(b, PtrFormat::Short, self.crc())
+    }
+
+    /// The AGF of AG `ag` as replayed so far, decoded.
+    fn agf(&self, ag: u32) -> Option<Agf> {
+        let off = self.agf_off(ag)?;
+        Agf::parse(&self.get(off, self.sect())?, ag, self.geo, off).ok()
     }
 
     fn ag_off(&self, ag: u32, agbno: u32) -> Option<u64> {
@@ -131,22 +153,19 @@ impl<'a, R: BlockReader> Staged<'a, R> {
             return None;
         }
         let b = self.get(self.ag_off(ag, agbno)?, self.bs())?;
-        let magic = be32(&b, 0).to_be_bytes();
-        let want: &[u8; 4] = match (tree, self.geo.has_crc) {
-            (Tree::Bno, true) => b"AB3B",
-            (Tree::Cnt, true) => b"AB3C",
-            (Tree::Bno, false) => b"ABTB",
-            (Tree::Cnt, false) => b"ABTC",
-        };
-        let lvl = u32::from(u16::from_be_bytes([*b.get(4)?, *b.get(5)?]));
-        (&magic == want && lvl == level).then_some(b)
+        let h = self.header(&b)?;
+        let want = tree.kind().magic(self.crc())?;
+        (h.bb_magic == want && u32::from(h.bb_level) == level).then_some(b)
     }
 
-    fn numrecs(b: &[u8]) -> usize {
-        usize::from(u16::from_be_bytes([
-            b.get(6).copied().unwrap_or(0),
-            b.get(7).copied().unwrap_or(0),
-        ]))
+    fn numrecs(&self, b: &[u8]) -> usize {
+        self.header(b).map_or(0, |h| usize::from(h.bb_numrecs))
+    }
+
+    /// The (left, right) sibling pointers of a block.
+    fn siblings(&self, b: &[u8]) -> Option<(u32, u32)> {
+        let h = self.header(b)?;
+        Some((agbno(h.bb_leftsib), agbno(h.bb_rightsib)))
     }
 
     fn set_numrecs(b: &mut [u8], n: usize) -> Option<()> {
@@ -156,24 +175,22 @@ impl<'a, R: BlockReader> Staged<'a, R> {
     }
 
     fn leaf_max(&self) -> usize {
-        self.bs().saturating_sub(self.hdr()) / 8
+        btree::max_recs(&Tree::Bno.kind(), self.bs(), self.crc(), true)
     }
 
     fn node_max(&self) -> usize {
-        self.bs().saturating_sub(self.hdr()) / 12
+        btree::max_recs(&Tree::Bno.kind(), self.bs(), self.crc(), false)
     }
 
     /// The path from the root to the leaf where `key` belongs: (agbno, index taken) per
     /// node, root first, then the leaf's agbno and block.
     #[allow(clippy::type_complexity)]
     fn descend(&self, ag: u32, tree: Tree, key: Rec) -> Option<(Vec<(u32, usize)>, u32, Vec<u8>)> {
-        let agf = self.get(self.agf_off(ag)?, self.sect())?;
-        let (root_off, lvl_off) = match tree {
-            Tree::Bno => (16, 28),
-            Tree::Cnt => (20, 32),
+        let agf = self.agf(ag)?.raw;
+        let (mut agbno, levels) = match tree {
+            Tree::Bno => (agf.agf_bno_root, agf.agf_bno_level),
+            Tree::Cnt => (agf.agf_cnt_root, agf.agf_cnt_level),
         };
-        let mut agbno = be32(&agf, root_off);
-        let levels = be32(&agf, lvl_off);
         if levels == 0 || levels > MAX_LEVELS {
             return None;
         }
@@ -181,7 +198,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
         let mut level = levels.checked_sub(1)?;
         loop {
             let b = self.get_btree_block(ag, agbno, tree, level)?;
-            let n = Self::numrecs(&b);
+            let n = self.numrecs(&b);
             if level == 0 {
                 if n > self.leaf_max() {
                     return None;
@@ -194,35 +211,37 @@ impl<'a, R: BlockReader> Staged<'a, R> {
             // The last key at or below `key` (the first child when there is none).
             let mut idx = 0usize;
             for i in 0..n {
-                let k = rec_at(&b, self.hdr().checked_add(i.checked_mul(8)?)?);
-                if order(tree, k) <= order(tree, key) {
+                let k = btree::key_at(&tree.kind(), &b, self.crc(), i)?;
+                if order(tree, (k.ar_startblock, k.ar_blockcount)) <= order(tree, key) {
                     idx = i;
                 } else {
                     break;
                 }
             }
-            let ptr_off = self
-                .hdr()
-                .checked_add(self.node_max().checked_mul(8)?)?
-                .checked_add(idx.checked_mul(4)?)?;
             path.push((agbno, idx));
-            agbno = be32(&b, ptr_off);
+            agbno = u32::try_from(btree::ptr_at(&tree.kind(), &b, self.crc(), idx)?).ok()?;
             level = level.checked_sub(1)?;
         }
     }
 
     fn leaf_recs(&self, b: &[u8]) -> Option<Vec<Rec>> {
-        let n = Self::numrecs(b);
-        (0..n)
-            .map(|i| Some(rec_at(b, self.hdr().checked_add(i.checked_mul(8)?)?)))
+        let kind = Tree::Bno.kind();
+        (0..self.numrecs(b))
+            .map(|i| {
+                let r = btree::rec_at(&kind, b, self.crc(), i)?;
+                Some((r.ar_startblock, r.ar_blockcount))
+            })
             .collect()
     }
 
     fn put_leaf(&mut self, ag: u32, agbno: u32, mut b: Vec<u8>, recs: &[Rec]) -> Option<()> {
-        let hdr = self.hdr();
         Self::set_numrecs(&mut b, recs.len())?;
         for (i, r) in recs.iter().enumerate() {
-            put_rec(&mut b, hdr.checked_add(i.checked_mul(8)?)?, *r)?;
+            put_rec(
+                &mut b,
+                btree::rec_offset(&Tree::Bno.kind(), self.crc(), i)?,
+                *r,
+            )?;
         }
         self.blocks.insert(self.ag_off(ag, agbno)?, b);
         Some(())
@@ -240,7 +259,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
         for (depth, (agbno, idx)) in path.iter().enumerate().rev() {
             let level = levels.checked_sub(u32::try_from(depth).ok()?)?;
             let mut b = self.get_btree_block(ag, *agbno, tree, level)?;
-            let off = self.hdr().checked_add(idx.checked_mul(8)?)?;
+            let off = btree::key_offset(&tree.kind(), self.crc(), *idx)?;
             put_rec(&mut b, off, first)?;
             self.blocks.insert(self.ag_off(ag, *agbno)?, b);
             if *idx != 0 {
@@ -252,7 +271,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
 
     /// The record of the leaf's right sibling that comes first, if any.
     fn sibling_first(&self, ag: u32, tree: Tree, leaf: &[u8]) -> Option<Option<Rec>> {
-        let right = be32(leaf, 12);
+        let (_, right) = self.siblings(leaf)?;
         if right == NULLAGBLOCK {
             return Some(None);
         }
@@ -326,7 +345,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
         recs: &mut Vec<Rec>,
         i: usize,
     ) -> Option<bool> {
-        let right = be32(leaf, 12);
+        let (_, right) = self.siblings(leaf)?;
         // The kernel does not shift the record the cursor is on (1-based ptr >= numrecs).
         if right == NULLAGBLOCK || i.checked_add(1)? >= recs.len() {
             return Some(false);
@@ -362,7 +381,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
         recs: &mut Vec<Rec>,
         i: usize,
     ) -> Option<bool> {
-        let left = be32(leaf, 8);
+        let (left, _) = self.siblings(leaf)?;
         // The kernel does not shift when the new record would go first (ptr <= 1).
         if left == NULLAGBLOCK || i == 0 || path.is_empty() {
             return Some(false);
@@ -413,7 +432,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
             Some(r) => Some(*r),
             None => self.sibling_first(ag, Tree::Bno, &b)?,
         };
-        if left.is_none() && be32(&b, 8) != NULLAGBLOCK {
+        if left.is_none() && self.siblings(&b)?.0 != NULLAGBLOCK {
             return None; // the left neighbour would be in another leaf
         }
         if let Some(l) = left {
@@ -478,15 +497,17 @@ impl<'a, R: BlockReader> Staged<'a, R> {
         self.cnt_insert(ag, new)?;
         // AGF counters.
         let agf_off = self.agf_off(ag)?;
-        let mut agf = self.get(agf_off, self.sect())?;
-        if agf.get(..4) != Some(b"XAGF") {
+        let parsed = self.agf(ag)?;
+        if !parsed.checks.magic_ok {
             return None;
         }
-        let freeblks = be32(&agf, 52).checked_add(len)?;
-        let longest = be32(&agf, 56).max(new.1);
-        agf.get_mut(52..56)?
-            .copy_from_slice(&freeblks.to_be_bytes());
-        agf.get_mut(56..60)?.copy_from_slice(&longest.to_be_bytes());
+        let mut agf = self.get(agf_off, self.sect())?;
+        let freeblks = parsed.raw.agf_freeblks.checked_add(len)?;
+        let longest = parsed.raw.agf_longest.max(new.1);
+        for (off, v) in [(AGF_FREEBLKS_OFF, freeblks), (AGF_LONGEST_OFF, longest)] {
+            agf.get_mut(off..off.checked_add(4)?)?
+                .copy_from_slice(&v.to_be_bytes());
+        }
         self.blocks.insert(agf_off, agf);
         Some(())
     }
@@ -497,13 +518,13 @@ type RmapRec = (u32, u32, u64, u64);
 /// An rmapbt key: startblock, owner, offset (flag bits but the unwritten one).
 type RmapKey = (u32, u64, u64);
 
-const RMAP_OFF_MASK: u64 = (1 << 54) - 1;
-const RMAP_OFF_UNWRITTEN: u64 = 1 << 61;
-const RMAP_OFF_BMBT: u64 = 1 << 62;
+use crate::btrees::{
+    XFS_RMAP_CRC_MAGIC, XFS_RMAP_OFF_ATTR_FORK, XFS_RMAP_OFF_BMBT_BLOCK as RMAP_OFF_BMBT,
+    XFS_RMAP_OFF_MASK as RMAP_OFF_MASK, XFS_RMAP_OFF_UNWRITTEN as RMAP_OFF_UNWRITTEN,
+};
 /// `XFS_RMAP_OWN_UNKNOWN`: the owner EFI recovery passes (any owner).
-const RMAP_OWN_UNKNOWN: u64 = u64::MAX - 1;
-/// rmapbt record and key sizes.
-const RMAP_REC: usize = 24;
+const RMAP_OWN_UNKNOWN: u64 = crate::btrees::rmap_owner::UNKNOWN as u64;
+/// Size of one half (low or high) of an rmapbt node key.
 const RMAP_KEY: usize = 20;
 
 /// The order of rmapbt keys (`xfs_rmapbt_diff_two_keys`: the offset without flag bits).
@@ -519,7 +540,7 @@ fn rlow(r: RmapRec) -> RmapKey {
 fn rhigh(r: RmapRec) -> Option<RmapKey> {
     let adj = r.1.checked_sub(1)?;
     let off = r.3 & !RMAP_OFF_UNWRITTEN;
-    let off = if r.2 & (1 << 63) != 0 || off & RMAP_OFF_BMBT != 0 {
+    let off = if r.2 & XFS_RMAP_OFF_ATTR_FORK != 0 || off & RMAP_OFF_BMBT != 0 {
         off
     } else {
         ((off & RMAP_OFF_MASK).checked_add(u64::from(adj))? & RMAP_OFF_MASK)
@@ -539,12 +560,11 @@ fn max_key(keys: impl Iterator<Item = RmapKey>) -> Option<RmapKey> {
     best
 }
 
-fn rkey_at(b: &[u8], off: usize) -> RmapKey {
-    (
-        be32(b, off),
-        super::bytes::be64(b, off.saturating_add(4)),
-        super::bytes::be64(b, off.saturating_add(12)),
-    )
+/// The low and high keys `i` of an rmapbt node.
+fn rkeys_at(b: &[u8], has_crc: bool, i: usize) -> Option<(RmapKey, RmapKey)> {
+    let k = btree::key_at(&RmapBtree, b, has_crc, i)?;
+    let half = |h: crate::btrees::RmapKeyHalf| (h.rm_startblock, h.rm_owner, h.rm_offset);
+    Some((half(k.low), half(k.high)))
 }
 
 fn put_rkey(b: &mut [u8], off: usize, k: RmapKey) -> Option<()> {
@@ -563,32 +583,27 @@ impl<R: BlockReader> Staged<'_, R> {
             return None;
         }
         let b = self.get(self.ag_off(ag, agbno)?, self.bs())?;
-        let lvl = u32::from(u16::from_be_bytes([*b.get(4)?, *b.get(5)?]));
-        (b.get(..4) == Some(b"RMB3") && lvl == level).then_some(b)
+        let h = self.header(&b)?;
+        (h.bb_magic == XFS_RMAP_CRC_MAGIC && u32::from(h.bb_level) == level).then_some(b)
     }
 
     fn rmap_leaf_max(&self) -> usize {
-        self.bs().saturating_sub(self.hdr()) / RMAP_REC
+        btree::max_recs(&RmapBtree, self.bs(), self.crc(), true)
     }
 
     fn rmap_node_max(&self) -> usize {
-        self.bs().saturating_sub(self.hdr()) / (2 * RMAP_KEY + 4)
+        btree::max_recs(&RmapBtree, self.bs(), self.crc(), false)
     }
 
     fn rmap_recs(&self, b: &[u8]) -> Option<Vec<RmapRec>> {
-        let n = Self::numrecs(b);
+        let n = self.numrecs(b);
         if n > self.rmap_leaf_max() {
             return None;
         }
         (0..n)
             .map(|i| {
-                let o = self.hdr().checked_add(i.checked_mul(RMAP_REC)?)?;
-                Some((
-                    be32(b, o),
-                    be32(b, o.checked_add(4)?),
-                    super::bytes::be64(b, o.checked_add(8)?),
-                    super::bytes::be64(b, o.checked_add(16)?),
-                ))
+                let r = btree::rec_at(&RmapBtree, b, self.crc(), i)?;
+                Some((r.rm_startblock, r.rm_blockcount, r.rm_owner, r.rm_offset))
             })
             .collect()
     }
@@ -597,9 +612,8 @@ impl<R: BlockReader> Staged<'_, R> {
     /// `xfs_btree_lookup` walks an overlapping btree; then the leaf's agbno and block.
     #[allow(clippy::type_complexity)]
     fn rmap_descend(&self, ag: u32, key: RmapKey) -> Option<(Vec<(u32, usize)>, u32, Vec<u8>)> {
-        let agf = self.get(self.agf_off(ag)?, self.sect())?;
-        let mut agbno = be32(&agf, 24);
-        let levels = be32(&agf, 36);
+        let agf = self.agf(ag)?.raw;
+        let (mut agbno, levels) = (agf.agf_rmap_root, agf.agf_rmap_level);
         if levels == 0 || levels > MAX_LEVELS {
             return None;
         }
@@ -607,7 +621,7 @@ impl<R: BlockReader> Staged<'_, R> {
         let mut level = levels.checked_sub(1)?;
         loop {
             let b = self.rmap_block(ag, agbno, level)?;
-            let n = Self::numrecs(&b);
+            let n = self.numrecs(&b);
             if level == 0 {
                 return Some((path, agbno, b));
             }
@@ -616,19 +630,15 @@ impl<R: BlockReader> Staged<'_, R> {
             }
             let mut idx = 0usize;
             for i in 0..n {
-                let k = rkey_at(&b, self.hdr().checked_add(i.checked_mul(2 * RMAP_KEY)?)?);
+                let (k, _) = rkeys_at(&b, self.crc(), i)?;
                 if rkey_order(k) <= rkey_order(key) {
                     idx = i;
                 } else {
                     break;
                 }
             }
-            let ptr_off = self
-                .hdr()
-                .checked_add(self.rmap_node_max().checked_mul(2 * RMAP_KEY)?)?
-                .checked_add(idx.checked_mul(4)?)?;
             path.push((agbno, idx));
-            agbno = be32(&b, ptr_off);
+            agbno = u32::try_from(btree::ptr_at(&RmapBtree, &b, self.crc(), idx)?).ok()?;
             level = level.checked_sub(1)?;
         }
     }
@@ -652,18 +662,16 @@ impl<R: BlockReader> Staged<'_, R> {
         if !path.is_empty() && recs.len() < self.rmap_leaf_max() / 2 {
             return None;
         }
-        let hdr = self.hdr();
+        let crc = self.crc();
         Self::set_numrecs(&mut b, recs.len())?;
         for (j, r) in recs.iter().enumerate() {
-            let o = hdr.checked_add(j.checked_mul(RMAP_REC)?)?;
-            b.get_mut(o..o.checked_add(4)?)?
-                .copy_from_slice(&r.0.to_be_bytes());
-            b.get_mut(o.checked_add(4)?..o.checked_add(8)?)?
-                .copy_from_slice(&r.1.to_be_bytes());
-            b.get_mut(o.checked_add(8)?..o.checked_add(16)?)?
-                .copy_from_slice(&r.2.to_be_bytes());
-            b.get_mut(o.checked_add(16)?..o.checked_add(24)?)?
-                .copy_from_slice(&r.3.to_be_bytes());
+            let o = btree::rec_offset(&RmapBtree, crc, j)?;
+            let mut bytes = [0u8; 24];
+            bytes[..4].copy_from_slice(&r.0.to_be_bytes());
+            bytes[4..8].copy_from_slice(&r.1.to_be_bytes());
+            bytes[8..16].copy_from_slice(&r.2.to_be_bytes());
+            bytes[16..].copy_from_slice(&r.3.to_be_bytes());
+            b.get_mut(o..o.checked_add(24)?)?.copy_from_slice(&bytes);
         }
         // The vacated last slot keeps its old bytes, as after the kernel's memmove.
         self.blocks.insert(self.ag_off(ag, agbno)?, b);
@@ -676,21 +684,19 @@ impl<R: BlockReader> Staged<'_, R> {
         for (depth, (pbno, idx)) in path.iter().enumerate().rev() {
             let level = levels.checked_sub(u32::try_from(depth).ok()?)?;
             let mut pb = self.rmap_block(ag, *pbno, level)?;
-            let n = Self::numrecs(&pb);
+            let n = self.numrecs(&pb);
             if *idx >= n || n > self.rmap_node_max() {
                 return None;
             }
-            let off = hdr.checked_add(idx.checked_mul(2 * RMAP_KEY)?)?;
-            if rkey_at(&pb, off) == low && rkey_at(&pb, off.checked_add(RMAP_KEY)?) == high {
+            if rkeys_at(&pb, crc, *idx)? == (low, high) {
                 break;
             }
+            let off = btree::key_offset(&RmapBtree, crc, *idx)?;
             put_rkey(&mut pb, off, low)?;
             put_rkey(&mut pb, off.checked_add(RMAP_KEY)?, high)?;
-            let mut keys = Vec::with_capacity(n);
-            for j in 0..n {
-                let o = hdr.checked_add(j.checked_mul(2 * RMAP_KEY)?)?;
-                keys.push((rkey_at(&pb, o), rkey_at(&pb, o.checked_add(RMAP_KEY)?)));
-            }
+            let keys = (0..n)
+                .map(|j| rkeys_at(&pb, crc, j))
+                .collect::<Option<Vec<_>>>()?;
             low = keys.first()?.0;
             high = max_key(keys.iter().map(|k| k.1))?;
             self.blocks.insert(self.ag_off(ag, *pbno)?, pb);
@@ -728,7 +734,7 @@ impl<R: BlockReader> Staged<'_, R> {
             let next = match recs.get(lt.checked_add(1)?) {
                 Some(r) => Some(*r),
                 None => {
-                    let right = be32(&b, 12);
+                    let (_, right) = self.siblings(&b)?;
                     if right == NULLAGBLOCK {
                         None
                     } else {
