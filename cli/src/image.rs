@@ -4,7 +4,7 @@ use std::fs::File;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use xfs_format::log::replay::{ReplayReport, ReplayedSource, DEFAULT_OVERLAY_CAP};
+use xfs_check::replay::{ReplayReport, ReplayedSource, DEFAULT_OVERLAY_CAP};
 use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource, Window};
 use xfs_inspect::partition::{list_partitions, PartitionTable, Scheme};
 

@@ -2,14 +2,12 @@
 //! and `xlog_find_tail` of xfsprogs' libxlog find them, which `xfs_logprint` uses), its
 //! records from tail to head, the transactions they carry and every log item in them.
 //!
-//! Nothing is replayed here ([`replay`] does that, into an in-memory overlay). Bad input is data: every problem is a [`trans::Finding`] or a reason
+//! Nothing is replayed here (`xfs_check::replay` does that, into an in-memory overlay). Bad input is data: every problem is a [`trans::Finding`] or a reason
 //! on the [`LogState`], with the log block and byte it concerns.
 
 mod bytes;
-mod efi;
 pub mod items;
 pub mod record;
-pub mod replay;
 pub mod trans;
 
 use std::borrow::Cow;

@@ -42,18 +42,20 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::bytes::{be32, be64, le16, le32, le64};
-use super::items::{
+use xfs_format::bytes::{be32, be64, le16, le32, le64};
+use xfs_format::crc::xfs_cksum;
+use xfs_format::error::{Error, Result};
+use xfs_format::fs::Filesystem;
+use xfs_format::log::items::{
     Extent, Item, ItemBody, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
     XFS_LI_CUD, XFS_LI_CUI, XFS_LI_DQUOT, XFS_LI_EFD, XFS_LI_EFI, XFS_LI_ICREATE, XFS_LI_INODE,
     XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI,
 };
-use super::{read_fs_log, LogReport, LogState};
-use crate::crc::xfs_cksum;
-use crate::error::{Error, Result};
-use crate::fs::Filesystem;
-use crate::sb::Geometry;
-use crate::source::{ByteSource, MAX_READ};
+use xfs_format::log::{read_fs_log, LogReport, LogState};
+use xfs_format::sb::Geometry;
+use xfs_format::source::{ByteSource, MAX_READ};
+
+mod efi;
 
 /// Default cap of the overlay: bytes of modified sectors kept in memory.
 pub const DEFAULT_OVERLAY_CAP: u64 = 1 << 30;
@@ -338,7 +340,7 @@ impl<S: ByteSource> ReplayedSource<S> {
             };
             r.note(
                 ctx,
-                super::items::type_name(ty),
+                xfs_format::log::items::type_name(ty),
                 format!(
                     "intent {id:#x} without done item: the kernel would finish it after replay \
                      ({what}); not replayed"
@@ -552,7 +554,7 @@ fn v5_layout(buf: &[u8], has_meta_uuid: bool) -> Option<(Option<usize>, usize, u
     })
 }
 
-impl<S: ByteSource> super::efi::BlockReader for Replayer<'_, S> {
+impl<S: ByteSource> efi::BlockReader for Replayer<'_, S> {
     fn read_block(&self, off: u64, len: usize) -> Option<Vec<u8>> {
         self.read(off, len)
     }
@@ -969,7 +971,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             return Err("damaged extent list".into());
         }
         let blocks = {
-            let mut st = super::efi::Staged::new(&*self, self.geo);
+            let mut st = efi::Staged::new(&*self, self.geo);
             for e in extents {
                 if st.free(e).is_none() {
                     return Err(format!(
@@ -997,7 +999,7 @@ impl<S: ByteSource> Replayer<'_, S> {
     /// of a whole rmapbt record are done, as `efi.rs` describes.
     fn finish_rui(
         &mut self,
-        extents: &[super::items::MapExtent],
+        extents: &[xfs_format::log::items::MapExtent],
         nextents: u32,
         lsn: u64,
     ) -> std::result::Result<(), String> {
@@ -1009,7 +1011,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             return Err("damaged extent list".into());
         }
         let blocks = {
-            let mut st = super::efi::Staged::new(&*self, self.geo);
+            let mut st = efi::Staged::new(&*self, self.geo);
             for e in extents {
                 if e.flags & 0xff != UNMAP || e.startoff >= 1 << 54 {
                     return Err(format!(
@@ -1257,7 +1259,7 @@ fn copy_fork(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::source::SliceSource;
+    use xfs_format::source::SliceSource;
 
     #[test]
     fn overlay_patches_reads_across_sectors() {

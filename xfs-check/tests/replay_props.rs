@@ -8,12 +8,13 @@
     clippy::arithmetic_side_effects
 )]
 
+#[path = "../../xfs-format/tests/common/mod.rs"]
 mod common;
 
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use xfs_format::log::replay::ReplayedSource;
+use xfs_check::replay::ReplayedSource;
 use xfs_format::log::LogReport;
 use xfs_format::{ByteSource, SliceSource};
 

@@ -32,11 +32,11 @@
 
 use std::collections::BTreeMap;
 
-use super::items::Extent;
-use crate::ag::Agf;
-use crate::btree::{self, BlockHeader, BtreeKind, PtrFormat};
-use crate::btrees::{AllocBtree, AllocBy, RmapBtree};
-use crate::sb::Geometry;
+use xfs_format::ag::Agf;
+use xfs_format::btree::{self, BlockHeader, BtreeKind, PtrFormat};
+use xfs_format::btrees::{AllocBtree, AllocBy, RmapBtree};
+use xfs_format::log::items::Extent;
+use xfs_format::sb::Geometry;
 
 const NULLAGBLOCK: u32 = u32::MAX;
 /// Byte offsets of the AGF counters a free updates (`agf_freeblks`, `agf_longest`).
@@ -518,12 +518,12 @@ type RmapRec = (u32, u32, u64, u64);
 /// An rmapbt key: startblock, owner, offset (flag bits but the unwritten one).
 type RmapKey = (u32, u64, u64);
 
-use crate::btrees::{
+use xfs_format::btrees::{
     XFS_RMAP_CRC_MAGIC, XFS_RMAP_OFF_ATTR_FORK, XFS_RMAP_OFF_BMBT_BLOCK as RMAP_OFF_BMBT,
     XFS_RMAP_OFF_MASK as RMAP_OFF_MASK, XFS_RMAP_OFF_UNWRITTEN as RMAP_OFF_UNWRITTEN,
 };
 /// `XFS_RMAP_OWN_UNKNOWN`: the owner EFI recovery passes (any owner).
-const RMAP_OWN_UNKNOWN: u64 = crate::btrees::rmap_owner::UNKNOWN as u64;
+const RMAP_OWN_UNKNOWN: u64 = xfs_format::btrees::rmap_owner::UNKNOWN as u64;
 /// Size of one half (low or high) of an rmapbt node key.
 const RMAP_KEY: usize = 20;
 
@@ -563,7 +563,7 @@ fn max_key(keys: impl Iterator<Item = RmapKey>) -> Option<RmapKey> {
 /// The low and high keys `i` of an rmapbt node.
 fn rkeys_at(b: &[u8], has_crc: bool, i: usize) -> Option<(RmapKey, RmapKey)> {
     let k = btree::key_at(&RmapBtree, b, has_crc, i)?;
-    let half = |h: crate::btrees::RmapKeyHalf| (h.rm_startblock, h.rm_owner, h.rm_offset);
+    let half = |h: xfs_format::btrees::RmapKeyHalf| (h.rm_startblock, h.rm_owner, h.rm_offset);
     Some((half(k.low), half(k.high)))
 }
 
