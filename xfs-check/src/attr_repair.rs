@@ -484,14 +484,14 @@ impl<S: ByteSource> Checker<'_, S> {
                     Verify::BadCrc
                 } else {
                     let rmt = RmtHdr::parse(&buf).unwrap_or_default();
-                    let bytes = u64::from(rmt.rm_bytes);
-                    let offset = u64::from(rmt.rm_offset);
+                    let bytes = u64::from(rmt.bytes);
+                    let offset = u64::from(rmt.offset);
                     let ok = h.magic_ok
                         && h.uuid_ok
                         && h.blkno_ok
                         && bytes <= per
                         && offset.saturating_add(bytes) <= u64::from(XATTR_SIZE_MAX)
-                        && rmt.rm_owner != 0;
+                        && rmt.owner != 0;
                     if ok {
                         Verify::Ok
                     } else {

@@ -8,12 +8,12 @@
 use serde::Serialize;
 
 use super::{
-    blkinfo_fields, chars, check_da_block, line, parse_hdr, struct_array, BlockContext, DaBlkinfo,
-    Finding, Namespace, XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT, XFS_ATTR_SECURE,
+    blkinfo_fields, chars, lines, struct_array, AttrDaBlock, BlockContext, DaBlkinfo, Finding,
+    Namespace, XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT, XFS_ATTR_SECURE,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
 use crate::da_btree::{blkinfo_size, da_hashname};
-use crate::fields::{CrcState, Field};
+use crate::fields::Field;
 
 /// `sizeof(struct xfs_attr_leaf_hdr)` / `sizeof(struct xfs_attr3_leaf_hdr)`.
 pub const ATTR_LEAF_HDR_SIZE: usize = 32;
@@ -190,14 +190,7 @@ impl LeafEntry {
 }
 
 /// A decoded attribute leaf block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeafBlock {
-    pub hdr: LeafHdr,
-    pub crc: CrcState,
-    /// The entries that fit before the name area, at most `hdr.count`.
-    pub entries: Vec<LeafEntry>,
-    pub findings: Vec<Finding>,
-}
+pub type LeafBlock = AttrDaBlock<LeafHdr, LeafEntry>;
 
 /// The entry `index` of a leaf block (v5 layout when `v5`), without its name (`name`
 /// `None`); `None` when it does not fit.
@@ -249,16 +242,11 @@ pub fn decode_leaf(buf: &[u8], ctx: &BlockContext<'_>) -> Result<LeafBlock, Find
     let v5 = ctx.geo.has_crc;
     let block = ctx.lblk;
     let hs = leaf_hdr_size(v5);
-    let hdr = parse_hdr(buf, ctx, hs, LeafHdr::parse)?;
-    let (crc, mut findings, magic_ok) = check_da_block(buf, ctx, &hdr.info, true);
+    let (mut blk, magic_ok) = LeafBlock::start(buf, ctx, hs, LeafHdr::parse, |h| &h.info, true)?;
     if !magic_ok {
-        return Ok(LeafBlock {
-            hdr,
-            crc,
-            entries: Vec::new(),
-            findings,
-        });
+        return Ok(blk);
     }
+    let (hdr, findings) = (&blk.hdr, &mut blk.findings);
     let bs = buf.len();
     let firstused = hdr.firstused_bytes(v5, bs);
     let max_entries = bs.saturating_sub(hs) / LEAF_ENTRY_SIZE;
@@ -350,12 +338,8 @@ pub fn decode_leaf(buf: &[u8], ctx: &BlockContext<'_>) -> Result<LeafBlock, Find
         }
         entries.push(e);
     }
-    Ok(LeafBlock {
-        hdr,
-        crc,
-        entries,
-        findings,
-    })
+    blk.entries = entries;
+    Ok(blk)
 }
 
 impl LeafBlock {
@@ -373,10 +357,7 @@ impl LeafBlock {
 
     /// The block as `xfs_db -c 'inode N' -c 'ablock B' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
-        let mut out = String::new();
-        for (p, f) in self.header_fields() {
-            line(&mut out, p, &f);
-        }
+        let mut out = lines(&self.header_fields());
         let fm: Vec<Vec<String>> = self
             .hdr
             .freemap

@@ -340,37 +340,65 @@ pub(crate) fn parse_hdr<H>(
     parse(buf, ctx.geo.has_crc).ok_or_else(short)
 }
 
-/// The checks every da block of an attribute fork gets before its contents: the v5 header
-/// of its blkinfo and the magic (of a leaf when `leaf`, else of a node). Returns the CRC
-/// state, the findings and whether the magic is the expected one.
-pub(crate) fn check_da_block(
-    buf: &[u8],
-    ctx: &BlockContext<'_>,
-    info: &DaBlkinfo,
-    leaf: bool,
-) -> (CrcState, Vec<Finding>, bool) {
-    let mut findings = Vec::new();
-    let crc = match &info.v5 {
-        Some(v) => check_v5_ident(
-            buf,
-            &Layout::DA3_BLKINFO,
-            ctx,
-            v.blkno,
-            v.owner,
-            &mut findings,
-        ),
-        None => CrcState::Unchecked,
-    };
-    let (magic, what) = expected_magic(ctx.geo.has_crc, leaf);
-    let ok = info.magic == magic;
-    if !ok {
-        findings.push(Finding::BadMagic {
-            block: ctx.lblk,
-            found: info.magic.into(),
-            expected: what,
-        });
+/// A decoded da block of an attribute fork: a node block ([`NodeBlock`]) or a leaf block
+/// ([`LeafBlock`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttrDaBlock<H, E> {
+    /// The block header (`xfs_da_intnode` / `xfs_attr_leafblock` header, v4 or v5 form).
+    pub hdr: H,
+    /// The state of the v5 CRC (`Unchecked` on v4).
+    pub crc: CrcState,
+    /// The entries that fit in the block, at most the header's `count`; none when the magic
+    /// is wrong.
+    pub entries: Vec<E>,
+    /// What is wrong with the block.
+    pub findings: Vec<Finding>,
+}
+
+impl<H, E> AttrDaBlock<H, E> {
+    /// Starts decoding a da block (`leaf`: an attribute leaf, else a node): parses its
+    /// `hs`-byte header, checks the v5 header of its blkinfo (`info` of the header) and
+    /// the magic. Returns the block without entries and whether the magic is the expected
+    /// one. `Err` only when the block is shorter than the header.
+    pub(crate) fn start(
+        buf: &[u8],
+        ctx: &BlockContext<'_>,
+        hs: usize,
+        parse: impl FnOnce(&[u8], bool) -> Option<H>,
+        info: impl FnOnce(&H) -> &DaBlkinfo,
+        leaf: bool,
+    ) -> Result<(Self, bool), Finding> {
+        let hdr = parse_hdr(buf, ctx, hs, parse)?;
+        let info = info(&hdr);
+        let mut findings = Vec::new();
+        let crc = match &info.v5 {
+            Some(v) => check_v5_ident(
+                buf,
+                &Layout::DA3_BLKINFO,
+                ctx,
+                v.blkno,
+                v.owner,
+                &mut findings,
+            ),
+            None => CrcState::Unchecked,
+        };
+        let (magic, what) = expected_magic(ctx.geo.has_crc, leaf);
+        let ok = info.magic == magic;
+        if !ok {
+            findings.push(Finding::BadMagic {
+                block: ctx.lblk,
+                found: info.magic.into(),
+                expected: what,
+            });
+        }
+        let blk = AttrDaBlock {
+            hdr,
+            crc,
+            entries: Vec::new(),
+            findings,
+        };
+        Ok((blk, ok))
     }
-    (crc, findings, ok)
 }
 
 /// The `xfs_db print` fields of a da blkinfo, each with its prefix (`hdr.info.` and, for
@@ -394,6 +422,15 @@ pub(crate) fn line(out: &mut String, prefix: &str, f: &Field) {
     out.push_str(prefix);
     out.push_str(&f.render_xfs_db());
     out.push('\n');
+}
+
+/// The `xfs_db print` lines of `fields`, each under its prefix.
+pub(crate) fn lines(fields: &[(&str, Field)]) -> String {
+    let mut out = String::new();
+    for (p, f) in fields {
+        line(&mut out, p, f);
+    }
+    out
 }
 
 /// xfs_db's printing of an array of structures indexed from 0.
@@ -423,14 +460,7 @@ pub(crate) fn struct_array(out: &mut String, name: &str, names: &[&str], rows: &
 // Node blocks
 
 /// A decoded da-node block of an attribute fork.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NodeBlock {
-    pub hdr: NodeHdr,
-    pub crc: CrcState,
-    /// The entries that fit in the block, at most `hdr.count`.
-    pub entries: Vec<NodeEntry>,
-    pub findings: Vec<Finding>,
-}
+pub type NodeBlock = AttrDaBlock<NodeHdr, NodeEntry>;
 
 /// The magic a leaf (`leaf`) or node block of this filesystem version must carry, and its
 /// description.
@@ -449,18 +479,13 @@ pub fn decode_node(buf: &[u8], ctx: &BlockContext<'_>) -> Result<NodeBlock, Find
     let v5 = ctx.geo.has_crc;
     let block = ctx.lblk;
     let hs = da_btree::node_hdr_size(v5);
-    let hdr = parse_hdr(buf, ctx, hs, NodeHdr::parse)?;
-    let (crc, mut findings, magic_ok) = check_da_block(buf, ctx, &hdr.info, false);
+    let (mut blk, magic_ok) = NodeBlock::start(buf, ctx, hs, NodeHdr::parse, |h| &h.info, false)?;
     if !magic_ok {
-        return Ok(NodeBlock {
-            hdr,
-            crc,
-            entries: Vec::new(),
-            findings,
-        });
+        return Ok(blk);
     }
+    let hdr = &blk.hdr;
     if hdr.level == 0 || hdr.level > DA_NODE_MAXDEPTH {
-        findings.push(Finding::NodeBadLevel {
+        blk.findings.push(Finding::NodeBadLevel {
             block,
             level: hdr.level,
             max: DA_NODE_MAXDEPTH,
@@ -469,26 +494,21 @@ pub fn decode_node(buf: &[u8], ctx: &BlockContext<'_>) -> Result<NodeBlock, Find
     let max = NodeHdr::max_entries(buf.len(), v5);
     let count = usize::from(hdr.count);
     if count == 0 || count > max {
-        findings.push(Finding::NodeBadCount {
+        blk.findings.push(Finding::NodeBadCount {
             block,
             count: hdr.count,
             max,
         });
     }
-    let entries = node_entries(buf, v5, count.min(max));
-    for (index, hashval) in hash_disorder(entries.iter().map(|e| e.hashval)) {
-        findings.push(Finding::NodeHashOrder {
+    blk.entries = node_entries(buf, v5, count.min(max));
+    for (index, hashval) in hash_disorder(blk.entries.iter().map(|e| e.hashval)) {
+        blk.findings.push(Finding::NodeHashOrder {
             block,
             index,
             hashval,
         });
     }
-    Ok(NodeBlock {
-        hdr,
-        crc,
-        entries,
-        findings,
-    })
+    Ok(blk)
 }
 
 impl NodeBlock {
@@ -502,10 +522,7 @@ impl NodeBlock {
 
     /// The block as `xfs_db -c 'inode N' -c 'ablock B' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
-        let mut out = String::new();
-        for (p, f) in self.header_fields() {
-            line(&mut out, p, &f);
-        }
+        let mut out = lines(&self.header_fields());
         let rows: Vec<Vec<String>> = self
             .entries
             .iter()
