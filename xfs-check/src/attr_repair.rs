@@ -122,22 +122,8 @@ impl<S: ByteSource> Checker<'_, S> {
                     Kind::AttrSfZeroNamelen,
                     vec![("ino", ino.into()), ("expected", idx.into())],
                 );
-                self.push(
-                    Kind::AttrSfCountFix,
-                    vec![
-                        ("ino", ino.into()),
-                        ("found", count.into()),
-                        ("expected", idx.into()),
-                    ],
-                );
-                self.push(
-                    Kind::AttrSfTotsizeFix,
-                    vec![
-                        ("ino", ino.into()),
-                        ("found", totsize.into()),
-                        ("expected", size.into()),
-                    ],
-                );
+                self.push_sf_fix(Kind::AttrSfCountFix, ino, count, idx);
+                self.push_sf_fix(Kind::AttrSfTotsizeFix, ino, totsize, size);
                 return;
             }
             let es = 3u64
@@ -491,7 +477,7 @@ impl<S: ByteSource> Checker<'_, S> {
                         && h.blkno_ok
                         && bytes <= per
                         && offset.saturating_add(bytes) <= u64::from(XATTR_SIZE_MAX)
-                        && rmt.owner != 0;
+                        && rmt.ident.owner != 0;
                     if ok {
                         Verify::Ok
                     } else {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::bytes::{be_u16, be_u32};
 use crate::fields::{CrcState, Field, Null, Radix, Value};
-use crate::verify::Layout;
+use crate::verify::{self, Expected, HeaderChecks, Layout};
 
 /// `XFS_DA_NODE_MAGIC`: da-btree interior node, v4.
 pub const XFS_DA_NODE_MAGIC: u16 = 0xfebe;
@@ -115,22 +115,112 @@ impl Da3Info {
     /// The fields in `xfs_db print` order: crc, bno, lsn, uuid, owner.
     pub fn fields(&self, state: CrcState) -> Vec<Field> {
         vec![
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: self.crc,
-                    state,
-                },
-            },
-            Field::nullable("bno", self.blkno, 64),
-            Field::num("lsn", self.lsn, 64, Radix::Hex, Null::Plain),
-            Field {
-                name: "uuid",
-                value: Value::Uuid(self.uuid),
-            },
-            Field::nullable("owner", self.owner, 64),
+            self.crc_field(state),
+            self.bno_field(),
+            self.lsn_field(),
+            self.uuid_field(),
+            self.owner_field(),
         ]
     }
+
+    /// `crc`, with the state of the block's CRC.
+    pub fn crc_field(&self, state: CrcState) -> Field {
+        Field {
+            name: "crc",
+            value: Value::Crc {
+                value: self.crc,
+                state,
+            },
+        }
+    }
+
+    /// `bno` (the block's `blkno`).
+    pub fn bno_field(&self) -> Field {
+        Field::nullable("bno", self.blkno, 64)
+    }
+
+    /// `lsn`.
+    pub fn lsn_field(&self) -> Field {
+        Field::num("lsn", self.lsn, 64, Radix::Hex, Null::Plain)
+    }
+
+    /// `uuid`.
+    pub fn uuid_field(&self) -> Field {
+        Field {
+            name: "uuid",
+            value: Value::Uuid(self.uuid),
+        }
+    }
+
+    /// `owner`.
+    pub fn owner_field(&self) -> Field {
+        Field::nullable("owner", self.owner, 64)
+    }
+}
+
+/// Verifies the v5 header of a directory or attribute block (laid out as `layout`): its
+/// CRC, its `blkno` against `daddr` (when known), its uuid against `uuid` and its owner
+/// against `owner` (when given). The magic is the caller's to check: which magics fit
+/// depends on the structure.
+pub(crate) fn verify_v5_ident(
+    buf: &[u8],
+    layout: &Layout,
+    daddr: Option<u64>,
+    uuid: [u8; 16],
+    owner: Option<u64>,
+) -> HeaderChecks {
+    let want = Expected {
+        magic: None,
+        blkno: daddr,
+        uuid: Some(uuid),
+        owner,
+    };
+    verify::verify(buf, layout, &want)
+}
+
+/// xfs_db's printing of an array of structures indexed from 0.
+pub(crate) fn struct_array(out: &mut String, name: &str, names: &[&str], rows: &[Vec<String>]) {
+    let n = rows.len();
+    if n == 0 {
+        return;
+    }
+    if n == 1 {
+        out.push_str(&format!("{name}[0] = "));
+    } else {
+        out.push_str(&format!("{name}[0-{}] = ", n.saturating_sub(1)));
+    }
+    out.push('[');
+    out.push_str(&names.join(","));
+    out.push_str("] ");
+    for (i, r) in rows.iter().enumerate() {
+        out.push_str(&format!("\n{i}:[{}]", r.join(",")));
+        if i.saturating_add(1) < n {
+            out.push(' ');
+        }
+    }
+    out.push('\n');
+}
+
+/// The rows xfs_db prints for `entries` in a structure array whose first column is the
+/// entry's hash (`hashval`, in hex) and the others those `rest` gives.
+pub(crate) fn hashed_rows<E>(
+    entries: &[E],
+    hashval: impl Fn(&E) -> u32,
+    rest: impl Fn(&E) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    entries
+        .iter()
+        .map(|e| {
+            let mut r = vec![Field::hex("", hashval(e), 32).render_value()];
+            r.extend(rest(e));
+            r
+        })
+        .collect()
+}
+
+/// The `[hashval,before]` rows of node entries.
+pub(crate) fn node_rows(entries: &[NodeEntry]) -> Vec<Vec<String>> {
+    hashed_rows(entries, |e| e.hashval, |e| vec![e.before.to_string()])
 }
 
 /// `struct xfs_da_blkinfo`, with the v5 part of `struct xfs_da3_blkinfo`.

@@ -256,7 +256,7 @@ pub fn decode_remote(
         if !checks.owner_ok {
             findings.push(Finding::BadOwner {
                 ext,
-                found: h.owner,
+                found: h.ident.owner,
                 expected: owner,
             });
         }
@@ -267,7 +267,7 @@ pub fn decode_remote(
             if !checks.blkno_ok {
                 findings.push(Finding::BadBlkno {
                     ext,
-                    found: h.blkno,
+                    found: h.ident.blkno,
                     expected: d,
                 });
             }

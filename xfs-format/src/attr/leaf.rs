@@ -8,11 +8,11 @@
 use serde::Serialize;
 
 use super::{
-    blkinfo_fields, chars, lines, struct_array, AttrDaBlock, BlockContext, DaBlkinfo, Finding,
-    Namespace, XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT, XFS_ATTR_SECURE,
+    blkinfo_fields, chars, lines, AttrDaBlock, BlockContext, DaBlkinfo, Finding, Namespace,
+    XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT, XFS_ATTR_SECURE,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
-use crate::da_btree::{blkinfo_size, da_hashname};
+use crate::da_btree::{blkinfo_size, da_hashname, hashed_rows, struct_array};
 use crate::fields::Field;
 
 /// `sizeof(struct xfs_attr_leaf_hdr)` / `sizeof(struct xfs_attr3_leaf_hdr)`.
@@ -373,33 +373,28 @@ impl LeafBlock {
             return out;
         }
         let bit = |e: &LeafEntry, m: u8| u8::from(e.flags & m != 0).to_string();
-        let rows: Vec<Vec<String>> = self
-            .entries
-            .iter()
-            .map(|e| {
+        let columns = [
+            "hashval",
+            "nameidx",
+            "incomplete",
+            "root",
+            "secure",
+            "local",
+        ];
+        let rows = hashed_rows(
+            &self.entries,
+            |e| e.hashval,
+            |e| {
                 vec![
-                    Field::hex("", e.hashval, 32).render_value(),
                     e.nameidx.to_string(),
                     bit(e, XFS_ATTR_INCOMPLETE),
                     bit(e, XFS_ATTR_ROOT),
                     bit(e, XFS_ATTR_SECURE),
                     bit(e, XFS_ATTR_LOCAL),
                 ]
-            })
-            .collect();
-        struct_array(
-            &mut out,
-            "entries",
-            &[
-                "hashval",
-                "nameidx",
-                "incomplete",
-                "root",
-                "secure",
-                "local",
-            ],
-            &rows,
+            },
         );
+        struct_array(&mut out, "entries", &columns, &rows);
         for (i, e) in self.entries.iter().enumerate() {
             let p = format!("nvlist[{i}].");
             match &e.name {

@@ -24,10 +24,12 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::da_btree::{self, hash_disorder, node_entries, DaVisit, DaVisitor, DaWalkFinding};
+use crate::da_btree::{
+    self, hash_disorder, node_entries, struct_array, DaVisit, DaVisitor, DaWalkFinding,
+};
 use crate::fields::{CrcState, Field, Value};
 use crate::sb::Geometry;
-use crate::verify::{self, Expected, Layout};
+use crate::verify::Layout;
 
 pub mod leaf;
 pub mod remote;
@@ -286,16 +288,7 @@ pub(crate) fn check_v5_ident(
     findings: &mut Vec<Finding>,
 ) -> CrcState {
     let block = ctx.lblk;
-    let h = verify::verify(
-        buf,
-        layout,
-        &Expected {
-            magic: None,
-            blkno: ctx.daddr,
-            uuid: Some(ctx.geo.meta_uuid),
-            owner: Some(ctx.owner),
-        },
-    );
+    let h = da_btree::verify_v5_ident(buf, layout, ctx.daddr, ctx.geo.meta_uuid, Some(ctx.owner));
     if h.crc == CrcState::Bad {
         findings.push(Finding::BadCrc { block });
     }
@@ -433,29 +426,6 @@ pub(crate) fn lines(fields: &[(&str, Field)]) -> String {
     out
 }
 
-/// xfs_db's printing of an array of structures indexed from 0.
-pub(crate) fn struct_array(out: &mut String, name: &str, names: &[&str], rows: &[Vec<String>]) {
-    let n = rows.len();
-    if n == 0 {
-        return;
-    }
-    if n == 1 {
-        out.push_str(&format!("{name}[0] = "));
-    } else {
-        out.push_str(&format!("{name}[0-{}] = ", n.saturating_sub(1)));
-    }
-    out.push('[');
-    out.push_str(&names.join(","));
-    out.push_str("] ");
-    for (i, r) in rows.iter().enumerate() {
-        out.push_str(&format!("\n{i}:[{}]", r.join(",")));
-        if i.saturating_add(1) < n {
-            out.push(' ');
-        }
-    }
-    out.push('\n');
-}
-
 // ---------------------------------------------------------------------------------------
 // Node blocks
 
@@ -523,16 +493,7 @@ impl NodeBlock {
     /// The block as `xfs_db -c 'inode N' -c 'ablock B' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
         let mut out = lines(&self.header_fields());
-        let rows: Vec<Vec<String>> = self
-            .entries
-            .iter()
-            .map(|e| {
-                vec![
-                    Field::hex("", e.hashval, 32).render_value(),
-                    e.before.to_string(),
-                ]
-            })
-            .collect();
+        let rows = da_btree::node_rows(&self.entries);
         struct_array(&mut out, "btree", &["hashval", "before"], &rows);
         out
     }

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::{chars, check_v5_ident, lines, AttrBlocks, BlockContext, Finding, XATTR_SIZE_MAX};
 use crate::bytes::be_u32;
-use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::da_btree::Da3Info;
+use crate::fields::{CrcState, Field};
 use crate::sb::Geometry;
 use crate::verify::Layout;
 
@@ -29,16 +30,9 @@ pub struct RmtHdr {
     pub offset: u32,
     /// `rm_bytes` / `sl_bytes`: data bytes held after the header.
     pub bytes: u32,
-    /// `rm_crc` / `sl_crc`: the stored CRC32c, read big-endian as xfs_db prints it.
-    pub crc: u32,
-    /// `rm_uuid` / `sl_uuid`: the filesystem's metadata uuid.
-    pub uuid: [u8; 16],
-    /// `rm_owner` / `sl_owner`: the inode number owning the block.
-    pub owner: u64,
-    /// `rm_blkno` / `sl_blkno`: the block's own disk address in 512-byte sectors.
-    pub blkno: u64,
-    /// `rm_lsn` / `sl_lsn`: LSN of the last write.
-    pub lsn: u64,
+    /// The self-describing fields: `rm_crc`, `rm_blkno`, `rm_lsn`, `rm_uuid`, `rm_owner`
+    /// (`sl_*` alike).
+    pub ident: Da3Info,
 }
 
 impl RmtHdr {
@@ -49,34 +43,22 @@ impl RmtHdr {
             magic: be_u32(b, l.magic.0)?,
             offset: be_u32(b, 4)?,
             bytes: be_u32(b, 8)?,
-            crc: be_u32(b, l.crc)?,
-            uuid: l.read_uuid(b)?,
-            owner: l.read_owner(b)?,
-            blkno: l.read_blkno(b)?,
-            lsn: l.read_lsn(b)?,
+            ident: Da3Info::read(b, l)?,
         })
     }
 
     /// The header fields in `xfs_db print` order; `crc` is the state of the block's CRC.
     pub fn fields(&self, crc: CrcState) -> Vec<Field> {
+        let id = &self.ident;
         vec![
             Field::hex("magic", self.magic, 32),
             Field::dec("offset", self.offset, 32),
             Field::dec("bytes", self.bytes, 32),
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: self.crc,
-                    state: crc,
-                },
-            },
-            Field {
-                name: "uuid",
-                value: Value::Uuid(self.uuid),
-            },
-            Field::nullable("owner", self.owner, 64),
-            Field::nullable("bno", self.blkno, 64),
-            Field::num("lsn", self.lsn, 64, Radix::Hex, Null::Plain),
+            id.crc_field(crc),
+            id.uuid_field(),
+            id.owner_field(),
+            id.bno_field(),
+            id.lsn_field(),
         ]
     }
 
@@ -124,8 +106,8 @@ pub fn decode_remote_block(buf: &[u8], ctx: &BlockContext<'_>) -> Result<RemoteB
         buf,
         &Layout::ATTR3_RMT_HDR,
         ctx,
-        hdr.blkno,
-        hdr.owner,
+        hdr.ident.blkno,
+        hdr.ident.owner,
         &mut findings,
     );
     let data = if hdr.magic != XFS_ATTR3_RMT_MAGIC {

@@ -7,8 +7,8 @@
 use serde::Serialize;
 
 use super::{
-    array_field, blkinfo_fields, dir_hdr_size, empty_checks, render_db_fields, short_header,
-    BlockCtx, DaBlkinfo, DbField, DirChecks, DirFinding, XFS_DIR2_LEAF1_MAGIC,
+    array_field, blkinfo_fields, da_hdr_or_empty, dir_hdr_size, empty_checks, render_db_fields,
+    short_header, BlockCtx, DaBlkinfo, DbField, DirChecks, DirFinding, XFS_DIR2_LEAF1_MAGIC,
     XFS_DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
@@ -202,13 +202,7 @@ pub(crate) fn parse_leaf_block(buf: &[u8], ctx: &BlockCtx, magic: u16) -> LeafBl
     let is_leaf1 = matches!(magic, XFS_DIR2_LEAF1_MAGIC | XFS_DIR3_LEAF1_MAGIC);
     let hdr_len = dir_hdr_size(v5);
     let mut findings = Vec::new();
-    let hdr = LeafHdr::parse(buf, v5).unwrap_or_else(|| LeafHdr {
-        info: DaBlkinfo {
-            magic,
-            ..DaBlkinfo::default()
-        },
-        ..LeafHdr::default()
-    });
+    let hdr = da_hdr_or_empty(LeafHdr::parse(buf, v5), magic, |h| &mut h.info);
     let mut blk = LeafBlock {
         dblock: ctx.dblock,
         info: hdr.info,

@@ -39,7 +39,7 @@ use crate::bytes::{be_u16, be_u32};
 use crate::error::Result;
 use crate::fields::{CrcState, Field, Null, Radix, Value};
 use crate::sb::Geometry;
-use crate::verify::{self, Expected, Layout};
+use crate::verify::Layout;
 
 pub mod block;
 pub mod data;
@@ -344,16 +344,7 @@ fn check_block(
     let Some(id) = ident else {
         return c;
     };
-    let h = verify::verify(
-        buf,
-        layout,
-        &Expected {
-            magic: None,
-            blkno: ctx.daddr,
-            uuid: Some(geo.meta_uuid),
-            owner: ctx.owner,
-        },
-    );
+    let h = crate::da_btree::verify_v5_ident(buf, layout, ctx.daddr, geo.meta_uuid, ctx.owner);
     c.crc = h.crc;
     if c.crc == CrcState::Bad {
         findings.push(DirFinding::BadCrc);
@@ -398,35 +389,18 @@ impl DbField {
         }
     }
 
-    /// The line as xfs_db prints it, without the newline.
+    /// The line as xfs_db prints it, without the newline: the field's value after the
+    /// full path (for an array, the elements as [`Field::render_xfs_db`] prints them).
     pub fn render(&self) -> String {
-        match &self.field.value {
-            Value::Array {
-                values,
-                bits,
-                radix,
-                null,
-                base,
-            } => {
-                let mut s = format!("{} = ", self.path);
-                let count = values.len();
-                for (i, v) in values.iter().enumerate() {
-                    let text = Field::num("", *v, *bits, *radix, *null).render_value();
-                    if text.is_empty() {
-                        continue;
-                    }
-                    if count > 1 {
-                        s.push_str(&format!("{}:", (*base as usize).saturating_add(i)));
-                    }
-                    s.push_str(&text);
-                    if i.saturating_add(1) < count {
-                        s.push(' ');
-                    }
-                }
-                s
+        let value = match &self.field.value {
+            Value::Array { .. } => {
+                let line = self.field.render_xfs_db();
+                line.split_once(" = ")
+                    .map_or_else(String::new, |(_, v)| v.to_string())
             }
-            _ => format!("{} = {}", self.path, self.field.render_value()),
-        }
+            _ => self.field.render_value(),
+        };
+        format!("{} = {}", self.path, value)
     }
 }
 
@@ -468,6 +442,20 @@ pub(crate) fn blkinfo_fields(info: &DaBlkinfo, prefix: &str, crc: CrcState) -> V
         .into_iter()
         .map(|(n, f)| DbField::new(if n { &nested } else { prefix }, f))
         .collect()
+}
+
+/// The header `parsed` from a da block, or, when the block is too short for it, an empty
+/// header carrying the block's `magic` (in its blkinfo, which `info` reaches).
+pub(crate) fn da_hdr_or_empty<H: Default>(
+    parsed: Option<H>,
+    magic: u16,
+    info: impl FnOnce(&mut H) -> &mut DaBlkinfo,
+) -> H {
+    parsed.unwrap_or_else(|| {
+        let mut h = H::default();
+        info(&mut h).magic = magic;
+        h
+    })
 }
 
 /// [`DirFinding::Truncated`] for a block shorter than its `need`-byte header.

@@ -1,13 +1,9 @@
 //! Helpers shared by the xfs-format integration tests: temporary directories, the xfsprogs
-//! oracle (mkfs.xfs, xfs_db), test geometries, raw inode and extent reads. scripts/test.sh installs xfsprogs; a missing tool fails the test.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+//! oracle (mkfs.xfs, xfs_db), test geometries, raw inode and extent reads. scripts/test.sh
+//! installs xfsprogs; a missing tool fails the test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The raw inode, extent and block helpers index and compute offsets like the tests using them.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
