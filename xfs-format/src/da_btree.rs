@@ -94,9 +94,13 @@ pub fn node_hdr_size(v5: bool) -> usize {
 pub struct Da3Info {
     /// Big-endian reading of the stored checksum, as xfs_db prints it.
     pub crc: u32,
+    /// `blkno`: the block's own disk address in 512-byte sectors.
     pub blkno: u64,
+    /// `lsn`: LSN of the last write.
     pub lsn: u64,
+    /// `uuid`: the filesystem's metadata uuid.
     pub uuid: [u8; 16],
+    /// `owner`: the inode number owning the block.
     pub owner: u64,
 }
 
@@ -226,10 +230,15 @@ pub(crate) fn node_rows(entries: &[NodeEntry]) -> Vec<Vec<String>> {
 /// `struct xfs_da_blkinfo`, with the v5 part of `struct xfs_da3_blkinfo`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct DaBlkinfo {
+    /// `forw`: next block at this level (da block number, 0 for none).
     pub forw: u32,
+    /// `back`: previous block at this level (da block number, 0 for none).
     pub back: u32,
+    /// `magic`: the 16-bit block type magic.
     pub magic: u16,
+    /// `pad`.
     pub pad: u16,
+    /// The v5 self-describing fields of `xfs_da3_blkinfo` (`None` on v4).
     pub v5: Option<Da3Info>,
 }
 
@@ -268,8 +277,11 @@ impl DaBlkinfo {
 /// `struct xfs_da_node_hdr` / `struct xfs_da3_node_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct NodeHdr {
+    /// `info`: the da block header.
     pub info: DaBlkinfo,
+    /// `count`: number of entries.
     pub count: u16,
+    /// `level`: height of the block above the leaves (1 for the lowest node).
     pub level: u16,
     /// `__pad32` (v5 only).
     pub pad32: Option<u32>,
@@ -309,6 +321,7 @@ impl NodeHdr {
 /// `struct xfs_da_node_entry`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct NodeEntry {
+    /// `hashval`: the highest hash in the child's subtree.
     pub hashval: u32,
     /// The child block (logical block of the fork) holding hashes up to `hashval`.
     pub before: u32,
@@ -345,9 +358,17 @@ pub fn hash_disorder(hashes: impl IntoIterator<Item = u32>) -> Vec<(usize, u32)>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DaVisit {
     /// An interior node: the walk descends its entries when `level` is in range.
-    Node { level: u16, entries: Vec<NodeEntry> },
+    Node {
+        /// The node's `level`.
+        level: u16,
+        /// The node's entries (`before` is the child's da block).
+        entries: Vec<NodeEntry>,
+    },
     /// A leaf, with its last hash (for the parent's key check).
-    Leaf { last_hash: Option<u32> },
+    Leaf {
+        /// The leaf's last (highest) hash, if it has entries.
+        last_hash: Option<u32>,
+    },
     /// Unreadable or not decodable: nothing below it is walked.
     Stop,
 }
@@ -355,20 +376,40 @@ pub enum DaVisit {
 /// Something the walk itself found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum DaWalkFinding {
+    /// Block `block`: deeper than `max` levels.
     #[error("block {block}: deeper than {max} levels")]
-    TooDeep { block: u32, max: u16 },
+    TooDeep {
+        /// The da block concerned.
+        block: u32,
+        /// The deepest level allowed.
+        max: u16,
+    },
+    /// Block `block` is reached twice (cycle or shared block).
     #[error("block {block} is reached twice (cycle or shared block)")]
-    Revisited { block: u32 },
+    Revisited {
+        /// The da block concerned.
+        block: u32,
+    },
+    /// Walk stopped after `limit` blocks.
     #[error("walk stopped after {limit} blocks")]
-    BlockLimit { limit: usize },
+    BlockLimit {
+        /// The block budget.
+        limit: usize,
+    },
+    /// Node `block` entry `index`: hash `hashval`, child `child` ends at `child_last`.
     #[error(
         "node {block} entry {index}: hash {hashval:#x}, child {child} ends at {child_last:#x}"
     )]
     HashMismatch {
+        /// The da block concerned.
         block: u32,
+        /// Index of the node entry.
         index: usize,
+        /// The entry's `hashval`.
         hashval: u32,
+        /// Da block of the child (`before`).
         child: u32,
+        /// The last hash of the child.
         child_last: u32,
     },
 }

@@ -29,56 +29,127 @@ pub const XFS_SYMLINK_MAPS: usize = 3;
 /// A problem with a symlink. `ext` is the index of the extent buffer concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum Finding {
+    /// Symlink size is 0.
     #[error("symlink size is 0")]
     Empty,
+    /// Symlink size `size` exceeds the `max` byte maximum.
     #[error("symlink size {size} exceeds the {max} byte maximum")]
-    TooLong { size: u64, max: u64 },
+    TooLong {
+        /// The inode's `di_size` in bytes.
+        size: u64,
+        /// The maximum.
+        max: u64,
+    },
+    /// Inline symlink size `size` exceeds the fork's `fork_len` bytes.
     #[error("inline symlink size {size} exceeds the fork's {fork_len} bytes")]
-    ExceedsFork { size: u64, fork_len: usize },
+    ExceedsFork {
+        /// The inode's `di_size` in bytes.
+        size: u64,
+        /// Size of the data fork in bytes.
+        fork_len: usize,
+    },
+    /// The target contains a NUL byte at `at`.
     #[error("the target contains a NUL byte at {at}")]
-    NulInTarget { at: usize },
+    NulInTarget {
+        /// Byte offset in the target.
+        at: usize,
+    },
+    /// `found` extents hold the target, at most `max` may.
     #[error("{found} extents hold the target, at most {max} may")]
-    TooManyExtents { found: usize, max: usize },
+    TooManyExtents {
+        /// The value found.
+        found: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// Only `have` of `size` target bytes are present.
     #[error("only {have} of {size} target bytes are present")]
-    Missing { have: usize, size: u64 },
+    Missing {
+        /// Bytes present.
+        have: usize,
+        /// The inode's `di_size` in bytes.
+        size: u64,
+    },
+    /// Extent `ext`: `have` bytes, less than the `need` byte header.
     #[error("extent {ext}: {have} bytes, less than the {need} byte header")]
     ShortBuffer {
+        /// Index of the extent buffer.
         ext: usize,
+        /// Bytes needed.
         need: usize,
+        /// Bytes present.
         have: usize,
     },
+    /// Extent `ext`: magic `found`, expected 0x58534c4d (XSLM).
     #[error("extent {ext}: magic {found:#010x}, expected 0x58534c4d (XSLM)")]
-    BadMagic { ext: usize, found: u32 },
+    BadMagic {
+        /// Index of the extent buffer.
+        ext: usize,
+        /// The value found.
+        found: u32,
+    },
+    /// Extent `ext`: bad CRC.
     #[error("extent {ext}: bad CRC")]
-    BadCrc { ext: usize },
+    BadCrc {
+        /// Index of the extent buffer.
+        ext: usize,
+    },
+    /// Extent `ext`: blkno `found`, expected daddr `expected`.
     #[error("extent {ext}: blkno {found}, expected daddr {expected}")]
     BadBlkno {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Extent `ext`: uuid does not match the filesystem.
     #[error("extent {ext}: uuid does not match the filesystem")]
-    BadUuid { ext: usize },
+    BadUuid {
+        /// Index of the extent buffer.
+        ext: usize,
+    },
+    /// Extent `ext`: owner `found`, expected `expected`.
     #[error("extent {ext}: owner {found}, expected {expected}")]
     BadOwner {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Extent `ext`: offset `found`, expected `expected`.
     #[error("extent {ext}: offset {found}, expected {expected}")]
     BadOffset {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Extent `ext`: `found` bytes, expected `expected`.
     #[error("extent {ext}: {found} bytes, expected {expected}")]
     BadBytes {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Extent `ext`: offset + bytes = `end` reaches the `max` byte maximum.
     #[error("extent {ext}: offset + bytes = {end} reaches the {max} byte maximum")]
-    HeaderRange { ext: usize, end: u64, max: u64 },
+    HeaderRange {
+        /// Index of the extent buffer.
+        ext: usize,
+        /// `sl_offset + sl_bytes`.
+        end: u64,
+        /// The maximum.
+        max: u64,
+    },
 }
 
 /// `struct xfs_dsymlink_hdr`: the same on-disk shape as the remote attribute header, so
@@ -93,10 +164,12 @@ pub struct Symlink {
     /// v5 remote: each extent's header (`None` where the buffer is too short) and its CRC
     /// state. Empty for inline and v4 symlinks.
     pub headers: Vec<(Option<SymlinkHdr>, CrcState)>,
+    /// What is wrong with the symlink.
     pub findings: Vec<Finding>,
 }
 
 impl Symlink {
+    /// No finding was reported.
     pub fn is_clean(&self) -> bool {
         self.findings.is_empty()
     }

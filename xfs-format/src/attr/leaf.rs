@@ -17,6 +17,7 @@ use crate::fields::Field;
 
 /// `sizeof(struct xfs_attr_leaf_hdr)` / `sizeof(struct xfs_attr3_leaf_hdr)`.
 pub const ATTR_LEAF_HDR_SIZE: usize = 32;
+/// `sizeof(struct xfs_attr3_leaf_hdr)`.
 pub const ATTR3_LEAF_HDR_SIZE: usize = 80;
 /// `sizeof(struct xfs_attr_leaf_entry)`.
 pub const LEAF_ENTRY_SIZE: usize = 8;
@@ -38,11 +39,17 @@ fn round4(n: usize) -> usize {
 /// `struct xfs_attr_leaf_hdr` / `struct xfs_attr3_leaf_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LeafHdr {
+    /// `info`: the da block header (v4 `xfs_da_blkinfo` or v5 `xfs_da3_blkinfo`).
     pub info: DaBlkinfo,
+    /// `count`: number of entries.
     pub count: u16,
+    /// `usedbytes`: bytes used by the name/value structures.
     pub usedbytes: u16,
+    /// `firstused`: byte offset of the lowest name/value structure (0 on v5 means 64 KiB).
     pub firstused: u16,
+    /// `holes`: non-zero when the name area may have holes.
     pub holes: u8,
+    /// `pad1`.
     pub pad1: u8,
     /// `(base, size)` of the three largest free regions.
     pub freemap: [(u16, u16); 3],
@@ -88,7 +95,9 @@ pub struct LeafNameHdr {
     pub local: bool,
     /// Remote: the first logical block of the value (0 for local names).
     pub valueblk: u32,
+    /// `valuelen`: value length in bytes.
     pub valuelen: u32,
+    /// `namelen`: name length in bytes.
     pub namelen: u8,
     /// Offset of the name structure in the block.
     pub nameidx: usize,
@@ -144,21 +153,30 @@ impl LeafNameHdr {
 pub enum LeafName {
     /// `struct xfs_attr_leaf_name_local`.
     Local {
+        /// `valuelen`: value length in bytes.
         valuelen: u16,
+        /// `namelen`: name length in bytes.
         namelen: u8,
+        /// `nameval[..namelen]`: the name.
         name: Vec<u8>,
+        /// The value bytes after the name.
         value: Vec<u8>,
     },
     /// `struct xfs_attr_leaf_name_remote`.
     Remote {
+        /// `valueblk`: first logical block of the value.
         valueblk: u32,
+        /// `valuelen`: value length in bytes.
         valuelen: u32,
+        /// `namelen`: name length in bytes.
         namelen: u8,
+        /// `nameval[..namelen]`: the name.
         name: Vec<u8>,
     },
 }
 
 impl LeafName {
+    /// The attribute name.
     pub fn name(&self) -> &[u8] {
         match self {
             LeafName::Local { name, .. } | LeafName::Remote { name, .. } => name,
@@ -170,20 +188,28 @@ impl LeafName {
 /// block; a finding says why).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LeafEntry {
+    /// `hashval`: hash of the name ([`da_hashname`]).
     pub hashval: u32,
+    /// `nameidx`: byte offset in the block of the name/value structure.
     pub nameidx: u16,
+    /// `flags`: `XFS_ATTR_LOCAL`, namespace and `XFS_ATTR_INCOMPLETE` bits.
     pub flags: u8,
+    /// `pad2`.
     pub pad2: u8,
+    /// The name/value structure at `nameidx`.
     pub name: Option<LeafName>,
 }
 
 impl LeafEntry {
+    /// The namespace the flags put the entry in.
     pub fn namespace(&self) -> Namespace {
         Namespace::from_flags(self.flags)
     }
+    /// The value is stored in the leaf (`XFS_ATTR_LOCAL`).
     pub fn is_local(&self) -> bool {
         self.flags & XFS_ATTR_LOCAL != 0
     }
+    /// The attribute is being created or removed (`XFS_ATTR_INCOMPLETE`).
     pub fn is_incomplete(&self) -> bool {
         self.flags & XFS_ATTR_INCOMPLETE != 0
     }

@@ -71,6 +71,7 @@ pub const XATTR_SIZE_MAX: u32 = 65536;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Namespace {
+    /// No namespace bit: Linux `user.`.
     User,
     /// `XFS_ATTR_ROOT`, shown to Linux users as `trusted.`.
     Trusted,
@@ -81,6 +82,7 @@ pub enum Namespace {
 }
 
 impl Namespace {
+    /// The namespace of the entry flags `flags`.
     pub fn from_flags(flags: u8) -> Namespace {
         match (flags & XFS_ATTR_ROOT != 0, flags & XFS_ATTR_SECURE != 0) {
             (false, false) => Namespace::User,
@@ -105,169 +107,358 @@ impl Namespace {
 /// fork concerned; shortform findings concern the inode's attribute fork.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum Finding {
+    /// Shortform attribute fork of `have` bytes is shorter than its header.
     #[error("shortform attribute fork of {have} bytes is shorter than its header")]
-    SfShort { have: usize },
-    #[error("shortform totsize {totsize} is outside {min}..={fork_len} (header..fork size)")]
-    SfBadTotsize {
-        totsize: u16,
-        min: usize,
-        fork_len: usize,
-    },
-    #[error("shortform entry {index} at byte {offset} runs past totsize {end}")]
-    SfEntryOverrun {
-        index: usize,
-        offset: usize,
-        end: usize,
-    },
-    #[error("shortform header counts {count} entries, {found} fit")]
-    SfCountMismatch { count: u8, found: usize },
-    #[error("shortform entries end at byte {end}, totsize is {totsize}")]
-    SfSizeMismatch { end: usize, totsize: u16 },
-    #[error("shortform entry {index}: empty name")]
-    SfEmptyName { index: usize },
-    #[error("shortform entry {index}: both root and secure flags set ({flags:#x})")]
-    SfBadNamespace { index: usize, flags: u8 },
-
-    #[error("block {block}: {have} bytes, the header needs {need}")]
-    ShortBlock {
-        block: u32,
-        need: usize,
+    SfShort {
+        /// Bytes available.
         have: usize,
     },
+    /// Shortform totsize `totsize` is outside `min`..=`fork_len` (header..fork size).
+    #[error("shortform totsize {totsize} is outside {min}..={fork_len} (header..fork size)")]
+    SfBadTotsize {
+        /// The fork header's `totsize` in bytes.
+        totsize: u16,
+        /// The lowest valid value.
+        min: usize,
+        /// Size of the attribute fork in bytes.
+        fork_len: usize,
+    },
+    /// Shortform entry `index` at byte `offset` runs past totsize `end`.
+    #[error("shortform entry {index} at byte {offset} runs past totsize {end}")]
+    SfEntryOverrun {
+        /// Index of the entry.
+        index: usize,
+        /// Byte offset of the entry in the fork.
+        offset: usize,
+        /// Byte offset of the end concerned.
+        end: usize,
+    },
+    /// Shortform header counts `count` entries, `found` fit.
+    #[error("shortform header counts {count} entries, {found} fit")]
+    SfCountMismatch {
+        /// The count the header claims.
+        count: u8,
+        /// The value found.
+        found: usize,
+    },
+    /// Shortform entries end at byte `end`, totsize is `totsize`.
+    #[error("shortform entries end at byte {end}, totsize is {totsize}")]
+    SfSizeMismatch {
+        /// Byte offset of the end concerned.
+        end: usize,
+        /// The fork header's `totsize` in bytes.
+        totsize: u16,
+    },
+    /// Shortform entry `index`: empty name.
+    #[error("shortform entry {index}: empty name")]
+    SfEmptyName {
+        /// Index of the entry.
+        index: usize,
+    },
+    /// Shortform entry `index`: both root and secure flags set (`flags`).
+    #[error("shortform entry {index}: both root and secure flags set ({flags:#x})")]
+    SfBadNamespace {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's flags.
+        flags: u8,
+    },
+
+    /// Block `block`: `have` bytes, the header needs `need`.
+    #[error("block {block}: {have} bytes, the header needs {need}")]
+    ShortBlock {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Bytes the header needs.
+        need: usize,
+        /// Bytes available.
+        have: usize,
+    },
+    /// Block `block`: magic `found`, expected `expected`.
     #[error("block {block}: magic {found:#x}, expected {expected}")]
     BadMagic {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: &'static str,
     },
+    /// Block `block`: bad CRC.
     #[error("block {block}: bad CRC")]
-    BadCrc { block: u32 },
+    BadCrc {
+        /// Logical block of the attribute fork.
+        block: u32,
+    },
+    /// Block `block`: blkno `found`, expected daddr `expected`.
     #[error("block {block}: blkno {found}, expected daddr {expected}")]
     BadBlkno {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Block `block`: owner `found`, expected `expected`.
     #[error("block {block}: owner {found}, expected {expected}")]
     BadOwner {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Block `block`: uuid does not match the filesystem.
     #[error("block {block}: uuid does not match the filesystem")]
-    BadUuid { block: u32 },
+    BadUuid {
+        /// Logical block of the attribute fork.
+        block: u32,
+    },
 
+    /// Leaf `block`: firstused `firstused` is outside `min`..=`max`.
     #[error("leaf {block}: firstused {firstused} is outside {min}..={max}")]
     LeafBadFirstused {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The header's `firstused` in bytes.
         firstused: u32,
+        /// The lowest valid value.
         min: usize,
+        /// The largest valid value (or how many fit).
         max: usize,
     },
+    /// Leaf `block`: `count` entries do not fit (`max` fit).
     #[error("leaf {block}: {count} entries do not fit ({max} fit)")]
-    LeafTooManyEntries { block: u32, count: u16, max: usize },
+    LeafTooManyEntries {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// The count the header claims.
+        count: u16,
+        /// The largest valid value (or how many fit).
+        max: usize,
+    },
+    /// Leaf `block` entry `index`: nameidx `nameidx` outside the name area.
     #[error("leaf {block} entry {index}: nameidx {nameidx} outside the name area")]
     LeafBadNameidx {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The entry's `nameidx`.
         nameidx: u16,
     },
+    /// Leaf `block` entry `index`: name/value at `nameidx` runs past the block end.
     #[error("leaf {block} entry {index}: name/value at {nameidx} runs past the block end")]
     LeafNameOverrun {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The entry's `nameidx`.
         nameidx: u16,
     },
+    /// Leaf `block` entry `index`: empty name.
     #[error("leaf {block} entry {index}: empty name")]
-    LeafEmptyName { block: u32, index: usize },
+    LeafEmptyName {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Index of the entry.
+        index: usize,
+    },
+    /// Leaf `block` entry `index`: stored hash `stored`, name hashes to `computed`.
     #[error("leaf {block} entry {index}: stored hash {stored:#x}, name hashes to {computed:#x}")]
     LeafBadHash {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The entry's `hashval`.
         stored: u32,
+        /// The hash of its name.
         computed: u32,
     },
+    /// Leaf `block` entry `index`: hash `hashval` is lower than its predecessor's.
     #[error("leaf {block} entry {index}: hash {hashval:#x} is lower than its predecessor's")]
     LeafHashOrder {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The hash value.
         hashval: u32,
     },
+    /// Leaf `block` entry `index`: both root and secure flags set (`flags`).
     #[error("leaf {block} entry {index}: both root and secure flags set ({flags:#x})")]
-    LeafBadNamespace { block: u32, index: usize, flags: u8 },
+    LeafBadNamespace {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Index of the entry.
+        index: usize,
+        /// The entry's flags.
+        flags: u8,
+    },
+    /// Leaf `block` entry `index`: local value of `valuelen` bytes exceeds `max`.
     #[error("leaf {block} entry {index}: local value of {valuelen} bytes exceeds {max}")]
     LeafValueTooLong {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// Value length in bytes.
         valuelen: u32,
+        /// The largest valid value (or how many fit).
         max: u32,
     },
+    /// Leaf `block` entry `index`: incomplete (being set or removed).
     #[error("leaf {block} entry {index}: incomplete (being set or removed)")]
-    Incomplete { block: u32, index: usize },
+    Incomplete {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Index of the entry.
+        index: usize,
+    },
 
+    /// Node `block`: level `level` outside 1..=`max`.
     #[error("node {block}: level {level} outside 1..={max}")]
-    NodeBadLevel { block: u32, level: u16, max: u16 },
+    NodeBadLevel {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// The level the block claims.
+        level: u16,
+        /// The largest valid value (or how many fit).
+        max: u16,
+    },
+    /// Node `block`: `count` entries, `max` fit.
     #[error("node {block}: {count} entries, {max} fit")]
-    NodeBadCount { block: u32, count: u16, max: usize },
+    NodeBadCount {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// The count the header claims.
+        count: u16,
+        /// The largest valid value (or how many fit).
+        max: usize,
+    },
+    /// Node `block` entry `index`: hash `hashval` is lower than its predecessor's.
     #[error("node {block} entry {index}: hash {hashval:#x} is lower than its predecessor's")]
     NodeHashOrder {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The hash value.
         hashval: u32,
     },
+    /// Node `block` entry `index`: hash `hashval`, child `child` ends at `child_last`.
     #[error(
         "node {block} entry {index}: hash {hashval:#x}, child {child} ends at {child_last:#x}"
     )]
     NodeHashMismatch {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The hash value.
         hashval: u32,
+        /// Logical block of the child.
         child: u32,
+        /// The last hash of the child.
         child_last: u32,
     },
+    /// Block `block`: level `found`, the parent implies `expected`.
     #[error("block {block}: level {found}, the parent implies {expected}")]
     ChildLevel {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u16,
+        /// The value expected.
         expected: u16,
     },
+    /// Block `block`: deeper than `max` levels.
     #[error("block {block}: deeper than {max} levels")]
-    TooDeep { block: u32, max: u16 },
+    TooDeep {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// The largest valid value (or how many fit).
+        max: u16,
+    },
+    /// Block `block` is reached twice (cycle or shared block).
     #[error("block {block} is reached twice (cycle or shared block)")]
-    Revisited { block: u32 },
+    Revisited {
+        /// Logical block of the attribute fork.
+        block: u32,
+    },
+    /// Block `block` could not be read: `error`.
     #[error("block {block} could not be read: {error}")]
-    ReadFailed { block: u32, error: String },
+    ReadFailed {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Why the read failed.
+        error: String,
+    },
+    /// Walk stopped after `limit` blocks.
     #[error("walk stopped after {limit} blocks")]
-    BlockLimit { limit: usize },
+    BlockLimit {
+        /// The block budget.
+        limit: usize,
+    },
+    /// Leaf `block`: `which` is `found`, expected `expected`.
     #[error("leaf {block}: {which} is {found}, expected {expected}")]
     BadSibling {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// `forw` or `back`.
         which: &'static str,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
 
+    /// Remote value block `block`: offset `found`, expected `expected`.
     #[error("remote value block {block}: offset {found}, expected {expected}")]
     RemoteBadOffset {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Remote value block `block`: `found` bytes, expected `expected`.
     #[error("remote value block {block}: {found} bytes, expected {expected}")]
     RemoteBadBytes {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Remote value of `valuelen` bytes exceeds the `max` byte maximum.
     #[error("remote value of {valuelen} bytes exceeds the {max} byte maximum")]
-    RemoteTooLong { valuelen: u32, max: u32 },
+    RemoteTooLong {
+        /// Value length in bytes.
+        valuelen: u32,
+        /// The largest valid value (or how many fit).
+        max: u32,
+    },
+    /// Remote value block `valueblk` + `count` blocks overflows the fork offsets.
     #[error("remote value block {valueblk} + {count} blocks overflows the fork offsets")]
-    RemoteBlockOverflow { valueblk: u32, count: u32 },
+    RemoteBlockOverflow {
+        /// First logical block of the value.
+        valueblk: u32,
+        /// The count the header claims.
+        count: u32,
+    },
 }
 
 /// What a v5 block header is checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockContext<'g> {
+    /// The filesystem geometry (layout version, metadata uuid).
     pub geo: &'g Geometry,
     /// Logical block number in the attribute fork (names findings).
     pub lblk: u32,
@@ -534,21 +725,32 @@ where
 /// An attribute's value: stored in place, or in remote blocks of the attribute fork.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum AttrValue {
+    /// Stored in the leaf or shortform fork.
     Local(Vec<u8>),
-    Remote { valueblk: u32, valuelen: u32 },
+    /// Stored in remote blocks.
+    Remote {
+        /// First logical block of the value.
+        valueblk: u32,
+        /// Value length in bytes.
+        valuelen: u32,
+    },
 }
 
 /// One attribute as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attr {
+    /// The namespace its flags put it in.
     pub namespace: Namespace,
     /// The raw on-disk flags (incomplete, local, namespace bits).
     pub flags: u8,
+    /// The name, without namespace prefix.
     pub name: Vec<u8>,
+    /// The value or where it lives.
     pub value: AttrValue,
 }
 
 impl Attr {
+    /// The attribute is being created or removed (`XFS_ATTR_INCOMPLETE`).
     pub fn is_incomplete(&self) -> bool {
         self.flags & XFS_ATTR_INCOMPLETE != 0
     }
@@ -564,6 +766,7 @@ pub struct AttrListing {
     pub leaves: Vec<u32>,
     /// Logical blocks of the node blocks entered.
     pub nodes: Vec<u32>,
+    /// What is wrong with the fork's blocks.
     pub findings: Vec<Finding>,
 }
 

@@ -76,11 +76,14 @@ impl RmtHdr {
 /// One remote value block: its v5 header (`None` on v4) and its data bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RemoteBlock {
+    /// The v5 `xfs_attr3_rmt_hdr` (`None` on v4).
     pub hdr: Option<RmtHdr>,
+    /// The state of the v5 CRC (`Unchecked` on v4).
     pub crc: CrcState,
     /// The data bytes xfs_db shows: `rm_bytes` (capped at the block's space) on v5, the whole
     /// block on v4.
     pub data: Vec<u8>,
+    /// What is wrong with the block.
     pub findings: Vec<Finding>,
 }
 
@@ -167,10 +170,12 @@ pub struct RemoteValue {
     pub value: Vec<u8>,
     /// Logical blocks read, in order.
     pub blocks: Vec<u32>,
+    /// What is wrong with the value's blocks.
     pub findings: Vec<Finding>,
 }
 
 impl RemoteValue {
+    /// All `valuelen` bytes of the value were read.
     pub fn is_complete(&self, valuelen: u32) -> bool {
         u32::try_from(self.value.len()).ok() == Some(valuelen)
     }

@@ -25,8 +25,11 @@ pub const XFS_DIR2_NULL_DATAOFF: u16 = 0xffff;
 /// `struct xfs_dir2_leaf_hdr` / `struct xfs_dir3_leaf_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LeafHdr {
+    /// `info`: the da block header.
     pub info: DaBlkinfo,
+    /// `count`: number of leaf entries.
     pub count: u16,
+    /// `stale`: number of stale leaf entries.
     pub stale: u16,
     /// v5 `pad`.
     pub pad: u32,
@@ -64,6 +67,7 @@ impl LeafHdr {
 /// precedes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Leaf1Tail {
+    /// `bestcount`: number of `bests` entries.
     pub bestcount: u32,
 }
 
@@ -98,7 +102,9 @@ impl Leaf1Tail {
 /// `struct xfs_dir2_leaf_entry`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LeafEntry {
+    /// `hashval`: hash of the entry's name.
     pub hashval: u32,
+    /// `address`: the entry's dataptr (directory byte offset / 8; 0 when stale).
     pub address: u32,
 }
 
@@ -157,23 +163,32 @@ pub fn leaf_ents(b: &[u8], v5: bool, n: usize) -> Vec<LeafEntry> {
 /// A leaf block: `leaf1` (leaf format, with bests and tail) or `leafn` (node format).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeafBlock {
+    /// Logical directory block number.
     pub dblock: u32,
+    /// `info`: the da block header.
     pub info: DaBlkinfo,
+    /// The block is a `leaf1` block (else `leafn`).
     pub is_leaf1: bool,
+    /// `count`: number of leaf entries.
     pub count: u16,
+    /// `stale`: number of stale leaf entries.
     pub stale: u16,
     /// v5 `pad`.
     pub pad: u32,
+    /// `ents`: the entries that fit, at most `count`.
     pub ents: Vec<LeafEntry>,
     /// leaf1: `struct xfs_dir2_leaf_tail`.
     pub bestcount: Option<u32>,
     /// leaf1: best free length per data block.
     pub bests: Vec<u16>,
+    /// The header checks.
     pub checks: DirChecks,
+    /// What is wrong with the block.
     pub findings: Vec<DirFinding>,
 }
 
 impl LeafBlock {
+    /// The fields `xfs_db print` shows, one per line.
     pub fn fields(&self) -> Vec<DbField> {
         let mut out = blkinfo_fields(&self.info, "lhdr.info.", self.checks.crc);
         out.push(DbField::new("lhdr.", Field::dec("count", self.count, 16)));
@@ -192,6 +207,7 @@ impl LeafBlock {
         out
     }
 
+    /// The block as `xfs_db -c 'dblock N' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
         render_db_fields(&self.fields())
     }

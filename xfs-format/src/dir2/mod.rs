@@ -117,7 +117,9 @@ pub struct DirGeo {
     pub blksize: u32,
     /// Filesystem blocks per directory block.
     pub fsbcount: u32,
+    /// The filesystem has v5 (CRC) metadata.
     pub has_crc: bool,
+    /// Entries carry a file type byte.
     pub has_ftype: bool,
     /// First directory block of the leaf space.
     pub leaf_db: u32,
@@ -187,93 +189,236 @@ impl DirGeo {
 /// or fork being decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum DirFinding {
+    /// `what`: needs `need` bytes at `at`, only `have` available.
     #[error("{what}: needs {need} bytes at {at}, only {have} available")]
     Truncated {
+        /// The structure concerned.
         what: &'static str,
+        /// Byte offset in the block or fork.
         at: usize,
+        /// Bytes needed.
         need: usize,
+        /// Bytes available.
         have: usize,
     },
+    /// Block is `have` bytes, the directory block size is `expected`.
     #[error("block is {have} bytes, the directory block size is {expected}")]
-    BlockSize { have: usize, expected: u32 },
+    BlockSize {
+        /// Bytes available.
+        have: usize,
+        /// The value expected.
+        expected: u32,
+    },
+    /// Unknown directory block magic `magic32` / `magic16`.
     #[error("unknown directory block magic {magic32:#010x} / {magic16:#06x}")]
-    UnknownMagic { magic32: u32, magic16: u16 },
+    UnknownMagic {
+        /// The 32-bit word at offset 0.
+        magic32: u32,
+        /// The 16-bit word at offset 8 (da blocks).
+        magic16: u16,
+    },
+    /// Magic `found` is a `found_version` magic on a v`fs_version` filesystem.
     #[error("magic {found:#x} is a {found_version} magic on a v{fs_version} filesystem")]
     WrongVersionMagic {
+        /// The value found.
         found: u32,
+        /// The version of the magic (4 or 5).
         found_version: u8,
+        /// The filesystem's version (4 or 5).
         fs_version: u8,
     },
+    /// Magic `found` not expected here (`expected`).
     #[error("magic {found:#x} not expected here ({expected})")]
-    UnexpectedMagic { found: u32, expected: &'static str },
+    UnexpectedMagic {
+        /// The value found.
+        found: u32,
+        /// The value expected.
+        expected: &'static str,
+    },
+    /// Bad CRC.
     #[error("bad CRC")]
     BadCrc,
+    /// `blkno` is `found`, expected `expected` (the daddr the block was read from).
     #[error("blkno {found}, expected {expected}")]
-    BadBlkno { found: u64, expected: u64 },
+    BadBlkno {
+        /// The value found.
+        found: u64,
+        /// The value expected.
+        expected: u64,
+    },
+    /// The owner is `found`, expected `expected` (the directory inode).
     #[error("owner {found}, expected {expected}")]
-    BadOwner { found: u64, expected: u64 },
+    BadOwner {
+        /// The value found.
+        found: u64,
+        /// The value expected.
+        expected: u64,
+    },
+    /// The uuid does not match the filesystem.
     #[error("uuid does not match the filesystem")]
     BadUuid,
+    /// Entry at `at`: zero name length.
     #[error("entry at {at}: zero name length")]
-    ZeroNameLen { at: usize },
+    ZeroNameLen {
+        /// Byte offset in the block or fork.
+        at: usize,
+    },
+    /// Entry at `at`: name contains '/' or NUL.
     #[error("entry at {at}: name contains '/' or NUL")]
-    BadName { at: usize },
+    BadName {
+        /// Byte offset in the block or fork.
+        at: usize,
+    },
+    /// Entry at `at`: `len` bytes run past the end of the area at `end`.
     #[error("entry at {at}: {len} bytes run past the end of the area at {end}")]
-    EntryOverrun { at: usize, len: usize, end: usize },
+    EntryOverrun {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// Length in bytes.
+        len: usize,
+        /// Byte offset where the area ends.
+        end: usize,
+    },
+    /// Entry at `at`: tag `found` does not point back to it.
     #[error("entry at {at}: tag {found:#x} does not point back to it")]
-    BadTag { at: usize, found: u16 },
+    BadTag {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The value found.
+        found: u16,
+    },
+    /// Unused region at `at`: bad length `length`.
     #[error("unused region at {at}: bad length {length:#x}")]
-    BadFreeLength { at: usize, length: u16 },
-    #[error("entry at {at}: file type {ftype} out of range")]
-    BadFtype { at: usize, ftype: u8 },
-    #[error("entry at {at}: inode number {inumber} is not valid")]
-    BadInumber { at: usize, inumber: u64 },
-    #[error("{what}: count {count}, at most {max} fit")]
-    CountTooLarge {
-        what: &'static str,
-        count: u64,
-        max: u64,
-    },
-    #[error("{what}: stale {stale} exceeds count {count}")]
-    StaleTooLarge {
-        what: &'static str,
-        stale: u64,
-        count: u64,
-    },
-    #[error("leaf entry {index}: hash {hash:#x} below the previous one")]
-    HashOrder { index: usize, hash: u32 },
-    #[error("node level {level} out of range 1..{max}", max = XFS_DA_NODE_MAXDEPTH)]
-    BadLevel { level: u16 },
-    #[error("free block: firstdb {found}, expected {expected}")]
-    BadFirstDb { found: i64, expected: i64 },
-    #[error("free block: nused {nused} exceeds nvalid {nvalid}")]
-    BadNused { nused: i64, nvalid: i64 },
-    #[error("shortform entry {index}: offset {offset:#x} not above the previous {prev:#x}")]
-    OffsetOrder {
-        index: usize,
-        offset: u16,
-        prev: u16,
-    },
-    #[error("shortform: i8count {i8count}, but {actual} entries need 8-byte inode numbers")]
-    I8Count { i8count: u8, actual: usize },
-    #[error("bestfree[{index}] ({offset:#x}, {length:#x}) does not describe an unused region")]
-    BadBestFree {
-        index: usize,
-        offset: u16,
+    BadFreeLength {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The region's length in bytes.
         length: u16,
     },
+    /// Entry at `at`: file type `ftype` out of range.
+    #[error("entry at {at}: file type {ftype} out of range")]
+    BadFtype {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The file type byte.
+        ftype: u8,
+    },
+    /// Entry at `at`: inode number `inumber` is not valid.
+    #[error("entry at {at}: inode number {inumber} is not valid")]
+    BadInumber {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The inode number.
+        inumber: u64,
+    },
+    /// `what`: count `count`, at most `max` fit.
+    #[error("{what}: count {count}, at most {max} fit")]
+    CountTooLarge {
+        /// The structure concerned.
+        what: &'static str,
+        /// The count claimed.
+        count: u64,
+        /// How many fit.
+        max: u64,
+    },
+    /// `what`: stale `stale` exceeds count `count`.
+    #[error("{what}: stale {stale} exceeds count {count}")]
+    StaleTooLarge {
+        /// The structure concerned.
+        what: &'static str,
+        /// The stale count claimed.
+        stale: u64,
+        /// The count claimed.
+        count: u64,
+    },
+    /// Leaf entry `index`: hash `hash` below the previous one.
+    #[error("leaf entry {index}: hash {hash:#x} below the previous one")]
+    HashOrder {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's hash.
+        hash: u32,
+    },
+    /// Node level `level` out of range 1..`max`.
+    #[error("node level {level} out of range 1..{max}", max = XFS_DA_NODE_MAXDEPTH)]
+    BadLevel {
+        /// The level claimed.
+        level: u16,
+    },
+    /// Free block: firstdb `found`, expected `expected`.
+    #[error("free block: firstdb {found}, expected {expected}")]
+    BadFirstDb {
+        /// The value found.
+        found: i64,
+        /// The value expected.
+        expected: i64,
+    },
+    /// Free block: nused `nused` exceeds nvalid `nvalid`.
+    #[error("free block: nused {nused} exceeds nvalid {nvalid}")]
+    BadNused {
+        /// The header's `nused`.
+        nused: i64,
+        /// The header's `nvalid`.
+        nvalid: i64,
+    },
+    /// Shortform entry `index`: offset `offset` not above the previous `prev`.
+    #[error("shortform entry {index}: offset {offset:#x} not above the previous {prev:#x}")]
+    OffsetOrder {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's stored offset.
+        offset: u16,
+        /// The previous entry's offset.
+        prev: u16,
+    },
+    /// Shortform: i8count `i8count`, but `actual` entries need 8-byte inode numbers.
+    #[error("shortform: i8count {i8count}, but {actual} entries need 8-byte inode numbers")]
+    I8Count {
+        /// The header's `i8count`.
+        i8count: u8,
+        /// Entries whose inode number needs 8 bytes.
+        actual: usize,
+    },
+    /// `bestfree[index]` (`offset`, `length`) does not describe an unused region.
+    #[error("bestfree[{index}] ({offset:#x}, {length:#x}) does not describe an unused region")]
+    BadBestFree {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's stored offset.
+        offset: u16,
+        /// The region's length in bytes.
+        length: u16,
+    },
+    /// Directory block `dblock`: could not be read: `error`.
     #[error("directory block {dblock}: could not be read: {error}")]
-    ReadFailed { dblock: u32, error: String },
+    ReadFailed {
+        /// Logical directory block number.
+        dblock: u32,
+        /// Why the read failed.
+        error: String,
+    },
+    /// Directory block `dblock` listed twice.
     #[error("directory block {dblock} listed twice")]
-    Revisited { dblock: u32 },
+    Revisited {
+        /// Logical directory block number.
+        dblock: u32,
+    },
+    /// Block limit of `max` reached; remaining blocks not scanned.
     #[error("block limit of {max} reached; remaining blocks not scanned")]
-    BlockCap { max: usize },
+    BlockCap {
+        /// How many fit.
+        max: usize,
+    },
+    /// A finding of the da-btree walk.
     #[error("{0}")]
     DaWalk(crate::da_btree::DaWalkFinding),
+    /// Directory block `dblock`: `finding`.
     #[error("directory block {dblock}: {finding}")]
     InBlock {
+        /// Logical directory block number.
         dblock: u32,
         #[source]
+        /// The finding.
         finding: Box<DirFinding>,
     },
 }
@@ -295,13 +440,18 @@ pub struct BlockCtx {
 pub struct DirChecks {
     /// The magic is one of this filesystem version's directory magics.
     pub magic_ok: bool,
+    /// The state of the v5 CRC.
     pub crc: CrcState,
+    /// `blkno` is the block's address.
     pub blkno_ok: Option<bool>,
+    /// The owner is the directory inode.
     pub owner_ok: Option<bool>,
+    /// The uuid is the filesystem's metadata uuid.
     pub uuid_ok: Option<bool>,
 }
 
 impl DirChecks {
+    /// Every check that was run passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.crc != CrcState::Bad
@@ -377,7 +527,9 @@ fn check_block(
 /// One line of `xfs_db print` output: the full field path (`bu[3].inumber`) and the field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DbField {
+    /// The full field path.
     pub path: String,
+    /// The field and its value.
     pub field: Field,
 }
 
@@ -490,20 +642,29 @@ pub fn render_db_fields(fields: &[DbField]) -> String {
 /// Any directory block, by magic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum DirBlock {
+    /// A data block or single-block directory.
     Data(DataBlock),
+    /// A leaf1 or leafn block.
     Leaf(LeafBlock),
+    /// A da-btree node block.
     Node(NodeBlock),
+    /// A free-index block.
     Free(FreeBlock),
     /// No directory magic: nothing decoded.
     Unknown {
+        /// Logical directory block number.
         dblock: u32,
+        /// The 32-bit word at offset 0.
         magic32: u32,
+        /// The 16-bit word at offset 8 (da blocks).
         magic16: u16,
+        /// What is wrong with the block.
         findings: Vec<DirFinding>,
     },
 }
 
 impl DirBlock {
+    /// What is wrong with the block.
     pub fn findings(&self) -> &[DirFinding] {
         match self {
             DirBlock::Data(b) => &b.findings,
@@ -514,6 +675,7 @@ impl DirBlock {
         }
     }
 
+    /// The header checks (`None` for an unknown block).
     pub fn checks(&self) -> Option<&DirChecks> {
         match self {
             DirBlock::Data(b) => Some(&b.checks),
@@ -535,6 +697,7 @@ impl DirBlock {
         }
     }
 
+    /// The fields `xfs_db print` shows, one per line (none for an unknown block).
     pub fn fields(&self) -> Vec<DbField> {
         match self {
             DirBlock::Data(b) => b.fields(),
@@ -653,15 +816,20 @@ pub struct DirExtent {
     pub file_block: u64,
     /// First filesystem block (`startblock`).
     pub start_block: u64,
+    /// Length in filesystem blocks (`blockcount`).
     pub count: u64,
 }
 
 /// The format of a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum DirFormat {
+    /// Entries packed in the inode's data fork.
     Shortform,
+    /// One directory block at offset 0 holding entries, hash index and tail.
     Block,
+    /// Data blocks and one leaf1 block.
     Leaf,
+    /// Data blocks, a da btree of leafn blocks and free-index blocks.
     Node,
     /// The fork is a btree; the contents are a node directory in practice.
     Btree,
@@ -779,7 +947,9 @@ where
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirEntry {
+    /// The entry name.
     pub name: Vec<u8>,
+    /// The inode number.
     pub inumber: u64,
     /// File type byte, when the filesystem has them.
     pub ftype: Option<u8>,
@@ -794,6 +964,7 @@ pub struct DirEntry {
 /// Result of [`entries`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DirListing {
+    /// The entries of the data blocks, in block order.
     pub entries: Vec<DirEntry>,
     /// Data blocks scanned, with their checks.
     pub blocks: Vec<(u32, DirChecks)>,

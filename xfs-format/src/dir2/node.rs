@@ -18,11 +18,15 @@ use crate::sb::Geometry;
 /// A da-btree node block of a directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NodeBlock {
+    /// Logical directory block number.
     pub dblock: u32,
+    /// The node header (`xfs_da_node_hdr` / `xfs_da3_node_hdr`).
     pub hdr: NodeHdr,
     /// Entries: `before` is the da block (file block) of the child, in the leaf space.
     pub btree: Vec<NodeEntry>,
+    /// The header checks.
     pub checks: DirChecks,
+    /// What is wrong with the block.
     pub findings: Vec<DirFinding>,
 }
 
@@ -52,6 +56,7 @@ impl NodeBlock {
         out
     }
 
+    /// The block as `xfs_db -c 'dblock N' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
         let mut s = render_db_fields(&self.hdr_fields());
         let rows = da_btree::node_rows(&self.btree);
