@@ -274,6 +274,24 @@ impl DaBlkinfo {
     }
 }
 
+/// Reads a da block header laid out as `xfs_da_node_hdr` and `xfs_dir2_leaf_hdr` (and
+/// their v5 forms): the blkinfo, two 16-bit words (node `count`, `level`; leaf
+/// `count`, `stale`) and on v5 a 32-bit pad. `None` when they do not fit.
+pub(crate) fn da_hdr_words(b: &[u8], v5: bool) -> Option<(DaBlkinfo, u16, u16, Option<u32>)> {
+    let at = blkinfo_size(v5);
+    let pad = if v5 {
+        Some(be_u32(b, at.checked_add(4)?)?)
+    } else {
+        None
+    };
+    Some((
+        DaBlkinfo::parse(b, v5)?,
+        be_u16(b, at)?,
+        be_u16(b, at.checked_add(2)?)?,
+        pad,
+    ))
+}
+
 /// `struct xfs_da_node_hdr` / `struct xfs_da3_node_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct NodeHdr {
@@ -290,16 +308,12 @@ pub struct NodeHdr {
 impl NodeHdr {
     /// Decodes a node header (v5 layout when `v5`); `None` when it does not fit.
     pub fn parse(b: &[u8], v5: bool) -> Option<NodeHdr> {
-        let at = blkinfo_size(v5);
+        let (info, count, level, pad32) = da_hdr_words(b, v5)?;
         Some(NodeHdr {
-            info: DaBlkinfo::parse(b, v5)?,
-            count: be_u16(b, at)?,
-            level: be_u16(b, at.checked_add(2)?)?,
-            pad32: if v5 {
-                Some(be_u32(b, at.checked_add(4)?)?)
-            } else {
-                None
-            },
+            info,
+            count,
+            level,
+            pad32,
         })
     }
 

@@ -350,22 +350,6 @@ pub enum Finding {
         /// The hash value.
         hashval: u32,
     },
-    /// Node `block` entry `index`: hash `hashval`, child `child` ends at `child_last`.
-    #[error(
-        "node {block} entry {index}: hash {hashval:#x}, child {child} ends at {child_last:#x}"
-    )]
-    NodeHashMismatch {
-        /// Logical block of the attribute fork.
-        block: u32,
-        /// Index of the entry.
-        index: usize,
-        /// The hash value.
-        hashval: u32,
-        /// Logical block of the child.
-        child: u32,
-        /// The last hash of the child.
-        child_last: u32,
-    },
     /// Block `block`: level `found`, the parent implies `expected`.
     #[error("block {block}: level {found}, the parent implies {expected}")]
     ChildLevel {
@@ -376,20 +360,6 @@ pub enum Finding {
         /// The value expected.
         expected: u16,
     },
-    /// Block `block`: deeper than `max` levels.
-    #[error("block {block}: deeper than {max} levels")]
-    TooDeep {
-        /// Logical block of the attribute fork.
-        block: u32,
-        /// The largest valid value (or how many fit).
-        max: u16,
-    },
-    /// Block `block` is reached twice (cycle or shared block).
-    #[error("block {block} is reached twice (cycle or shared block)")]
-    Revisited {
-        /// Logical block of the attribute fork.
-        block: u32,
-    },
     /// Block `block` could not be read: `error`.
     #[error("block {block} could not be read: {error}")]
     ReadFailed {
@@ -397,12 +367,6 @@ pub enum Finding {
         block: u32,
         /// Why the read failed.
         error: String,
-    },
-    /// Walk stopped after `limit` blocks.
-    #[error("walk stopped after {limit} blocks")]
-    BlockLimit {
-        /// The block budget.
-        limit: usize,
     },
     /// Leaf `block`: `which` is `found`, expected `expected`.
     #[error("leaf {block}: {which} is {found}, expected {expected}")]
@@ -442,7 +406,7 @@ pub enum Finding {
     RemoteTooLong {
         /// Value length in bytes.
         valuelen: u32,
-        /// The largest valid value (or how many fit).
+        /// [`XATTR_SIZE_MAX`].
         max: u32,
     },
     /// Remote value block `valueblk` + `count` blocks overflows the fork offsets.
@@ -450,9 +414,15 @@ pub enum Finding {
     RemoteBlockOverflow {
         /// First logical block of the value.
         valueblk: u32,
-        /// The count the header claims.
+        /// Number of blocks the value needs.
         count: u32,
     },
+    /// A finding of the da-btree walk (depth, cycles, block budget, node keys against
+    /// their children); blocks are logical blocks of the attribute fork. Serialized as
+    /// the walk finding itself.
+    #[error("{0}")]
+    #[serde(untagged)]
+    DaWalk(DaWalkFinding),
 }
 
 /// What a v5 block header is checked against.
@@ -896,24 +866,7 @@ impl<R: AttrBlocks + ?Sized> DaVisitor for Lister<'_, R> {
     }
 
     fn report(&mut self, finding: DaWalkFinding) {
-        self.out.findings.push(match finding {
-            DaWalkFinding::TooDeep { block, max } => Finding::TooDeep { block, max },
-            DaWalkFinding::Revisited { block } => Finding::Revisited { block },
-            DaWalkFinding::BlockLimit { limit } => Finding::BlockLimit { limit },
-            DaWalkFinding::HashMismatch {
-                block,
-                index,
-                hashval,
-                child,
-                child_last,
-            } => Finding::NodeHashMismatch {
-                block,
-                index,
-                hashval,
-                child,
-                child_last,
-            },
-        });
+        self.out.findings.push(Finding::DaWalk(finding));
     }
 }
 
@@ -929,21 +882,15 @@ impl<R: AttrBlocks + ?Sized> Lister<'_, R> {
                 .and_then(|p| self.chain.get(p))
                 .map_or(0, |c| c.0);
             let next = self.chain.get(i.saturating_add(1)).map_or(0, |c| c.0);
-            if back != prev {
-                self.out.findings.push(Finding::BadSibling {
-                    block: blk,
-                    which: "back",
-                    found: back,
-                    expected: prev,
-                });
-            }
-            if forw != next {
-                self.out.findings.push(Finding::BadSibling {
-                    block: blk,
-                    which: "forw",
-                    found: forw,
-                    expected: next,
-                });
+            for (which, found, expected) in [("back", back, prev), ("forw", forw, next)] {
+                if found != expected {
+                    self.out.findings.push(Finding::BadSibling {
+                        block: blk,
+                        which,
+                        found,
+                        expected,
+                    });
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ use super::{
     XFS_DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
-use crate::da_btree::{blkinfo_size, hash_disorder};
+use crate::da_btree::{da_hdr_words, hash_disorder};
 use crate::fields::{Field, Null};
 
 /// `sizeof(struct xfs_dir2_leaf_entry)`.
@@ -38,16 +38,12 @@ pub struct LeafHdr {
 impl LeafHdr {
     /// Decodes the header (v5 layout when `v5`); `None` when it does not fit.
     pub fn parse(b: &[u8], v5: bool) -> Option<LeafHdr> {
-        let at = blkinfo_size(v5);
+        let (info, count, stale, pad) = da_hdr_words(b, v5)?;
         Some(LeafHdr {
-            info: DaBlkinfo::parse(b, v5)?,
-            count: be_u16(b, at)?,
-            stale: be_u16(b, at.checked_add(2)?)?,
-            pad: if v5 {
-                be_u32(b, at.checked_add(4)?)?
-            } else {
-                0
-            },
+            info,
+            count,
+            stale,
+            pad: pad.unwrap_or(0),
         })
     }
 

@@ -148,11 +148,7 @@ impl DirGeo {
 
     /// Offset of the first data entry in a data or block-format block.
     pub fn data_entry_offset(&self) -> usize {
-        if self.has_crc {
-            DIR3_HDR_V5
-        } else {
-            DIR2_HDR_V4
-        }
+        dir_hdr_size(self.has_crc)
     }
 
     /// The leaf-entry `address` (dataptr, also the readdir cookie) of byte `off` of data
