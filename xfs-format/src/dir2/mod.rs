@@ -659,49 +659,39 @@ pub enum DirBlock {
     },
 }
 
+/// Evaluates `$e` with `$b` bound to the decoded block of whichever known variant
+/// `$block` is, or evaluates `$unknown` for [`DirBlock::Unknown`].
+macro_rules! each_block {
+    ($block:expr, $b:ident => $e:expr, Unknown { $($u:tt)* } => $unknown:expr) => {
+        match $block {
+            DirBlock::Data($b) => $e,
+            DirBlock::Leaf($b) => $e,
+            DirBlock::Node($b) => $e,
+            DirBlock::Free($b) => $e,
+            DirBlock::Unknown { $($u)* } => $unknown,
+        }
+    };
+}
+
 impl DirBlock {
     /// What is wrong with the block.
     pub fn findings(&self) -> &[DirFinding] {
-        match self {
-            DirBlock::Data(b) => &b.findings,
-            DirBlock::Leaf(b) => &b.findings,
-            DirBlock::Node(b) => &b.findings,
-            DirBlock::Free(b) => &b.findings,
-            DirBlock::Unknown { findings, .. } => findings,
-        }
+        each_block!(self, b => &b.findings, Unknown { findings, .. } => findings)
     }
 
     /// The header checks (`None` for an unknown block).
     pub fn checks(&self) -> Option<&DirChecks> {
-        match self {
-            DirBlock::Data(b) => Some(&b.checks),
-            DirBlock::Leaf(b) => Some(&b.checks),
-            DirBlock::Node(b) => Some(&b.checks),
-            DirBlock::Free(b) => Some(&b.checks),
-            DirBlock::Unknown { .. } => None,
-        }
+        each_block!(self, b => Some(&b.checks), Unknown { .. } => None)
     }
 
     /// xfs_db's `print` of the block (empty for an unknown block).
     pub fn render_xfs_db(&self) -> String {
-        match self {
-            DirBlock::Data(b) => b.render_xfs_db(),
-            DirBlock::Leaf(b) => b.render_xfs_db(),
-            DirBlock::Node(b) => b.render_xfs_db(),
-            DirBlock::Free(b) => b.render_xfs_db(),
-            DirBlock::Unknown { .. } => String::new(),
-        }
+        each_block!(self, b => b.render_xfs_db(), Unknown { .. } => String::new())
     }
 
     /// The fields `xfs_db print` shows, one per line (none for an unknown block).
     pub fn fields(&self) -> Vec<DbField> {
-        match self {
-            DirBlock::Data(b) => b.fields(),
-            DirBlock::Leaf(b) => b.fields(),
-            DirBlock::Node(b) => b.fields(),
-            DirBlock::Free(b) => b.fields(),
-            DirBlock::Unknown { .. } => Vec::new(),
-        }
+        each_block!(self, b => b.fields(), Unknown { .. } => Vec::new())
     }
 }
 
@@ -776,22 +766,10 @@ pub fn parse_dir_block(buf: &[u8], geo: &Geometry, ctx: &BlockCtx) -> DirBlock {
             DirBlock::Unknown { .. } => None,
         };
         let checks = check_block(buf, geo, ctx, ok, &layout, ident.as_ref(), &mut pre);
-        match &mut block {
-            DirBlock::Data(b) => b.checks = checks,
-            DirBlock::Free(b) => b.checks = checks,
-            DirBlock::Leaf(b) => b.checks = checks,
-            DirBlock::Node(b) => b.checks = checks,
-            DirBlock::Unknown { .. } => {}
-        }
+        each_block!(&mut block, b => b.checks = checks, Unknown { .. } => {});
     }
     // Header-level findings first, then the structure's own.
-    let list = match &mut block {
-        DirBlock::Data(b) => &mut b.findings,
-        DirBlock::Leaf(b) => &mut b.findings,
-        DirBlock::Node(b) => &mut b.findings,
-        DirBlock::Free(b) => &mut b.findings,
-        DirBlock::Unknown { findings, .. } => findings,
-    };
+    let list = each_block!(&mut block, b => &mut b.findings, Unknown { findings, .. } => findings);
     pre.append(list);
     *list = pre;
     block
