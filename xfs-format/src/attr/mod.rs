@@ -110,7 +110,7 @@ pub enum Finding {
     /// Shortform attribute fork of `have` bytes is shorter than its header.
     #[error("shortform attribute fork of {have} bytes is shorter than its header")]
     SfShort {
-        /// Bytes available.
+        /// Size of the fork in bytes.
         have: usize,
     },
     /// Shortform totsize `totsize` is outside `min`..=`fork_len` (header..fork size).
@@ -130,7 +130,7 @@ pub enum Finding {
         index: usize,
         /// Byte offset of the entry in the fork.
         offset: usize,
-        /// Byte offset of the end concerned.
+        /// The header's `totsize`: where the entries must end.
         end: usize,
     },
     /// Shortform header counts `count` entries, `found` fit.
@@ -144,7 +144,7 @@ pub enum Finding {
     /// Shortform entries end at byte `end`, totsize is `totsize`.
     #[error("shortform entries end at byte {end}, totsize is {totsize}")]
     SfSizeMismatch {
-        /// Byte offset of the end concerned.
+        /// Byte offset where the entries end.
         end: usize,
         /// The fork header's `totsize` in bytes.
         totsize: u16,
