@@ -88,7 +88,7 @@ impl<S: ByteSource> Checker<'_, S> {
 
     /// The entry `name` of directory `dir_ino` (at `at`: its block and offset in a
     /// long-form directory) refers to inode `ino`, which is `reason` (free, non-existent...).
-    fn push_bad_ref(
+    pub(crate) fn push_bad_ref(
         &mut self,
         kind: Kind,
         name: &str,
