@@ -122,22 +122,8 @@ impl<S: ByteSource> Checker<'_, S> {
                     Kind::AttrSfZeroNamelen,
                     vec![("ino", ino.into()), ("expected", idx.into())],
                 );
-                self.push(
-                    Kind::AttrSfCountFix,
-                    vec![
-                        ("ino", ino.into()),
-                        ("found", count.into()),
-                        ("expected", idx.into()),
-                    ],
-                );
-                self.push(
-                    Kind::AttrSfTotsizeFix,
-                    vec![
-                        ("ino", ino.into()),
-                        ("found", totsize.into()),
-                        ("expected", size.into()),
-                    ],
-                );
+                self.push_sf_fix(Kind::AttrSfCountFix, ino, count, idx);
+                self.push_sf_fix(Kind::AttrSfTotsizeFix, ino, totsize, size);
                 return;
             }
             let es = 3u64
@@ -484,14 +470,14 @@ impl<S: ByteSource> Checker<'_, S> {
                     Verify::BadCrc
                 } else {
                     let rmt = RmtHdr::parse(&buf).unwrap_or_default();
-                    let bytes = u64::from(rmt.rm_bytes);
-                    let offset = u64::from(rmt.rm_offset);
+                    let bytes = u64::from(rmt.bytes);
+                    let offset = u64::from(rmt.offset);
                     let ok = h.magic_ok
                         && h.uuid_ok
                         && h.blkno_ok
                         && bytes <= per
                         && offset.saturating_add(bytes) <= u64::from(XATTR_SIZE_MAX)
-                        && rmt.rm_owner != 0;
+                        && rmt.ident.owner != 0;
                     if ok {
                         Verify::Ok
                     } else {

@@ -57,6 +57,54 @@ fn last_off(recs: &[BmbtRec]) -> u64 {
 }
 
 impl<S: ByteSource> Checker<'_, S> {
+    /// A value of the short-form fork of inode `ino` that xfs_repair would correct (`kind`:
+    /// the directory size, the attribute count or totsize): the value `found` and the one
+    /// it would set.
+    pub(crate) fn push_sf_fix(
+        &mut self,
+        kind: Kind,
+        ino: u64,
+        found: impl Into<Val>,
+        expected: impl Into<Val>,
+    ) {
+        let fields = vec![
+            ("ino", ino.into()),
+            ("found", found.into()),
+            ("expected", expected.into()),
+        ];
+        self.push(kind, fields);
+    }
+
+    /// Directory block `dbno` of inode `ino` carries the magic `found`, not the one its
+    /// place in the directory calls for.
+    fn push_dir_bad_magic(&mut self, found: u32, dbno: u64, ino: u64) {
+        let fields = vec![
+            ("found", found.into()),
+            ("blk", dbno.into()),
+            ("ino", ino.into()),
+        ];
+        self.push_kind(Kind::DirBlockBadMagic, fields);
+    }
+
+    /// The entry `name` of directory `dir_ino` (at `at`: its block and offset in a
+    /// long-form directory) refers to inode `ino`, which is `reason` (free, non-existent...).
+    pub(crate) fn push_bad_ref(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        at: &[(&'static str, Val)],
+        dir_ino: u64,
+        reason: &str,
+        ino: u64,
+    ) {
+        let mut fields = vec![("name", name.into())];
+        fields.extend(at.iter().cloned());
+        fields.push(("dir_ino", dir_ino.into()));
+        fields.push(("reason", reason.into()));
+        fields.push(("ino", ino.into()));
+        self.push(kind, fields);
+    }
+
     /// Short-form directory checks of phases 3 and 4 (process_sf_dir2).
     pub(crate) fn sf_dir(&mut self, ino: u64, fork: &[u8], size: i64) {
         let sf = xfs_format::dir2::parse_shortform(fork, self.fs.geo.has_ftype);
@@ -74,14 +122,7 @@ impl<S: ByteSource> Checker<'_, S> {
             fork.len().saturating_add(1)
         };
         if i64::try_from(off).unwrap_or(i64::MAX) != size && off <= fork.len() {
-            self.push(
-                Kind::SfdirSizeFix,
-                vec![
-                    ("ino", ino.into()),
-                    ("found", size.into()),
-                    ("expected", (off as i64).into()),
-                ],
-            );
+            self.push_sf_fix(Kind::SfdirSizeFix, ino, size, off as i64);
         }
         let size_bad = i64::try_from(off).unwrap_or(i64::MAX) != size;
         if size_bad || !self.valid_ino(parent) {
@@ -111,15 +152,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 Some(s) if !s.used => "free",
                 Some(_) => continue,
             };
-            self.push(
-                Kind::SfdirEntryBadRef,
-                vec![
-                    ("name", nm.clone().into()),
-                    ("dir_ino", ino.into()),
-                    ("reason", reason.into()),
-                    ("ino", target.into()),
-                ],
-            );
+            self.push_bad_ref(Kind::SfdirEntryBadRef, &nm, &[], ino, reason, target);
             self.push(
                 Kind::SfdirWouldJunkNamed,
                 vec![("name", nm.into()), ("dir_ino", ino.into())],
@@ -236,10 +269,7 @@ impl<S: ByteSource> Checker<'_, S> {
         }
         let magic = DataHdr::parse(&buf, dg.has_crc).magic;
         if magic != XFS_DIR2_BLOCK_MAGIC && magic != XFS_DIR3_BLOCK_MAGIC {
-            self.push_kind(
-                Kind::DirBlockBadMagic,
-                vec![("found", magic.into()), blk, ("ino", ino.into())],
-            );
+            self.push_dir_bad_magic(magic, 0, ino);
         }
         let bsz = dg.blksize as usize;
         // The leaf array, not past the tail; a count too large to fit ends the data area
@@ -288,14 +318,7 @@ impl<S: ByteSource> Checker<'_, S> {
                     Some((buf, _)) => {
                         let magic = DataHdr::parse(&buf, dg.has_crc).magic;
                         if magic != XFS_DIR2_DATA_MAGIC && magic != XFS_DIR3_DATA_MAGIC {
-                            self.push_kind(
-                                Kind::DirBlockBadMagic,
-                                vec![
-                                    ("found", magic.into()),
-                                    ("blk", dbno.into()),
-                                    ("ino", ino.into()),
-                                ],
-                            );
+                            self.push_dir_bad_magic(magic, dbno, ino);
                         }
                         let blk = u32::try_from(dbno).unwrap_or(u32::MAX);
                         if !self.dir2_data(ino, &buf, blk, dg.blksize as usize, st) {
@@ -520,17 +543,9 @@ impl<S: ByteSource> Checker<'_, S> {
                 }
             }
             if clearino {
-                self.push_kind(
-                    Kind::DirEntryBadRef,
-                    vec![
-                        ("name", nm.clone().into()),
-                        ("blk", da_bno.into()),
-                        ("off", off.into()),
-                        ("dir_ino", ino.into()),
-                        ("reason", reason.unwrap_or("invalid").into()),
-                        ("ino", ent.into()),
-                    ],
-                );
+                let at = [("blk", da_bno.into()), ("off", off.into())];
+                let reason = reason.unwrap_or("invalid");
+                self.push_bad_ref(Kind::DirEntryBadRef, &nm, &at, ino, reason, ent);
             }
             if is_dot || is_dotdot {
                 clearino = false;

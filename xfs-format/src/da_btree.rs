@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::bytes::{be_u16, be_u32};
 use crate::fields::{CrcState, Field, Null, Radix, Value};
-use crate::verify::Layout;
+use crate::verify::{self, Expected, HeaderChecks, Layout};
 
 /// `XFS_DA_NODE_MAGIC`: da-btree interior node, v4.
 pub const XFS_DA_NODE_MAGIC: u16 = 0xfebe;
@@ -94,9 +94,13 @@ pub fn node_hdr_size(v5: bool) -> usize {
 pub struct Da3Info {
     /// Big-endian reading of the stored checksum, as xfs_db prints it.
     pub crc: u32,
+    /// `blkno`: the block's own disk address in 512-byte sectors.
     pub blkno: u64,
+    /// `lsn`: LSN of the last write.
     pub lsn: u64,
+    /// `uuid`: the filesystem's metadata uuid.
     pub uuid: [u8; 16],
+    /// `owner`: the inode number owning the block.
     pub owner: u64,
 }
 
@@ -115,31 +119,126 @@ impl Da3Info {
     /// The fields in `xfs_db print` order: crc, bno, lsn, uuid, owner.
     pub fn fields(&self, state: CrcState) -> Vec<Field> {
         vec![
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: self.crc,
-                    state,
-                },
-            },
-            Field::nullable("bno", self.blkno, 64),
-            Field::num("lsn", self.lsn, 64, Radix::Hex, Null::Plain),
-            Field {
-                name: "uuid",
-                value: Value::Uuid(self.uuid),
-            },
-            Field::nullable("owner", self.owner, 64),
+            self.crc_field(state),
+            self.bno_field(),
+            self.lsn_field(),
+            self.uuid_field(),
+            self.owner_field(),
         ]
     }
+
+    /// `crc`, with the state of the block's CRC.
+    pub fn crc_field(&self, state: CrcState) -> Field {
+        Field {
+            name: "crc",
+            value: Value::Crc {
+                value: self.crc,
+                state,
+            },
+        }
+    }
+
+    /// `bno` (the block's `blkno`).
+    pub fn bno_field(&self) -> Field {
+        Field::nullable("bno", self.blkno, 64)
+    }
+
+    /// `lsn`.
+    pub fn lsn_field(&self) -> Field {
+        Field::num("lsn", self.lsn, 64, Radix::Hex, Null::Plain)
+    }
+
+    /// `uuid`.
+    pub fn uuid_field(&self) -> Field {
+        Field {
+            name: "uuid",
+            value: Value::Uuid(self.uuid),
+        }
+    }
+
+    /// `owner`.
+    pub fn owner_field(&self) -> Field {
+        Field::nullable("owner", self.owner, 64)
+    }
+}
+
+/// Verifies the v5 header of a directory or attribute block (laid out as `layout`): its
+/// CRC, its `blkno` against `daddr` (when known), its uuid against `uuid` and its owner
+/// against `owner` (when given). The magic is the caller's to check: which magics fit
+/// depends on the structure.
+pub(crate) fn verify_v5_ident(
+    buf: &[u8],
+    layout: &Layout,
+    daddr: Option<u64>,
+    uuid: [u8; 16],
+    owner: Option<u64>,
+) -> HeaderChecks {
+    let want = Expected {
+        magic: None,
+        blkno: daddr,
+        uuid: Some(uuid),
+        owner,
+    };
+    verify::verify(buf, layout, &want)
+}
+
+/// xfs_db's printing of an array of structures indexed from 0.
+pub(crate) fn struct_array(out: &mut String, name: &str, names: &[&str], rows: &[Vec<String>]) {
+    let n = rows.len();
+    if n == 0 {
+        return;
+    }
+    if n == 1 {
+        out.push_str(&format!("{name}[0] = "));
+    } else {
+        out.push_str(&format!("{name}[0-{}] = ", n.saturating_sub(1)));
+    }
+    out.push('[');
+    out.push_str(&names.join(","));
+    out.push_str("] ");
+    for (i, r) in rows.iter().enumerate() {
+        out.push_str(&format!("\n{i}:[{}]", r.join(",")));
+        if i.saturating_add(1) < n {
+            out.push(' ');
+        }
+    }
+    out.push('\n');
+}
+
+/// The rows xfs_db prints for `entries` in a structure array whose first column is the
+/// entry's hash (`hashval`, in hex) and the others those `rest` gives.
+pub(crate) fn hashed_rows<E>(
+    entries: &[E],
+    hashval: impl Fn(&E) -> u32,
+    rest: impl Fn(&E) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    entries
+        .iter()
+        .map(|e| {
+            let mut r = vec![Field::hex("", hashval(e), 32).render_value()];
+            r.extend(rest(e));
+            r
+        })
+        .collect()
+}
+
+/// The `[hashval,before]` rows of node entries.
+pub(crate) fn node_rows(entries: &[NodeEntry]) -> Vec<Vec<String>> {
+    hashed_rows(entries, |e| e.hashval, |e| vec![e.before.to_string()])
 }
 
 /// `struct xfs_da_blkinfo`, with the v5 part of `struct xfs_da3_blkinfo`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct DaBlkinfo {
+    /// `forw`: next block at this level (da block number, 0 for none).
     pub forw: u32,
+    /// `back`: previous block at this level (da block number, 0 for none).
     pub back: u32,
+    /// `magic`: the 16-bit block type magic.
     pub magic: u16,
+    /// `pad`.
     pub pad: u16,
+    /// The v5 self-describing fields of `xfs_da3_blkinfo` (`None` on v4).
     pub v5: Option<Da3Info>,
 }
 
@@ -175,11 +274,32 @@ impl DaBlkinfo {
     }
 }
 
+/// Reads a da block header laid out as `xfs_da_node_hdr` and `xfs_dir2_leaf_hdr` (and
+/// their v5 forms): the blkinfo, two 16-bit words (node `count`, `level`; leaf
+/// `count`, `stale`) and on v5 a 32-bit pad. `None` when they do not fit.
+pub(crate) fn da_hdr_words(b: &[u8], v5: bool) -> Option<(DaBlkinfo, u16, u16, Option<u32>)> {
+    let at = blkinfo_size(v5);
+    let pad = if v5 {
+        Some(be_u32(b, at.checked_add(4)?)?)
+    } else {
+        None
+    };
+    Some((
+        DaBlkinfo::parse(b, v5)?,
+        be_u16(b, at)?,
+        be_u16(b, at.checked_add(2)?)?,
+        pad,
+    ))
+}
+
 /// `struct xfs_da_node_hdr` / `struct xfs_da3_node_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct NodeHdr {
+    /// `info`: the da block header.
     pub info: DaBlkinfo,
+    /// `count`: number of entries.
     pub count: u16,
+    /// `level`: height of the block above the leaves (1 for the lowest node).
     pub level: u16,
     /// `__pad32` (v5 only).
     pub pad32: Option<u32>,
@@ -188,16 +308,12 @@ pub struct NodeHdr {
 impl NodeHdr {
     /// Decodes a node header (v5 layout when `v5`); `None` when it does not fit.
     pub fn parse(b: &[u8], v5: bool) -> Option<NodeHdr> {
-        let at = blkinfo_size(v5);
+        let (info, count, level, pad32) = da_hdr_words(b, v5)?;
         Some(NodeHdr {
-            info: DaBlkinfo::parse(b, v5)?,
-            count: be_u16(b, at)?,
-            level: be_u16(b, at.checked_add(2)?)?,
-            pad32: if v5 {
-                Some(be_u32(b, at.checked_add(4)?)?)
-            } else {
-                None
-            },
+            info,
+            count,
+            level,
+            pad32,
         })
     }
 
@@ -219,6 +335,7 @@ impl NodeHdr {
 /// `struct xfs_da_node_entry`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct NodeEntry {
+    /// `hashval`: the highest hash in the child's subtree.
     pub hashval: u32,
     /// The child block (logical block of the fork) holding hashes up to `hashval`.
     pub before: u32,
@@ -255,9 +372,17 @@ pub fn hash_disorder(hashes: impl IntoIterator<Item = u32>) -> Vec<(usize, u32)>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DaVisit {
     /// An interior node: the walk descends its entries when `level` is in range.
-    Node { level: u16, entries: Vec<NodeEntry> },
+    Node {
+        /// The node's `level`.
+        level: u16,
+        /// The node's entries (`before` is the child's da block).
+        entries: Vec<NodeEntry>,
+    },
     /// A leaf, with its last hash (for the parent's key check).
-    Leaf { last_hash: Option<u32> },
+    Leaf {
+        /// The leaf's last (highest) hash, if it has entries.
+        last_hash: Option<u32>,
+    },
     /// Unreadable or not decodable: nothing below it is walked.
     Stop,
 }
@@ -265,20 +390,40 @@ pub enum DaVisit {
 /// Something the walk itself found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum DaWalkFinding {
+    /// Block `block`: deeper than `max` levels.
     #[error("block {block}: deeper than {max} levels")]
-    TooDeep { block: u32, max: u16 },
+    TooDeep {
+        /// The da block concerned.
+        block: u32,
+        /// The deepest level allowed.
+        max: u16,
+    },
+    /// Block `block` is reached twice (cycle or shared block).
     #[error("block {block} is reached twice (cycle or shared block)")]
-    Revisited { block: u32 },
+    Revisited {
+        /// The da block concerned.
+        block: u32,
+    },
+    /// Walk stopped after `limit` blocks.
     #[error("walk stopped after {limit} blocks")]
-    BlockLimit { limit: usize },
+    BlockLimit {
+        /// The block budget.
+        limit: usize,
+    },
+    /// Node `block` entry `index`: hash `hashval`, child `child` ends at `child_last`.
     #[error(
         "node {block} entry {index}: hash {hashval:#x}, child {child} ends at {child_last:#x}"
     )]
     HashMismatch {
+        /// The da block concerned.
         block: u32,
+        /// Index of the node entry.
         index: usize,
+        /// The entry's `hashval`.
         hashval: u32,
+        /// Da block of the child (`before`).
         child: u32,
+        /// The last hash of the child.
         child_last: u32,
     },
 }

@@ -31,14 +31,31 @@ const CHUNK: u64 = 1 << 20;
 /// Why a path could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
+    /// `path`: no such file or directory.
     #[error("{path}: no such file or directory")]
-    NotFound { path: String },
+    NotFound {
+        /// The path concerned.
+        path: String,
+    },
+    /// `path`: not a directory.
     #[error("{path}: not a directory")]
-    NotADirectory { path: String },
+    NotADirectory {
+        /// The path concerned.
+        path: String,
+    },
+    /// `path`: too many levels of symbolic links.
     #[error("{path}: too many levels of symbolic links")]
-    TooManySymlinks { path: String },
+    TooManySymlinks {
+        /// The path concerned.
+        path: String,
+    },
+    /// `path`: path too long.
     #[error("{path}: path too long")]
-    TooLong { path: String },
+    TooLong {
+        /// The path concerned.
+        path: String,
+    },
+    /// The filesystem could not be read.
     #[error(transparent)]
     Fs(#[from] Error),
 }
@@ -46,7 +63,9 @@ pub enum LookupError {
 /// A directory entry as listed, with `.` and `..` included for every format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
+    /// The entry name.
     pub name: Vec<u8>,
+    /// The inode number.
     pub ino: u64,
     /// The entry's file type byte (`XFS_DIR3_FT_*`) when the filesystem records it.
     pub ftype: Option<u8>,
@@ -55,16 +74,22 @@ pub struct Entry {
 /// A directory's entries and what was wrong with its blocks.
 #[derive(Debug, Clone, Serialize)]
 pub struct Directory {
+    /// The directory's format.
     pub format: DirFormat,
+    /// Its entries.
     pub entries: Vec<Entry>,
+    /// What is wrong with its blocks.
     pub findings: Vec<DirFinding>,
 }
 
 /// One extended attribute with its value read.
 #[derive(Debug, Clone, Serialize)]
 pub struct Xattr {
+    /// The namespace.
     pub namespace: Namespace,
+    /// The name, without namespace prefix.
     pub name: Vec<u8>,
+    /// The value.
     pub value: Vec<u8>,
     /// The on-disk entry is marked incomplete (the kernel would not show it).
     pub incomplete: bool,

@@ -7,18 +7,20 @@
 
 use serde::Serialize;
 
-use crate::bytes::be_u32;
+use crate::attr::chars;
+pub use crate::attr::remote::RmtHdr;
+use crate::attr::remote::{ATTR3_RMT_CRC_OFF, ATTR3_RMT_HDR_SIZE};
 use crate::crc;
-use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::fields::{render_xfs_db, CrcState, Field, Value};
 use crate::sb::Geometry;
 use crate::verify::{self, Expected, Layout};
 
 /// `XFS_SYMLINK_MAGIC` (`XSLM`).
 pub const XFS_SYMLINK_MAGIC: u32 = 0x5853_4c4d;
-/// `sizeof(struct xfs_dsymlink_hdr)`.
-pub const SYMLINK_HDR_SIZE: usize = 56;
+/// `sizeof(struct xfs_dsymlink_hdr)` (that of the remote attribute header).
+pub const SYMLINK_HDR_SIZE: usize = ATTR3_RMT_HDR_SIZE;
 /// Offset of `sl_crc`.
-pub const SYMLINK_CRC_OFF: usize = 12;
+pub const SYMLINK_CRC_OFF: usize = ATTR3_RMT_CRC_OFF;
 /// `XFS_SYMLINK_MAXLEN`: the longest target.
 pub const XFS_SYMLINK_MAXLEN: u64 = 1024;
 /// `XFS_SYMLINK_MAPS`: a target spans at most this many extents.
@@ -27,111 +29,132 @@ pub const XFS_SYMLINK_MAPS: usize = 3;
 /// A problem with a symlink. `ext` is the index of the extent buffer concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum Finding {
+    /// Symlink size is 0.
     #[error("symlink size is 0")]
     Empty,
+    /// Symlink size `size` exceeds the `max` byte maximum.
     #[error("symlink size {size} exceeds the {max} byte maximum")]
-    TooLong { size: u64, max: u64 },
+    TooLong {
+        /// The inode's `di_size` in bytes.
+        size: u64,
+        /// The maximum.
+        max: u64,
+    },
+    /// Inline symlink size `size` exceeds the fork's `fork_len` bytes.
     #[error("inline symlink size {size} exceeds the fork's {fork_len} bytes")]
-    ExceedsFork { size: u64, fork_len: usize },
+    ExceedsFork {
+        /// The inode's `di_size` in bytes.
+        size: u64,
+        /// Size of the data fork in bytes.
+        fork_len: usize,
+    },
+    /// The target contains a NUL byte at `at`.
     #[error("the target contains a NUL byte at {at}")]
-    NulInTarget { at: usize },
+    NulInTarget {
+        /// Byte offset in the target.
+        at: usize,
+    },
+    /// `found` extents hold the target, at most `max` may.
     #[error("{found} extents hold the target, at most {max} may")]
-    TooManyExtents { found: usize, max: usize },
+    TooManyExtents {
+        /// The value found.
+        found: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// Only `have` of `size` target bytes are present.
     #[error("only {have} of {size} target bytes are present")]
-    Missing { have: usize, size: u64 },
+    Missing {
+        /// Bytes present.
+        have: usize,
+        /// The inode's `di_size` in bytes.
+        size: u64,
+    },
+    /// Extent `ext`: `have` bytes, less than the `need` byte header.
     #[error("extent {ext}: {have} bytes, less than the {need} byte header")]
     ShortBuffer {
+        /// Index of the extent buffer.
         ext: usize,
+        /// Bytes needed.
         need: usize,
+        /// Bytes present.
         have: usize,
     },
+    /// Extent `ext`: magic `found`, expected 0x58534c4d (XSLM).
     #[error("extent {ext}: magic {found:#010x}, expected 0x58534c4d (XSLM)")]
-    BadMagic { ext: usize, found: u32 },
+    BadMagic {
+        /// Index of the extent buffer.
+        ext: usize,
+        /// The value found.
+        found: u32,
+    },
+    /// Extent `ext`: bad CRC.
     #[error("extent {ext}: bad CRC")]
-    BadCrc { ext: usize },
+    BadCrc {
+        /// Index of the extent buffer.
+        ext: usize,
+    },
+    /// Extent `ext`: blkno `found`, expected daddr `expected`.
     #[error("extent {ext}: blkno {found}, expected daddr {expected}")]
     BadBlkno {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Extent `ext`: uuid does not match the filesystem.
     #[error("extent {ext}: uuid does not match the filesystem")]
-    BadUuid { ext: usize },
+    BadUuid {
+        /// Index of the extent buffer.
+        ext: usize,
+    },
+    /// Extent `ext`: owner `found`, expected `expected`.
     #[error("extent {ext}: owner {found}, expected {expected}")]
     BadOwner {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Extent `ext`: offset `found`, expected `expected`.
     #[error("extent {ext}: offset {found}, expected {expected}")]
     BadOffset {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Extent `ext`: `found` bytes, expected `expected`.
     #[error("extent {ext}: {found} bytes, expected {expected}")]
     BadBytes {
+        /// Index of the extent buffer.
         ext: usize,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Extent `ext`: offset + bytes = `end` reaches the `max` byte maximum.
     #[error("extent {ext}: offset + bytes = {end} reaches the {max} byte maximum")]
-    HeaderRange { ext: usize, end: u64, max: u64 },
+    HeaderRange {
+        /// Index of the extent buffer.
+        ext: usize,
+        /// `sl_offset + sl_bytes`.
+        end: u64,
+        /// The maximum.
+        max: u64,
+    },
 }
 
-/// `struct xfs_dsymlink_hdr`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SymlinkHdr {
-    pub sl_magic: u32,
-    pub sl_offset: u32,
-    pub sl_bytes: u32,
-    /// Big-endian reading of the stored checksum, as xfs_db prints it.
-    pub sl_crc: u32,
-    pub sl_uuid: [u8; 16],
-    pub sl_owner: u64,
-    pub sl_blkno: u64,
-    pub sl_lsn: u64,
-}
-
-impl SymlinkHdr {
-    /// Decodes the header ([`Layout::DSYMLINK_HDR`]); `None` when the buffer is shorter.
-    pub fn parse(b: &[u8]) -> Option<SymlinkHdr> {
-        let l = &Layout::DSYMLINK_HDR;
-        Some(SymlinkHdr {
-            sl_magic: be_u32(b, l.magic.0)?,
-            sl_offset: be_u32(b, 4)?,
-            sl_bytes: be_u32(b, 8)?,
-            sl_crc: be_u32(b, l.crc)?,
-            sl_uuid: l.read_uuid(b)?,
-            sl_owner: l.read_owner(b)?,
-            sl_blkno: l.read_blkno(b)?,
-            sl_lsn: l.read_lsn(b)?,
-        })
-    }
-
-    /// The header fields in `xfs_db print` order (`dblock 0` of a v5 symlink).
-    pub fn fields(&self, crc_state: CrcState) -> Vec<Field> {
-        vec![
-            Field::hex("magic", self.sl_magic, 32),
-            Field::dec("offset", self.sl_offset, 32),
-            Field::dec("bytes", self.sl_bytes, 32),
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: self.sl_crc,
-                    state: crc_state,
-                },
-            },
-            Field {
-                name: "uuid",
-                value: Value::Uuid(self.sl_uuid),
-            },
-            Field::nullable("owner", self.sl_owner, 64),
-            Field::nullable("bno", self.sl_blkno, 64),
-            Field::num("lsn", self.sl_lsn, 64, Radix::Hex, Null::Plain),
-        ]
-    }
-}
+/// `struct xfs_dsymlink_hdr`: the same on-disk shape as the remote attribute header, so
+/// one decoder serves both (fields `sl_magic`.. are [`RmtHdr::magic`]..).
+pub type SymlinkHdr = RmtHdr;
 
 /// A decoded symlink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -141,10 +164,12 @@ pub struct Symlink {
     /// v5 remote: each extent's header (`None` where the buffer is too short) and its CRC
     /// state. Empty for inline and v4 symlinks.
     pub headers: Vec<(Option<SymlinkHdr>, CrcState)>,
+    /// What is wrong with the symlink.
     pub findings: Vec<Finding>,
 }
 
 impl Symlink {
+    /// No finding was reported.
     pub fn is_clean(&self) -> bool {
         self.findings.is_empty()
     }
@@ -265,7 +290,7 @@ pub fn decode_remote(
         if !checks.magic_ok {
             findings.push(Finding::BadMagic {
                 ext,
-                found: h.sl_magic,
+                found: h.magic,
             });
         }
         if state == CrcState::Bad {
@@ -279,21 +304,21 @@ pub fn decode_remote(
         let space = e.bytes.len().saturating_sub(SYMLINK_HDR_SIZE);
         let expected_bytes = u32::try_from(remaining.min(space)).unwrap_or(u32::MAX);
         let expected_off = u32::try_from(target.len()).unwrap_or(u32::MAX);
-        if h.sl_offset != expected_off {
+        if h.offset != expected_off {
             findings.push(Finding::BadOffset {
                 ext,
-                found: h.sl_offset,
+                found: h.offset,
                 expected: expected_off,
             });
         }
-        if h.sl_bytes != expected_bytes {
+        if h.bytes != expected_bytes {
             findings.push(Finding::BadBytes {
                 ext,
-                found: h.sl_bytes,
+                found: h.bytes,
                 expected: expected_bytes,
             });
         }
-        let end = u64::from(h.sl_offset).saturating_add(u64::from(h.sl_bytes));
+        let end = u64::from(h.offset).saturating_add(u64::from(h.bytes));
         if end >= XFS_SYMLINK_MAXLEN {
             findings.push(Finding::HeaderRange {
                 ext,
@@ -304,7 +329,7 @@ pub fn decode_remote(
         if !checks.owner_ok {
             findings.push(Finding::BadOwner {
                 ext,
-                found: h.sl_owner,
+                found: h.ident.owner,
                 expected: owner,
             });
         }
@@ -315,7 +340,7 @@ pub fn decode_remote(
             if !checks.blkno_ok {
                 findings.push(Finding::BadBlkno {
                     ext,
-                    found: h.sl_blkno,
+                    found: h.ident.blkno,
                     expected: d,
                 });
             }
@@ -343,13 +368,6 @@ pub fn decode_remote(
 /// right. v4: xfs_db prints the target bytes held by the block (`held` of them) as a bare
 /// quoted string.
 pub fn render_block_xfs_db(geo: &Geometry, block: &[u8], held: usize) -> String {
-    let chars = |b: &[u8]| {
-        Field {
-            name: "",
-            value: Value::Chars(b.to_vec()),
-        }
-        .render_value()
-    };
     if !geo.has_crc {
         let n = held.min(block.len());
         return format!("{}\n", chars(block.get(..n).unwrap_or_default()));
@@ -358,18 +376,9 @@ pub fn render_block_xfs_db(geo: &Geometry, block: &[u8], held: usize) -> String 
         return String::new();
     };
     let state = crc::verify(block, SYMLINK_CRC_OFF, true);
-    let mut out = String::new();
-    for f in h.fields(state) {
-        out.push_str(&f.render_xfs_db());
-        out.push('\n');
-    }
-    if h.sl_magic == XFS_SYMLINK_MAGIC {
-        let space = block.len().saturating_sub(SYMLINK_HDR_SIZE);
-        let n = usize::try_from(h.sl_bytes).unwrap_or(usize::MAX).min(space);
-        let data = block
-            .get(SYMLINK_HDR_SIZE..SYMLINK_HDR_SIZE.saturating_add(n))
-            .unwrap_or_default();
-        out.push_str(&format!("data = {}\n", chars(data)));
+    let mut out = render_xfs_db(&h.fields(state));
+    if h.magic == XFS_SYMLINK_MAGIC {
+        out.push_str(&format!("data = {}\n", chars(h.data(block))));
     }
     out
 }

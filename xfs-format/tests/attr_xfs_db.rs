@@ -11,7 +11,7 @@
 )]
 
 mod common;
-use common::{root_entries, TempDir};
+use common::{fork_extents, fsb_offset, inode_bytes, root_entries, TempDir};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,33 +34,17 @@ struct InodeAttrFork {
 }
 
 fn read_inode(fs: &Filesystem<FileSource>, ino: u64) -> InodeAttrFork {
-    let g = &fs.geo;
-    let agno = ino >> (g.ag_blk_log + g.inopb_log);
-    let agbno = (ino >> g.inopb_log) & ((1u64 << g.ag_blk_log) - 1);
-    let idx = ino & ((1u64 << g.inopb_log) - 1);
-    let off = g.agbno_to_offset(agno as u32, agbno).unwrap() + idx * u64::from(g.inode_size);
-    let buf = fs
-        .source()
-        .read_at(off, g.inode_size as usize)
-        .unwrap()
-        .into_owned();
-    assert_eq!(&buf[0..2], b"IN");
-    let core = if buf[4] >= 3 { 176 } else { 100 };
+    let (buf, core) = inode_bytes(fs, ino);
     let forkoff = usize::from(buf[82]) * 8;
     assert!(forkoff > 0, "inode {ino} has no attribute fork");
     let aformat = buf[83];
     let anextents = u16::from_be_bytes([buf[80], buf[81]]);
     let fork = buf[core + forkoff..].to_vec();
-    let mut extents = Vec::new();
-    if aformat == 2 {
-        for i in 0..usize::from(anextents) {
-            let r = u128::from_be_bytes(fork[i * 16..i * 16 + 16].try_into().unwrap());
-            let count = (r & ((1 << 21) - 1)) as u64;
-            let fsb = ((r >> 21) & ((1 << 52) - 1)) as u64;
-            let startoff = ((r >> 73) & ((1 << 54) - 1)) as u64;
-            extents.push((startoff, fsb, count));
-        }
-    }
+    let extents = if aformat == 2 {
+        fork_extents(&fork, usize::from(anextents))
+    } else {
+        Vec::new()
+    };
     InodeAttrFork {
         aformat,
         fork,
@@ -79,8 +63,7 @@ fn block_reader<'a>(
             .iter()
             .find(|(so, _, c)| l >= *so && l < so + c)
             .ok_or_else(|| format!("hole at {lblk}"))?;
-        let (agno, agbno) = fs.geo.fsb_to_agbno(fsb + (l - so));
-        let off = fs.geo.agbno_to_offset(agno as u32, agbno).unwrap();
+        let off = fsb_offset(&fs.geo, fsb + (l - so));
         let b = fs
             .source()
             .read_at(off, fs.geo.block_size as usize)

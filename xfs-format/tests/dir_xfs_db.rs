@@ -10,7 +10,7 @@
 )]
 
 mod common;
-use common::TempDir;
+use common::{fsb_offset, inode_offset, test_geo, TempDir};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ use xfs_format::dir2::{
     render_db_fields, shortform_entries, shortform_fields, BlockCtx, DirBlock, DirExtent,
     DirFormat, DirGeo, EntriesOptions, ForkFormat,
 };
+use xfs_format::files::ftype_name;
 use xfs_format::sb::Geometry;
 use xfs_format::{ByteSource, FileSource, Filesystem};
 
@@ -99,22 +100,6 @@ fn dir_inode(img: &Path, name: &str) -> (u64, u8, Vec<DirExtent>) {
     (ino.unwrap(), format.unwrap(), ext)
 }
 
-/// Byte offset of filesystem block `fsb` (agno << agblklog | agbno).
-fn fsb_offset(geo: &Geometry, fsb: u64) -> u64 {
-    let agno = (fsb >> geo.ag_blk_log) as u32;
-    let agbno = fsb & ((1u64 << geo.ag_blk_log) - 1);
-    geo.agbno_to_offset(agno, agbno).unwrap()
-}
-
-fn inode_offset(geo: &Geometry, ino: u64) -> u64 {
-    let agino_bits = u32::from(geo.ag_blk_log) + u32::from(geo.inopb_log);
-    let agno = (ino >> agino_bits) as u32;
-    let agino = ino & ((1u64 << agino_bits) - 1);
-    let agbno = agino >> geo.inopb_log;
-    let idx = agino & ((1u64 << geo.inopb_log) - 1);
-    geo.agbno_to_offset(agno, agbno).unwrap() + idx * u64::from(geo.inode_size)
-}
-
 /// Disk address and bytes of every mapped directory block, keyed by directory block.
 fn read_dir_blocks(
     src: &FileSource,
@@ -144,20 +129,6 @@ fn read_dir_blocks(
         out.insert(db, (daddr, bytes));
     }
     out
-}
-
-fn ftype_name(ft: Option<u8>) -> &'static str {
-    match ft {
-        Some(1) => "regular",
-        Some(2) => "directory",
-        Some(3) => "chardev",
-        Some(4) => "blkdev",
-        Some(5) => "fifo",
-        Some(6) => "socket",
-        Some(7) => "symlink",
-        Some(8) => "whiteout",
-        _ => "unknown",
-    }
 }
 
 /// `xfs_db ls` lines as (cookie, inumber, ftype, hash, name).
@@ -497,43 +468,6 @@ fn directories_match_xfs_db() {
 // Property tests
 // ---------------------------------------------------------------------------------------
 
-fn test_geo(v5: bool, ftype: bool, block_size: u32, dir_block_size: u32) -> Geometry {
-    Geometry {
-        version: if v5 { 5 } else { 4 },
-        has_crc: v5,
-        block_size,
-        block_log: block_size.trailing_zeros() as u8,
-        sect_size: 512,
-        sect_log: 9,
-        inode_size: 512,
-        inode_log: 9,
-        inodes_per_block: block_size / 512,
-        inopb_log: (block_size / 512).trailing_zeros() as u8,
-        ag_blocks: 16384,
-        ag_blk_log: 14,
-        ag_count: 4,
-        data_blocks: 65536,
-        dir_block_size,
-        log_start: 0,
-        log_blocks: 0,
-        log_sect_size: 512,
-        has_ftype: ftype,
-        has_finobt: false,
-        has_rmapbt: false,
-        has_reflink: false,
-        has_inobtcount: false,
-        has_sparse_inodes: false,
-        has_bigtime: false,
-        has_nrext64: false,
-        has_meta_uuid: false,
-        has_projid32: false,
-        has_attr2: false,
-        has_lazysbcount: false,
-        has_logv2: false,
-        meta_uuid: [0; 16],
-    }
-}
-
 const MAGICS32: &[u32] = &[
     0x5844_3242,
     0x5844_3244,
@@ -626,4 +560,140 @@ fn mkfs(dir: &Path, name: &str, opts: &[&str], proto: &Path) -> PathBuf {
 
 fn xfs_db(img: &Path, cmds: &[String]) -> String {
     common::xfs_db(img, false, cmds)
+}
+
+// ---------------------------------------------------------------------------------------
+// Hand-made blocks
+// ---------------------------------------------------------------------------------------
+
+mod hand_made {
+    use super::common::test_geo;
+    use xfs_format::dir2::*;
+    use xfs_format::sb::Geometry;
+
+    #[test]
+    fn entsize() {
+        assert_eq!(data_entsize(1, false), 16);
+        assert_eq!(data_entsize(1, true), 16);
+        assert_eq!(data_entsize(5, false), 16);
+        assert_eq!(data_entsize(5, true), 24);
+        assert_eq!(data_entsize(12, true), 24);
+        assert_eq!(data_entsize(13, true), 32);
+    }
+
+    fn geo4() -> Geometry {
+        test_geo(false, false, 4096, 4096)
+    }
+
+    /// A v4 data block: one entry "ab" at 16, then one unused region to the end.
+    fn data_block() -> Vec<u8> {
+        let mut b = vec![0u8; 4096];
+        b[..4].copy_from_slice(&XFS_DIR2_DATA_MAGIC.to_be_bytes());
+        b[4..6].copy_from_slice(&32u16.to_be_bytes());
+        b[6..8].copy_from_slice(&(4096u16 - 32).to_be_bytes());
+        b[16..24].copy_from_slice(&131u64.to_be_bytes());
+        b[24] = 2;
+        b[25..27].copy_from_slice(b"ab");
+        b[30..32].copy_from_slice(&16u16.to_be_bytes());
+        b[32..34].copy_from_slice(&0xffffu16.to_be_bytes());
+        b[34..36].copy_from_slice(&(4096u16 - 32).to_be_bytes());
+        b[4094..].copy_from_slice(&32u16.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn clean_data_block_decodes() {
+        let blk = parse_dir_block(&data_block(), &geo4(), &BlockCtx::default());
+        let DirBlock::Data(d) = blk else {
+            panic!("not a data block")
+        };
+        assert!(d.findings.is_empty(), "{:?}", d.findings);
+        assert!(d.checks.all_ok());
+        let e: Vec<_> = d.entries().collect();
+        assert_eq!(e.len(), 1);
+        assert_eq!((e[0].name.as_slice(), e[0].inumber), (&b"ab"[..], 131));
+        assert_eq!(d.items.len(), 2);
+    }
+
+    #[test]
+    fn corrupt_lengths_and_tags_are_findings() {
+        let geo = geo4();
+        let mut b = data_block();
+        b[30..32].copy_from_slice(&24u16.to_be_bytes()); // tag of the entry
+        b[34..36].copy_from_slice(&0u16.to_be_bytes()); // zero free length
+        let blk = parse_dir_block(&b, &geo, &BlockCtx::default());
+        let f = blk.findings();
+        assert!(
+            f.contains(&DirFinding::BadTag { at: 16, found: 24 }),
+            "{f:?}"
+        );
+        assert!(
+            f.contains(&DirFinding::BadFreeLength { at: 32, length: 0 }),
+            "{f:?}"
+        );
+        // An entry whose name runs off the block.
+        let mut c = data_block();
+        c[32..40].copy_from_slice(&7u64.to_be_bytes());
+        c[40] = 255;
+        c[34..36].copy_from_slice(&0u16.to_be_bytes());
+        let mut short = c[..200].to_vec();
+        short[0..4].copy_from_slice(&XFS_DIR2_DATA_MAGIC.to_be_bytes());
+        let blk = parse_dir_block(&short, &geo, &BlockCtx::default());
+        assert!(blk
+            .findings()
+            .iter()
+            .any(|f| matches!(f, DirFinding::EntryOverrun { at: 32, .. })));
+        // A v5 magic on a v4 filesystem.
+        let mut d = data_block();
+        d[..4].copy_from_slice(&XFS_DIR3_DATA_MAGIC.to_be_bytes());
+        let blk = parse_dir_block(&d, &geo, &BlockCtx::default());
+        assert!(!blk.checks().unwrap().magic_ok);
+    }
+
+    #[test]
+    fn shortform_overrun_stops() {
+        // count 3, i8count 0, parent 128, one entry "x" then truncated.
+        let b = [3u8, 0, 0, 0, 0, 128, 1, 0, 0x30, b'x', 0, 0, 0, 200, 5];
+        let sf = parse_shortform(&b, false);
+        assert_eq!(sf.entries.len(), 1);
+        assert_eq!(sf.entries[0].inumber, 200);
+        assert!(matches!(
+            sf.findings.first(),
+            Some(DirFinding::Truncated { at: 14, .. })
+        ));
+    }
+
+    #[test]
+    fn classify_by_mapping() {
+        let geo = geo4();
+        let ext = |f, c| DirExtent {
+            file_block: f,
+            start_block: 100,
+            count: c,
+        };
+        let leaf = XFS_DIR2_LEAF_OFFSET / 4096;
+        let free = XFS_DIR2_FREE_OFFSET / 4096;
+        assert_eq!(
+            classify(&geo, ForkFormat::Extents, &[ext(0, 1)]),
+            DirFormat::Block
+        );
+        assert_eq!(
+            classify(&geo, ForkFormat::Extents, &[ext(0, 3), ext(leaf, 1)]),
+            DirFormat::Leaf
+        );
+        assert_eq!(
+            classify(
+                &geo,
+                ForkFormat::Extents,
+                &[ext(0, 3), ext(leaf, 2), ext(free, 1)]
+            ),
+            DirFormat::Node
+        );
+        assert_eq!(classify(&geo, ForkFormat::Local, &[]), DirFormat::Shortform);
+        assert_eq!(classify(&geo, ForkFormat::Extents, &[]), DirFormat::Invalid);
+        assert_eq!(
+            classify(&geo, ForkFormat::Extents, &[ext(0, 2)]),
+            DirFormat::Invalid
+        );
+    }
 }

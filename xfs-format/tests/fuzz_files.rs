@@ -2,13 +2,7 @@
 //! data, symlinks, attributes, inode rendering) over structure fixtures whose inodes and
 //! directory/attribute blocks are mutated. Nothing may panic or run away: every walk is
 //! bounded and file data goes to a writer that refuses more than a few MiB.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -82,13 +76,18 @@ impl ByteSource for Overlay<'_> {
                 len,
                 size: self.base.len() as u64,
             })?;
-        let bytes = &self.base[offset as usize..end as usize];
+        let bytes = self
+            .base
+            .get(offset as usize..end as usize)
+            .unwrap_or_default();
         if self.patches.range(offset..end).next().is_none() {
             return Ok(Cow::Borrowed(bytes));
         }
         let mut v = bytes.to_vec();
         for (&o, &b) in self.patches.range(offset..end) {
-            v[(o - offset) as usize] = b;
+            if let Some(at) = v.get_mut(o.saturating_sub(offset) as usize) {
+                *at = b;
+            }
         }
         Ok(Cow::Owned(v))
     }
@@ -99,7 +98,7 @@ struct Capped(usize);
 
 impl std::io::Write for Capped {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
+        self.0 = self.0.saturating_add(buf.len());
         if self.0 > 4 << 20 {
             return Err(std::io::Error::other("cap"));
         }
@@ -155,8 +154,9 @@ proptest! {
         let f = &fixtures()[which];
         let mut patches = BTreeMap::new();
         for (idx, off, byte) in muts {
-            let (base, len) = f.targets[idx.index(f.targets.len())];
-            patches.insert(base + u64::from(off) % len, byte);
+            let &(base, len) = idx.get(&f.targets);
+            let at = u64::from(off).checked_rem(len).unwrap_or(0);
+            patches.insert(base.saturating_add(at), byte);
         }
         let src = Overlay { base: &f.image, patches };
         if let Ok(fs) = Filesystem::open(src) {

@@ -8,64 +8,33 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+use common::{test_geo, v5_symlink_block};
+
 use proptest::prelude::*;
-use xfs_format::crc::xfs_cksum;
 use xfs_format::sb::Geometry;
 use xfs_format::symlink::{
-    decode_inline, decode_remote, render_block_xfs_db, Finding, SymlinkExtent, SYMLINK_CRC_OFF,
-    XFS_SYMLINK_MAGIC,
+    decode_inline, decode_remote, render_block_xfs_db, Finding, SymlinkExtent, XFS_SYMLINK_MAGIC,
 };
 
+/// A test geometry with a non-zero uuid.
 fn geo(has_crc: bool, block_size: u32) -> Geometry {
     Geometry {
-        version: if has_crc { 5 } else { 4 },
-        has_crc,
-        block_size,
-        block_log: block_size.trailing_zeros() as u8,
-        sect_size: 512,
-        sect_log: 9,
-        inode_size: 512,
-        inode_log: 9,
-        inodes_per_block: block_size / 512,
-        inopb_log: (block_size / 512).trailing_zeros() as u8,
-        ag_blocks: 4096,
-        ag_blk_log: 12,
-        ag_count: 4,
-        data_blocks: 16384,
-        dir_block_size: block_size,
-        log_start: 0,
-        log_blocks: 0,
-        log_sect_size: 512,
-        has_ftype: true,
-        has_finobt: false,
-        has_rmapbt: false,
-        has_reflink: false,
-        has_inobtcount: false,
-        has_sparse_inodes: false,
-        has_bigtime: false,
-        has_nrext64: false,
-        has_meta_uuid: false,
-        has_projid32: true,
-        has_attr2: true,
-        has_lazysbcount: true,
-        has_logv2: true,
         meta_uuid: [7; 16],
+        ..test_geo(has_crc, true, block_size, block_size)
     }
 }
 
 /// A v5 symlink extent buffer as the kernel writes it.
 fn v5_block(g: &Geometry, owner: u64, daddr: u64, offset: u32, data: &[u8]) -> Vec<u8> {
-    let mut b = vec![0u8; g.block_size as usize];
-    b[0..4].copy_from_slice(&XFS_SYMLINK_MAGIC.to_be_bytes());
-    b[4..8].copy_from_slice(&offset.to_be_bytes());
-    b[8..12].copy_from_slice(&(data.len() as u32).to_be_bytes());
-    b[16..32].copy_from_slice(&g.meta_uuid);
-    b[32..40].copy_from_slice(&owner.to_be_bytes());
-    b[40..48].copy_from_slice(&daddr.to_be_bytes());
-    b[56..56 + data.len()].copy_from_slice(data);
-    let c = xfs_cksum(&b, SYMLINK_CRC_OFF).unwrap();
-    b[12..16].copy_from_slice(&c.to_le_bytes());
-    b
+    v5_symlink_block(
+        g.block_size as usize,
+        &g.meta_uuid,
+        owner,
+        daddr,
+        offset,
+        data,
+    )
 }
 
 #[test]

@@ -13,16 +13,14 @@
 )]
 
 mod common;
-use common::{root_entries, TempDir};
+use common::{fork_extents, fsb_offset, inode_bytes, root_entries, v5_symlink_block, TempDir};
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use xfs_format::crc::xfs_cksum;
 use xfs_format::symlink::{
-    decode_inline, decode_remote, render_block_xfs_db, Finding, SymlinkExtent, SYMLINK_CRC_OFF,
-    XFS_SYMLINK_MAGIC,
+    decode_inline, decode_remote, render_block_xfs_db, Finding, SymlinkExtent,
 };
 use xfs_format::{ByteSource, FileSource, Filesystem};
 
@@ -50,30 +48,15 @@ struct DataFork {
 }
 
 fn read_inode(fs: &Filesystem<FileSource>, ino: u64) -> DataFork {
-    let g = &fs.geo;
-    let agno = ino >> (g.ag_blk_log + g.inopb_log);
-    let agbno = (ino >> g.inopb_log) & ((1u64 << g.ag_blk_log) - 1);
-    let idx = ino & ((1u64 << g.inopb_log) - 1);
-    let off = g.agbno_to_offset(agno as u32, agbno).unwrap() + idx * u64::from(g.inode_size);
-    let buf = fs
-        .source()
-        .read_at(off, g.inode_size as usize)
-        .unwrap()
-        .into_owned();
-    assert_eq!(&buf[0..2], b"IN");
-    let core = if buf[4] >= 3 { 176 } else { 100 };
+    let (buf, core) = inode_bytes(fs, ino);
     let format = buf[5];
     let size = u64::from_be_bytes(buf[56..64].try_into().unwrap());
     let nextents = u32::from_be_bytes(buf[76..80].try_into().unwrap());
     let fork = buf[core..].to_vec();
     let mut extents = Vec::new();
     if format == 2 {
-        for i in 0..nextents as usize {
-            let r = u128::from_be_bytes(fork[i * 16..i * 16 + 16].try_into().unwrap());
-            let count = (r & ((1 << 21) - 1)) as u64;
-            let fsb = ((r >> 21) & ((1 << 52) - 1)) as u64;
-            let (agno, agbno) = g.fsb_to_agbno(fsb);
-            extents.push((g.agbno_to_offset(agno as u32, agbno).unwrap(), count));
+        for (_, fsb, count) in fork_extents(&fork, nextents as usize) {
+            extents.push((fsb_offset(&fs.geo, fsb), count));
         }
     }
     DataFork {
@@ -194,18 +177,17 @@ fn v5_symlinks_missing_header_then_repaired_block() {
 
     // Rewrite the block as the kernel would have written it.
     let target = long_target();
-    let mut blk = vec![0u8; bs as usize];
-    blk[0..4].copy_from_slice(&XFS_SYMLINK_MAGIC.to_be_bytes());
-    blk[8..12].copy_from_slice(&(target.len() as u32).to_be_bytes());
     let geo = Filesystem::open(FileSource::open(&img).unwrap())
         .unwrap()
         .geo;
-    blk[16..32].copy_from_slice(&geo.meta_uuid);
-    blk[32..40].copy_from_slice(&ll.to_be_bytes());
-    blk[40..48].copy_from_slice(&(off / 512).to_be_bytes());
-    blk[56..56 + target.len()].copy_from_slice(target.as_bytes());
-    let c = xfs_cksum(&blk, SYMLINK_CRC_OFF).unwrap();
-    blk[12..16].copy_from_slice(&c.to_le_bytes());
+    let blk = v5_symlink_block(
+        bs as usize,
+        &geo.meta_uuid,
+        ll,
+        off / 512,
+        0,
+        target.as_bytes(),
+    );
     std::fs::OpenOptions::new()
         .write(true)
         .open(&img)

@@ -8,15 +8,16 @@
 use serde::Serialize;
 
 use super::{
-    blkinfo_fields, chars, check_da_block, line, parse_hdr, struct_array, BlockContext, DaBlkinfo,
-    Finding, Namespace, XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT, XFS_ATTR_SECURE,
+    blkinfo_fields, chars, lines, AttrDaBlock, BlockContext, DaBlkinfo, Finding, Namespace,
+    XFS_ATTR_INCOMPLETE, XFS_ATTR_LOCAL, XFS_ATTR_ROOT, XFS_ATTR_SECURE,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
-use crate::da_btree::{blkinfo_size, da_hashname};
-use crate::fields::{CrcState, Field};
+use crate::da_btree::{blkinfo_size, da_hashname, hashed_rows, struct_array};
+use crate::fields::Field;
 
 /// `sizeof(struct xfs_attr_leaf_hdr)` / `sizeof(struct xfs_attr3_leaf_hdr)`.
 pub const ATTR_LEAF_HDR_SIZE: usize = 32;
+/// `sizeof(struct xfs_attr3_leaf_hdr)`.
 pub const ATTR3_LEAF_HDR_SIZE: usize = 80;
 /// `sizeof(struct xfs_attr_leaf_entry)`.
 pub const LEAF_ENTRY_SIZE: usize = 8;
@@ -38,11 +39,17 @@ fn round4(n: usize) -> usize {
 /// `struct xfs_attr_leaf_hdr` / `struct xfs_attr3_leaf_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LeafHdr {
+    /// `info`: the da block header (v4 `xfs_da_blkinfo` or v5 `xfs_da3_blkinfo`).
     pub info: DaBlkinfo,
+    /// `count`: number of entries.
     pub count: u16,
+    /// `usedbytes`: bytes used by the name/value structures.
     pub usedbytes: u16,
+    /// `firstused`: byte offset of the lowest name/value structure (0 on v5 means 64 KiB).
     pub firstused: u16,
+    /// `holes`: non-zero when the name area may have holes.
     pub holes: u8,
+    /// `pad1`.
     pub pad1: u8,
     /// `(base, size)` of the three largest free regions.
     pub freemap: [(u16, u16); 3],
@@ -88,7 +95,9 @@ pub struct LeafNameHdr {
     pub local: bool,
     /// Remote: the first logical block of the value (0 for local names).
     pub valueblk: u32,
+    /// `valuelen`: value length in bytes.
     pub valuelen: u32,
+    /// `namelen`: name length in bytes.
     pub namelen: u8,
     /// Offset of the name structure in the block.
     pub nameidx: usize,
@@ -144,21 +153,30 @@ impl LeafNameHdr {
 pub enum LeafName {
     /// `struct xfs_attr_leaf_name_local`.
     Local {
+        /// `valuelen`: value length in bytes.
         valuelen: u16,
+        /// `namelen`: name length in bytes.
         namelen: u8,
+        /// `nameval[..namelen]`: the name.
         name: Vec<u8>,
+        /// The value bytes after the name.
         value: Vec<u8>,
     },
     /// `struct xfs_attr_leaf_name_remote`.
     Remote {
+        /// `valueblk`: first logical block of the value.
         valueblk: u32,
+        /// `valuelen`: value length in bytes.
         valuelen: u32,
+        /// `namelen`: name length in bytes.
         namelen: u8,
+        /// `nameval[..namelen]`: the name.
         name: Vec<u8>,
     },
 }
 
 impl LeafName {
+    /// The attribute name.
     pub fn name(&self) -> &[u8] {
         match self {
             LeafName::Local { name, .. } | LeafName::Remote { name, .. } => name,
@@ -170,34 +188,35 @@ impl LeafName {
 /// block; a finding says why).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LeafEntry {
+    /// `hashval`: hash of the name ([`da_hashname`]).
     pub hashval: u32,
+    /// `nameidx`: byte offset in the block of the name/value structure.
     pub nameidx: u16,
+    /// `flags`: `XFS_ATTR_LOCAL`, namespace and `XFS_ATTR_INCOMPLETE` bits.
     pub flags: u8,
+    /// `pad2`.
     pub pad2: u8,
+    /// The name/value structure at `nameidx`.
     pub name: Option<LeafName>,
 }
 
 impl LeafEntry {
+    /// The namespace the flags put the entry in.
     pub fn namespace(&self) -> Namespace {
         Namespace::from_flags(self.flags)
     }
+    /// The value is stored in the leaf (`XFS_ATTR_LOCAL`).
     pub fn is_local(&self) -> bool {
         self.flags & XFS_ATTR_LOCAL != 0
     }
+    /// The attribute is being created or removed (`XFS_ATTR_INCOMPLETE`).
     pub fn is_incomplete(&self) -> bool {
         self.flags & XFS_ATTR_INCOMPLETE != 0
     }
 }
 
 /// A decoded attribute leaf block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeafBlock {
-    pub hdr: LeafHdr,
-    pub crc: CrcState,
-    /// The entries that fit before the name area, at most `hdr.count`.
-    pub entries: Vec<LeafEntry>,
-    pub findings: Vec<Finding>,
-}
+pub type LeafBlock = AttrDaBlock<LeafHdr, LeafEntry>;
 
 /// The entry `index` of a leaf block (v5 layout when `v5`), without its name (`name`
 /// `None`); `None` when it does not fit.
@@ -249,16 +268,11 @@ pub fn decode_leaf(buf: &[u8], ctx: &BlockContext<'_>) -> Result<LeafBlock, Find
     let v5 = ctx.geo.has_crc;
     let block = ctx.lblk;
     let hs = leaf_hdr_size(v5);
-    let hdr = parse_hdr(buf, ctx, hs, LeafHdr::parse)?;
-    let (crc, mut findings, magic_ok) = check_da_block(buf, ctx, &hdr.info, true);
+    let (mut blk, magic_ok) = LeafBlock::start(buf, ctx, hs, LeafHdr::parse, |h| &h.info, true)?;
     if !magic_ok {
-        return Ok(LeafBlock {
-            hdr,
-            crc,
-            entries: Vec::new(),
-            findings,
-        });
+        return Ok(blk);
     }
+    let (hdr, findings) = (&blk.hdr, &mut blk.findings);
     let bs = buf.len();
     let firstused = hdr.firstused_bytes(v5, bs);
     let max_entries = bs.saturating_sub(hs) / LEAF_ENTRY_SIZE;
@@ -350,12 +364,8 @@ pub fn decode_leaf(buf: &[u8], ctx: &BlockContext<'_>) -> Result<LeafBlock, Find
         }
         entries.push(e);
     }
-    Ok(LeafBlock {
-        hdr,
-        crc,
-        entries,
-        findings,
-    })
+    blk.entries = entries;
+    Ok(blk)
 }
 
 impl LeafBlock {
@@ -373,10 +383,7 @@ impl LeafBlock {
 
     /// The block as `xfs_db -c 'inode N' -c 'ablock B' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
-        let mut out = String::new();
-        for (p, f) in self.header_fields() {
-            line(&mut out, p, &f);
-        }
+        let mut out = lines(&self.header_fields());
         let fm: Vec<Vec<String>> = self
             .hdr
             .freemap
@@ -392,33 +399,28 @@ impl LeafBlock {
             return out;
         }
         let bit = |e: &LeafEntry, m: u8| u8::from(e.flags & m != 0).to_string();
-        let rows: Vec<Vec<String>> = self
-            .entries
-            .iter()
-            .map(|e| {
+        let columns = [
+            "hashval",
+            "nameidx",
+            "incomplete",
+            "root",
+            "secure",
+            "local",
+        ];
+        let rows = hashed_rows(
+            &self.entries,
+            |e| e.hashval,
+            |e| {
                 vec![
-                    Field::hex("", e.hashval, 32).render_value(),
                     e.nameidx.to_string(),
                     bit(e, XFS_ATTR_INCOMPLETE),
                     bit(e, XFS_ATTR_ROOT),
                     bit(e, XFS_ATTR_SECURE),
                     bit(e, XFS_ATTR_LOCAL),
                 ]
-            })
-            .collect();
-        struct_array(
-            &mut out,
-            "entries",
-            &[
-                "hashval",
-                "nameidx",
-                "incomplete",
-                "root",
-                "secure",
-                "local",
-            ],
-            &rows,
+            },
         );
+        struct_array(&mut out, "entries", &columns, &rows);
         for (i, e) in self.entries.iter().enumerate() {
             let p = format!("nvlist[{i}].");
             match &e.name {

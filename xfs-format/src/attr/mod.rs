@@ -24,10 +24,12 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::da_btree::{self, hash_disorder, node_entries, DaVisit, DaVisitor, DaWalkFinding};
+use crate::da_btree::{
+    self, hash_disorder, node_entries, struct_array, DaVisit, DaVisitor, DaWalkFinding,
+};
 use crate::fields::{CrcState, Field, Value};
 use crate::sb::Geometry;
-use crate::verify::{self, Expected, Layout};
+use crate::verify::Layout;
 
 pub mod leaf;
 pub mod remote;
@@ -69,6 +71,7 @@ pub const XATTR_SIZE_MAX: u32 = 65536;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Namespace {
+    /// No namespace bit: Linux `user.`.
     User,
     /// `XFS_ATTR_ROOT`, shown to Linux users as `trusted.`.
     Trusted,
@@ -79,6 +82,7 @@ pub enum Namespace {
 }
 
 impl Namespace {
+    /// The namespace of the entry flags `flags`.
     pub fn from_flags(flags: u8) -> Namespace {
         match (flags & XFS_ATTR_ROOT != 0, flags & XFS_ATTR_SECURE != 0) {
             (false, false) => Namespace::User,
@@ -103,169 +107,328 @@ impl Namespace {
 /// fork concerned; shortform findings concern the inode's attribute fork.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum Finding {
+    /// Shortform attribute fork of `have` bytes is shorter than its header.
     #[error("shortform attribute fork of {have} bytes is shorter than its header")]
-    SfShort { have: usize },
-    #[error("shortform totsize {totsize} is outside {min}..={fork_len} (header..fork size)")]
-    SfBadTotsize {
-        totsize: u16,
-        min: usize,
-        fork_len: usize,
-    },
-    #[error("shortform entry {index} at byte {offset} runs past totsize {end}")]
-    SfEntryOverrun {
-        index: usize,
-        offset: usize,
-        end: usize,
-    },
-    #[error("shortform header counts {count} entries, {found} fit")]
-    SfCountMismatch { count: u8, found: usize },
-    #[error("shortform entries end at byte {end}, totsize is {totsize}")]
-    SfSizeMismatch { end: usize, totsize: u16 },
-    #[error("shortform entry {index}: empty name")]
-    SfEmptyName { index: usize },
-    #[error("shortform entry {index}: both root and secure flags set ({flags:#x})")]
-    SfBadNamespace { index: usize, flags: u8 },
-
-    #[error("block {block}: {have} bytes, the header needs {need}")]
-    ShortBlock {
-        block: u32,
-        need: usize,
+    SfShort {
+        /// Size of the fork in bytes.
         have: usize,
     },
+    /// Shortform totsize `totsize` is outside `min`..=`fork_len` (header..fork size).
+    #[error("shortform totsize {totsize} is outside {min}..={fork_len} (header..fork size)")]
+    SfBadTotsize {
+        /// The fork header's `totsize` in bytes.
+        totsize: u16,
+        /// The lowest valid value.
+        min: usize,
+        /// Size of the attribute fork in bytes.
+        fork_len: usize,
+    },
+    /// Shortform entry `index` at byte `offset` runs past totsize `end`.
+    #[error("shortform entry {index} at byte {offset} runs past totsize {end}")]
+    SfEntryOverrun {
+        /// Index of the entry.
+        index: usize,
+        /// Byte offset of the entry in the fork.
+        offset: usize,
+        /// The header's `totsize`: where the entries must end.
+        end: usize,
+    },
+    /// Shortform header counts `count` entries, `found` fit.
+    #[error("shortform header counts {count} entries, {found} fit")]
+    SfCountMismatch {
+        /// The count the header claims.
+        count: u8,
+        /// The value found.
+        found: usize,
+    },
+    /// Shortform entries end at byte `end`, totsize is `totsize`.
+    #[error("shortform entries end at byte {end}, totsize is {totsize}")]
+    SfSizeMismatch {
+        /// Byte offset where the entries end.
+        end: usize,
+        /// The fork header's `totsize` in bytes.
+        totsize: u16,
+    },
+    /// Shortform entry `index`: empty name.
+    #[error("shortform entry {index}: empty name")]
+    SfEmptyName {
+        /// Index of the entry.
+        index: usize,
+    },
+    /// Shortform entry `index`: both root and secure flags set (`flags`).
+    #[error("shortform entry {index}: both root and secure flags set ({flags:#x})")]
+    SfBadNamespace {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's flags.
+        flags: u8,
+    },
+
+    /// Block `block`: `have` bytes, the header needs `need`.
+    #[error("block {block}: {have} bytes, the header needs {need}")]
+    ShortBlock {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Bytes the header needs.
+        need: usize,
+        /// Bytes available.
+        have: usize,
+    },
+    /// Block `block`: magic `found`, expected `expected`.
     #[error("block {block}: magic {found:#x}, expected {expected}")]
     BadMagic {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: &'static str,
     },
+    /// Block `block`: bad CRC.
     #[error("block {block}: bad CRC")]
-    BadCrc { block: u32 },
+    BadCrc {
+        /// Logical block of the attribute fork.
+        block: u32,
+    },
+    /// Block `block`: blkno `found`, expected daddr `expected`.
     #[error("block {block}: blkno {found}, expected daddr {expected}")]
     BadBlkno {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Block `block`: owner `found`, expected `expected`.
     #[error("block {block}: owner {found}, expected {expected}")]
     BadOwner {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u64,
+        /// The value expected.
         expected: u64,
     },
+    /// Block `block`: uuid does not match the filesystem.
     #[error("block {block}: uuid does not match the filesystem")]
-    BadUuid { block: u32 },
+    BadUuid {
+        /// Logical block of the attribute fork.
+        block: u32,
+    },
 
+    /// Leaf `block`: firstused `firstused` is outside `min`..=`max`.
     #[error("leaf {block}: firstused {firstused} is outside {min}..={max}")]
     LeafBadFirstused {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The header's `firstused` in bytes.
         firstused: u32,
+        /// The lowest valid value.
         min: usize,
+        /// The largest valid value (or how many fit).
         max: usize,
     },
+    /// Leaf `block`: `count` entries do not fit (`max` fit).
     #[error("leaf {block}: {count} entries do not fit ({max} fit)")]
-    LeafTooManyEntries { block: u32, count: u16, max: usize },
+    LeafTooManyEntries {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// The count the header claims.
+        count: u16,
+        /// The largest valid value (or how many fit).
+        max: usize,
+    },
+    /// Leaf `block` entry `index`: nameidx `nameidx` outside the name area.
     #[error("leaf {block} entry {index}: nameidx {nameidx} outside the name area")]
     LeafBadNameidx {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The entry's `nameidx`.
         nameidx: u16,
     },
+    /// Leaf `block` entry `index`: name/value at `nameidx` runs past the block end.
     #[error("leaf {block} entry {index}: name/value at {nameidx} runs past the block end")]
     LeafNameOverrun {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The entry's `nameidx`.
         nameidx: u16,
     },
+    /// Leaf `block` entry `index`: empty name.
     #[error("leaf {block} entry {index}: empty name")]
-    LeafEmptyName { block: u32, index: usize },
+    LeafEmptyName {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Index of the entry.
+        index: usize,
+    },
+    /// Leaf `block` entry `index`: stored hash `stored`, name hashes to `computed`.
     #[error("leaf {block} entry {index}: stored hash {stored:#x}, name hashes to {computed:#x}")]
     LeafBadHash {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The entry's `hashval`.
         stored: u32,
+        /// The hash of its name.
         computed: u32,
     },
+    /// Leaf `block` entry `index`: hash `hashval` is lower than its predecessor's.
     #[error("leaf {block} entry {index}: hash {hashval:#x} is lower than its predecessor's")]
     LeafHashOrder {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The hash value.
         hashval: u32,
     },
+    /// Leaf `block` entry `index`: both root and secure flags set (`flags`).
     #[error("leaf {block} entry {index}: both root and secure flags set ({flags:#x})")]
-    LeafBadNamespace { block: u32, index: usize, flags: u8 },
+    LeafBadNamespace {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Index of the entry.
+        index: usize,
+        /// The entry's flags.
+        flags: u8,
+    },
+    /// Leaf `block` entry `index`: local value of `valuelen` bytes exceeds `max`.
     #[error("leaf {block} entry {index}: local value of {valuelen} bytes exceeds {max}")]
     LeafValueTooLong {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// Value length in bytes.
         valuelen: u32,
+        /// The largest valid value (or how many fit).
         max: u32,
     },
+    /// Leaf `block` entry `index`: incomplete (being set or removed).
     #[error("leaf {block} entry {index}: incomplete (being set or removed)")]
-    Incomplete { block: u32, index: usize },
+    Incomplete {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Index of the entry.
+        index: usize,
+    },
 
+    /// Node `block`: level `level` outside 1..=`max`.
     #[error("node {block}: level {level} outside 1..={max}")]
-    NodeBadLevel { block: u32, level: u16, max: u16 },
+    NodeBadLevel {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// The level the block claims.
+        level: u16,
+        /// The largest valid value (or how many fit).
+        max: u16,
+    },
+    /// Node `block`: `count` entries, `max` fit.
     #[error("node {block}: {count} entries, {max} fit")]
-    NodeBadCount { block: u32, count: u16, max: usize },
+    NodeBadCount {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// The count the header claims.
+        count: u16,
+        /// The largest valid value (or how many fit).
+        max: usize,
+    },
+    /// Node `block` entry `index`: hash `hashval` is lower than its predecessor's.
     #[error("node {block} entry {index}: hash {hashval:#x} is lower than its predecessor's")]
     NodeHashOrder {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// Index of the entry.
         index: usize,
+        /// The hash value.
         hashval: u32,
     },
-    #[error(
-        "node {block} entry {index}: hash {hashval:#x}, child {child} ends at {child_last:#x}"
-    )]
-    NodeHashMismatch {
-        block: u32,
-        index: usize,
-        hashval: u32,
-        child: u32,
-        child_last: u32,
-    },
+    /// Block `block`: level `found`, the parent implies `expected`.
     #[error("block {block}: level {found}, the parent implies {expected}")]
     ChildLevel {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u16,
+        /// The value expected.
         expected: u16,
     },
-    #[error("block {block}: deeper than {max} levels")]
-    TooDeep { block: u32, max: u16 },
-    #[error("block {block} is reached twice (cycle or shared block)")]
-    Revisited { block: u32 },
+    /// Block `block` could not be read: `error`.
     #[error("block {block} could not be read: {error}")]
-    ReadFailed { block: u32, error: String },
-    #[error("walk stopped after {limit} blocks")]
-    BlockLimit { limit: usize },
+    ReadFailed {
+        /// Logical block of the attribute fork.
+        block: u32,
+        /// Why the read failed.
+        error: String,
+    },
+    /// Leaf `block`: `which` is `found`, expected `expected`.
     #[error("leaf {block}: {which} is {found}, expected {expected}")]
     BadSibling {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// `forw` or `back`.
         which: &'static str,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
 
+    /// Remote value block `block`: offset `found`, expected `expected`.
     #[error("remote value block {block}: offset {found}, expected {expected}")]
     RemoteBadOffset {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Remote value block `block`: `found` bytes, expected `expected`.
     #[error("remote value block {block}: {found} bytes, expected {expected}")]
     RemoteBadBytes {
+        /// Logical block of the attribute fork.
         block: u32,
+        /// The value found.
         found: u32,
+        /// The value expected.
         expected: u32,
     },
+    /// Remote value of `valuelen` bytes exceeds the `max` byte maximum.
     #[error("remote value of {valuelen} bytes exceeds the {max} byte maximum")]
-    RemoteTooLong { valuelen: u32, max: u32 },
+    RemoteTooLong {
+        /// Value length in bytes.
+        valuelen: u32,
+        /// [`XATTR_SIZE_MAX`].
+        max: u32,
+    },
+    /// Remote value block `valueblk` + `count` blocks overflows the fork offsets.
     #[error("remote value block {valueblk} + {count} blocks overflows the fork offsets")]
-    RemoteBlockOverflow { valueblk: u32, count: u32 },
+    RemoteBlockOverflow {
+        /// First logical block of the value.
+        valueblk: u32,
+        /// Number of blocks the value needs.
+        count: u32,
+    },
+    /// A finding of the da-btree walk (depth, cycles, block budget, node keys against
+    /// their children); blocks are logical blocks of the attribute fork. Serialized as
+    /// the walk finding itself.
+    #[error("{0}")]
+    #[serde(untagged)]
+    DaWalk(DaWalkFinding),
 }
 
 /// What a v5 block header is checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockContext<'g> {
+    /// The filesystem geometry (layout version, metadata uuid).
     pub geo: &'g Geometry,
     /// Logical block number in the attribute fork (names findings).
     pub lblk: u32,
@@ -286,16 +449,7 @@ pub(crate) fn check_v5_ident(
     findings: &mut Vec<Finding>,
 ) -> CrcState {
     let block = ctx.lblk;
-    let h = verify::verify(
-        buf,
-        layout,
-        &Expected {
-            magic: None,
-            blkno: ctx.daddr,
-            uuid: Some(ctx.geo.meta_uuid),
-            owner: Some(ctx.owner),
-        },
-    );
+    let h = da_btree::verify_v5_ident(buf, layout, ctx.daddr, ctx.geo.meta_uuid, Some(ctx.owner));
     if h.crc == CrcState::Bad {
         findings.push(Finding::BadCrc { block });
     }
@@ -340,37 +494,65 @@ pub(crate) fn parse_hdr<H>(
     parse(buf, ctx.geo.has_crc).ok_or_else(short)
 }
 
-/// The checks every da block of an attribute fork gets before its contents: the v5 header
-/// of its blkinfo and the magic (of a leaf when `leaf`, else of a node). Returns the CRC
-/// state, the findings and whether the magic is the expected one.
-pub(crate) fn check_da_block(
-    buf: &[u8],
-    ctx: &BlockContext<'_>,
-    info: &DaBlkinfo,
-    leaf: bool,
-) -> (CrcState, Vec<Finding>, bool) {
-    let mut findings = Vec::new();
-    let crc = match &info.v5 {
-        Some(v) => check_v5_ident(
-            buf,
-            &Layout::DA3_BLKINFO,
-            ctx,
-            v.blkno,
-            v.owner,
-            &mut findings,
-        ),
-        None => CrcState::Unchecked,
-    };
-    let (magic, what) = expected_magic(ctx.geo.has_crc, leaf);
-    let ok = info.magic == magic;
-    if !ok {
-        findings.push(Finding::BadMagic {
-            block: ctx.lblk,
-            found: info.magic.into(),
-            expected: what,
-        });
+/// A decoded da block of an attribute fork: a node block ([`NodeBlock`]) or a leaf block
+/// ([`LeafBlock`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttrDaBlock<H, E> {
+    /// The block header (`xfs_da_intnode` / `xfs_attr_leafblock` header, v4 or v5 form).
+    pub hdr: H,
+    /// The state of the v5 CRC (`Unchecked` on v4).
+    pub crc: CrcState,
+    /// The entries that fit in the block, at most the header's `count`; none when the magic
+    /// is wrong.
+    pub entries: Vec<E>,
+    /// What is wrong with the block.
+    pub findings: Vec<Finding>,
+}
+
+impl<H, E> AttrDaBlock<H, E> {
+    /// Starts decoding a da block (`leaf`: an attribute leaf, else a node): parses its
+    /// `hs`-byte header, checks the v5 header of its blkinfo (`info` of the header) and
+    /// the magic. Returns the block without entries and whether the magic is the expected
+    /// one. `Err` only when the block is shorter than the header.
+    pub(crate) fn start(
+        buf: &[u8],
+        ctx: &BlockContext<'_>,
+        hs: usize,
+        parse: impl FnOnce(&[u8], bool) -> Option<H>,
+        info: impl FnOnce(&H) -> &DaBlkinfo,
+        leaf: bool,
+    ) -> Result<(Self, bool), Finding> {
+        let hdr = parse_hdr(buf, ctx, hs, parse)?;
+        let info = info(&hdr);
+        let mut findings = Vec::new();
+        let crc = match &info.v5 {
+            Some(v) => check_v5_ident(
+                buf,
+                &Layout::DA3_BLKINFO,
+                ctx,
+                v.blkno,
+                v.owner,
+                &mut findings,
+            ),
+            None => CrcState::Unchecked,
+        };
+        let (magic, what) = expected_magic(ctx.geo.has_crc, leaf);
+        let ok = info.magic == magic;
+        if !ok {
+            findings.push(Finding::BadMagic {
+                block: ctx.lblk,
+                found: info.magic.into(),
+                expected: what,
+            });
+        }
+        let blk = AttrDaBlock {
+            hdr,
+            crc,
+            entries: Vec::new(),
+            findings,
+        };
+        Ok((blk, ok))
     }
-    (crc, findings, ok)
 }
 
 /// The `xfs_db print` fields of a da blkinfo, each with its prefix (`hdr.info.` and, for
@@ -396,41 +578,20 @@ pub(crate) fn line(out: &mut String, prefix: &str, f: &Field) {
     out.push('\n');
 }
 
-/// xfs_db's printing of an array of structures indexed from 0.
-pub(crate) fn struct_array(out: &mut String, name: &str, names: &[&str], rows: &[Vec<String>]) {
-    let n = rows.len();
-    if n == 0 {
-        return;
+/// The `xfs_db print` lines of `fields`, each under its prefix.
+pub(crate) fn lines(fields: &[(&str, Field)]) -> String {
+    let mut out = String::new();
+    for (p, f) in fields {
+        line(&mut out, p, f);
     }
-    if n == 1 {
-        out.push_str(&format!("{name}[0] = "));
-    } else {
-        out.push_str(&format!("{name}[0-{}] = ", n.saturating_sub(1)));
-    }
-    out.push('[');
-    out.push_str(&names.join(","));
-    out.push_str("] ");
-    for (i, r) in rows.iter().enumerate() {
-        out.push_str(&format!("\n{i}:[{}]", r.join(",")));
-        if i.saturating_add(1) < n {
-            out.push(' ');
-        }
-    }
-    out.push('\n');
+    out
 }
 
 // ---------------------------------------------------------------------------------------
 // Node blocks
 
 /// A decoded da-node block of an attribute fork.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NodeBlock {
-    pub hdr: NodeHdr,
-    pub crc: CrcState,
-    /// The entries that fit in the block, at most `hdr.count`.
-    pub entries: Vec<NodeEntry>,
-    pub findings: Vec<Finding>,
-}
+pub type NodeBlock = AttrDaBlock<NodeHdr, NodeEntry>;
 
 /// The magic a leaf (`leaf`) or node block of this filesystem version must carry, and its
 /// description.
@@ -449,18 +610,13 @@ pub fn decode_node(buf: &[u8], ctx: &BlockContext<'_>) -> Result<NodeBlock, Find
     let v5 = ctx.geo.has_crc;
     let block = ctx.lblk;
     let hs = da_btree::node_hdr_size(v5);
-    let hdr = parse_hdr(buf, ctx, hs, NodeHdr::parse)?;
-    let (crc, mut findings, magic_ok) = check_da_block(buf, ctx, &hdr.info, false);
+    let (mut blk, magic_ok) = NodeBlock::start(buf, ctx, hs, NodeHdr::parse, |h| &h.info, false)?;
     if !magic_ok {
-        return Ok(NodeBlock {
-            hdr,
-            crc,
-            entries: Vec::new(),
-            findings,
-        });
+        return Ok(blk);
     }
+    let hdr = &blk.hdr;
     if hdr.level == 0 || hdr.level > DA_NODE_MAXDEPTH {
-        findings.push(Finding::NodeBadLevel {
+        blk.findings.push(Finding::NodeBadLevel {
             block,
             level: hdr.level,
             max: DA_NODE_MAXDEPTH,
@@ -469,26 +625,21 @@ pub fn decode_node(buf: &[u8], ctx: &BlockContext<'_>) -> Result<NodeBlock, Find
     let max = NodeHdr::max_entries(buf.len(), v5);
     let count = usize::from(hdr.count);
     if count == 0 || count > max {
-        findings.push(Finding::NodeBadCount {
+        blk.findings.push(Finding::NodeBadCount {
             block,
             count: hdr.count,
             max,
         });
     }
-    let entries = node_entries(buf, v5, count.min(max));
-    for (index, hashval) in hash_disorder(entries.iter().map(|e| e.hashval)) {
-        findings.push(Finding::NodeHashOrder {
+    blk.entries = node_entries(buf, v5, count.min(max));
+    for (index, hashval) in hash_disorder(blk.entries.iter().map(|e| e.hashval)) {
+        blk.findings.push(Finding::NodeHashOrder {
             block,
             index,
             hashval,
         });
     }
-    Ok(NodeBlock {
-        hdr,
-        crc,
-        entries,
-        findings,
-    })
+    Ok(blk)
 }
 
 impl NodeBlock {
@@ -502,20 +653,8 @@ impl NodeBlock {
 
     /// The block as `xfs_db -c 'inode N' -c 'ablock B' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
-        let mut out = String::new();
-        for (p, f) in self.header_fields() {
-            line(&mut out, p, &f);
-        }
-        let rows: Vec<Vec<String>> = self
-            .entries
-            .iter()
-            .map(|e| {
-                vec![
-                    Field::hex("", e.hashval, 32).render_value(),
-                    e.before.to_string(),
-                ]
-            })
-            .collect();
+        let mut out = lines(&self.header_fields());
+        let rows = da_btree::node_rows(&self.entries);
         struct_array(&mut out, "btree", &["hashval", "before"], &rows);
         out
     }
@@ -556,21 +695,32 @@ where
 /// An attribute's value: stored in place, or in remote blocks of the attribute fork.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum AttrValue {
+    /// Stored in the leaf or shortform fork.
     Local(Vec<u8>),
-    Remote { valueblk: u32, valuelen: u32 },
+    /// Stored in remote blocks.
+    Remote {
+        /// First logical block of the value.
+        valueblk: u32,
+        /// Value length in bytes.
+        valuelen: u32,
+    },
 }
 
 /// One attribute as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attr {
+    /// The namespace its flags put it in.
     pub namespace: Namespace,
     /// The raw on-disk flags (incomplete, local, namespace bits).
     pub flags: u8,
+    /// The name, without namespace prefix.
     pub name: Vec<u8>,
+    /// The value or where it lives.
     pub value: AttrValue,
 }
 
 impl Attr {
+    /// The attribute is being created or removed (`XFS_ATTR_INCOMPLETE`).
     pub fn is_incomplete(&self) -> bool {
         self.flags & XFS_ATTR_INCOMPLETE != 0
     }
@@ -586,6 +736,7 @@ pub struct AttrListing {
     pub leaves: Vec<u32>,
     /// Logical blocks of the node blocks entered.
     pub nodes: Vec<u32>,
+    /// What is wrong with the fork's blocks.
     pub findings: Vec<Finding>,
 }
 
@@ -715,24 +866,7 @@ impl<R: AttrBlocks + ?Sized> DaVisitor for Lister<'_, R> {
     }
 
     fn report(&mut self, finding: DaWalkFinding) {
-        self.out.findings.push(match finding {
-            DaWalkFinding::TooDeep { block, max } => Finding::TooDeep { block, max },
-            DaWalkFinding::Revisited { block } => Finding::Revisited { block },
-            DaWalkFinding::BlockLimit { limit } => Finding::BlockLimit { limit },
-            DaWalkFinding::HashMismatch {
-                block,
-                index,
-                hashval,
-                child,
-                child_last,
-            } => Finding::NodeHashMismatch {
-                block,
-                index,
-                hashval,
-                child,
-                child_last,
-            },
-        });
+        self.out.findings.push(Finding::DaWalk(finding));
     }
 }
 
@@ -748,21 +882,15 @@ impl<R: AttrBlocks + ?Sized> Lister<'_, R> {
                 .and_then(|p| self.chain.get(p))
                 .map_or(0, |c| c.0);
             let next = self.chain.get(i.saturating_add(1)).map_or(0, |c| c.0);
-            if back != prev {
-                self.out.findings.push(Finding::BadSibling {
-                    block: blk,
-                    which: "back",
-                    found: back,
-                    expected: prev,
-                });
-            }
-            if forw != next {
-                self.out.findings.push(Finding::BadSibling {
-                    block: blk,
-                    which: "forw",
-                    found: forw,
-                    expected: next,
-                });
+            for (which, found, expected) in [("back", back, prev), ("forw", forw, next)] {
+                if found != expected {
+                    self.out.findings.push(Finding::BadSibling {
+                        block: blk,
+                        which,
+                        found,
+                        expected,
+                    });
+                }
             }
         }
     }

@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 
-use super::{chars, check_v5_ident, line, AttrBlocks, BlockContext, Finding, XATTR_SIZE_MAX};
+use super::{chars, check_v5_ident, lines, AttrBlocks, BlockContext, Finding, XATTR_SIZE_MAX};
 use crate::bytes::be_u32;
-use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::da_btree::Da3Info;
+use crate::fields::{CrcState, Field};
 use crate::sb::Geometry;
 use crate::verify::Layout;
 
@@ -17,18 +18,21 @@ pub const ATTR3_RMT_HDR_SIZE: usize = 56;
 /// Offset of `rm_crc`.
 pub const ATTR3_RMT_CRC_OFF: usize = 12;
 
-/// `struct xfs_attr3_rmt_hdr`.
+/// The header of a remote block: `struct xfs_attr3_rmt_hdr` (remote attribute value,
+/// fields `rm_*`, [`Layout::ATTR3_RMT_HDR`]) and `struct xfs_dsymlink_hdr` (remote symlink
+/// target, fields `sl_*`, [`Layout::DSYMLINK_HDR`]) have one on-disk shape, decoded here
+/// once. Field names drop the `rm_`/`sl_` prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct RmtHdr {
-    pub rm_magic: u32,
-    pub rm_offset: u32,
-    pub rm_bytes: u32,
-    /// Big-endian reading of the stored checksum.
-    pub rm_crc: u32,
-    pub rm_uuid: [u8; 16],
-    pub rm_owner: u64,
-    pub rm_blkno: u64,
-    pub rm_lsn: u64,
+    /// `rm_magic` / `sl_magic`: [`XFS_ATTR3_RMT_MAGIC`] or `XFS_SYMLINK_MAGIC`.
+    pub magic: u32,
+    /// `rm_offset` / `sl_offset`: byte offset in the value or target of this block's data.
+    pub offset: u32,
+    /// `rm_bytes` / `sl_bytes`: data bytes held after the header.
+    pub bytes: u32,
+    /// The self-describing fields: `rm_crc`, `rm_blkno`, `rm_lsn`, `rm_uuid`, `rm_owner`
+    /// (`sl_*` alike).
+    pub ident: Da3Info,
 }
 
 impl RmtHdr {
@@ -36,26 +40,50 @@ impl RmtHdr {
     pub fn parse(b: &[u8]) -> Option<RmtHdr> {
         let l = &Layout::ATTR3_RMT_HDR;
         Some(RmtHdr {
-            rm_magic: be_u32(b, l.magic.0)?,
-            rm_offset: be_u32(b, 4)?,
-            rm_bytes: be_u32(b, 8)?,
-            rm_crc: be_u32(b, l.crc)?,
-            rm_uuid: l.read_uuid(b)?,
-            rm_owner: l.read_owner(b)?,
-            rm_blkno: l.read_blkno(b)?,
-            rm_lsn: l.read_lsn(b)?,
+            magic: be_u32(b, l.magic.0)?,
+            offset: be_u32(b, 4)?,
+            bytes: be_u32(b, 8)?,
+            ident: Da3Info::read(b, l)?,
         })
+    }
+
+    /// The header fields in `xfs_db print` order; `crc` is the state of the block's CRC.
+    pub fn fields(&self, crc: CrcState) -> Vec<Field> {
+        let id = &self.ident;
+        vec![
+            Field::hex("magic", self.magic, 32),
+            Field::dec("offset", self.offset, 32),
+            Field::dec("bytes", self.bytes, 32),
+            id.crc_field(crc),
+            id.uuid_field(),
+            id.owner_field(),
+            id.bno_field(),
+            id.lsn_field(),
+        ]
+    }
+
+    /// The data bytes the header claims (`bytes` of them after the header), capped at the
+    /// block's end.
+    pub fn data<'a>(&self, block: &'a [u8]) -> &'a [u8] {
+        let space = block.len().saturating_sub(ATTR3_RMT_HDR_SIZE);
+        let n = usize::try_from(self.bytes).unwrap_or(usize::MAX).min(space);
+        block
+            .get(ATTR3_RMT_HDR_SIZE..ATTR3_RMT_HDR_SIZE.saturating_add(n))
+            .unwrap_or_default()
     }
 }
 
 /// One remote value block: its v5 header (`None` on v4) and its data bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RemoteBlock {
+    /// The v5 `xfs_attr3_rmt_hdr` (`None` on v4).
     pub hdr: Option<RmtHdr>,
+    /// The state of the v5 CRC (`Unchecked` on v4).
     pub crc: CrcState,
     /// The data bytes xfs_db shows: `rm_bytes` (capped at the block's space) on v5, the whole
     /// block on v4.
     pub data: Vec<u8>,
+    /// What is wrong with the block.
     pub findings: Vec<Finding>,
 }
 
@@ -81,28 +109,22 @@ pub fn decode_remote_block(buf: &[u8], ctx: &BlockContext<'_>) -> Result<RemoteB
         buf,
         &Layout::ATTR3_RMT_HDR,
         ctx,
-        hdr.rm_blkno,
-        hdr.rm_owner,
+        hdr.ident.blkno,
+        hdr.ident.owner,
         &mut findings,
     );
-    let data = if hdr.rm_magic != XFS_ATTR3_RMT_MAGIC {
+    let data = if hdr.magic != XFS_ATTR3_RMT_MAGIC {
         findings.insert(
             0,
             Finding::BadMagic {
                 block: ctx.lblk,
-                found: hdr.rm_magic,
+                found: hdr.magic,
                 expected: "0x5841524d (XARM)",
             },
         );
         Vec::new()
     } else {
-        let space = buf.len().saturating_sub(ATTR3_RMT_HDR_SIZE);
-        let n = usize::try_from(hdr.rm_bytes)
-            .unwrap_or(usize::MAX)
-            .min(space);
-        buf.get(ATTR3_RMT_HDR_SIZE..ATTR3_RMT_HDR_SIZE.saturating_add(n))
-            .unwrap_or_default()
-            .to_vec()
+        hdr.data(buf).to_vec()
     };
     Ok(RemoteBlock {
         hdr: Some(hdr),
@@ -113,44 +135,29 @@ pub fn decode_remote_block(buf: &[u8], ctx: &BlockContext<'_>) -> Result<RemoteB
 }
 
 impl RemoteBlock {
-    /// The v5 header fields in `xfs_db print` order (empty on v4).
-    pub fn header_fields(&self) -> Vec<Field> {
+    /// The v5 header fields in `xfs_db print` order, each with its prefix (`hdr.`); empty
+    /// on v4.
+    pub fn header_fields(&self) -> Vec<(&'static str, Field)> {
         let Some(h) = &self.hdr else {
             return Vec::new();
         };
-        vec![
-            Field::hex("hdr.magic", h.rm_magic, 32),
-            Field::dec("hdr.offset", h.rm_offset, 32),
-            Field::dec("hdr.bytes", h.rm_bytes, 32),
-            Field {
-                name: "hdr.crc",
-                value: Value::Crc {
-                    value: h.rm_crc,
-                    state: self.crc,
-                },
-            },
-            Field {
-                name: "hdr.uuid",
-                value: Value::Uuid(h.rm_uuid),
-            },
-            Field::nullable("hdr.owner", h.rm_owner, 64),
-            Field::nullable("hdr.bno", h.rm_blkno, 64),
-            Field::num("hdr.lsn", h.rm_lsn, 64, Radix::Hex, Null::Plain),
-        ]
+        h.fields(self.crc)
+            .into_iter()
+            .map(|f| ("hdr.", f))
+            .collect()
     }
 
     /// The block as `xfs_db ... -c 'ablock B' -c print` prints a remote value block.
     /// On v5 with a wrong magic xfs_db prints nothing for it; so does this.
     pub fn render_xfs_db(&self) -> String {
-        let mut out = String::new();
-        if let Some(h) = &self.hdr {
-            if h.rm_magic != XFS_ATTR3_RMT_MAGIC {
-                return out;
-            }
+        if self
+            .hdr
+            .as_ref()
+            .is_some_and(|h| h.magic != XFS_ATTR3_RMT_MAGIC)
+        {
+            return String::new();
         }
-        for f in self.header_fields() {
-            line(&mut out, "", &f);
-        }
+        let mut out = lines(&self.header_fields());
         out.push_str(&format!("data = {}\n", chars(&self.data)));
         out
     }
@@ -163,10 +170,12 @@ pub struct RemoteValue {
     pub value: Vec<u8>,
     /// Logical blocks read, in order.
     pub blocks: Vec<u32>,
+    /// What is wrong with the value's blocks.
     pub findings: Vec<Finding>,
 }
 
 impl RemoteValue {
+    /// All `valuelen` bytes of the value were read.
     pub fn is_complete(&self, valuelen: u32) -> bool {
         u32::try_from(self.value.len()).ok() == Some(valuelen)
     }
@@ -244,19 +253,19 @@ pub fn read_remote_value<R: AttrBlocks + ?Sized>(
         out.findings.extend(blk.findings.iter().cloned());
         let take = usize::try_from(expected).unwrap_or(usize::MAX);
         match &blk.hdr {
-            Some(h) if h.rm_magic != XFS_ATTR3_RMT_MAGIC => break,
+            Some(h) if h.magic != XFS_ATTR3_RMT_MAGIC => break,
             Some(h) => {
-                if h.rm_offset != done {
+                if h.offset != done {
                     out.findings.push(Finding::RemoteBadOffset {
                         block: lblk,
-                        found: h.rm_offset,
+                        found: h.offset,
                         expected: done,
                     });
                 }
-                if h.rm_bytes != expected {
+                if h.bytes != expected {
                     out.findings.push(Finding::RemoteBadBytes {
                         block: lblk,
-                        found: h.rm_bytes,
+                        found: h.bytes,
                         expected,
                     });
                 }

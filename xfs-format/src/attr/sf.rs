@@ -16,8 +16,11 @@ pub const SF_HDR_SIZE: usize = 4;
 /// `struct xfs_attr_sf_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SfHdr {
+    /// `totsize`: bytes used by the header and all entries.
     pub totsize: u16,
+    /// `count`: number of entries.
     pub count: u8,
+    /// `padding`.
     pub padding: u8,
 }
 
@@ -26,14 +29,20 @@ pub struct SfHdr {
 pub struct SfEntry {
     /// Byte offset of the entry in the fork.
     pub offset: usize,
+    /// `namelen`: name length in bytes.
     pub namelen: u8,
+    /// `valuelen`: value length in bytes.
     pub valuelen: u8,
+    /// `flags`: the namespace bits.
     pub flags: u8,
+    /// `nameval[..namelen]`: the name.
     pub name: Vec<u8>,
+    /// `nameval[namelen..]`: the value.
     pub value: Vec<u8>,
 }
 
 impl SfEntry {
+    /// The namespace the flags put the entry in.
     pub fn namespace(&self) -> Namespace {
         Namespace::from_flags(self.flags)
     }
@@ -42,9 +51,11 @@ impl SfEntry {
 /// A decoded shortform attribute fork.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shortform {
+    /// The fork header.
     pub hdr: SfHdr,
     /// The entries that lie wholly inside the fork, at most `hdr.count`.
     pub entries: Vec<SfEntry>,
+    /// What is wrong with the fork.
     pub findings: Vec<Finding>,
 }
 

@@ -14,7 +14,9 @@ pub const XFS_DIR2_BLOCK_TAIL_SIZE: usize = 8;
 /// `struct xfs_dir2_block_tail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct BlockTail {
+    /// `count`: number of leaf entries.
     pub count: u32,
+    /// `stale`: number of stale leaf entries.
     pub stale: u32,
 }
 

@@ -32,9 +32,11 @@ pub fn data_entsize(namelen: u8, has_ftype: bool) -> usize {
 /// read leniently: fields beyond the buffer read as zero.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct DataHdr {
+    /// `magic` (`XD2D`/`XDD3`, `XD2B`/`XDB3`).
     pub magic: u32,
     /// v5: the self-describing fields (`None` on v4 or when they do not fit).
     pub ident: Option<V5Ident>,
+    /// `bestfree`: the three largest unused regions.
     pub bestfree: [DataFree; 3],
     /// v5 `pad`.
     pub pad: u32,
@@ -73,6 +75,7 @@ pub struct DataItemView<'a> {
 }
 
 impl<'a> DataItemView<'a> {
+    /// The entry or unused region at byte `off` of block `b`.
     pub fn at(b: &'a [u8], off: usize) -> DataItemView<'a> {
         DataItemView { b, off }
     }
@@ -138,7 +141,9 @@ impl<'a> DataItemView<'a> {
 /// `struct xfs_dir2_data_free`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct DataFree {
+    /// `offset`: byte offset of the unused region in the block (0: none).
     pub offset: u16,
+    /// `length`: its length in bytes.
     pub length: u16,
 }
 
@@ -147,48 +152,68 @@ pub struct DataFree {
 pub struct DataEntry {
     /// Byte offset in the block.
     pub pos: u16,
+    /// `inumber`: the inode number.
     pub inumber: u64,
+    /// `namelen`: name length in bytes.
     pub namelen: u8,
+    /// `name`.
     pub name: Vec<u8>,
+    /// `ftype`: file type byte (`XFS_DIR3_FT_*`), when the filesystem has them.
     pub ftype: Option<u8>,
+    /// `tag`: byte offset of the entry (points back to it).
     pub tag: u16,
 }
 
 /// An unused region (`struct xfs_dir2_data_unused`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DataUnused {
+    /// Byte offset in the block.
     pub pos: u16,
+    /// `freetag`: `XFS_DIR2_DATA_FREE_TAG`.
     pub freetag: u16,
+    /// `length`: length of the region in bytes.
     pub length: u16,
+    /// `tag`: byte offset of the region (points back to it).
     pub tag: u16,
 }
 
+/// One item of a data area: an entry or an unused region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum DataItem {
+    /// A live entry.
     Entry(DataEntry),
+    /// An unused region.
     Unused(DataUnused),
 }
 
 /// A data block (`XD2D`/`XDD3`) or single-block directory (`XD2B`/`XDB3`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DataBlock {
+    /// Logical directory block number.
     pub dblock: u32,
+    /// `magic`.
     pub magic: u32,
     /// Block format (data, leaf and tail in one block).
     pub is_block: bool,
     /// v5 layout (by magic).
     pub v5: bool,
+    /// v5: the self-describing fields (`None` on v4).
     pub ident: Option<V5Ident>,
+    /// `bestfree`: the three largest unused regions.
     pub bestfree: [DataFree; 3],
     /// v5 `pad`.
     pub pad: u32,
+    /// The entries and unused regions of the data area, in block order.
     pub items: Vec<DataItem>,
     /// Block format: the hash index.
     pub leaf: Vec<LeafEntry>,
+    /// Block format: `struct xfs_dir2_block_tail`.
     pub tail: Option<BlockTail>,
     /// The filesystem has ftype bytes in entries.
     pub has_ftype: bool,
+    /// The header checks.
     pub checks: DirChecks,
+    /// What is wrong with the block.
     pub findings: Vec<DirFinding>,
     /// Raw bytes needed for xfs_db's rendering of unused regions (`filetype` of a v5 free
     /// region is the byte at its tag): (pos of unused region, byte).
@@ -275,6 +300,7 @@ impl DataBlock {
         out
     }
 
+    /// The block as `xfs_db -c 'dblock N' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
         render_db_fields(&self.fields())
     }

@@ -20,6 +20,7 @@ const FIRSTDB_V5: usize = 48;
 /// zero).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct FreeHdr {
+    /// `magic` (`XD2F`/`XDF3`).
     pub magic: u32,
     /// v5: the self-describing fields (`None` on v4 or when they do not fit).
     pub ident: Option<V5Ident>,
@@ -65,22 +66,30 @@ pub fn free_best(b: &[u8], v5: bool, i: usize) -> u16 {
 /// A free-index block of a node directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FreeBlock {
+    /// Logical directory block number.
     pub dblock: u32,
+    /// `magic` (`XD2F`/`XDF3`).
     pub magic: u32,
+    /// v5: the self-describing fields (`None` on v4).
     pub ident: Option<V5Ident>,
     /// First data block this block describes.
     pub firstdb: i32,
+    /// `nvalid`: number of valid `bests` entries.
     pub nvalid: i32,
+    /// `nused`: number of `bests` entries that are not holes.
     pub nused: i32,
     /// v5 `pad`.
     pub pad: u32,
     /// Best free length per data block, `0xffff` for a hole.
     pub bests: Vec<u16>,
+    /// The header checks.
     pub checks: DirChecks,
+    /// What is wrong with the block.
     pub findings: Vec<DirFinding>,
 }
 
 impl FreeBlock {
+    /// The fields `xfs_db print` shows, one per line.
     pub fn fields(&self) -> Vec<DbField> {
         let mut out = Vec::new();
         let hp = if let Some(id) = &self.ident {
@@ -106,6 +115,7 @@ impl FreeBlock {
         out
     }
 
+    /// The block as `xfs_db -c 'dblock N' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
         render_db_fields(&self.fields())
     }

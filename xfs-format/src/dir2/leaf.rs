@@ -7,12 +7,12 @@
 use serde::Serialize;
 
 use super::{
-    array_field, blkinfo_fields, dir_hdr_size, empty_checks, render_db_fields, short_header,
-    BlockCtx, DaBlkinfo, DbField, DirChecks, DirFinding, XFS_DIR2_LEAF1_MAGIC,
+    array_field, blkinfo_fields, da_hdr_or_empty, dir_hdr_size, empty_checks, render_db_fields,
+    short_header, BlockCtx, DaBlkinfo, DbField, DirChecks, DirFinding, XFS_DIR2_LEAF1_MAGIC,
     XFS_DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC,
 };
 use crate::bytes::{be16, be32, be_u16, be_u32};
-use crate::da_btree::{blkinfo_size, hash_disorder};
+use crate::da_btree::{da_hdr_words, hash_disorder};
 use crate::fields::{Field, Null};
 
 /// `sizeof(struct xfs_dir2_leaf_entry)`.
@@ -25,8 +25,11 @@ pub const XFS_DIR2_NULL_DATAOFF: u16 = 0xffff;
 /// `struct xfs_dir2_leaf_hdr` / `struct xfs_dir3_leaf_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LeafHdr {
+    /// `info`: the da block header.
     pub info: DaBlkinfo,
+    /// `count`: number of leaf entries.
     pub count: u16,
+    /// `stale`: number of stale leaf entries.
     pub stale: u16,
     /// v5 `pad`.
     pub pad: u32,
@@ -35,16 +38,12 @@ pub struct LeafHdr {
 impl LeafHdr {
     /// Decodes the header (v5 layout when `v5`); `None` when it does not fit.
     pub fn parse(b: &[u8], v5: bool) -> Option<LeafHdr> {
-        let at = blkinfo_size(v5);
+        let (info, count, stale, pad) = da_hdr_words(b, v5)?;
         Some(LeafHdr {
-            info: DaBlkinfo::parse(b, v5)?,
-            count: be_u16(b, at)?,
-            stale: be_u16(b, at.checked_add(2)?)?,
-            pad: if v5 {
-                be_u32(b, at.checked_add(4)?)?
-            } else {
-                0
-            },
+            info,
+            count,
+            stale,
+            pad: pad.unwrap_or(0),
         })
     }
 
@@ -64,6 +63,7 @@ impl LeafHdr {
 /// precedes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Leaf1Tail {
+    /// `bestcount`: number of `bests` entries.
     pub bestcount: u32,
 }
 
@@ -98,7 +98,9 @@ impl Leaf1Tail {
 /// `struct xfs_dir2_leaf_entry`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LeafEntry {
+    /// `hashval`: hash of the entry's name.
     pub hashval: u32,
+    /// `address`: the entry's dataptr (directory byte offset / 8; 0 when stale).
     pub address: u32,
 }
 
@@ -157,23 +159,32 @@ pub fn leaf_ents(b: &[u8], v5: bool, n: usize) -> Vec<LeafEntry> {
 /// A leaf block: `leaf1` (leaf format, with bests and tail) or `leafn` (node format).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeafBlock {
+    /// Logical directory block number.
     pub dblock: u32,
+    /// `info`: the da block header.
     pub info: DaBlkinfo,
+    /// The block is a `leaf1` block (else `leafn`).
     pub is_leaf1: bool,
+    /// `count`: number of leaf entries.
     pub count: u16,
+    /// `stale`: number of stale leaf entries.
     pub stale: u16,
     /// v5 `pad`.
     pub pad: u32,
+    /// `ents`: the entries that fit, at most `count`.
     pub ents: Vec<LeafEntry>,
     /// leaf1: `struct xfs_dir2_leaf_tail`.
     pub bestcount: Option<u32>,
     /// leaf1: best free length per data block.
     pub bests: Vec<u16>,
+    /// The header checks.
     pub checks: DirChecks,
+    /// What is wrong with the block.
     pub findings: Vec<DirFinding>,
 }
 
 impl LeafBlock {
+    /// The fields `xfs_db print` shows, one per line.
     pub fn fields(&self) -> Vec<DbField> {
         let mut out = blkinfo_fields(&self.info, "lhdr.info.", self.checks.crc);
         out.push(DbField::new("lhdr.", Field::dec("count", self.count, 16)));
@@ -192,6 +203,7 @@ impl LeafBlock {
         out
     }
 
+    /// The block as `xfs_db -c 'dblock N' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
         render_db_fields(&self.fields())
     }
@@ -202,13 +214,7 @@ pub(crate) fn parse_leaf_block(buf: &[u8], ctx: &BlockCtx, magic: u16) -> LeafBl
     let is_leaf1 = matches!(magic, XFS_DIR2_LEAF1_MAGIC | XFS_DIR3_LEAF1_MAGIC);
     let hdr_len = dir_hdr_size(v5);
     let mut findings = Vec::new();
-    let hdr = LeafHdr::parse(buf, v5).unwrap_or_else(|| LeafHdr {
-        info: DaBlkinfo {
-            magic,
-            ..DaBlkinfo::default()
-        },
-        ..LeafHdr::default()
-    });
+    let hdr = da_hdr_or_empty(LeafHdr::parse(buf, v5), magic, |h| &mut h.info);
     let mut blk = LeafBlock {
         dblock: ctx.dblock,
         info: hdr.info,

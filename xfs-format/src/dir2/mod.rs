@@ -39,7 +39,7 @@ use crate::bytes::{be_u16, be_u32};
 use crate::error::Result;
 use crate::fields::{CrcState, Field, Null, Radix, Value};
 use crate::sb::Geometry;
-use crate::verify::{self, Expected, Layout};
+use crate::verify::Layout;
 
 pub mod block;
 pub mod data;
@@ -117,7 +117,9 @@ pub struct DirGeo {
     pub blksize: u32,
     /// Filesystem blocks per directory block.
     pub fsbcount: u32,
+    /// The filesystem has v5 (CRC) metadata.
     pub has_crc: bool,
+    /// Entries carry a file type byte.
     pub has_ftype: bool,
     /// First directory block of the leaf space.
     pub leaf_db: u32,
@@ -146,11 +148,7 @@ impl DirGeo {
 
     /// Offset of the first data entry in a data or block-format block.
     pub fn data_entry_offset(&self) -> usize {
-        if self.has_crc {
-            DIR3_HDR_V5
-        } else {
-            DIR2_HDR_V4
-        }
+        dir_hdr_size(self.has_crc)
     }
 
     /// The leaf-entry `address` (dataptr, also the readdir cookie) of byte `off` of data
@@ -187,93 +185,236 @@ impl DirGeo {
 /// or fork being decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum DirFinding {
+    /// `what`: needs `need` bytes at `at`, only `have` available.
     #[error("{what}: needs {need} bytes at {at}, only {have} available")]
     Truncated {
+        /// The structure concerned.
         what: &'static str,
+        /// Byte offset in the block or fork.
         at: usize,
+        /// Bytes needed.
         need: usize,
+        /// Bytes available.
         have: usize,
     },
+    /// Block is `have` bytes, the directory block size is `expected`.
     #[error("block is {have} bytes, the directory block size is {expected}")]
-    BlockSize { have: usize, expected: u32 },
+    BlockSize {
+        /// Bytes available.
+        have: usize,
+        /// The value expected.
+        expected: u32,
+    },
+    /// Unknown directory block magic `magic32` / `magic16`.
     #[error("unknown directory block magic {magic32:#010x} / {magic16:#06x}")]
-    UnknownMagic { magic32: u32, magic16: u16 },
+    UnknownMagic {
+        /// The 32-bit word at offset 0.
+        magic32: u32,
+        /// The 16-bit word at offset 8 (da blocks).
+        magic16: u16,
+    },
+    /// Magic `found` is a `found_version` magic on a v`fs_version` filesystem.
     #[error("magic {found:#x} is a {found_version} magic on a v{fs_version} filesystem")]
     WrongVersionMagic {
+        /// The value found.
         found: u32,
+        /// The version of the magic (4 or 5).
         found_version: u8,
+        /// The filesystem's version (4 or 5).
         fs_version: u8,
     },
+    /// Magic `found` not expected here (`expected`).
     #[error("magic {found:#x} not expected here ({expected})")]
-    UnexpectedMagic { found: u32, expected: &'static str },
+    UnexpectedMagic {
+        /// The value found.
+        found: u32,
+        /// The value expected.
+        expected: &'static str,
+    },
+    /// Bad CRC.
     #[error("bad CRC")]
     BadCrc,
+    /// `blkno` is `found`, expected `expected` (the daddr the block was read from).
     #[error("blkno {found}, expected {expected}")]
-    BadBlkno { found: u64, expected: u64 },
+    BadBlkno {
+        /// The value found.
+        found: u64,
+        /// The value expected.
+        expected: u64,
+    },
+    /// The owner is `found`, expected `expected` (the directory inode).
     #[error("owner {found}, expected {expected}")]
-    BadOwner { found: u64, expected: u64 },
+    BadOwner {
+        /// The value found.
+        found: u64,
+        /// The value expected.
+        expected: u64,
+    },
+    /// The uuid does not match the filesystem.
     #[error("uuid does not match the filesystem")]
     BadUuid,
+    /// Entry at `at`: zero name length.
     #[error("entry at {at}: zero name length")]
-    ZeroNameLen { at: usize },
+    ZeroNameLen {
+        /// Byte offset in the block or fork.
+        at: usize,
+    },
+    /// Entry at `at`: name contains '/' or NUL.
     #[error("entry at {at}: name contains '/' or NUL")]
-    BadName { at: usize },
+    BadName {
+        /// Byte offset in the block or fork.
+        at: usize,
+    },
+    /// Entry at `at`: `len` bytes run past the end of the area at `end`.
     #[error("entry at {at}: {len} bytes run past the end of the area at {end}")]
-    EntryOverrun { at: usize, len: usize, end: usize },
+    EntryOverrun {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// Length in bytes.
+        len: usize,
+        /// Byte offset where the area ends.
+        end: usize,
+    },
+    /// Entry at `at`: tag `found` does not point back to it.
     #[error("entry at {at}: tag {found:#x} does not point back to it")]
-    BadTag { at: usize, found: u16 },
+    BadTag {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The value found.
+        found: u16,
+    },
+    /// Unused region at `at`: bad length `length`.
     #[error("unused region at {at}: bad length {length:#x}")]
-    BadFreeLength { at: usize, length: u16 },
-    #[error("entry at {at}: file type {ftype} out of range")]
-    BadFtype { at: usize, ftype: u8 },
-    #[error("entry at {at}: inode number {inumber} is not valid")]
-    BadInumber { at: usize, inumber: u64 },
-    #[error("{what}: count {count}, at most {max} fit")]
-    CountTooLarge {
-        what: &'static str,
-        count: u64,
-        max: u64,
-    },
-    #[error("{what}: stale {stale} exceeds count {count}")]
-    StaleTooLarge {
-        what: &'static str,
-        stale: u64,
-        count: u64,
-    },
-    #[error("leaf entry {index}: hash {hash:#x} below the previous one")]
-    HashOrder { index: usize, hash: u32 },
-    #[error("node level {level} out of range 1..{max}", max = XFS_DA_NODE_MAXDEPTH)]
-    BadLevel { level: u16 },
-    #[error("free block: firstdb {found}, expected {expected}")]
-    BadFirstDb { found: i64, expected: i64 },
-    #[error("free block: nused {nused} exceeds nvalid {nvalid}")]
-    BadNused { nused: i64, nvalid: i64 },
-    #[error("shortform entry {index}: offset {offset:#x} not above the previous {prev:#x}")]
-    OffsetOrder {
-        index: usize,
-        offset: u16,
-        prev: u16,
-    },
-    #[error("shortform: i8count {i8count}, but {actual} entries need 8-byte inode numbers")]
-    I8Count { i8count: u8, actual: usize },
-    #[error("bestfree[{index}] ({offset:#x}, {length:#x}) does not describe an unused region")]
-    BadBestFree {
-        index: usize,
-        offset: u16,
+    BadFreeLength {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The region's length in bytes.
         length: u16,
     },
+    /// Entry at `at`: file type `ftype` out of range.
+    #[error("entry at {at}: file type {ftype} out of range")]
+    BadFtype {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The file type byte.
+        ftype: u8,
+    },
+    /// Entry at `at`: inode number `inumber` is not valid.
+    #[error("entry at {at}: inode number {inumber} is not valid")]
+    BadInumber {
+        /// Byte offset in the block or fork.
+        at: usize,
+        /// The inode number.
+        inumber: u64,
+    },
+    /// `what`: count `count`, at most `max` fit.
+    #[error("{what}: count {count}, at most {max} fit")]
+    CountTooLarge {
+        /// The structure concerned.
+        what: &'static str,
+        /// The count claimed.
+        count: u64,
+        /// How many fit.
+        max: u64,
+    },
+    /// `what`: stale `stale` exceeds count `count`.
+    #[error("{what}: stale {stale} exceeds count {count}")]
+    StaleTooLarge {
+        /// The structure concerned.
+        what: &'static str,
+        /// The stale count claimed.
+        stale: u64,
+        /// The count claimed.
+        count: u64,
+    },
+    /// Leaf entry `index`: hash `hash` below the previous one.
+    #[error("leaf entry {index}: hash {hash:#x} below the previous one")]
+    HashOrder {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's hash.
+        hash: u32,
+    },
+    /// Node level `level` out of range 1..`max`.
+    #[error("node level {level} out of range 1..{max}", max = XFS_DA_NODE_MAXDEPTH)]
+    BadLevel {
+        /// The level claimed.
+        level: u16,
+    },
+    /// Free block: firstdb `found`, expected `expected`.
+    #[error("free block: firstdb {found}, expected {expected}")]
+    BadFirstDb {
+        /// The value found.
+        found: i64,
+        /// The value expected.
+        expected: i64,
+    },
+    /// Free block: nused `nused` exceeds nvalid `nvalid`.
+    #[error("free block: nused {nused} exceeds nvalid {nvalid}")]
+    BadNused {
+        /// The header's `nused`.
+        nused: i64,
+        /// The header's `nvalid`.
+        nvalid: i64,
+    },
+    /// Shortform entry `index`: offset `offset` not above the previous `prev`.
+    #[error("shortform entry {index}: offset {offset:#x} not above the previous {prev:#x}")]
+    OffsetOrder {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's stored offset.
+        offset: u16,
+        /// The previous entry's offset.
+        prev: u16,
+    },
+    /// Shortform: i8count `i8count`, but `actual` entries need 8-byte inode numbers.
+    #[error("shortform: i8count {i8count}, but {actual} entries need 8-byte inode numbers")]
+    I8Count {
+        /// The header's `i8count`.
+        i8count: u8,
+        /// Entries whose inode number needs 8 bytes.
+        actual: usize,
+    },
+    /// `bestfree[index]` (`offset`, `length`) does not describe an unused region.
+    #[error("bestfree[{index}] ({offset:#x}, {length:#x}) does not describe an unused region")]
+    BadBestFree {
+        /// Index of the entry.
+        index: usize,
+        /// The entry's stored offset.
+        offset: u16,
+        /// The region's length in bytes.
+        length: u16,
+    },
+    /// Directory block `dblock`: could not be read: `error`.
     #[error("directory block {dblock}: could not be read: {error}")]
-    ReadFailed { dblock: u32, error: String },
+    ReadFailed {
+        /// Logical directory block number.
+        dblock: u32,
+        /// Why the read failed.
+        error: String,
+    },
+    /// Directory block `dblock` listed twice.
     #[error("directory block {dblock} listed twice")]
-    Revisited { dblock: u32 },
+    Revisited {
+        /// Logical directory block number.
+        dblock: u32,
+    },
+    /// Block limit of `max` reached; remaining blocks not scanned.
     #[error("block limit of {max} reached; remaining blocks not scanned")]
-    BlockCap { max: usize },
+    BlockCap {
+        /// How many fit.
+        max: usize,
+    },
+    /// A finding of the da-btree walk.
     #[error("{0}")]
     DaWalk(crate::da_btree::DaWalkFinding),
+    /// Directory block `dblock`: `finding`.
     #[error("directory block {dblock}: {finding}")]
     InBlock {
+        /// Logical directory block number.
         dblock: u32,
         #[source]
+        /// The finding.
         finding: Box<DirFinding>,
     },
 }
@@ -295,13 +436,18 @@ pub struct BlockCtx {
 pub struct DirChecks {
     /// The magic is one of this filesystem version's directory magics.
     pub magic_ok: bool,
+    /// The state of the v5 CRC.
     pub crc: CrcState,
+    /// `blkno` is the block's address.
     pub blkno_ok: Option<bool>,
+    /// The owner is the directory inode.
     pub owner_ok: Option<bool>,
+    /// The uuid is the filesystem's metadata uuid.
     pub uuid_ok: Option<bool>,
 }
 
 impl DirChecks {
+    /// Every check that was run passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.crc != CrcState::Bad
@@ -344,16 +490,7 @@ fn check_block(
     let Some(id) = ident else {
         return c;
     };
-    let h = verify::verify(
-        buf,
-        layout,
-        &Expected {
-            magic: None,
-            blkno: ctx.daddr,
-            uuid: Some(geo.meta_uuid),
-            owner: ctx.owner,
-        },
-    );
+    let h = crate::da_btree::verify_v5_ident(buf, layout, ctx.daddr, geo.meta_uuid, ctx.owner);
     c.crc = h.crc;
     if c.crc == CrcState::Bad {
         findings.push(DirFinding::BadCrc);
@@ -386,7 +523,9 @@ fn check_block(
 /// One line of `xfs_db print` output: the full field path (`bu[3].inumber`) and the field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DbField {
+    /// The full field path.
     pub path: String,
+    /// The field and its value.
     pub field: Field,
 }
 
@@ -398,35 +537,18 @@ impl DbField {
         }
     }
 
-    /// The line as xfs_db prints it, without the newline.
+    /// The line as xfs_db prints it, without the newline: the field's value after the
+    /// full path (for an array, the elements as [`Field::render_xfs_db`] prints them).
     pub fn render(&self) -> String {
-        match &self.field.value {
-            Value::Array {
-                values,
-                bits,
-                radix,
-                null,
-                base,
-            } => {
-                let mut s = format!("{} = ", self.path);
-                let count = values.len();
-                for (i, v) in values.iter().enumerate() {
-                    let text = Field::num("", *v, *bits, *radix, *null).render_value();
-                    if text.is_empty() {
-                        continue;
-                    }
-                    if count > 1 {
-                        s.push_str(&format!("{}:", (*base as usize).saturating_add(i)));
-                    }
-                    s.push_str(&text);
-                    if i.saturating_add(1) < count {
-                        s.push(' ');
-                    }
-                }
-                s
+        let value = match &self.field.value {
+            Value::Array { .. } => {
+                let line = self.field.render_xfs_db();
+                line.split_once(" = ")
+                    .map_or_else(String::new, |(_, v)| v.to_string())
             }
-            _ => format!("{} = {}", self.path, self.field.render_value()),
-        }
+            _ => self.field.render_value(),
+        };
+        format!("{} = {}", self.path, value)
     }
 }
 
@@ -470,6 +592,20 @@ pub(crate) fn blkinfo_fields(info: &DaBlkinfo, prefix: &str, crc: CrcState) -> V
         .collect()
 }
 
+/// The header `parsed` from a da block, or, when the block is too short for it, an empty
+/// header carrying the block's `magic` (in its blkinfo, which `info` reaches).
+pub(crate) fn da_hdr_or_empty<H: Default>(
+    parsed: Option<H>,
+    magic: u16,
+    info: impl FnOnce(&mut H) -> &mut DaBlkinfo,
+) -> H {
+    parsed.unwrap_or_else(|| {
+        let mut h = H::default();
+        info(&mut h).magic = magic;
+        h
+    })
+}
+
 /// [`DirFinding::Truncated`] for a block shorter than its `need`-byte header.
 pub(crate) fn short_header(what: &'static str, buf: &[u8], need: usize) -> Option<DirFinding> {
     (buf.len() < need).then_some(DirFinding::Truncated {
@@ -502,59 +638,60 @@ pub fn render_db_fields(fields: &[DbField]) -> String {
 /// Any directory block, by magic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum DirBlock {
+    /// A data block or single-block directory.
     Data(DataBlock),
+    /// A leaf1 or leafn block.
     Leaf(LeafBlock),
+    /// A da-btree node block.
     Node(NodeBlock),
+    /// A free-index block.
     Free(FreeBlock),
     /// No directory magic: nothing decoded.
     Unknown {
+        /// Logical directory block number.
         dblock: u32,
+        /// The 32-bit word at offset 0.
         magic32: u32,
+        /// The 16-bit word at offset 8 (da blocks).
         magic16: u16,
+        /// What is wrong with the block.
         findings: Vec<DirFinding>,
     },
 }
 
-impl DirBlock {
-    pub fn findings(&self) -> &[DirFinding] {
-        match self {
-            DirBlock::Data(b) => &b.findings,
-            DirBlock::Leaf(b) => &b.findings,
-            DirBlock::Node(b) => &b.findings,
-            DirBlock::Free(b) => &b.findings,
-            DirBlock::Unknown { findings, .. } => findings,
+/// Evaluates `$e` with `$b` bound to the decoded block of whichever known variant
+/// `$block` is, or evaluates `$unknown` for [`DirBlock::Unknown`].
+macro_rules! each_block {
+    ($block:expr, $b:ident => $e:expr, Unknown { $($u:tt)* } => $unknown:expr) => {
+        match $block {
+            DirBlock::Data($b) => $e,
+            DirBlock::Leaf($b) => $e,
+            DirBlock::Node($b) => $e,
+            DirBlock::Free($b) => $e,
+            DirBlock::Unknown { $($u)* } => $unknown,
         }
+    };
+}
+
+impl DirBlock {
+    /// What is wrong with the block.
+    pub fn findings(&self) -> &[DirFinding] {
+        each_block!(self, b => &b.findings, Unknown { findings, .. } => findings)
     }
 
+    /// The header checks (`None` for an unknown block).
     pub fn checks(&self) -> Option<&DirChecks> {
-        match self {
-            DirBlock::Data(b) => Some(&b.checks),
-            DirBlock::Leaf(b) => Some(&b.checks),
-            DirBlock::Node(b) => Some(&b.checks),
-            DirBlock::Free(b) => Some(&b.checks),
-            DirBlock::Unknown { .. } => None,
-        }
+        each_block!(self, b => Some(&b.checks), Unknown { .. } => None)
     }
 
     /// xfs_db's `print` of the block (empty for an unknown block).
     pub fn render_xfs_db(&self) -> String {
-        match self {
-            DirBlock::Data(b) => b.render_xfs_db(),
-            DirBlock::Leaf(b) => b.render_xfs_db(),
-            DirBlock::Node(b) => b.render_xfs_db(),
-            DirBlock::Free(b) => b.render_xfs_db(),
-            DirBlock::Unknown { .. } => String::new(),
-        }
+        each_block!(self, b => b.render_xfs_db(), Unknown { .. } => String::new())
     }
 
+    /// The fields `xfs_db print` shows, one per line (none for an unknown block).
     pub fn fields(&self) -> Vec<DbField> {
-        match self {
-            DirBlock::Data(b) => b.fields(),
-            DirBlock::Leaf(b) => b.fields(),
-            DirBlock::Node(b) => b.fields(),
-            DirBlock::Free(b) => b.fields(),
-            DirBlock::Unknown { .. } => Vec::new(),
-        }
+        each_block!(self, b => b.fields(), Unknown { .. } => Vec::new())
     }
 }
 
@@ -629,22 +766,10 @@ pub fn parse_dir_block(buf: &[u8], geo: &Geometry, ctx: &BlockCtx) -> DirBlock {
             DirBlock::Unknown { .. } => None,
         };
         let checks = check_block(buf, geo, ctx, ok, &layout, ident.as_ref(), &mut pre);
-        match &mut block {
-            DirBlock::Data(b) => b.checks = checks,
-            DirBlock::Free(b) => b.checks = checks,
-            DirBlock::Leaf(b) => b.checks = checks,
-            DirBlock::Node(b) => b.checks = checks,
-            DirBlock::Unknown { .. } => {}
-        }
+        each_block!(&mut block, b => b.checks = checks, Unknown { .. } => {});
     }
     // Header-level findings first, then the structure's own.
-    let list = match &mut block {
-        DirBlock::Data(b) => &mut b.findings,
-        DirBlock::Leaf(b) => &mut b.findings,
-        DirBlock::Node(b) => &mut b.findings,
-        DirBlock::Free(b) => &mut b.findings,
-        DirBlock::Unknown { findings, .. } => findings,
-    };
+    let list = each_block!(&mut block, b => &mut b.findings, Unknown { findings, .. } => findings);
     pre.append(list);
     *list = pre;
     block
@@ -665,15 +790,20 @@ pub struct DirExtent {
     pub file_block: u64,
     /// First filesystem block (`startblock`).
     pub start_block: u64,
+    /// Length in filesystem blocks (`blockcount`).
     pub count: u64,
 }
 
 /// The format of a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum DirFormat {
+    /// Entries packed in the inode's data fork.
     Shortform,
+    /// One directory block at offset 0 holding entries, hash index and tail.
     Block,
+    /// Data blocks and one leaf1 block.
     Leaf,
+    /// Data blocks, a da btree of leafn blocks and free-index blocks.
     Node,
     /// The fork is a btree; the contents are a node directory in practice.
     Btree,
@@ -791,7 +921,9 @@ where
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirEntry {
+    /// The entry name.
     pub name: Vec<u8>,
+    /// The inode number.
     pub inumber: u64,
     /// File type byte, when the filesystem has them.
     pub ftype: Option<u8>,
@@ -806,6 +938,7 @@ pub struct DirEntry {
 /// Result of [`entries`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DirListing {
+    /// The entries of the data blocks, in block order.
     pub entries: Vec<DirEntry>,
     /// Data blocks scanned, with their checks.
     pub blocks: Vec<(u32, DirChecks)>,
@@ -917,170 +1050,4 @@ pub fn entries<R: DirBlockReader + ?Sized>(
         }
     }
     out
-}
-
-/// The entries of a shortform directory as [`DirEntry`]s (without `.` and `..`, which
-/// shortform directories do not store).
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entsize() {
-        assert_eq!(data_entsize(1, false), 16);
-        assert_eq!(data_entsize(1, true), 16);
-        assert_eq!(data_entsize(5, false), 16);
-        assert_eq!(data_entsize(5, true), 24);
-        assert_eq!(data_entsize(12, true), 24);
-        assert_eq!(data_entsize(13, true), 32);
-    }
-
-    fn geo4() -> Geometry {
-        Geometry {
-            version: 4,
-            has_crc: false,
-            block_size: 4096,
-            block_log: 12,
-            sect_size: 512,
-            sect_log: 9,
-            inode_size: 256,
-            inode_log: 8,
-            inodes_per_block: 16,
-            inopb_log: 4,
-            ag_blocks: 4096,
-            ag_blk_log: 12,
-            ag_count: 4,
-            data_blocks: 16384,
-            dir_block_size: 4096,
-            log_start: 0,
-            log_blocks: 0,
-            log_sect_size: 512,
-            has_ftype: false,
-            has_finobt: false,
-            has_rmapbt: false,
-            has_reflink: false,
-            has_inobtcount: false,
-            has_sparse_inodes: false,
-            has_bigtime: false,
-            has_nrext64: false,
-            has_meta_uuid: false,
-            has_projid32: false,
-            has_attr2: false,
-            has_lazysbcount: false,
-            has_logv2: false,
-            meta_uuid: [0; 16],
-        }
-    }
-
-    /// A v4 data block: one entry "ab" at 16, then one unused region to the end.
-    fn data_block() -> Vec<u8> {
-        let mut b = vec![0u8; 4096];
-        b[..4].copy_from_slice(&XFS_DIR2_DATA_MAGIC.to_be_bytes());
-        b[4..6].copy_from_slice(&32u16.to_be_bytes());
-        b[6..8].copy_from_slice(&(4096u16 - 32).to_be_bytes());
-        b[16..24].copy_from_slice(&131u64.to_be_bytes());
-        b[24] = 2;
-        b[25..27].copy_from_slice(b"ab");
-        b[30..32].copy_from_slice(&16u16.to_be_bytes());
-        b[32..34].copy_from_slice(&0xffffu16.to_be_bytes());
-        b[34..36].copy_from_slice(&(4096u16 - 32).to_be_bytes());
-        b[4094..].copy_from_slice(&32u16.to_be_bytes());
-        b
-    }
-
-    #[test]
-    fn clean_data_block_decodes() {
-        let blk = parse_dir_block(&data_block(), &geo4(), &BlockCtx::default());
-        let DirBlock::Data(d) = blk else {
-            panic!("not a data block")
-        };
-        assert!(d.findings.is_empty(), "{:?}", d.findings);
-        assert!(d.checks.all_ok());
-        let e: Vec<_> = d.entries().collect();
-        assert_eq!(e.len(), 1);
-        assert_eq!((e[0].name.as_slice(), e[0].inumber), (&b"ab"[..], 131));
-        assert_eq!(d.items.len(), 2);
-    }
-
-    #[test]
-    fn corrupt_lengths_and_tags_are_findings() {
-        let geo = geo4();
-        let mut b = data_block();
-        b[30..32].copy_from_slice(&24u16.to_be_bytes()); // tag of the entry
-        b[34..36].copy_from_slice(&0u16.to_be_bytes()); // zero free length
-        let blk = parse_dir_block(&b, &geo, &BlockCtx::default());
-        let f = blk.findings();
-        assert!(
-            f.contains(&DirFinding::BadTag { at: 16, found: 24 }),
-            "{f:?}"
-        );
-        assert!(
-            f.contains(&DirFinding::BadFreeLength { at: 32, length: 0 }),
-            "{f:?}"
-        );
-        // An entry whose name runs off the block.
-        let mut c = data_block();
-        c[32..40].copy_from_slice(&7u64.to_be_bytes());
-        c[40] = 255;
-        c[34..36].copy_from_slice(&0u16.to_be_bytes());
-        let mut short = c[..200].to_vec();
-        short[0..4].copy_from_slice(&XFS_DIR2_DATA_MAGIC.to_be_bytes());
-        let blk = parse_dir_block(&short, &geo, &BlockCtx::default());
-        assert!(blk
-            .findings()
-            .iter()
-            .any(|f| matches!(f, DirFinding::EntryOverrun { at: 32, .. })));
-        // A v5 magic on a v4 filesystem.
-        let mut d = data_block();
-        d[..4].copy_from_slice(&XFS_DIR3_DATA_MAGIC.to_be_bytes());
-        let blk = parse_dir_block(&d, &geo, &BlockCtx::default());
-        assert!(!blk.checks().unwrap().magic_ok);
-    }
-
-    #[test]
-    fn shortform_overrun_stops() {
-        // count 3, i8count 0, parent 128, one entry "x" then truncated.
-        let b = [3u8, 0, 0, 0, 0, 128, 1, 0, 0x30, b'x', 0, 0, 0, 200, 5];
-        let sf = parse_shortform(&b, false);
-        assert_eq!(sf.entries.len(), 1);
-        assert_eq!(sf.entries[0].inumber, 200);
-        assert!(matches!(
-            sf.findings.first(),
-            Some(DirFinding::Truncated { at: 14, .. })
-        ));
-    }
-
-    #[test]
-    fn classify_by_mapping() {
-        let geo = geo4();
-        let ext = |f, c| DirExtent {
-            file_block: f,
-            start_block: 100,
-            count: c,
-        };
-        let leaf = XFS_DIR2_LEAF_OFFSET / 4096;
-        let free = XFS_DIR2_FREE_OFFSET / 4096;
-        assert_eq!(
-            classify(&geo, ForkFormat::Extents, &[ext(0, 1)]),
-            DirFormat::Block
-        );
-        assert_eq!(
-            classify(&geo, ForkFormat::Extents, &[ext(0, 3), ext(leaf, 1)]),
-            DirFormat::Leaf
-        );
-        assert_eq!(
-            classify(
-                &geo,
-                ForkFormat::Extents,
-                &[ext(0, 3), ext(leaf, 2), ext(free, 1)]
-            ),
-            DirFormat::Node
-        );
-        assert_eq!(classify(&geo, ForkFormat::Local, &[]), DirFormat::Shortform);
-        assert_eq!(classify(&geo, ForkFormat::Extents, &[]), DirFormat::Invalid);
-        assert_eq!(
-            classify(&geo, ForkFormat::Extents, &[ext(0, 2)]),
-            DirFormat::Invalid
-        );
-    }
 }

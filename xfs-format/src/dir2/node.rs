@@ -5,12 +5,12 @@
 use serde::Serialize;
 
 use super::{
-    blkinfo_fields, dir_hdr_size, empty_checks, parse_dir_block, render_db_fields, short_header,
-    BlockCtx, DbField, DirBlock, DirBlockReader, DirChecks, DirFinding, DirGeo, EntriesOptions,
-    NodeEntry, XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAXDEPTH,
+    blkinfo_fields, da_hdr_or_empty, dir_hdr_size, empty_checks, parse_dir_block, render_db_fields,
+    short_header, BlockCtx, DbField, DirBlock, DirBlockReader, DirChecks, DirFinding, DirGeo,
+    EntriesOptions, NodeEntry, XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAXDEPTH,
 };
 use crate::da_btree::{
-    self, hash_disorder, node_entries, DaBlkinfo, DaVisit, DaVisitor, DaWalkFinding, NodeHdr,
+    self, hash_disorder, node_entries, DaVisit, DaVisitor, DaWalkFinding, NodeHdr,
 };
 use crate::fields::Field;
 use crate::sb::Geometry;
@@ -18,11 +18,15 @@ use crate::sb::Geometry;
 /// A da-btree node block of a directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NodeBlock {
+    /// Logical directory block number.
     pub dblock: u32,
+    /// The node header (`xfs_da_node_hdr` / `xfs_da3_node_hdr`).
     pub hdr: NodeHdr,
     /// Entries: `before` is the da block (file block) of the child, in the leaf space.
     pub btree: Vec<NodeEntry>,
+    /// The header checks.
     pub checks: DirChecks,
+    /// What is wrong with the block.
     pub findings: Vec<DirFinding>,
 }
 
@@ -52,28 +56,11 @@ impl NodeBlock {
         out
     }
 
+    /// The block as `xfs_db -c 'dblock N' -c print` prints it.
     pub fn render_xfs_db(&self) -> String {
         let mut s = render_db_fields(&self.hdr_fields());
-        let n = self.btree.len();
-        if n == 0 {
-            return s;
-        }
-        if n == 1 {
-            s.push_str("nbtree[0] = [hashval,before] ");
-        } else {
-            s.push_str(&format!(
-                "nbtree[0-{}] = [hashval,before] ",
-                n.saturating_sub(1)
-            ));
-        }
-        for (i, e) in self.btree.iter().enumerate() {
-            let h = Field::hex("", e.hashval, 32).render_value();
-            s.push_str(&format!("\n{i}:[{h},{}]", e.before));
-            if i.saturating_add(1) < n {
-                s.push(' ');
-            }
-        }
-        s.push('\n');
+        let rows = da_btree::node_rows(&self.btree);
+        da_btree::struct_array(&mut s, "nbtree", &["hashval", "before"], &rows);
         s
     }
 }
@@ -82,13 +69,7 @@ pub(crate) fn parse_node_block(buf: &[u8], ctx: &BlockCtx, magic: u16) -> NodeBl
     let v5 = magic == XFS_DA3_NODE_MAGIC;
     let hdr_len = dir_hdr_size(v5);
     let mut findings = Vec::new();
-    let hdr = NodeHdr::parse(buf, v5).unwrap_or_else(|| NodeHdr {
-        info: DaBlkinfo {
-            magic,
-            ..DaBlkinfo::default()
-        },
-        ..NodeHdr::default()
-    });
+    let hdr = da_hdr_or_empty(NodeHdr::parse(buf, v5), magic, |h| &mut h.info);
     let mut blk = NodeBlock {
         dblock: ctx.dblock,
         hdr,

@@ -10,8 +10,11 @@ use crate::fields::{Field, Value};
 /// `struct xfs_dir2_sf_hdr`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SfHdr {
+    /// `count`: number of entries.
     pub count: u8,
+    /// `i8count`: number of entries with 8-byte inode numbers (then all are 8 bytes).
     pub i8count: u8,
+    /// `parent`: the parent directory's inode number.
     pub parent: u64,
 }
 
@@ -20,23 +23,30 @@ pub struct SfHdr {
 pub struct SfEntry {
     /// Byte position of the entry in the fork.
     pub pos: usize,
+    /// `namelen`: name length in bytes.
     pub namelen: u8,
     /// The offset the entry would have in a data block (keeps readdir cookies stable).
     pub offset: u16,
+    /// `name`.
     pub name: Vec<u8>,
+    /// The file type byte, when the filesystem has them.
     pub ftype: Option<u8>,
+    /// The inode number (4 or 8 bytes on disk).
     pub inumber: u64,
 }
 
 /// A decoded shortform directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shortform {
+    /// The fork header.
     pub hdr: SfHdr,
+    /// Entries carry a file type byte.
     pub has_ftype: bool,
     /// Entries decoded before the first one that did not fit.
     pub entries: Vec<SfEntry>,
     /// Bytes used by the header and the decoded entries.
     pub used: usize,
+    /// What is wrong with the fork.
     pub findings: Vec<DirFinding>,
 }
 
@@ -209,6 +219,8 @@ pub fn shortform_fields(sf: &Shortform, v5_inode: bool) -> Vec<DbField> {
     out
 }
 
+/// The entries of a shortform directory as [`DirEntry`]s (without `.` and `..`, which
+/// shortform directories do not store).
 pub fn shortform_entries(sf: &Shortform) -> Vec<DirEntry> {
     sf.entries
         .iter()
