@@ -10,6 +10,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::addr::{AgIno, AgNo};
 use crate::attr::{self, Attr, AttrListing, AttrValue, FetchedBlock, ListOptions, Namespace};
 use crate::bmap::{self, BmbtRec, Fork, ForkData, ForkFormat, Mapping, WhichFork};
 use crate::btree::{walk_with, AgAddressing, WalkOptions};
@@ -470,7 +471,6 @@ impl<S: ByteSource> Filesystem<S> {
     /// [`crate::btree::walk_with`]).
     pub fn allocated_inodes(&self) -> Vec<u64> {
         let mut out = Vec::new();
-        let shift = u32::from(self.geo.ag_blk_log).saturating_add(u32::from(self.geo.inopb_log));
         for ag in 0..self.geo.ag_count {
             let (Ok(agi), Some(addr)) = (self.read_agi(ag), AgAddressing::new(&self.geo, ag))
             else {
@@ -485,7 +485,7 @@ impl<S: ByteSource> Filesystem<S> {
                     .and_then(|l| u16::try_from(l).ok()),
                 ..WalkOptions::default()
             };
-            let agbase = u64::from(ag).checked_shl(shift).unwrap_or(0);
+            let geo = &self.geo;
             walk_with(
                 self.source(),
                 &addr,
@@ -494,8 +494,9 @@ impl<S: ByteSource> Filesystem<S> {
                 opts,
                 |r| {
                     for i in 0..64u32 {
+                        let agino = AgIno(r.rec.ir_startino.saturating_add(i));
                         if r.rec.is_present(i) && !r.rec.is_free(i) {
-                            out.push(agbase | u64::from(r.rec.ir_startino.saturating_add(i)));
+                            out.extend(geo.ino_make(AgNo(ag), agino).map(|n| n.0));
                         }
                     }
                 },
