@@ -9,30 +9,43 @@ use std::io::Cursor;
 use binrw::BinRead;
 use serde::Serialize;
 
-use crate::crc;
 use crate::error::{CorruptKind, Error, Result};
-use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::fields::{CrcState, Field, Null, Radix};
 use crate::geometry::Geometry;
 pub use crate::geometry::XFS_AGFL_HDR_SIZE;
+use crate::verify::{self, Expected, Layout};
 
-pub const XFS_AGF_MAGIC: u32 = 0x5841_4746;
-pub const XFS_AGI_MAGIC: u32 = 0x5841_4749;
-pub const XFS_AGFL_MAGIC: u32 = 0x5841_464c;
+/// `XFS_AGF_MAGIC` (`XAGF`).
+pub const XFS_AGF_MAGIC: u32 = u32::from_be_bytes(*b"XAGF");
+/// `XFS_AGI_MAGIC` (`XAGI`).
+pub const XFS_AGI_MAGIC: u32 = u32::from_be_bytes(*b"XAGI");
+/// `XFS_AGFL_MAGIC` (`XAFL`).
+pub const XFS_AGFL_MAGIC: u32 = u32::from_be_bytes(*b"XAFL");
+/// `XFS_AGF_VERSION`: the only `agf_versionnum`.
 pub const XFS_AGF_VERSION: u32 = 1;
+/// `XFS_AGI_VERSION`: the only `agi_versionnum`.
 pub const XFS_AGI_VERSION: u32 = 1;
-pub const XFS_AGF_CRC_OFF: usize = 216;
-pub const XFS_AGI_CRC_OFF: usize = 312;
-pub const XFS_AGFL_CRC_OFF: usize = 32;
+/// Byte offset of `agf_crc` (`XFS_AGF_CRC_OFF`).
+pub const XFS_AGF_CRC_OFF: usize = Layout::AGF.crc;
+/// Byte offset of `agi_crc` (`XFS_AGI_CRC_OFF`).
+pub const XFS_AGI_CRC_OFF: usize = Layout::AGI.crc;
+/// Byte offset of `agfl_crc` (`XFS_AGFL_CRC_OFF`).
+pub const XFS_AGFL_CRC_OFF: usize = Layout::AGFL.crc;
+/// `XFS_AGI_UNLINKED_BUCKETS`: hash buckets of the unlinked-inode lists.
 pub const XFS_AGI_UNLINKED_BUCKETS: usize = 64;
-/// NULLAGBLOCK / NULLAGINO.
+/// `NULLAGBLOCK` / `NULLAGINO`.
 pub const NULL_AG: u32 = u32::MAX;
 
 /// Sector index of each header within its AG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AgHeader {
+    /// The superblock (copy), sector 0.
     Sb = 0,
+    /// The AGF, sector 1.
     Agf = 1,
+    /// The AGI, sector 2.
     Agi = 2,
+    /// The AGFL, sector 3.
     Agfl = 3,
 }
 
@@ -47,6 +60,7 @@ impl AgHeader {
 /// The verifications done on a header, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeaderChecks {
+    /// The magic number is the structure's.
     pub magic_ok: bool,
     /// Version field is the expected one (AGF/AGI only; always true for the AGFL).
     pub version_ok: bool,
@@ -54,10 +68,45 @@ pub struct HeaderChecks {
     pub seqno_ok: bool,
     /// uuid equals the filesystem's metadata uuid (v5; true on v4).
     pub uuid_ok: bool,
+    /// The CRC32c over the sector (v5), `Unchecked` on v4.
     pub crc: CrcState,
 }
 
 impl HeaderChecks {
+    /// The checks of an AG header: magic, `seqno` (the header's owner) and, on v5, uuid and
+    /// CRC, through [`verify::verify`]; `version_ok` is the caller's.
+    fn of(
+        sector: &[u8],
+        layout: &Layout,
+        magic: u32,
+        agno: u32,
+        geo: &Geometry,
+        version_ok: bool,
+    ) -> Self {
+        let v = verify::verify(
+            sector,
+            layout,
+            &Expected {
+                magic: Some(magic),
+                blkno: None,
+                uuid: geo.has_crc.then_some(geo.meta_uuid),
+                owner: Some(agno.into()),
+            },
+        );
+        HeaderChecks {
+            magic_ok: v.magic_ok,
+            version_ok,
+            seqno_ok: v.owner_ok,
+            uuid_ok: v.uuid_ok,
+            crc: if geo.has_crc {
+                v.crc
+            } else {
+                CrcState::Unchecked
+            },
+        }
+    }
+
+    /// Every check passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.version_ok
@@ -121,13 +170,8 @@ impl Agf {
     pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agf> {
         let raw = RawAgf::read(&mut Cursor::new(sector))
             .map_err(|_| short("AGF", Self::SIZE, sector.len(), offset))?;
-        let checks = HeaderChecks {
-            magic_ok: raw.agf_magicnum == XFS_AGF_MAGIC,
-            version_ok: raw.agf_versionnum == XFS_AGF_VERSION,
-            seqno_ok: raw.agf_seqno == agno,
-            uuid_ok: !geo.has_crc || raw.agf_uuid == geo.meta_uuid,
-            crc: crc::verify(sector, XFS_AGF_CRC_OFF, geo.has_crc),
-        };
+        let version_ok = raw.agf_versionnum == XFS_AGF_VERSION;
+        let checks = HeaderChecks::of(sector, &Layout::AGF, XFS_AGF_MAGIC, agno, geo, version_ok);
         Ok(Agf { agno, raw, checks })
     }
 
@@ -156,18 +200,9 @@ impl Agf {
             Field::dec("freeblks", r.agf_freeblks, 32),
             Field::dec("longest", r.agf_longest, 32),
             Field::dec("btreeblks", r.agf_btreeblks, 32),
-            Field {
-                name: "uuid",
-                value: Value::Uuid(r.agf_uuid),
-            },
+            Field::uuid("uuid", r.agf_uuid),
             Field::hex("lsn", r.agf_lsn, 64),
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: r.agf_crc,
-                    state: self.checks.crc,
-                },
-            },
+            Field::crc("crc", r.agf_crc, self.checks.crc),
         ]
     }
 }
@@ -212,13 +247,8 @@ impl Agi {
     pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agi> {
         let raw = RawAgi::read(&mut Cursor::new(sector))
             .map_err(|_| short("AGI", Self::SIZE, sector.len(), offset))?;
-        let checks = HeaderChecks {
-            magic_ok: raw.agi_magicnum == XFS_AGI_MAGIC,
-            version_ok: raw.agi_versionnum == XFS_AGI_VERSION,
-            seqno_ok: raw.agi_seqno == agno,
-            uuid_ok: !geo.has_crc || raw.agi_uuid == geo.meta_uuid,
-            crc: crc::verify(sector, XFS_AGI_CRC_OFF, geo.has_crc),
-        };
+        let version_ok = raw.agi_versionnum == XFS_AGI_VERSION;
+        let checks = HeaderChecks::of(sector, &Layout::AGI, XFS_AGI_MAGIC, agno, geo, version_ok);
         Ok(Agi { agno, raw, checks })
     }
 
@@ -246,27 +276,9 @@ impl Agi {
             Field::nullable("freecount", r.agi_freecount, 32),
             Field::nullable("newino", r.agi_newino, 32),
             Field::nullable("dirino", r.agi_dirino, 32),
-            Field {
-                name: "unlinked",
-                value: Value::Array {
-                    values: r.agi_unlinked.iter().map(|v| u64::from(*v)).collect(),
-                    bits: 32,
-                    radix: Radix::Dec,
-                    null: Null::SkipNull,
-                    base: 0,
-                },
-            },
-            Field {
-                name: "uuid",
-                value: Value::Uuid(r.agi_uuid),
-            },
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: r.agi_crc,
-                    state: self.checks.crc,
-                },
-            },
+            ag_array("unlinked", &r.agi_unlinked, Null::SkipNull),
+            Field::uuid("uuid", r.agi_uuid),
+            Field::crc("crc", r.agi_crc, self.checks.crc),
             Field::hex("lsn", r.agi_lsn, 64),
             Field::nullable("free_root", r.agi_free_root, 32),
             Field::dec("free_level", r.agi_free_level, 32),
@@ -317,13 +329,7 @@ impl Agfl {
         let (hdr, checks) = if geo.has_crc {
             let hdr = RawAgflHdr::read(&mut Cursor::new(sector))
                 .map_err(|_| short("AGFL", need, sector.len(), offset))?;
-            let checks = HeaderChecks {
-                magic_ok: hdr.agfl_magicnum == XFS_AGFL_MAGIC,
-                version_ok: true,
-                seqno_ok: hdr.agfl_seqno == agno,
-                uuid_ok: hdr.agfl_uuid == geo.meta_uuid,
-                crc: crc::verify(sector, XFS_AGFL_CRC_OFF, true),
-            };
+            let checks = HeaderChecks::of(sector, &Layout::AGFL, XFS_AGFL_MAGIC, agno, geo, true);
             (Some(hdr), checks)
         } else {
             let checks = HeaderChecks {
@@ -372,31 +378,19 @@ impl Agfl {
         if let Some(h) = &self.hdr {
             f.push(Field::hex("magicnum", h.agfl_magicnum, 32));
             f.push(Field::nullable("seqno", h.agfl_seqno, 32));
-            f.push(Field {
-                name: "uuid",
-                value: Value::Uuid(h.agfl_uuid),
-            });
+            f.push(Field::uuid("uuid", h.agfl_uuid));
             f.push(Field::hex("lsn", h.agfl_lsn, 64));
-            f.push(Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: h.agfl_crc,
-                    state: self.checks.crc,
-                },
-            });
+            f.push(Field::crc("crc", h.agfl_crc, self.checks.crc));
         }
-        f.push(Field {
-            name: "bno",
-            value: Value::Array {
-                values: self.bno.iter().map(|v| u64::from(*v)).collect(),
-                bits: 32,
-                radix: Radix::Dec,
-                null: Null::NullSkipZero,
-                base: 0,
-            },
-        });
+        f.push(ag_array("bno", &self.bno, Null::NullSkipZero));
         f
     }
+}
+
+/// An array of 32-bit AG block or inode numbers, printed in decimal from index 0.
+fn ag_array(name: &'static str, v: &[u32], null: Null) -> Field {
+    let values = v.iter().copied().map(u64::from).collect();
+    Field::array(name, values, 32, Radix::Dec, null, 0)
 }
 
 /// Why the AGFL could not be walked.

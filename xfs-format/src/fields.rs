@@ -100,9 +100,11 @@ pub struct Field {
 }
 
 impl Field {
+    /// A decimal number `bits` wide (`%u`).
     pub fn dec(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
         Field::num(name, value.into(), bits, Radix::Dec, Null::Plain)
     }
+    /// A hexadecimal number `bits` wide (`%#x`).
     pub fn hex(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
         Field::num(name, value.into(), bits, Radix::Hex, Null::Plain)
     }
@@ -110,6 +112,7 @@ impl Field {
     pub fn nullable(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
         Field::num(name, value.into(), bits, Radix::Dec, Null::Null)
     }
+    /// A number with every rendering choice given.
     pub fn num(name: &'static str, value: u64, bits: u32, radix: Radix, null: Null) -> Field {
         Field {
             name,
@@ -119,6 +122,54 @@ impl Field {
                 radix,
                 null,
             },
+        }
+    }
+    /// An array of numbers `bits` wide, indexed from `base`.
+    pub fn array(
+        name: &'static str,
+        values: Vec<u64>,
+        bits: u32,
+        radix: Radix,
+        null: Null,
+        base: u32,
+    ) -> Field {
+        Field {
+            name,
+            value: Value::Array {
+                values,
+                bits,
+                radix,
+                null,
+                base,
+            },
+        }
+    }
+    /// A uuid.
+    pub fn uuid(name: &'static str, u: [u8; 16]) -> Field {
+        Field {
+            name,
+            value: Value::Uuid(u),
+        }
+    }
+    /// A stored checksum (its big-endian reading, as xfs_db prints it) and its state.
+    pub fn crc(name: &'static str, value: u32, state: CrcState) -> Field {
+        Field {
+            name,
+            value: Value::Crc { value, state },
+        }
+    }
+    /// A fixed-size character array.
+    pub fn chars(name: &'static str, bytes: Vec<u8>) -> Field {
+        Field {
+            name,
+            value: Value::Chars(bytes),
+        }
+    }
+    /// Text already formatted as xfs_db prints it.
+    pub fn text(name: &'static str, t: String) -> Field {
+        Field {
+            name,
+            value: Value::Text(t),
         }
     }
 }
@@ -388,27 +439,24 @@ mod tests {
 
     #[test]
     fn arrays_skip_and_space_like_xfs_db() {
-        let f = Field {
-            name: "unlinked",
-            value: Value::Array {
-                values: vec![u32::MAX as u64, 7, u32::MAX as u64],
-                bits: 32,
-                radix: Radix::Dec,
-                null: Null::SkipNull,
-                base: 0,
-            },
-        };
+        let null = u64::from(u32::MAX);
+        let f = Field::array(
+            "unlinked",
+            vec![null, 7, null],
+            32,
+            Radix::Dec,
+            Null::SkipNull,
+            0,
+        );
         assert_eq!(f.render_xfs_db(), "unlinked[0-2] = 1:7 ");
-        let g = Field {
-            name: "bno",
-            value: Value::Array {
-                values: vec![u32::MAX as u64, 5, 0, 6],
-                bits: 32,
-                radix: Radix::Dec,
-                null: Null::NullSkipZero,
-                base: 0,
-            },
-        };
+        let g = Field::array(
+            "bno",
+            vec![null, 5, 0, 6],
+            32,
+            Radix::Dec,
+            Null::NullSkipZero,
+            0,
+        );
         assert_eq!(g.render_xfs_db(), "bno[0-3] = 0:null 1:5 3:6");
     }
 
@@ -427,25 +475,13 @@ mod tests {
             r.render_xfs_db(),
             "u3.bmx[0-1] = [startoff,startblock] \n0:[0,12] \n1:[4,40]"
         );
-        let p = Field {
-            name: "ptrs",
-            value: Value::Array {
-                values: vec![17],
-                bits: 64,
-                radix: Radix::Dec,
-                null: Null::Plain,
-                base: 1,
-            },
-        };
+        let p = Field::array("ptrs", vec![17], 64, Radix::Dec, Null::Plain, 1);
         assert_eq!(p.render_xfs_db(), "ptrs[1] = 17");
     }
 
     #[test]
     fn chars_and_uuid() {
-        let f = Field {
-            name: "fname",
-            value: Value::Chars(b"ab\0\"\n".to_vec()),
-        };
+        let f = Field::chars("fname", b"ab\0\"\n".to_vec());
         assert_eq!(f.render_xfs_db(), r#"fname = "ab\000\"\n""#);
         let u = [
             0x62, 0xdd, 0x6a, 0x47, 6, 0xe0, 0x47, 0x2d, 0x81, 0x7f, 0xf4, 0x33, 0x16, 0x1b, 0xba,

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::crc;
 use crate::error::{CorruptKind, Error, Result};
-use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::fields::{CrcState, Field, Null, Radix};
 pub use crate::geometry::Geometry;
 
 /// `XFSB`.
@@ -137,10 +137,7 @@ impl Superblock {
             Field::nullable("dblocks", r.sb_dblocks, 64),
             Field::nullable("rblocks", r.sb_rblocks, 64),
             Field::nullable("rextents", r.sb_rextents, 64),
-            Field {
-                name: "uuid",
-                value: Value::Uuid(r.sb_uuid),
-            },
+            Field::uuid("uuid", r.sb_uuid),
             Field::nullable("logstart", r.sb_logstart, 64),
             Field::nullable("rootino", r.sb_rootino, 64),
             Field::nullable("rbmino", r.sb_rbmino, 64),
@@ -154,10 +151,7 @@ impl Superblock {
             Field::dec("sectsize", r.sb_sectsize, 16),
             Field::dec("inodesize", r.sb_inodesize, 16),
             Field::dec("inopblock", r.sb_inopblock, 16),
-            Field {
-                name: "fname",
-                value: Value::Chars(r.sb_fname.to_vec()),
-            },
+            Field::chars("fname", r.sb_fname.to_vec()),
             Field::dec("blocklog", r.sb_blocklog, 8),
             Field::dec("sectlog", r.sb_sectlog, 8),
             Field::dec("inodelog", r.sb_inodelog, 8),
@@ -188,20 +182,11 @@ impl Superblock {
             Field::hex("features_ro_compat", r.sb_features_ro_compat, 32),
             Field::hex("features_incompat", r.sb_features_incompat, 32),
             Field::hex("features_log_incompat", r.sb_features_log_incompat, 32),
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: r.sb_crc,
-                    state: self.crc,
-                },
-            },
+            Field::crc("crc", r.sb_crc, self.crc),
             Field::dec("spino_align", r.sb_spino_align, 32),
             Field::nullable("pquotino", r.sb_pquotino, 64),
             Field::num("lsn", r.sb_lsn, 64, Radix::Hex, Null::Plain),
-            Field {
-                name: "meta_uuid",
-                value: Value::Uuid(r.sb_meta_uuid),
-            },
+            Field::uuid("meta_uuid", r.sb_meta_uuid),
         ]
     }
 }

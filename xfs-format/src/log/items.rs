@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::bytes::{be32, le16, le32, le64};
+use crate::inode::RawDinode;
 
 pub const XFS_LI_EFI: u16 = 0x1236;
 pub const XFS_LI_EFD: u16 = 0x1237;
@@ -138,29 +139,6 @@ pub struct PhysExtent {
     pub flags: u32,
 }
 
-/// The logged inode core (`xfs_log_dinode`), the fields an inspector wants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogDinode {
-    pub magic: u16,
-    pub mode: u16,
-    pub version: u8,
-    pub format: u8,
-    pub uid: u32,
-    pub gid: u32,
-    pub nlink: u32,
-    pub size: u64,
-    pub nblocks: u64,
-    pub nextents: u32,
-    pub anextents: u16,
-    pub forkoff: u8,
-    pub aformat: u8,
-    pub flags: u16,
-    pub gen: u32,
-    pub next_unlinked: u32,
-    pub flags2: u64,
-    pub ino: u64,
-}
-
 /// A decoded log item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -188,7 +166,7 @@ pub enum ItemBody {
         blkno: i64,
         len: i32,
         boffset: i32,
-        core: Option<LogDinode>,
+        core: Option<RawDinode>,
         /// Bytes of logged data fork and attribute fork.
         data_fork_bytes: u64,
         attr_fork_bytes: u64,
@@ -326,33 +304,6 @@ fn map_extent(e: &[u8]) -> MapExtent {
     }
 }
 
-fn dinode(c: &[u8]) -> Option<LogDinode> {
-    if c.len() < 96 {
-        return None;
-    }
-    let v3 = c.len() >= 176;
-    Some(LogDinode {
-        magic: le16(c, 0),
-        mode: le16(c, 2),
-        version: c.get(4).copied().unwrap_or(0),
-        format: c.get(5).copied().unwrap_or(0),
-        uid: le32(c, 8),
-        gid: le32(c, 12),
-        nlink: le32(c, 16),
-        size: le64(c, 56),
-        nblocks: le64(c, 64),
-        nextents: le32(c, 76),
-        anextents: le16(c, 80),
-        forkoff: c.get(82).copied().unwrap_or(0),
-        aformat: c.get(83).copied().unwrap_or(0),
-        flags: le16(c, 90),
-        gen: le32(c, 92),
-        next_unlinked: if c.len() >= 100 { le32(c, 96) } else { 0 },
-        flags2: if v3 { le64(c, 120) } else { 0 },
-        ino: if v3 { le64(c, 152) } else { 0 },
-    })
-}
-
 /// Decodes an item from its regions (region 0 is the format structure).
 pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
     let Some(r) = regions.first() else {
@@ -401,7 +352,7 @@ pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
             let fields = le32(r, 4);
             let asize = le16(r, 8);
             let dsize = le16(r, 10);
-            let core = regions.get(1).and_then(|c| dinode(c));
+            let core = regions.get(1).and_then(|c| RawDinode::from_log(c));
             // Regions after the core: data fork (if logged), then attr fork (if logged).
             let mut next = 2usize;
             let mut data_fork_bytes = 0;
