@@ -251,6 +251,27 @@ fn render_elem(v: u64, bits: u32, radix: Radix, null: Null) -> Option<String> {
     }
 }
 
+/// The elements of an array value as xfs_db prints them after `name[lo-hi] = `: `i:v`
+/// (a bare `v` for a one-element array), each followed by a space unless its index is the
+/// last, leaving out the elements `null` says to leave out.
+pub fn render_elements(values: &[u64], bits: u32, radix: Radix, null: Null, base: u32) -> String {
+    let count = values.len();
+    let mut s = String::new();
+    for (i, v) in values.iter().enumerate() {
+        let Some(text) = render_elem(*v, bits, radix, null) else {
+            continue;
+        };
+        if count > 1 {
+            s.push_str(&format!("{}:", (base as usize).saturating_add(i)));
+        }
+        s.push_str(&text);
+        if i.saturating_add(1) < count {
+            s.push(' ');
+        }
+    }
+    s
+}
+
 impl Field {
     /// The value part of a field as xfs_db prints it inside a structure array (`[a,b,c]`).
     pub fn render_value(&self) -> String {
@@ -273,16 +294,7 @@ impl Field {
     /// The line `xfs_db print` prints for this field (without the newline).
     pub fn render_xfs_db(&self) -> String {
         match &self.value {
-            Value::Num {
-                value,
-                bits,
-                radix,
-                null,
-            } => format!(
-                "{} = {}",
-                self.name,
-                render_elem(*value, *bits, *radix, *null).unwrap_or_default()
-            ),
+            Value::Num { .. } => format!("{} = {}", self.name, self.render_value()),
             Value::Array {
                 values,
                 bits,
@@ -292,26 +304,14 @@ impl Field {
             } => {
                 let count = values.len();
                 let hi = (*base as usize).saturating_add(count).saturating_sub(1);
-                let mut s = if count > 1 {
-                    format!("{}[{}-{}] = ", self.name, base, hi)
+                let elems = render_elements(values, *bits, *radix, *null, *base);
+                if count > 1 {
+                    format!("{}[{}-{}] = {elems}", self.name, base, hi)
                 } else if *base != 0 {
-                    format!("{}[{}] = ", self.name, base)
+                    format!("{}[{}] = {elems}", self.name, base)
                 } else {
-                    format!("{} = ", self.name)
-                };
-                for (i, v) in values.iter().enumerate() {
-                    let Some(text) = render_elem(*v, *bits, *radix, *null) else {
-                        continue;
-                    };
-                    if count > 1 {
-                        s.push_str(&format!("{}:", (*base as usize).saturating_add(i)));
-                    }
-                    s.push_str(&text);
-                    if i.saturating_add(1) < count {
-                        s.push(' ');
-                    }
+                    format!("{} = {elems}", self.name)
                 }
-                s
             }
             Value::Uuid(u) => format!("{} = {}", self.name, fmt_uuid(u)),
             Value::Chars(c) => format!("{} = {}", self.name, fmt_chars(c)),

@@ -1026,11 +1026,6 @@ impl<S: ByteSource> Filesystem<S> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::arithmetic_side_effects
-)]
 mod tests {
     use super::*;
 

@@ -209,7 +209,6 @@ pub fn verify(b: &[u8], layout: &Layout, want: &Expected) -> HeaderChecks {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -475,11 +475,6 @@ pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )]
     use super::*;
 
     #[test]

@@ -189,11 +189,6 @@ pub fn block_cycle(b: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )]
     use super::*;
 
     #[test]

@@ -285,49 +285,43 @@ impl<S: ByteSource> ReplayedSource<S> {
         let mut left: Vec<_> = intents.into_iter().collect();
         left.sort_by_key(|(_, ((ctx, seq), _))| (ctx.1, *seq));
         for ((ty, id), ((ctx, _), it)) in left {
-            if let ItemBody::Efi {
-                extents, nextents, ..
-            } = &it.body
-            {
-                match r.finish_efi(extents, *nextents, last_lsn) {
+            // EFIs and RUIs are finished here as the kernel would; the others are noted.
+            type Counter = fn(&mut ReplayStats) -> &mut u64;
+            let finished: Option<(_, _, _, Counter)> = match &it.body {
+                ItemBody::Efi {
+                    extents, nextents, ..
+                } => Some((
+                    r.finish_efi(extents, *nextents, last_lsn),
+                    "EFI",
+                    "free its extents",
+                    |s| &mut s.efis_finished,
+                )),
+                ItemBody::Rui {
+                    extents, nextents, ..
+                } => Some((
+                    r.finish_rui(extents, *nextents, last_lsn),
+                    "RUI",
+                    "finish it",
+                    |s| &mut s.ruis_finished,
+                )),
+                _ => None,
+            };
+            if let Some((res, name, does, counter)) = finished {
+                match res {
                     Ok(()) => {
-                        r.stats.efis_finished = r.stats.efis_finished.saturating_add(1);
-                        continue;
+                        let n = counter(&mut r.stats);
+                        *n = n.saturating_add(1);
                     }
-                    Err(why) => {
-                        r.note(
-                            ctx,
-                            "EFI",
-                            format!(
-                                "intent {id:#x} without done item: the kernel would free its \
-                                 extents after replay; not replayed: {why}"
-                            ),
-                        );
-                        continue;
-                    }
+                    Err(why) => r.note(
+                        ctx,
+                        name,
+                        format!(
+                            "intent {id:#x} without done item: the kernel would {does} after \
+                             replay; not replayed: {why}"
+                        ),
+                    ),
                 }
-            }
-            if let ItemBody::Rui {
-                extents, nextents, ..
-            } = &it.body
-            {
-                match r.finish_rui(extents, *nextents, last_lsn) {
-                    Ok(()) => {
-                        r.stats.ruis_finished = r.stats.ruis_finished.saturating_add(1);
-                        continue;
-                    }
-                    Err(why) => {
-                        r.note(
-                            ctx,
-                            "RUI",
-                            format!(
-                                "intent {id:#x} without done item: the kernel would finish it \
-                                 after replay; not replayed: {why}"
-                            ),
-                        );
-                        continue;
-                    }
-                }
+                continue;
             }
             let what = match ty {
                 XFS_LI_EFI => "extents to free",
@@ -1255,7 +1249,6 @@ fn copy_fork(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::source::SliceSource;
 

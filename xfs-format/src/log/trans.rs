@@ -190,18 +190,24 @@ impl Reassembler {
         true
     }
 
-    fn add(&mut self, op: &OpHeader, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
+    /// The open transaction `op` belongs to, once `data` is counted against the memory
+    /// bound; `None` (with a finding when over the bound) drops the data.
+    fn open_for(&mut self, op: &OpHeader, data: &[u8]) -> Option<&mut OpenTrans> {
         if !self.account(op.tid, data.len()) {
             self.finding(
                 op,
                 "open transactions exceed the memory bound; region dropped".into(),
             );
+            return None;
+        }
+        self.open.get_mut(&op.tid)
+    }
+
+    fn add(&mut self, op: &OpHeader, data: &[u8]) {
+        if data.is_empty() {
             return;
         }
-        let Some(t) = self.open.get_mut(&op.tid) else {
+        let Some(t) = self.open_for(op, data) else {
             return;
         };
         if t.items.is_empty() {
@@ -244,14 +250,7 @@ impl Reassembler {
     }
 
     fn add_cont(&mut self, op: &OpHeader, data: &[u8]) {
-        if !self.account(op.tid, data.len()) {
-            self.finding(
-                op,
-                "open transactions exceed the memory bound; region dropped".into(),
-            );
-            return;
-        }
-        let Some(t) = self.open.get_mut(&op.tid) else {
+        let Some(t) = self.open_for(op, data) else {
             return;
         };
         if t.items.is_empty() {
@@ -365,11 +364,6 @@ pub fn split_ops(
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )]
     use super::*;
 
     fn op(tid: u32, flags: u8, len: usize) -> OpHeader {
