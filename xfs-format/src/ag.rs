@@ -155,26 +155,92 @@ pub struct RawAgf {
     pub agf_spare2: u32,
 }
 
-/// A decoded AGF with its checks.
+/// A decoded AGF or AGI ([`Agf`], [`Agi`]) with its checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Agf {
+pub struct AgHeaderBlock<R> {
+    /// The AG the header was read for.
     pub agno: u32,
-    pub raw: RawAgf,
+    /// The header, field for field.
+    pub raw: R,
+    /// What was verified.
     pub checks: HeaderChecks,
 }
 
-impl Agf {
-    pub const SIZE: usize = 224;
+/// A decoded AGF with its checks.
+pub type Agf = AgHeaderBlock<RawAgf>;
+/// A decoded AGI with its checks.
+pub type Agi = AgHeaderBlock<RawAgi>;
 
-    /// Decodes the AGF of AG `agno` from its sector.
-    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agf> {
-        let raw = RawAgf::read(&mut Cursor::new(sector))
-            .map_err(|_| short("AGF", Self::SIZE, sector.len(), offset))?;
-        let version_ok = raw.agf_versionnum == XFS_AGF_VERSION;
-        let checks = HeaderChecks::of(sector, &Layout::AGF, XFS_AGF_MAGIC, agno, geo, version_ok);
-        Ok(Agf { agno, raw, checks })
+/// What tells the AGF and the AGI apart when they are decoded and checked.
+pub trait RawAgHeader: Sized {
+    /// The header's name in errors.
+    const NAME: &'static str;
+    /// Bytes of the header (`sizeof(struct xfs_agf)`, ...).
+    const SIZE: usize;
+    /// Its magic number.
+    const MAGIC: u32;
+    /// Its only version number.
+    const VERSION: u32;
+    /// Where its self-describing fields are.
+    const LAYOUT: Layout;
+    /// The header's version field.
+    fn versionnum(&self) -> u32;
+    /// Decodes the header from the start of its sector; `None` when the sector is short.
+    fn read_sector(sector: &[u8]) -> Option<Self>;
+}
+
+macro_rules! raw_ag_header {
+    ($raw:ty, $name:literal, $size:literal, $magic:ident, $version:ident, $layout:ident, $vfield:ident) => {
+        impl RawAgHeader for $raw {
+            const NAME: &'static str = $name;
+            const SIZE: usize = $size;
+            const MAGIC: u32 = $magic;
+            const VERSION: u32 = $version;
+            const LAYOUT: Layout = Layout::$layout;
+            fn versionnum(&self) -> u32 {
+                self.$vfield
+            }
+            fn read_sector(sector: &[u8]) -> Option<Self> {
+                Self::read(&mut Cursor::new(sector)).ok()
+            }
+        }
+    };
+}
+
+raw_ag_header!(
+    RawAgf,
+    "AGF",
+    224,
+    XFS_AGF_MAGIC,
+    XFS_AGF_VERSION,
+    AGF,
+    agf_versionnum
+);
+raw_ag_header!(
+    RawAgi,
+    "AGI",
+    344,
+    XFS_AGI_MAGIC,
+    XFS_AGI_VERSION,
+    AGI,
+    agi_versionnum
+);
+
+impl<R: RawAgHeader> AgHeaderBlock<R> {
+    /// Bytes of the header.
+    pub const SIZE: usize = R::SIZE;
+
+    /// Decodes the header of AG `agno` from its sector.
+    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Self> {
+        let raw =
+            R::read_sector(sector).ok_or_else(|| short(R::NAME, R::SIZE, sector.len(), offset))?;
+        let version_ok = raw.versionnum() == R::VERSION;
+        let checks = HeaderChecks::of(sector, &R::LAYOUT, R::MAGIC, agno, geo, version_ok);
+        Ok(AgHeaderBlock { agno, raw, checks })
     }
+}
 
+impl Agf {
     /// Every field in `xfs_db print` order.
     pub fn fields(&self) -> Vec<Field> {
         let r = &self.raw;
@@ -232,26 +298,7 @@ pub struct RawAgi {
     pub agi_fblocks: u32,
 }
 
-/// A decoded AGI with its checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Agi {
-    pub agno: u32,
-    pub raw: RawAgi,
-    pub checks: HeaderChecks,
-}
-
 impl Agi {
-    pub const SIZE: usize = 344;
-
-    /// Decodes the AGI of AG `agno` from its sector.
-    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agi> {
-        let raw = RawAgi::read(&mut Cursor::new(sector))
-            .map_err(|_| short("AGI", Self::SIZE, sector.len(), offset))?;
-        let version_ok = raw.agi_versionnum == XFS_AGI_VERSION;
-        let checks = HeaderChecks::of(sector, &Layout::AGI, XFS_AGI_MAGIC, agno, geo, version_ok);
-        Ok(Agi { agno, raw, checks })
-    }
-
     /// The unlinked-list buckets that are in use: (bucket, first agino).
     pub fn unlinked_heads(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
         self.raw

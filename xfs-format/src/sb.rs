@@ -291,12 +291,12 @@ fn geo_err(field: &'static str, value: u64, reason: impl Into<String>) -> Error 
     }
 }
 
-/// One check of [`Geometry::from_sb`]: `ok`, or superblock field `field` = `value` is bad.
-fn ensure(ok: bool, field: &'static str, value: u64, reason: &'static str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(geo_err(field, value, reason))
+/// The first of `checks` that fails, as an error naming its superblock field: each check is
+/// (passes, field, value, why not).
+fn first_failed(checks: &[(bool, &'static str, u64, &'static str)]) -> Result<()> {
+    match checks.iter().find(|c| !c.0) {
+        Some(&(_, field, value, why)) => Err(geo_err(field, value, why)),
+        None => Ok(()),
     }
 }
 
@@ -312,19 +312,23 @@ fn log2_exact(v: u64) -> Option<u8> {
 /// and `sb_sectlog`, ...): the size must be a power of two with its log in `logs`, and the
 /// recorded log must be that log.
 fn size_log(
-    size: (&'static str, u64),
-    log: (&'static str, u8),
-    logs: RangeInclusive<u8>,
+    (size_name, size, log_name, log, logs): (
+        &'static str,
+        u64,
+        &'static str,
+        u8,
+        RangeInclusive<u8>,
+    ),
 ) -> Result<u8> {
     let (lo, hi) = (1u64 << logs.start(), 1u64 << logs.end());
-    let l = log2_exact(size.1)
+    let l = log2_exact(size)
         .filter(|l| logs.contains(l))
-        .ok_or_else(|| geo_err(size.0, size.1, format!("not a power of two in {lo}..{hi}")))?;
-    if log.1 != l {
+        .ok_or_else(|| geo_err(size_name, size, format!("not a power of two in {lo}..{hi}")))?;
+    if log != l {
         return Err(geo_err(
-            log.0,
-            log.1.into(),
-            format!("does not match {}", size.0),
+            log_name,
+            log.into(),
+            format!("does not match {size_name}"),
         ));
     }
     Ok(l)
@@ -375,89 +379,47 @@ impl Geometry {
                 )));
             }
         }
-        let sect_log = size_log(
-            ("sectsize", r.sb_sectsize.into()),
-            ("sectlog", r.sb_sectlog),
-            9..=15,
-        )?;
-        let block_log = size_log(
-            ("blocksize", r.sb_blocksize.into()),
-            ("blocklog", r.sb_blocklog),
-            9..=16,
-        )?;
+        // Each size the superblock records in bytes and as a log2: names, values, logs allowed.
+        #[rustfmt::skip]
+        let [sect, block, inode] = [
+            ("sectsize", u64::from(r.sb_sectsize), "sectlog", r.sb_sectlog, 9..=15),
+            ("blocksize", u64::from(r.sb_blocksize), "blocklog", r.sb_blocklog, 9..=16),
+            ("inodesize", u64::from(r.sb_inodesize), "inodelog", r.sb_inodelog, 8..=11),
+        ]
+        .map(size_log);
+        let (sect_log, block_log) = (sect?, block?);
         let blocksize = u64::from(r.sb_blocksize);
-        ensure(
+        first_failed(&[(
             block_log >= sect_log,
             "blocksize",
             blocksize,
             "smaller than sectsize",
-        )?;
-        let inode_log = size_log(
-            ("inodesize", r.sb_inodesize.into()),
-            ("inodelog", r.sb_inodelog),
-            8..=11,
-        )?;
-        let inodesize = u64::from(r.sb_inodesize);
-        ensure(
-            !v5 || inode_log >= 9,
-            "inodesize",
-            inodesize,
-            "v5 inodes are at least 512 bytes",
-        )?;
-        ensure(
-            inode_log <= block_log,
-            "inodesize",
-            inodesize,
-            "larger than blocksize",
-        )?;
+        )])?;
+        let inode_log = inode?;
         let inopb_log = block_log.saturating_sub(inode_log);
-        let why = "does not match blocklog - inodelog";
-        ensure(
-            r.sb_inopblog == inopb_log,
-            "inopblog",
-            r.sb_inopblog.into(),
-            why,
-        )?;
-        let why = "does not match blocksize / inodesize";
-        let inopblock = u32::from(r.sb_inopblock);
-        ensure(
-            inopblock == 1u32 << inopb_log,
-            "inopblock",
-            inopblock.into(),
-            why,
-        )?;
         let agblocks = u64::from(r.sb_agblocks);
-        ensure(
-            (64..=0x7fff_ffff).contains(&agblocks),
-            "agblocks",
-            agblocks,
-            "outside 64..2^31",
-        )?;
-        let why = "does not match agblocks";
-        ensure(
-            r.sb_agblklog == log2_roundup(agblocks),
-            "agblklog",
-            r.sb_agblklog.into(),
-            why,
-        )?;
-        ensure(r.sb_agcount != 0, "agcount", 0, "must be at least 1")?;
         let max_blocks = u64::from(r.sb_agcount).saturating_mul(agblocks);
         let min_blocks = u64::from(r.sb_agcount.saturating_sub(1))
             .saturating_mul(agblocks)
             .saturating_add(64);
         let dblocks_ok = (min_blocks.min(max_blocks)..=max_blocks).contains(&r.sb_dblocks);
-        let why = "inconsistent with agcount * agblocks";
-        ensure(dblocks_ok, "dblocks", r.sb_dblocks, why)?;
-        let imax_pct = r.sb_imax_pct;
-        ensure(
-            imax_pct <= 100,
-            "imax_pct",
-            imax_pct.into(),
-            "more than 100",
-        )?;
         let dir_log = block_log.saturating_add(r.sb_dirblklog);
-        let why = "directory blocks over 64 KiB";
-        ensure(dir_log <= 16, "dirblklog", r.sb_dirblklog.into(), why)?;
+        let (inodesize, inopblock) = (u64::from(r.sb_inodesize), u32::from(r.sb_inopblock));
+        let (inopblog, agblklog) = (r.sb_inopblog, r.sb_agblklog);
+        // The other rules, in the order they are checked: holds, field, value, why not.
+        #[rustfmt::skip]
+        first_failed(&[
+            (!v5 || inode_log >= 9, "inodesize", inodesize, "v5 inodes are at least 512 bytes"),
+            (inode_log <= block_log, "inodesize", inodesize, "larger than blocksize"),
+            (inopblog == inopb_log, "inopblog", inopblog.into(), "does not match blocklog - inodelog"),
+            (inopblock == 1 << inopb_log, "inopblock", inopblock.into(), "does not match blocksize / inodesize"),
+            ((64..=0x7fff_ffff).contains(&agblocks), "agblocks", agblocks, "outside 64..2^31"),
+            (agblklog == log2_roundup(agblocks), "agblklog", agblklog.into(), "does not match agblocks"),
+            (r.sb_agcount != 0, "agcount", 0, "must be at least 1"),
+            (dblocks_ok, "dblocks", r.sb_dblocks, "inconsistent with agcount * agblocks"),
+            (r.sb_imax_pct <= 100, "imax_pct", r.sb_imax_pct.into(), "more than 100"),
+            (dir_log <= 16, "dirblklog", r.sb_dirblklog.into(), "directory blocks over 64 KiB"),
+        ])?;
         let f2 = r.features2();
         let ro = if v5 { r.sb_features_ro_compat } else { 0 };
         let inc = if v5 { r.sb_features_incompat } else { 0 };

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::bytes::{be32, le16, le32, le64};
+use crate::bytes::be16;
 use crate::inode::RawDinode;
 
 pub const XFS_LI_EFI: u16 = 0x1236;
@@ -77,42 +78,57 @@ pub fn blft_name(flags: u16) -> &'static str {
 
 /// What the first bytes of logged buffer data say it is (the on-disk magic).
 pub fn content_name(b: &[u8]) -> Option<&'static str> {
-    let m32 = be32(b, 0);
-    let name = match &m32.to_be_bytes() {
-        b"XFSB" => "superblock",
-        b"XAGF" => "agf",
-        b"XAGI" => "agi",
-        b"XAFL" => "agfl",
-        b"ABTB" | b"AB3B" => "bnobt",
-        b"ABTC" | b"AB3C" => "cntbt",
-        b"IABT" | b"IAB3" => "inobt",
-        b"FIBT" | b"FIB3" => "finobt",
-        b"RMB3" => "rmapbt",
-        b"R3FC" => "refcountbt",
-        b"BMAP" | b"BMA3" => "bmbt",
-        b"XD2B" | b"XDB3" => "dir block",
-        b"XD2D" | b"XDD3" => "dir data",
-        b"XD2F" | b"XDF3" => "dir free",
-        b"XSLM" => "symlink",
-        b"XARM" => "attr remote",
-        _ => {
-            // da blocks: magic16 at byte 8 of the blkinfo
-            return match u16::from_be_bytes([
-                b.get(8).copied().unwrap_or(0),
-                b.get(9).copied().unwrap_or(0),
-            ]) {
-                0xd2f1 | 0x3df1 => Some("dir leaf1"),
-                0xd2ff | 0x3dff => Some("dir leafn"),
-                0xfebe | 0x3ebe => Some("da node"),
-                0xfbee | 0x3bee => Some("attr leaf"),
-                _ if b.get(0..2) == Some(b"IN") => Some("inode"),
-                _ if b.get(0..2) == Some(b"DQ") => Some("dquot"),
-                _ => None,
-            };
-        }
+    use crate::ag::{XFS_AGFL_MAGIC, XFS_AGF_MAGIC, XFS_AGI_MAGIC};
+    use crate::attr::{XFS_ATTR3_LEAF_MAGIC, XFS_ATTR3_RMT_MAGIC, XFS_ATTR_LEAF_MAGIC};
+    use crate::bmap::{XFS_BMAP_CRC_MAGIC, XFS_BMAP_MAGIC};
+    use crate::btrees::{
+        XFS_ABTB_CRC_MAGIC, XFS_ABTB_MAGIC, XFS_ABTC_CRC_MAGIC, XFS_ABTC_MAGIC, XFS_FIBT_CRC_MAGIC,
+        XFS_FIBT_MAGIC, XFS_IBT_CRC_MAGIC, XFS_IBT_MAGIC, XFS_REFC_CRC_MAGIC, XFS_RMAP_CRC_MAGIC,
+    };
+    use crate::da_btree::{XFS_DA3_NODE_MAGIC, XFS_DA_MAGIC_OFF, XFS_DA_NODE_MAGIC};
+    use crate::dir2::{
+        XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC, XFS_DIR2_FREE_MAGIC, XFS_DIR2_LEAF1_MAGIC,
+        XFS_DIR2_LEAFN_MAGIC, XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC, XFS_DIR3_FREE_MAGIC,
+        XFS_DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC,
+    };
+    use crate::inode::XFS_DINODE_MAGIC;
+    use crate::sb::XFS_SB_MAGIC;
+    use crate::symlink::XFS_SYMLINK_MAGIC;
+    let name = match be32(b, 0) {
+        XFS_SB_MAGIC => "superblock",
+        XFS_AGF_MAGIC => "agf",
+        XFS_AGI_MAGIC => "agi",
+        XFS_AGFL_MAGIC => "agfl",
+        XFS_ABTB_MAGIC | XFS_ABTB_CRC_MAGIC => "bnobt",
+        XFS_ABTC_MAGIC | XFS_ABTC_CRC_MAGIC => "cntbt",
+        XFS_IBT_MAGIC | XFS_IBT_CRC_MAGIC => "inobt",
+        XFS_FIBT_MAGIC | XFS_FIBT_CRC_MAGIC => "finobt",
+        XFS_RMAP_CRC_MAGIC => "rmapbt",
+        XFS_REFC_CRC_MAGIC => "refcountbt",
+        XFS_BMAP_MAGIC | XFS_BMAP_CRC_MAGIC => "bmbt",
+        XFS_DIR2_BLOCK_MAGIC | XFS_DIR3_BLOCK_MAGIC => "dir block",
+        XFS_DIR2_DATA_MAGIC | XFS_DIR3_DATA_MAGIC => "dir data",
+        XFS_DIR2_FREE_MAGIC | XFS_DIR3_FREE_MAGIC => "dir free",
+        XFS_SYMLINK_MAGIC => "symlink",
+        XFS_ATTR3_RMT_MAGIC => "attr remote",
+        // da blocks: a 16-bit magic in the blkinfo; then the 16-bit magics at byte 0.
+        _ => match be16(b, XFS_DA_MAGIC_OFF) {
+            XFS_DIR2_LEAF1_MAGIC | XFS_DIR3_LEAF1_MAGIC => "dir leaf1",
+            XFS_DIR2_LEAFN_MAGIC | XFS_DIR3_LEAFN_MAGIC => "dir leafn",
+            XFS_DA_NODE_MAGIC | XFS_DA3_NODE_MAGIC => "da node",
+            XFS_ATTR_LEAF_MAGIC | XFS_ATTR3_LEAF_MAGIC => "attr leaf",
+            _ => match be16(b, 0) {
+                XFS_DINODE_MAGIC => "inode",
+                XFS_DQUOT_MAGIC => "dquot",
+                _ => return None,
+            },
+        },
     };
     Some(name)
 }
+
+/// `XFS_DQUOT_MAGIC` (`DQ`): the first bytes of a disk quota record.
+pub const XFS_DQUOT_MAGIC: u16 = u16::from_be_bytes(*b"DQ");
 
 /// One extent of an EFI/EFD (`xfs_extent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

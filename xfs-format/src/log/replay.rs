@@ -286,40 +286,38 @@ impl<S: ByteSource> ReplayedSource<S> {
         left.sort_by_key(|(_, ((ctx, seq), _))| (ctx.1, *seq));
         for ((ty, id), ((ctx, _), it)) in left {
             // EFIs and RUIs are finished here as the kernel would; the others are noted.
-            type Counter = fn(&mut ReplayStats) -> &mut u64;
-            let finished: Option<(_, _, _, Counter)> = match &it.body {
+            let finished = match &it.body {
                 ItemBody::Efi {
                     extents, nextents, ..
-                } => Some((
-                    r.finish_efi(extents, *nextents, last_lsn),
-                    "EFI",
-                    "free its extents",
-                    |s| &mut s.efis_finished,
-                )),
+                } => Some(r.finish_efi(extents, *nextents, last_lsn)),
                 ItemBody::Rui {
                     extents, nextents, ..
-                } => Some((
-                    r.finish_rui(extents, *nextents, last_lsn),
-                    "RUI",
-                    "finish it",
-                    |s| &mut s.ruis_finished,
-                )),
+                } => Some(r.finish_rui(extents, *nextents, last_lsn)),
                 _ => None,
             };
-            if let Some((res, name, does, counter)) = finished {
+            if let Some(res) = finished {
+                let efi = ty == XFS_LI_EFI;
                 match res {
                     Ok(()) => {
-                        let n = counter(&mut r.stats);
+                        let s = &mut r.stats;
+                        let n = if efi {
+                            &mut s.efis_finished
+                        } else {
+                            &mut s.ruis_finished
+                        };
                         *n = n.saturating_add(1);
                     }
-                    Err(why) => r.note(
-                        ctx,
-                        name,
-                        format!(
-                            "intent {id:#x} without done item: the kernel would {does} after \
-                             replay; not replayed: {why}"
-                        ),
-                    ),
+                    Err(why) => {
+                        let does = if efi { "free its extents" } else { "finish it" };
+                        r.note(
+                            ctx,
+                            super::items::type_name(ty),
+                            format!(
+                                "intent {id:#x} without done item: the kernel would {does} after \
+                                 replay; not replayed: {why}"
+                            ),
+                        );
+                    }
                 }
                 continue;
             }
