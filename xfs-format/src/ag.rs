@@ -127,31 +127,55 @@ fn short(what: &'static str, need: usize, have: usize, offset: u64) -> Error {
 #[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
 #[br(big)]
 pub struct RawAgf {
+    /// `agf_magicnum`: [`XFS_AGF_MAGIC`].
     pub agf_magicnum: u32,
+    /// `agf_versionnum`: [`XFS_AGF_VERSION`].
     pub agf_versionnum: u32,
+    /// `agf_seqno`: the AG number.
     pub agf_seqno: u32,
+    /// `agf_length`: size of this AG in blocks.
     pub agf_length: u32,
+    /// `agf_bno_root` (`agf_roots[XFS_BTNUM_BNO]`): root block of the by-block free-space btree.
     pub agf_bno_root: u32,
+    /// `agf_cnt_root`: root block of the by-size free-space btree.
     pub agf_cnt_root: u32,
+    /// `agf_rmap_root`: root block of the reverse-mapping btree (rmapbt).
     pub agf_rmap_root: u32,
+    /// `agf_bno_level` (`agf_levels[]`): levels of the bnobt.
     pub agf_bno_level: u32,
+    /// `agf_cnt_level`: levels of the cntbt.
     pub agf_cnt_level: u32,
+    /// `agf_rmap_level`: levels of the rmapbt.
     pub agf_rmap_level: u32,
+    /// `agf_flfirst`: AGFL slot of the first free-list block.
     pub agf_flfirst: u32,
+    /// `agf_fllast`: AGFL slot of the last free-list block.
     pub agf_fllast: u32,
+    /// `agf_flcount`: blocks on the free list.
     pub agf_flcount: u32,
+    /// `agf_freeblks`: free blocks in the AG.
     pub agf_freeblks: u32,
+    /// `agf_longest`: longest free extent, in blocks.
     pub agf_longest: u32,
+    /// `agf_btreeblks`: blocks held by the free-space btrees (and rmapbt) beyond their roots.
     pub agf_btreeblks: u32,
+    /// `agf_uuid`: the filesystem's metadata uuid (v5).
     pub agf_uuid: [u8; 16],
+    /// `agf_rmap_blocks`: blocks of the rmapbt.
     pub agf_rmap_blocks: u32,
+    /// `agf_refcount_blocks`: blocks of the refcount btree.
     pub agf_refcount_blocks: u32,
+    /// `agf_refcount_root`: root block of the refcount btree.
     pub agf_refcount_root: u32,
+    /// `agf_refcount_level`: levels of the refcount btree.
     pub agf_refcount_level: u32,
+    /// `agf_spare64`: reserved, zero.
     pub agf_spare64: [u64; 14],
+    /// `agf_lsn`: LSN of the last write (v5).
     pub agf_lsn: u64,
     /// Big-endian reading of the stored (little-endian) checksum, as xfs_db prints it.
     pub agf_crc: u32,
+    /// `agf_spare2`: padding.
     pub agf_spare2: u32,
 }
 
@@ -277,24 +301,43 @@ impl Agf {
 #[derive(BinRead, Debug, Clone, PartialEq, Eq)]
 #[br(big)]
 pub struct RawAgi {
+    /// `agi_magicnum`: [`XFS_AGI_MAGIC`].
     pub agi_magicnum: u32,
+    /// `agi_versionnum`: [`XFS_AGI_VERSION`].
     pub agi_versionnum: u32,
+    /// `agi_seqno`: the AG number.
     pub agi_seqno: u32,
+    /// `agi_length`: size of this AG in blocks.
     pub agi_length: u32,
+    /// `agi_count`: allocated inodes in the AG.
     pub agi_count: u32,
+    /// `agi_root`: root block of the inode btree.
     pub agi_root: u32,
+    /// `agi_level`: levels of the inode btree.
     pub agi_level: u32,
+    /// `agi_freecount`: free inodes among the allocated ones.
     pub agi_freecount: u32,
+    /// `agi_newino`: AG inode number of the most recently allocated chunk.
     pub agi_newino: u32,
+    /// `agi_dirino`: unused (`NULLAGINO`).
     pub agi_dirino: u32,
+    /// `agi_unlinked`: heads of the unlinked-inode lists, hashed by AG inode number.
     pub agi_unlinked: [u32; XFS_AGI_UNLINKED_BUCKETS],
+    /// `agi_uuid`: the filesystem's metadata uuid (v5).
     pub agi_uuid: [u8; 16],
+    /// `agi_crc`: big-endian reading of the stored (little-endian) checksum.
     pub agi_crc: u32,
+    /// `agi_pad32`: padding.
     pub agi_pad32: u32,
+    /// `agi_lsn`: LSN of the last write (v5).
     pub agi_lsn: u64,
+    /// `agi_free_root`: root block of the free inode btree (finobt).
     pub agi_free_root: u32,
+    /// `agi_free_level`: levels of the finobt.
     pub agi_free_level: u32,
+    /// `agi_iblocks`: blocks of the inode btree (inobtcount).
     pub agi_iblocks: u32,
+    /// `agi_fblocks`: blocks of the finobt (inobtcount).
     pub agi_fblocks: u32,
 }
 
@@ -339,20 +382,28 @@ impl Agi {
 #[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
 #[br(big)]
 pub struct RawAgflHdr {
+    /// `agfl_magicnum`: [`XFS_AGFL_MAGIC`].
     pub agfl_magicnum: u32,
+    /// `agfl_seqno`: the AG number.
     pub agfl_seqno: u32,
+    /// `agfl_uuid`: the filesystem's metadata uuid.
     pub agfl_uuid: [u8; 16],
+    /// `agfl_lsn`: LSN of the last write.
     pub agfl_lsn: u64,
+    /// `agfl_crc`: big-endian reading of the stored (little-endian) checksum.
     pub agfl_crc: u32,
 }
 
 /// A decoded AGFL: the header (v5) and every slot of the block array.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Agfl {
+    /// The AG the AGFL was read for.
     pub agno: u32,
+    /// The v5 header; `None` on v4, whose AGFL is only the block array.
     pub hdr: Option<RawAgflHdr>,
     /// All slots, used or not (`NULL_AG` or garbage outside flfirst..fllast).
     pub bno: Vec<u32>,
+    /// What was verified (all true and `Unchecked` on v4).
     pub checks: HeaderChecks,
 }
 
@@ -444,7 +495,9 @@ fn ag_array(name: &'static str, v: &[u32], null: Null) -> Field {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AgflWalkError {
     #[error("agf_flfirst {0} is outside the AGFL")]
+    /// `agf_flfirst` is not a slot of the AGFL.
     BadFirst(u32),
     #[error("agf_flcount {0} is larger than the AGFL")]
+    /// `agf_flcount` is more than the AGFL holds.
     BadCount(u32),
 }

@@ -9,8 +9,11 @@ use serde_json::{json, Map, Value as Json};
 /// How a number is printed (xfs_db's `%u`, `%#x`, `%#o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Radix {
+    /// Decimal (`%u`).
     Dec,
+    /// Hexadecimal (`%#x`).
     Hex,
+    /// Octal (`%#o`).
     Oct,
     /// Signed decimal (`%d`, `%lld`): the value is the two's complement of a `bits`-wide field.
     Signed,
@@ -35,13 +38,16 @@ pub enum Null {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CrcState {
+    /// The checksum matches.
     Correct,
+    /// The checksum does not match.
     Bad,
     /// The structure carries no checksum (v4).
     Unchecked,
 }
 
 impl CrcState {
+    /// The word xfs_db prints after the value (`correct`, `bad`, `unchecked`).
     pub fn as_str(self) -> &'static str {
         match self {
             CrcState::Correct => "correct",
@@ -56,25 +62,37 @@ impl CrcState {
 pub enum Value {
     /// An unsigned number of `bits` width.
     Num {
+        /// The number.
         value: u64,
+        /// Width of the field in bits.
         bits: u32,
+        /// How it is printed.
         radix: Radix,
+        /// How all-ones and zero are printed.
         null: Null,
     },
     /// An array of numbers printed `i:v` from index `base`.
     Array {
+        /// The elements.
         values: Vec<u64>,
+        /// Width of each element in bits.
         bits: u32,
+        /// How each element is printed.
         radix: Radix,
+        /// How all-ones and zero elements are printed.
         null: Null,
+        /// Index of the first element.
         base: u32,
     },
+    /// A uuid, printed `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
     Uuid([u8; 16]),
     /// A fixed-size character array (xfs_db `charns`).
     Chars(Vec<u8>),
     /// A stored checksum and whether it verified.
     Crc {
+        /// Big-endian reading of the stored checksum.
         value: u32,
+        /// Whether it verified.
         state: CrcState,
     },
     /// Text already formatted the way xfs_db prints it (dates, `2 (extents)`, signed
@@ -85,9 +103,13 @@ pub enum Value {
     /// separated by a space before the newline). `declared` is the element count the index
     /// range shows; xfs_db prints fewer records than that when they would run off the buffer.
     Records {
+        /// Column names, printed once in the header.
         columns: &'static [&'static str],
+        /// The records, one row of column values each.
         rows: Vec<Vec<u64>>,
+        /// Index of the first record.
         base: u32,
+        /// Records the structure claims (the index range printed).
         declared: usize,
     },
 }
@@ -95,7 +117,9 @@ pub enum Value {
 /// A named field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
+    /// The xfs_db field name (`magicnum`, `core.mode`, `u3.bmx`...).
     pub name: &'static str,
+    /// The value.
     pub value: Value,
 }
 
@@ -217,6 +241,7 @@ fn fmt_chars(bytes: &[u8]) -> String {
     s
 }
 
+/// A uuid in its usual text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn fmt_uuid(u: &[u8; 16]) -> String {
     let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
     // 32 hex digits always; slicing on ASCII boundaries.

@@ -36,33 +36,55 @@ pub const XFS_BIGTIME_EPOCH_OFFSET: i64 = 1 << 31;
 
 /// `di_flags2` bits.
 pub const XFS_DIFLAG2_DAX: u64 = 1 << 0;
+/// `XFS_DIFLAG2_REFLINK`: the file may share blocks.
 pub const XFS_DIFLAG2_REFLINK: u64 = 1 << 1;
+/// `XFS_DIFLAG2_COWEXTSIZE`: `di_cowextsize` is set.
 pub const XFS_DIFLAG2_COWEXTSIZE: u64 = 1 << 2;
+/// `XFS_DIFLAG2_BIGTIME`: timestamps are bigtime nanoseconds.
 pub const XFS_DIFLAG2_BIGTIME: u64 = 1 << 3;
+/// `XFS_DIFLAG2_NREXT64`: 64-bit extent counters.
 pub const XFS_DIFLAG2_NREXT64: u64 = 1 << 4;
 
 /// `di_flags` bits.
 pub const XFS_DIFLAG_REALTIME: u16 = 1 << 0;
+/// `XFS_DIFLAG_PREALLOC`: has preallocated space.
 pub const XFS_DIFLAG_PREALLOC: u16 = 1 << 1;
+/// `XFS_DIFLAG_NEWRTBM`: new realtime bitmap format (rbmino only).
 pub const XFS_DIFLAG_NEWRTBM: u16 = 1 << 2;
+/// `XFS_DIFLAG_IMMUTABLE`.
 pub const XFS_DIFLAG_IMMUTABLE: u16 = 1 << 3;
+/// `XFS_DIFLAG_APPEND`: append only.
 pub const XFS_DIFLAG_APPEND: u16 = 1 << 4;
+/// `XFS_DIFLAG_SYNC`: synchronous writes.
 pub const XFS_DIFLAG_SYNC: u16 = 1 << 5;
+/// `XFS_DIFLAG_NOATIME`.
 pub const XFS_DIFLAG_NOATIME: u16 = 1 << 6;
+/// `XFS_DIFLAG_NODUMP`.
 pub const XFS_DIFLAG_NODUMP: u16 = 1 << 7;
+/// `XFS_DIFLAG_RTINHERIT`: new files in this directory are realtime.
 pub const XFS_DIFLAG_RTINHERIT: u16 = 1 << 8;
+/// `XFS_DIFLAG_PROJINHERIT`: new files inherit the project id.
 pub const XFS_DIFLAG_PROJINHERIT: u16 = 1 << 9;
+/// `XFS_DIFLAG_NOSYMLINKS`: no symlinks may be created in this directory.
 pub const XFS_DIFLAG_NOSYMLINKS: u16 = 1 << 10;
+/// `XFS_DIFLAG_EXTSIZE`: `di_extsize` is set.
 pub const XFS_DIFLAG_EXTSIZE: u16 = 1 << 11;
+/// `XFS_DIFLAG_EXTSZINHERIT`: new files inherit `di_extsize`.
 pub const XFS_DIFLAG_EXTSZINHERIT: u16 = 1 << 12;
+/// `XFS_DIFLAG_NODEFRAG`.
 pub const XFS_DIFLAG_NODEFRAG: u16 = 1 << 13;
+/// `XFS_DIFLAG_FILESTREAM`: filestream allocator.
 pub const XFS_DIFLAG_FILESTREAM: u16 = 1 << 14;
 
 /// `di_format` / `di_aformat` values (`enum xfs_dinode_fmt`).
 pub const XFS_DINODE_FMT_DEV: u8 = 0;
+/// `XFS_DINODE_FMT_LOCAL`: fork data inside the inode.
 pub const XFS_DINODE_FMT_LOCAL: u8 = 1;
+/// `XFS_DINODE_FMT_EXTENTS`: extent records inside the inode.
 pub const XFS_DINODE_FMT_EXTENTS: u8 = 2;
+/// `XFS_DINODE_FMT_BTREE`: a BMBT rooted in the inode.
 pub const XFS_DINODE_FMT_BTREE: u8 = 3;
+/// `XFS_DINODE_FMT_UUID`: a uuid (unused).
 pub const XFS_DINODE_FMT_UUID: u8 = 4;
 
 /// `MAXPATHLEN`: a symlink target is shorter than this.
@@ -70,12 +92,19 @@ pub const XFS_SYMLINK_MAXLEN: u64 = 1024;
 
 /// File type bits of `di_mode`.
 pub const S_IFMT: u16 = 0o170000;
+/// Regular file.
 pub const S_IFREG: u16 = 0o100000;
+/// Directory.
 pub const S_IFDIR: u16 = 0o040000;
+/// Symbolic link.
 pub const S_IFLNK: u16 = 0o120000;
+/// Character device.
 pub const S_IFCHR: u16 = 0o020000;
+/// Block device.
 pub const S_IFBLK: u16 = 0o060000;
+/// FIFO.
 pub const S_IFIFO: u16 = 0o010000;
+/// Socket.
 pub const S_IFSOCK: u16 = 0o140000;
 
 /// Line prefixes of `xfs_db print` output this module does not render: the contents of
@@ -368,6 +397,7 @@ impl RawDinode {
 /// A decoded timestamp: seconds since the Unix epoch and nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z (negative before).
     pub sec: i64,
     /// As stored: legacy timestamps may hold any 32-bit value here.
     pub nsec: u32,
@@ -457,6 +487,7 @@ pub fn ctime_utc(sec: i64) -> String {
 /// The verifications done on an inode, as data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InodeChecks {
+    /// `di_magic` is [`XFS_DINODE_MAGIC`].
     pub magic_ok: bool,
     /// 1 or 2 on v4 filesystems, 3 on v5.
     pub version_ok: bool,
@@ -471,6 +502,7 @@ pub struct InodeChecks {
 }
 
 impl InodeChecks {
+    /// Every check passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.version_ok
@@ -484,8 +516,11 @@ impl InodeChecks {
 /// Where inode `ino` lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct InodeLocation {
+    /// AG number.
     pub agno: u32,
+    /// Inode number within the AG.
     pub agino: u32,
+    /// AG block holding the inode.
     pub agbno: u32,
     /// Byte offset of the inode in the image.
     pub offset: u64,
@@ -534,11 +569,15 @@ impl Geometry {
 /// A decoded inode: core, forks, checks, and the raw bytes they came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Inode {
+    /// The inode number it was read as.
     pub ino: u64,
     /// Byte offset in the image (0 for an inode decoded from a bare buffer).
     pub offset: u64,
+    /// The core, field for field.
     pub raw: RawDinode,
+    /// What was verified.
     pub checks: InodeChecks,
+    /// The data fork.
     pub data_fork: Fork,
     /// Present when `di_forkoff` is not zero.
     pub attr_fork: Option<Fork>,
@@ -616,10 +655,12 @@ impl Inode {
         })
     }
 
+    /// `di_mode`: file type and permission bits.
     pub fn mode(&self) -> u16 {
         self.raw.di_mode
     }
 
+    /// The file type bits of `di_mode` (`S_IF*`).
     pub fn file_type(&self) -> u16 {
         self.raw.di_mode & S_IFMT
     }
@@ -633,14 +674,17 @@ impl Inode {
         }
     }
 
+    /// Last access time.
     pub fn atime(&self) -> Timestamp {
         self.raw.timestamp(self.raw.di_atime)
     }
 
+    /// Last modification time.
     pub fn mtime(&self) -> Timestamp {
         self.raw.timestamp(self.raw.di_mtime)
     }
 
+    /// Last inode change time.
     pub fn ctime(&self) -> Timestamp {
         self.raw.timestamp(self.raw.di_ctime)
     }

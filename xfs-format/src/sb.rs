@@ -27,61 +27,115 @@ pub const XFS_SB_CRC_OFF: usize = 224;
 #[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
 #[br(big)]
 pub struct RawSb {
+    /// `sb_magicnum`: [`XFS_SB_MAGIC`].
     pub sb_magicnum: u32,
+    /// `sb_blocksize`: filesystem block size in bytes.
     pub sb_blocksize: u32,
+    /// `sb_dblocks`: blocks of the data device.
     pub sb_dblocks: u64,
+    /// `sb_rblocks`: blocks of the realtime device.
     pub sb_rblocks: u64,
+    /// `sb_rextents`: realtime extents.
     pub sb_rextents: u64,
+    /// `sb_uuid`: the filesystem's uuid.
     pub sb_uuid: [u8; 16],
+    /// `sb_logstart`: first block of the internal log (0: external log).
     pub sb_logstart: u64,
+    /// `sb_rootino`: inode number of the root directory.
     pub sb_rootino: u64,
+    /// `sb_rbmino`: inode number of the realtime bitmap.
     pub sb_rbmino: u64,
+    /// `sb_rsumino`: inode number of the realtime summary.
     pub sb_rsumino: u64,
+    /// `sb_rextsize`: realtime extent size in blocks.
     pub sb_rextsize: u32,
+    /// `sb_agblocks`: blocks per AG.
     pub sb_agblocks: u32,
+    /// `sb_agcount`: number of AGs.
     pub sb_agcount: u32,
+    /// `sb_rbmblocks`: blocks of the realtime bitmap.
     pub sb_rbmblocks: u32,
+    /// `sb_logblocks`: log size in blocks.
     pub sb_logblocks: u32,
+    /// `sb_versionnum`: version (low nibble) and `XFS_SB_VERSION_*` feature bits.
     pub sb_versionnum: u16,
+    /// `sb_sectsize`: sector size in bytes.
     pub sb_sectsize: u16,
+    /// `sb_inodesize`: inode size in bytes.
     pub sb_inodesize: u16,
+    /// `sb_inopblock`: inodes per block.
     pub sb_inopblock: u16,
+    /// `sb_fname`: filesystem label.
     pub sb_fname: [u8; 12],
+    /// `sb_blocklog`: log2 of `sb_blocksize`.
     pub sb_blocklog: u8,
+    /// `sb_sectlog`: log2 of `sb_sectsize`.
     pub sb_sectlog: u8,
+    /// `sb_inodelog`: log2 of `sb_inodesize`.
     pub sb_inodelog: u8,
+    /// `sb_inopblog`: log2 of `sb_inopblock`.
     pub sb_inopblog: u8,
+    /// `sb_agblklog`: log2 of `sb_agblocks`, rounded up.
     pub sb_agblklog: u8,
+    /// `sb_rextslog`: log2 of `sb_rextents`.
     pub sb_rextslog: u8,
+    /// `sb_inprogress`: mkfs has not finished.
     pub sb_inprogress: u8,
+    /// `sb_imax_pct`: most space inodes may take, in percent.
     pub sb_imax_pct: u8,
+    /// `sb_icount`: allocated inodes.
     pub sb_icount: u64,
+    /// `sb_ifree`: free inodes.
     pub sb_ifree: u64,
+    /// `sb_fdblocks`: free data blocks.
     pub sb_fdblocks: u64,
+    /// `sb_frextents`: free realtime extents.
     pub sb_frextents: u64,
+    /// `sb_uquotino`: user quota inode.
     pub sb_uquotino: u64,
+    /// `sb_gquotino`: group quota inode (project quota too on v4).
     pub sb_gquotino: u64,
+    /// `sb_qflags`: quota flags.
     pub sb_qflags: u16,
+    /// `sb_flags`: miscellaneous flags.
     pub sb_flags: u8,
+    /// `sb_shared_vn`: shared version number (unused).
     pub sb_shared_vn: u8,
+    /// `sb_inoalignmt`: inode chunk alignment in blocks.
     pub sb_inoalignmt: u32,
+    /// `sb_unit`: stripe unit in blocks.
     pub sb_unit: u32,
+    /// `sb_width`: stripe width in blocks.
     pub sb_width: u32,
+    /// `sb_dirblklog`: log2 of directory blocks per filesystem block.
     pub sb_dirblklog: u8,
+    /// `sb_logsectlog`: log2 of the log sector size.
     pub sb_logsectlog: u8,
+    /// `sb_logsectsize`: log sector size in bytes (0: `sb_sectsize`).
     pub sb_logsectsize: u16,
+    /// `sb_logsunit`: log stripe unit in bytes.
     pub sb_logsunit: u32,
+    /// `sb_features2`: `XFS_SB_VERSION2_*` bits.
     pub sb_features2: u32,
+    /// `sb_bad_features2`: copy of `sb_features2` written at a wrong offset by old kernels.
     pub sb_bad_features2: u32,
+    /// `sb_features_compat`: compatible feature bits (v5).
     pub sb_features_compat: u32,
+    /// `sb_features_ro_compat`: read-only compatible feature bits (v5).
     pub sb_features_ro_compat: u32,
+    /// `sb_features_incompat`: incompatible feature bits (v5).
     pub sb_features_incompat: u32,
+    /// `sb_features_log_incompat`: log incompatible feature bits (v5).
     pub sb_features_log_incompat: u32,
     /// Stored little-endian on disk; kept here as the big-endian reading xfs_db prints.
     pub sb_crc: u32,
+    /// `sb_spino_align`: sparse inode chunk alignment in blocks.
     pub sb_spino_align: u32,
+    /// `sb_pquotino`: project quota inode (v5).
     pub sb_pquotino: u64,
+    /// `sb_lsn`: LSN of the last superblock write (v5).
     pub sb_lsn: u64,
+    /// `sb_meta_uuid`: the metadata uuid (with `meta_uuid`).
     pub sb_meta_uuid: [u8; 16],
 }
 
@@ -136,6 +190,7 @@ impl RawSb {
 /// A superblock as read from one sector: raw fields plus what was verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Superblock {
+    /// The superblock, field for field.
     pub raw: RawSb,
     /// Checksum over the sector (v5), `Unchecked` on v4 or when the magic is wrong.
     pub crc: CrcState,
@@ -249,12 +304,19 @@ impl Superblock {
 /// All feature words decoded to names.
 #[derive(Debug, Clone, Serialize)]
 pub struct Features {
+    /// The version number (4 or 5).
     pub version: u16,
+    /// `sb_versionnum` feature bits.
     pub versionnum: Vec<String>,
+    /// `sb_features2` bits.
     pub features2: Vec<String>,
+    /// `sb_features_compat` bits (v5).
     pub compat: Vec<String>,
+    /// `sb_features_ro_compat` bits (v5).
     pub ro_compat: Vec<String>,
+    /// `sb_features_incompat` bits (v5).
     pub incompat: Vec<String>,
+    /// `sb_features_log_incompat` bits (v5).
     pub log_incompat: Vec<String>,
 }
 

@@ -8,21 +8,37 @@ use super::bytes::{be32, le16, le32, le64};
 use crate::bytes::be16;
 use crate::inode::RawDinode;
 
+/// `XFS_LI_EFI`: extent free intent.
 pub const XFS_LI_EFI: u16 = 0x1236;
+/// `XFS_LI_EFD`: extent free done.
 pub const XFS_LI_EFD: u16 = 0x1237;
+/// `XFS_LI_IUNLINK`: unlinked-list update (never written through 6.1).
 pub const XFS_LI_IUNLINK: u16 = 0x1238;
+/// `XFS_LI_INODE`: logged inode.
 pub const XFS_LI_INODE: u16 = 0x123b;
+/// `XFS_LI_BUF`: logged metadata buffer.
 pub const XFS_LI_BUF: u16 = 0x123c;
+/// `XFS_LI_DQUOT`: logged disk quota.
 pub const XFS_LI_DQUOT: u16 = 0x123d;
+/// `XFS_LI_QUOTAOFF`: quota turned off.
 pub const XFS_LI_QUOTAOFF: u16 = 0x123e;
+/// `XFS_LI_ICREATE`: inode chunk created.
 pub const XFS_LI_ICREATE: u16 = 0x123f;
+/// `XFS_LI_RUI`: reverse-mapping update intent.
 pub const XFS_LI_RUI: u16 = 0x1240;
+/// `XFS_LI_RUD`: reverse-mapping update done.
 pub const XFS_LI_RUD: u16 = 0x1241;
+/// `XFS_LI_CUI`: refcount update intent.
 pub const XFS_LI_CUI: u16 = 0x1242;
+/// `XFS_LI_CUD`: refcount update done.
 pub const XFS_LI_CUD: u16 = 0x1243;
+/// `XFS_LI_BUI`: block-mapping update intent.
 pub const XFS_LI_BUI: u16 = 0x1244;
+/// `XFS_LI_BUD`: block-mapping update done.
 pub const XFS_LI_BUD: u16 = 0x1245;
+/// `XFS_LI_ATTRI`: extended attribute update intent.
 pub const XFS_LI_ATTRI: u16 = 0x1246;
+/// `XFS_LI_ATTRD`: extended attribute update done.
 pub const XFS_LI_ATTRD: u16 = 0x1247;
 
 /// The short names `xfs_logprint -t` gives item types.
@@ -133,25 +149,35 @@ pub const XFS_DQUOT_MAGIC: u16 = u16::from_be_bytes(*b"DQ");
 /// One extent of an EFI/EFD (`xfs_extent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Extent {
+    /// `ext_start`: first filesystem block.
     pub start: u64,
+    /// `ext_len`: length in blocks.
     pub len: u32,
 }
 
 /// One mapping of an RUI or BUI (`xfs_map_extent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MapExtent {
+    /// `me_owner`: owner (inode number or `XFS_RMAP_OWN_*`).
     pub owner: u64,
+    /// `me_startblock`: first filesystem block.
     pub startblock: u64,
+    /// `me_startoff`: file offset in blocks.
     pub startoff: u64,
+    /// `me_len`: length in blocks.
     pub len: u32,
+    /// `me_flags`: operation and fork flags.
     pub flags: u32,
 }
 
 /// One extent of a CUI (`xfs_phys_extent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PhysExtent {
+    /// `pe_startblock`: first filesystem block.
     pub startblock: u64,
+    /// `pe_len`: length in blocks.
     pub len: u32,
+    /// `pe_flags`: the refcount operation.
     pub flags: u32,
 }
 
@@ -159,11 +185,15 @@ pub struct PhysExtent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ItemBody {
+    /// A metadata buffer (`xfs_buf_log_format`) and its logged data.
     Buf {
+        /// `blf_flags` (the buffer type is in bits 11..16).
         flags: u16,
         /// `blf_len`: length of the buffer in basic blocks.
         len: u16,
+        /// `blf_blkno`: disk address of the buffer in 512-byte sectors.
         blkno: i64,
+        /// `blf_map_size`: 32-bit words of the dirty bitmap.
         map_size: u32,
         /// Dirty 128-byte chunks of the buffer (from the bitmap).
         dirty_chunks: u32,
@@ -174,84 +204,145 @@ pub enum ItemBody {
         /// Bytes of logged data (all data regions).
         data_bytes: u64,
     },
+    /// An inode (`xfs_inode_log_format`) and its logged core and forks.
     Inode {
+        /// `ilf_fields`: which parts were logged (`XFS_ILOG_*`).
         fields: u32,
+        /// `ilf_asize`: bytes of logged attribute fork.
         asize: u16,
+        /// `ilf_dsize`: bytes of logged data fork.
         dsize: u16,
+        /// `ilf_ino`: the inode number.
         ino: u64,
+        /// `ilf_blkno`: disk address of the inode cluster buffer in 512-byte sectors.
         blkno: i64,
+        /// `ilf_len`: length of that buffer in 512-byte sectors.
         len: i32,
+        /// `ilf_boffset`: byte offset of the inode in that buffer.
         boffset: i32,
+        /// The logged core (`xfs_log_dinode`), when region 1 is long enough.
         core: Option<RawDinode>,
-        /// Bytes of logged data fork and attribute fork.
+        /// Bytes of logged data fork.
         data_fork_bytes: u64,
+        /// Bytes of logged attribute fork.
         attr_fork_bytes: u64,
     },
+    /// A disk quota (`xfs_dq_logformat`).
     Dquot {
+        /// `qlf_id`: the quota id.
         id: u32,
+        /// `qlf_blkno`: disk address of the dquot buffer in 512-byte sectors.
         blkno: i64,
+        /// `qlf_len`: length of that buffer in 512-byte sectors.
         len: i32,
+        /// `qlf_boffset`: byte offset of the dquot in that buffer.
         boffset: u32,
     },
+    /// Extent free intent (`xfs_efi_log_format`).
     Efi {
+        /// `efi_id`: the intent's id.
         id: u64,
+        /// `efi_nextents`: extents the item claims.
         nextents: u32,
+        /// The extents decoded.
         extents: Vec<Extent>,
     },
+    /// Extent free done (`xfs_efd_log_format`).
     Efd {
+        /// `efd_efi_id`: the intent it finishes.
         efi_id: u64,
+        /// `efd_nextents`: extents the item claims.
         nextents: u32,
+        /// The extents decoded.
         extents: Vec<Extent>,
     },
+    /// Reverse-mapping update intent (`xfs_rui_log_format`).
     Rui {
+        /// `rui_id`: the intent's id.
         id: u64,
+        /// `rui_nextents`: mappings the item claims.
         nextents: u32,
+        /// The mappings decoded.
         extents: Vec<MapExtent>,
     },
+    /// Reverse-mapping update done.
     Rud {
+        /// `rud_rui_id`: the intent it finishes.
         rui_id: u64,
     },
+    /// Refcount update intent (`xfs_cui_log_format`).
     Cui {
+        /// `cui_id`: the intent's id.
         id: u64,
+        /// `cui_nextents`: extents the item claims.
         nextents: u32,
+        /// The extents decoded.
         extents: Vec<PhysExtent>,
     },
+    /// Refcount update done.
     Cud {
+        /// `cud_cui_id`: the intent it finishes.
         cui_id: u64,
     },
+    /// Block-mapping update intent (`xfs_bui_log_format`).
     Bui {
+        /// `bui_id`: the intent's id.
         id: u64,
+        /// `bui_nextents`: mappings the item claims.
         nextents: u32,
+        /// The mappings decoded.
         extents: Vec<MapExtent>,
     },
+    /// Block-mapping update done.
     Bud {
+        /// `bud_bui_id`: the intent it finishes.
         bui_id: u64,
     },
+    /// Extended attribute update intent (`xfs_attri_log_format`).
     Attri {
+        /// `alfi_id`: the intent's id.
         id: u64,
+        /// `alfi_ino`: the inode.
         ino: u64,
+        /// `alfi_op_flags`: the operation.
         op_flags: u32,
+        /// `alfi_name_len`: bytes of the name.
         name_len: u32,
+        /// `alfi_value_len`: bytes of the value.
         value_len: u32,
+        /// `alfi_attr_filter`: attribute namespace flags.
         attr_filter: u32,
+        /// The name (region 1), lossily as UTF-8.
         name: Option<String>,
     },
+    /// Extended attribute update done.
     Attrd {
+        /// `alfd_alf_id`: the intent it finishes.
         attri_id: u64,
     },
+    /// Inode chunk creation (`xfs_icreate_log`, big-endian).
     Icreate {
+        /// `icl_ag`: the AG.
         ag: u32,
+        /// `icl_agbno`: first block of the chunk.
         agbno: u32,
+        /// `icl_count`: inodes created.
         count: u32,
+        /// `icl_isize`: inode size in bytes.
         isize: u32,
+        /// `icl_length`: length of the chunk in blocks.
         length: u32,
+        /// `icl_gen`: generation number of the new inodes.
         gen: u32,
     },
+    /// Quotas turned off (`xfs_qoff_logformat`).
     Quotaoff {
+        /// `qf_flags`: the quota types turned off.
         flags: u32,
     },
     /// Type known or not, the item could not be decoded; `reason` says why.
     Damaged {
+        /// Why.
         reason: String,
     },
 }
@@ -261,14 +352,19 @@ pub enum ItemBody {
 pub struct Item {
     /// `XFS_LI_*` (first 16 bits of the first region).
     pub item_type: u16,
+    /// The `xfs_logprint` name of the type.
     pub type_name: &'static str,
-    /// Regions found (`ri_cnt`) and regions the format promises (`ri_total`).
+    /// Regions found (`ri_cnt`).
     pub regions: u32,
+    /// Regions the format promises (`ri_total`).
     pub total: u32,
+    /// Length in bytes of each region.
     pub region_lens: Vec<u32>,
-    /// Where the item's first region starts: log basic block and byte within it.
+    /// Log basic block where the item's first region starts.
     pub block: u64,
+    /// Byte within that block.
     pub byte: u32,
+    /// The decoded item.
     pub body: ItemBody,
     /// The regions themselves, as logged (region 0 is the format structure); what log
     /// replay applies.

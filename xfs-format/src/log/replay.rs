@@ -72,27 +72,40 @@ const NULLAGINO: u32 = u32::MAX;
 /// Something of the log that was not (or not fully) replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
-    /// Transaction id and LSN (cycle, block) it belongs to; 0 for after-replay notes.
+    /// Transaction id it belongs to; 0 for after-replay notes.
     pub tid: u32,
+    /// LSN (cycle, block) of the record the transaction started in.
     pub lsn: (u32, u32),
     /// Item type (`xfs_logprint` name) or `"log"`/`"agi"`.
     pub item: &'static str,
+    /// What was not done, and why.
     pub message: String,
 }
 
 /// Counts of what the replay did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReplayStats {
+    /// Committed transactions replayed.
     pub transactions: u64,
+    /// Buffer items copied into the overlay.
     pub buffers_replayed: u64,
+    /// Buffer items skipped because the buffer is cancelled (`XFS_BLF_CANCEL`).
     pub buffers_cancelled: u64,
+    /// Buffer items skipped: the buffer on disk carries an LSN at least as new (v5).
     pub buffers_not_newer: u64,
+    /// Inode cluster buffers replayed.
     pub inode_buffers_replayed: u64,
+    /// Inode items replayed.
     pub inodes_replayed: u64,
+    /// Inode items skipped: the inode on disk is newer (its LSN, or `di_flushiter` on v2).
     pub inodes_not_newer: u64,
+    /// Inode items skipped because their cluster buffer is cancelled (`XFS_BLF_CANCEL`).
     pub inodes_cancelled: u64,
+    /// Inode chunk creations replayed.
     pub icreates_replayed: u64,
+    /// Inode chunk creations skipped because their buffer is cancelled.
     pub icreates_cancelled: u64,
+    /// The superblock counters (`sb_icount`, `sb_ifree`, `sb_fdblocks`) were rewritten from the AG headers after replay.
     pub sb_counters_recomputed: bool,
     /// EFIs without EFD whose extents were freed after replay, as the kernel does.
     pub efis_finished: u64,
@@ -105,8 +118,11 @@ pub struct ReplayStats {
 /// What a replay did and did not do.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplayReport {
+    /// The state of the log that was replayed.
     pub state: LogState,
+    /// Counts of what was done.
     pub stats: ReplayStats,
+    /// What was not (or not fully) replayed.
     pub not_replayed: Vec<Note>,
 }
 
