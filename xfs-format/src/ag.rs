@@ -213,6 +213,7 @@ pub trait RawAgHeader: Sized {
     fn read_sector(sector: &[u8]) -> Option<Self>;
 }
 
+/// Implements [`RawAgHeader`]: type, name, size in bytes, magic, version, [`Layout`], version field.
 macro_rules! raw_ag_header {
     ($raw:ty, $name:literal, $size:literal, $magic:ident, $version:ident, $layout:ident, $vfield:ident) => {
         impl RawAgHeader for $raw {
@@ -231,24 +232,8 @@ macro_rules! raw_ag_header {
     };
 }
 
-raw_ag_header!(
-    RawAgf,
-    "AGF",
-    224,
-    XFS_AGF_MAGIC,
-    XFS_AGF_VERSION,
-    AGF,
-    agf_versionnum
-);
-raw_ag_header!(
-    RawAgi,
-    "AGI",
-    344,
-    XFS_AGI_MAGIC,
-    XFS_AGI_VERSION,
-    AGI,
-    agi_versionnum
-);
+raw_ag_header! { RawAgf, "AGF", 224, XFS_AGF_MAGIC, XFS_AGF_VERSION, AGF, agf_versionnum }
+raw_ag_header! { RawAgi, "AGI", 344, XFS_AGI_MAGIC, XFS_AGI_VERSION, AGI, agi_versionnum }
 
 impl<R: RawAgHeader> AgHeaderBlock<R> {
     /// Bytes of the header.

@@ -49,9 +49,11 @@ use super::items::{
     XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI,
 };
 use super::{read_fs_log, LogReport, LogState};
+use crate::addr::NULLAGINO;
 use crate::crc::xfs_cksum;
 use crate::error::{Error, Result};
 use crate::fs::Filesystem;
+use crate::inode::{XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC};
 use crate::sb::Geometry;
 use crate::source::{ByteSource, MAX_READ};
 
@@ -63,11 +65,8 @@ const XFS_BLF_INODE_BUF: u16 = 1;
 const XFS_BLF_CANCEL: u16 = 2;
 const XFS_BLF_DQUOT_BUFS: u16 = 0x1c;
 const XFS_BLF_CHUNK: usize = 128;
-const DINODE_MAGIC: u16 = 0x494e;
 const NEXT_UNLINKED_OFF: usize = 96;
 const DI_LSN_OFF: usize = 112;
-const DI_CRC_OFF: usize = 100;
-const NULLAGINO: u32 = u32::MAX;
 
 /// Something of the log that was not (or not fully) replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -742,7 +741,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             }
             if self.geo.has_crc {
                 if let Some(ino) = buf.get_mut(ino_off..ino_off.saturating_add(isize)) {
-                    set_crc(ino, DI_CRC_OFF);
+                    set_crc(ino, XFS_DINODE_CRC_OFF);
                 }
             }
         }
@@ -798,7 +797,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         };
-        if be16(dip, 0) != DINODE_MAGIC || le16(ld, 0) != DINODE_MAGIC {
+        if be16(dip, 0) != XFS_DINODE_MAGIC || le16(ld, 0) != XFS_DINODE_MAGIC {
             self.note(
                 ctx,
                 "INO",
@@ -864,7 +863,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             }
         }
         if v3 {
-            set_crc(dip, DI_CRC_OFF);
+            set_crc(dip, XFS_DINODE_CRC_OFF);
         }
         for p in problems {
             self.note(ctx, "INO", format!("inode {ino}: {p}"));
@@ -946,7 +945,7 @@ impl<S: ByteSource> Replayer<'_, S> {
         let agino_base = u64::from(agbno) << g.inopb_log;
         let ag_shift = u32::from(g.ag_blk_log).saturating_add(u32::from(g.inopb_log));
         for (i, dip) in buf.chunks_mut(isz).take(count as usize).enumerate() {
-            put_be16(dip, 0, DINODE_MAGIC);
+            put_be16(dip, 0, XFS_DINODE_MAGIC);
             if let Some(v) = dip.get_mut(4) {
                 *v = if g.has_crc { 3 } else { 2 };
             }
@@ -959,7 +958,7 @@ impl<S: ByteSource> Replayer<'_, S> {
                 if let Some(d) = dip.get_mut(160..176) {
                     d.copy_from_slice(&self.meta_uuid);
                 }
-                set_crc(dip, DI_CRC_OFF);
+                set_crc(dip, XFS_DINODE_CRC_OFF);
             }
         }
         self.stats.icreates_replayed = self.stats.icreates_replayed.saturating_add(1);
