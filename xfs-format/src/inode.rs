@@ -11,7 +11,7 @@
 
 use std::io::Cursor;
 
-use binrw::{BinRead, Endian};
+use binrw::{BinRead, BinWrite, Endian};
 
 use crate::bmap::{self, be16, be32, be64, BmbtRec, Fork, ForkFormat, WhichFork};
 use crate::crc;
@@ -123,7 +123,7 @@ pub const UNRENDERED_FORK_PREFIXES: &[&str] = &[
 /// on flags (see the accessor methods). Decoded by [`RawDinode::parse`] (disk, big-endian)
 /// and [`RawDinode::from_log`] (log, the writer's byte order), with one description of the
 /// layout for both.
-#[derive(BinRead, Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(BinRead, BinWrite, Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RawDinode {
     /// `di_magic`: [`XFS_DINODE_MAGIC`].
     pub di_magic: u16,
@@ -151,6 +151,7 @@ pub struct RawDinode {
     pub di_big_nextents: u64,
     /// `di_flushiter` (bytes 30..32; v1/v2 inodes).
     #[br(pad_before = 6)]
+    #[bw(ignore)]
     pub di_flushiter: u16,
     /// `di_atime`, raw (legacy `sec << 32 | nsec` or bigtime nanoseconds).
     pub di_atime: u64,
@@ -256,6 +257,43 @@ impl RawDinode {
         }
         // 176 bytes are always there to read.
         RawDinode::read_options(&mut Cursor::new(&core[..]), endian, ()).unwrap_or_default()
+    }
+
+    /// `xfs_log_dinode_to_disk`: writes this core, as decoded from the log, over the on-disk
+    /// core at the start of `dip` (big-endian), as log recovery does: `di_next_unlinked` and
+    /// `di_crc` stay as they are on disk, `di_lsn` becomes `lsn`, the pads are zeroed, and
+    /// bytes 24..32 hold `di_big_nextents` (nrext64), `di_flushiter` (v1/v2) or zero. The v3
+    /// fields are written when `v3`. Nothing is written when `dip` is shorter than the core.
+    pub fn write_logged_core(&self, dip: &mut [u8], lsn: u64, v3: bool) {
+        let len = if v3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_DINODE_V2_SIZE
+        };
+        let Some(dst) = dip.get_mut(..len) else {
+            return;
+        };
+        let on_disk = RawDinode::decode(dst, Endian::Big);
+        let core = RawDinode {
+            di_big_nextents: if !v3 {
+                self.di_flushiter.into()
+            } else if self.has_large_extent_counts() {
+                self.di_big_nextents
+            } else {
+                0
+            },
+            di_next_unlinked: on_disk.di_next_unlinked,
+            di_crc: on_disk.di_crc,
+            di_lsn: lsn,
+            di_pad2: [0; 12],
+            ..self.clone()
+        };
+        let mut out = Cursor::new(vec![0u8; XFS_DINODE_V3_SIZE]);
+        if core.write_options(&mut out, Endian::Big, ()).is_ok() {
+            if let Some(src) = out.get_ref().get(..len) {
+                dst.copy_from_slice(src);
+            }
+        }
     }
 
     /// `xfs_dinode_has_bigtime`.
@@ -1092,8 +1130,8 @@ mod tests {
         let _ = t.ctime_utc();
     }
 
-    #[test]
-    fn disk_and_log_cores_decode_alike() {
+    /// A v3 core with a few fields set, on disk (big-endian) and as logged (little-endian).
+    fn sample_cores() -> (Vec<u8>, Vec<u8>) {
         // (offset, width, value) of a few fields, written big-endian and little-endian.
         let fields: [(usize, usize, u64); 7] = [
             (0, 2, 0x494e),
@@ -1114,6 +1152,12 @@ mod tests {
         be[36..40].copy_from_slice(&6u32.to_be_bytes());
         le[32..36].copy_from_slice(&5u32.to_le_bytes());
         le[36..40].copy_from_slice(&6u32.to_le_bytes());
+        (be, le)
+    }
+
+    #[test]
+    fn disk_and_log_cores_decode_alike() {
+        let (mut be, le) = sample_cores();
         let disk = RawDinode::parse(&be, 0).unwrap();
         assert_eq!(RawDinode::from_log(&le).unwrap(), disk);
         assert_eq!((disk.di_nlink, disk.di_ino, disk.di_nextents), (7, 131, 9));
@@ -1128,6 +1172,33 @@ mod tests {
         let v2 = RawDinode::from_log(&le[..96]).unwrap();
         assert_eq!((v2.di_next_unlinked, v2.di_ino), (0, 0));
         assert!(RawDinode::from_log(&le[..95]).is_none());
+    }
+
+    #[test]
+    fn logged_core_is_written_back_as_on_disk() {
+        let (be, le) = sample_cores();
+        let mut dip = vec![0xffu8; 512];
+        dip[96..100].copy_from_slice(&7u32.to_be_bytes());
+        dip[100..104].copy_from_slice(&[1, 2, 3, 4]);
+        let logged = RawDinode::from_log(&le).unwrap();
+        logged.write_logged_core(&mut dip, 0x55, true);
+        let mut want = RawDinode::parse(&be, 0).unwrap();
+        want.di_next_unlinked = 7;
+        want.di_crc = u32::from_be_bytes([1, 2, 3, 4]);
+        want.di_lsn = 0x55;
+        assert_eq!(RawDinode::parse(&dip, 0).unwrap(), want);
+        assert!(dip[176..].iter().all(|&b| b == 0xff));
+        // A v2 core: bytes 24..30 zeroed, di_flushiter at 30, nothing past byte 100.
+        let mut v2 = le[..96].to_vec();
+        v2[4] = 2;
+        v2[30..32].copy_from_slice(&9u16.to_le_bytes());
+        let mut dip = vec![0xffu8; 256];
+        RawDinode::from_log(&v2)
+            .unwrap()
+            .write_logged_core(&mut dip, 0x55, false);
+        assert_eq!(&dip[24..32], &[0, 0, 0, 0, 0, 0, 0, 9]);
+        assert!(dip[100..].iter().all(|&b| b == 0xff));
+        assert_eq!(&dip[96..100], &[0xff; 4]);
     }
 
     #[test]

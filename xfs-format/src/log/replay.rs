@@ -53,7 +53,7 @@ use crate::addr::NULLAGINO;
 use crate::crc::xfs_cksum;
 use crate::error::{Error, Result};
 use crate::fs::Filesystem;
-use crate::inode::{XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC};
+use crate::inode::{RawDinode, XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC};
 use crate::sb::Geometry;
 use crate::source::{ByteSource, MAX_READ};
 
@@ -832,7 +832,10 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        log_dinode_to_disk(ld, dip, lsn, log_v3);
+        match RawDinode::from_log(ld) {
+            Some(core) => core.write_logged_core(dip, lsn, log_v3),
+            None => return Ok(()),
+        }
         let dsz = if v3 { 176usize } else { 100 };
         let forkoff = usize::from(dip.get(82).copied().unwrap_or(0)).saturating_mul(8);
         let dfork_size = if forkoff > 0 {
@@ -1120,82 +1123,6 @@ impl<S: ByteSource> Replayer<'_, S> {
                 );
             }
         }
-    }
-}
-
-/// `xfs_log_dinode_to_disk`: the logged core (host byte order, little-endian here) into the
-/// on-disk inode, `di_next_unlinked` kept, `di_lsn` set to the transaction's LSN.
-fn log_dinode_to_disk(ld: &[u8], dip: &mut [u8], lsn: u64, v3: bool) {
-    let swap = |dip: &mut [u8], off: usize, n: usize| {
-        if let (Some(s), Some(d)) = (
-            ld.get(off..off.saturating_add(n)),
-            dip.get_mut(off..off.saturating_add(n)),
-        ) {
-            for (o, i) in d.iter_mut().zip(s.iter().rev()) {
-                *o = *i;
-            }
-        }
-    };
-    let flags2 = if v3 { le64(ld, 120) } else { 0 };
-    let bigtime = flags2 & 0x8 != 0;
-    let nrext64 = flags2 & 0x10 != 0;
-    for (off, n) in [
-        (0, 2),
-        (2, 2),
-        (4, 1),
-        (5, 1),
-        (6, 2),
-        (8, 4),
-        (12, 4),
-        (16, 4),
-        (20, 2),
-        (22, 2),
-        (56, 8),
-        (64, 8),
-        (72, 4),
-        (76, 4),
-        (80, 2),
-        (82, 1),
-        (83, 1),
-        (84, 4),
-        (88, 2),
-        (90, 2),
-        (92, 4),
-    ] {
-        swap(dip, off, n);
-    }
-    let ts = |dip: &mut [u8], off: usize| {
-        if bigtime {
-            swap(dip, off, 8);
-        } else {
-            swap(dip, off, 4);
-            swap(dip, off.saturating_add(4), 4);
-        }
-    };
-    for off in [32, 40, 48] {
-        ts(dip, off);
-    }
-    if let Some(d) = dip.get_mut(24..32) {
-        d.fill(0);
-    }
-    if v3 {
-        if nrext64 {
-            swap(dip, 24, 8);
-        }
-        swap(dip, 104, 8);
-        put_be64(dip, DI_LSN_OFF, lsn);
-        swap(dip, 120, 8);
-        swap(dip, 128, 4);
-        if let Some(d) = dip.get_mut(132..144) {
-            d.fill(0);
-        }
-        ts(dip, 144);
-        swap(dip, 152, 8);
-        if let (Some(s), Some(d)) = (ld.get(160..176), dip.get_mut(160..176)) {
-            d.copy_from_slice(s);
-        }
-    } else {
-        swap(dip, 30, 2);
     }
 }
 
