@@ -258,7 +258,7 @@ fn item_line(b: &ItemBody) -> String {
             "INODE: ino {ino:#x} flags {fields:#x} dsize {dsize} asize {asize} blkno {blkno} len {len} boffset {boffset}{}",
             core.as_ref().map_or(String::new(), |c| format!(
                 " mode {:#o} nlink {} size {} nblocks {} nextents {} gen {:#x}",
-                c.mode, c.nlink, c.size, c.nblocks, c.nextents, c.gen
+                c.di_mode, c.di_nlink, c.di_size, c.di_nblocks, c.di_nextents, c.di_gen
             ))
         ),
         other => serde_json::to_string(other).unwrap_or_default(),

@@ -20,6 +20,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use xfs_format::bytes::{le_u32, le_u64};
+use xfs_format::sb::XFS_SB_MAGIC;
 use xfs_format::{ByteSource, Error, Result};
 
 /// The sector MBR addresses count in.
@@ -47,7 +48,7 @@ const GPT_ENTRY_SIZES: std::ops::RangeInclusive<u32> = 128..=4096;
 const GPT_ENTRY_MIN: usize = 128;
 
 /// The XFS superblock magic, as it appears at byte 0 of a filesystem.
-const XFS_MAGIC: &[u8; 4] = b"XFSB";
+const XFS_MAGIC: &[u8; 4] = &XFS_SB_MAGIC.to_be_bytes();
 
 /// A kind of partition table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

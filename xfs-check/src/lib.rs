@@ -46,7 +46,6 @@ mod phase3;
 mod phase4;
 mod phase6;
 mod phase7;
-#[allow(missing_docs)] // documented in the replay docs pass
 pub mod replay;
 mod rmap;
 mod sb;

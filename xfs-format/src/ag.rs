@@ -9,30 +9,43 @@ use std::io::Cursor;
 use binrw::BinRead;
 use serde::Serialize;
 
-use crate::crc;
 use crate::error::{CorruptKind, Error, Result};
-use crate::fields::{CrcState, Field, Null, Radix, Value};
+use crate::fields::{CrcState, Field, Null, Radix};
 use crate::geometry::Geometry;
 pub use crate::geometry::XFS_AGFL_HDR_SIZE;
+use crate::verify::{self, Expected, Layout};
 
-pub const XFS_AGF_MAGIC: u32 = 0x5841_4746;
-pub const XFS_AGI_MAGIC: u32 = 0x5841_4749;
-pub const XFS_AGFL_MAGIC: u32 = 0x5841_464c;
+/// `XFS_AGF_MAGIC` (`XAGF`).
+pub const XFS_AGF_MAGIC: u32 = u32::from_be_bytes(*b"XAGF");
+/// `XFS_AGI_MAGIC` (`XAGI`).
+pub const XFS_AGI_MAGIC: u32 = u32::from_be_bytes(*b"XAGI");
+/// `XFS_AGFL_MAGIC` (`XAFL`).
+pub const XFS_AGFL_MAGIC: u32 = u32::from_be_bytes(*b"XAFL");
+/// `XFS_AGF_VERSION`: the only `agf_versionnum`.
 pub const XFS_AGF_VERSION: u32 = 1;
+/// `XFS_AGI_VERSION`: the only `agi_versionnum`.
 pub const XFS_AGI_VERSION: u32 = 1;
-pub const XFS_AGF_CRC_OFF: usize = 216;
-pub const XFS_AGI_CRC_OFF: usize = 312;
-pub const XFS_AGFL_CRC_OFF: usize = 32;
+/// Byte offset of `agf_crc` (`XFS_AGF_CRC_OFF`).
+pub const XFS_AGF_CRC_OFF: usize = Layout::AGF.crc;
+/// Byte offset of `agi_crc` (`XFS_AGI_CRC_OFF`).
+pub const XFS_AGI_CRC_OFF: usize = Layout::AGI.crc;
+/// Byte offset of `agfl_crc` (`XFS_AGFL_CRC_OFF`).
+pub const XFS_AGFL_CRC_OFF: usize = Layout::AGFL.crc;
+/// `XFS_AGI_UNLINKED_BUCKETS`: hash buckets of the unlinked-inode lists.
 pub const XFS_AGI_UNLINKED_BUCKETS: usize = 64;
-/// NULLAGBLOCK / NULLAGINO.
+/// `NULLAGBLOCK` / `NULLAGINO`.
 pub const NULL_AG: u32 = u32::MAX;
 
 /// Sector index of each header within its AG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AgHeader {
+    /// The superblock (copy), sector 0.
     Sb = 0,
+    /// The AGF, sector 1.
     Agf = 1,
+    /// The AGI, sector 2.
     Agi = 2,
+    /// The AGFL, sector 3.
     Agfl = 3,
 }
 
@@ -47,6 +60,7 @@ impl AgHeader {
 /// The verifications done on a header, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeaderChecks {
+    /// The magic number is the structure's.
     pub magic_ok: bool,
     /// Version field is the expected one (AGF/AGI only; always true for the AGFL).
     pub version_ok: bool,
@@ -54,10 +68,45 @@ pub struct HeaderChecks {
     pub seqno_ok: bool,
     /// uuid equals the filesystem's metadata uuid (v5; true on v4).
     pub uuid_ok: bool,
+    /// The CRC32c over the sector (v5), `Unchecked` on v4.
     pub crc: CrcState,
 }
 
 impl HeaderChecks {
+    /// The checks of an AG header: magic, `seqno` (the header's owner) and, on v5, uuid and
+    /// CRC, through [`verify::verify`]; `version_ok` is the caller's.
+    fn of(
+        sector: &[u8],
+        layout: &Layout,
+        magic: u32,
+        agno: u32,
+        geo: &Geometry,
+        version_ok: bool,
+    ) -> Self {
+        let v = verify::verify(
+            sector,
+            layout,
+            &Expected {
+                magic: Some(magic),
+                blkno: None,
+                uuid: geo.has_crc.then_some(geo.meta_uuid),
+                owner: Some(agno.into()),
+            },
+        );
+        HeaderChecks {
+            magic_ok: v.magic_ok,
+            version_ok,
+            seqno_ok: v.owner_ok,
+            uuid_ok: v.uuid_ok,
+            crc: if geo.has_crc {
+                v.crc
+            } else {
+                CrcState::Unchecked
+            },
+        }
+    }
+
+    /// Every check passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.version_ok
@@ -78,59 +127,129 @@ fn short(what: &'static str, need: usize, have: usize, offset: u64) -> Error {
 #[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
 #[br(big)]
 pub struct RawAgf {
+    /// `agf_magicnum`: [`XFS_AGF_MAGIC`].
     pub agf_magicnum: u32,
+    /// `agf_versionnum`: [`XFS_AGF_VERSION`].
     pub agf_versionnum: u32,
+    /// `agf_seqno`: the AG number.
     pub agf_seqno: u32,
+    /// `agf_length`: size of this AG in blocks.
     pub agf_length: u32,
+    /// `agf_bno_root` (`agf_roots[XFS_BTNUM_BNO]`): root block of the by-block free-space btree.
     pub agf_bno_root: u32,
+    /// `agf_cnt_root`: root block of the by-size free-space btree.
     pub agf_cnt_root: u32,
+    /// `agf_rmap_root`: root block of the reverse-mapping btree (rmapbt).
     pub agf_rmap_root: u32,
+    /// `agf_bno_level` (`agf_levels[]`): levels of the bnobt.
     pub agf_bno_level: u32,
+    /// `agf_cnt_level`: levels of the cntbt.
     pub agf_cnt_level: u32,
+    /// `agf_rmap_level`: levels of the rmapbt.
     pub agf_rmap_level: u32,
+    /// `agf_flfirst`: AGFL slot of the first free-list block.
     pub agf_flfirst: u32,
+    /// `agf_fllast`: AGFL slot of the last free-list block.
     pub agf_fllast: u32,
+    /// `agf_flcount`: blocks on the free list.
     pub agf_flcount: u32,
+    /// `agf_freeblks`: free blocks in the AG.
     pub agf_freeblks: u32,
+    /// `agf_longest`: longest free extent, in blocks.
     pub agf_longest: u32,
+    /// `agf_btreeblks`: blocks held by the free-space btrees (and rmapbt) beyond their roots.
     pub agf_btreeblks: u32,
+    /// `agf_uuid`: the filesystem's metadata uuid (v5).
     pub agf_uuid: [u8; 16],
+    /// `agf_rmap_blocks`: blocks of the rmapbt.
     pub agf_rmap_blocks: u32,
+    /// `agf_refcount_blocks`: blocks of the refcount btree.
     pub agf_refcount_blocks: u32,
+    /// `agf_refcount_root`: root block of the refcount btree.
     pub agf_refcount_root: u32,
+    /// `agf_refcount_level`: levels of the refcount btree.
     pub agf_refcount_level: u32,
+    /// `agf_spare64`: reserved, zero.
     pub agf_spare64: [u64; 14],
+    /// `agf_lsn`: LSN of the last write (v5).
     pub agf_lsn: u64,
     /// Big-endian reading of the stored (little-endian) checksum, as xfs_db prints it.
     pub agf_crc: u32,
+    /// `agf_spare2`: padding.
     pub agf_spare2: u32,
 }
 
-/// A decoded AGF with its checks.
+/// A decoded AGF or AGI ([`Agf`], [`Agi`]) with its checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Agf {
+pub struct AgHeaderBlock<R> {
+    /// The AG the header was read for.
     pub agno: u32,
-    pub raw: RawAgf,
+    /// The header, field for field.
+    pub raw: R,
+    /// What was verified.
     pub checks: HeaderChecks,
 }
 
-impl Agf {
-    pub const SIZE: usize = 224;
+/// A decoded AGF with its checks.
+pub type Agf = AgHeaderBlock<RawAgf>;
+/// A decoded AGI with its checks.
+pub type Agi = AgHeaderBlock<RawAgi>;
 
-    /// Decodes the AGF of AG `agno` from its sector.
-    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agf> {
-        let raw = RawAgf::read(&mut Cursor::new(sector))
-            .map_err(|_| short("AGF", Self::SIZE, sector.len(), offset))?;
-        let checks = HeaderChecks {
-            magic_ok: raw.agf_magicnum == XFS_AGF_MAGIC,
-            version_ok: raw.agf_versionnum == XFS_AGF_VERSION,
-            seqno_ok: raw.agf_seqno == agno,
-            uuid_ok: !geo.has_crc || raw.agf_uuid == geo.meta_uuid,
-            crc: crc::verify(sector, XFS_AGF_CRC_OFF, geo.has_crc),
-        };
-        Ok(Agf { agno, raw, checks })
+/// What tells the AGF and the AGI apart when they are decoded and checked.
+pub trait RawAgHeader: Sized {
+    /// The header's name in errors.
+    const NAME: &'static str;
+    /// Bytes of the header (`sizeof(struct xfs_agf)`, ...).
+    const SIZE: usize;
+    /// Its magic number.
+    const MAGIC: u32;
+    /// Its only version number.
+    const VERSION: u32;
+    /// Where its self-describing fields are.
+    const LAYOUT: Layout;
+    /// The header's version field.
+    fn versionnum(&self) -> u32;
+    /// Decodes the header from the start of its sector; `None` when the sector is short.
+    fn read_sector(sector: &[u8]) -> Option<Self>;
+}
+
+/// Implements [`RawAgHeader`]: type, name, size in bytes, magic, version, [`Layout`], version field.
+macro_rules! raw_ag_header {
+    ($raw:ty, $name:literal, $size:literal, $magic:ident, $version:ident, $layout:ident, $vfield:ident) => {
+        impl RawAgHeader for $raw {
+            const NAME: &'static str = $name;
+            const SIZE: usize = $size;
+            const MAGIC: u32 = $magic;
+            const VERSION: u32 = $version;
+            const LAYOUT: Layout = Layout::$layout;
+            fn versionnum(&self) -> u32 {
+                self.$vfield
+            }
+            fn read_sector(sector: &[u8]) -> Option<Self> {
+                Self::read(&mut Cursor::new(sector)).ok()
+            }
+        }
+    };
+}
+
+raw_ag_header! { RawAgf, "AGF", 224, XFS_AGF_MAGIC, XFS_AGF_VERSION, AGF, agf_versionnum }
+raw_ag_header! { RawAgi, "AGI", 344, XFS_AGI_MAGIC, XFS_AGI_VERSION, AGI, agi_versionnum }
+
+impl<R: RawAgHeader> AgHeaderBlock<R> {
+    /// Bytes of the header.
+    pub const SIZE: usize = R::SIZE;
+
+    /// Decodes the header of AG `agno` from its sector.
+    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Self> {
+        let raw =
+            R::read_sector(sector).ok_or_else(|| short(R::NAME, R::SIZE, sector.len(), offset))?;
+        let version_ok = raw.versionnum() == R::VERSION;
+        let checks = HeaderChecks::of(sector, &R::LAYOUT, R::MAGIC, agno, geo, version_ok);
+        Ok(AgHeaderBlock { agno, raw, checks })
     }
+}
 
+impl Agf {
     /// Every field in `xfs_db print` order.
     pub fn fields(&self) -> Vec<Field> {
         let r = &self.raw;
@@ -156,18 +275,9 @@ impl Agf {
             Field::dec("freeblks", r.agf_freeblks, 32),
             Field::dec("longest", r.agf_longest, 32),
             Field::dec("btreeblks", r.agf_btreeblks, 32),
-            Field {
-                name: "uuid",
-                value: Value::Uuid(r.agf_uuid),
-            },
+            Field::uuid("uuid", r.agf_uuid),
             Field::hex("lsn", r.agf_lsn, 64),
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: r.agf_crc,
-                    state: self.checks.crc,
-                },
-            },
+            Field::crc("crc", r.agf_crc, self.checks.crc),
         ]
     }
 }
@@ -176,52 +286,47 @@ impl Agf {
 #[derive(BinRead, Debug, Clone, PartialEq, Eq)]
 #[br(big)]
 pub struct RawAgi {
+    /// `agi_magicnum`: [`XFS_AGI_MAGIC`].
     pub agi_magicnum: u32,
+    /// `agi_versionnum`: [`XFS_AGI_VERSION`].
     pub agi_versionnum: u32,
+    /// `agi_seqno`: the AG number.
     pub agi_seqno: u32,
+    /// `agi_length`: size of this AG in blocks.
     pub agi_length: u32,
+    /// `agi_count`: allocated inodes in the AG.
     pub agi_count: u32,
+    /// `agi_root`: root block of the inode btree.
     pub agi_root: u32,
+    /// `agi_level`: levels of the inode btree.
     pub agi_level: u32,
+    /// `agi_freecount`: free inodes among the allocated ones.
     pub agi_freecount: u32,
+    /// `agi_newino`: AG inode number of the most recently allocated chunk.
     pub agi_newino: u32,
+    /// `agi_dirino`: unused (`NULLAGINO`).
     pub agi_dirino: u32,
+    /// `agi_unlinked`: heads of the unlinked-inode lists, hashed by AG inode number.
     pub agi_unlinked: [u32; XFS_AGI_UNLINKED_BUCKETS],
+    /// `agi_uuid`: the filesystem's metadata uuid (v5).
     pub agi_uuid: [u8; 16],
+    /// `agi_crc`: big-endian reading of the stored (little-endian) checksum.
     pub agi_crc: u32,
+    /// `agi_pad32`: padding.
     pub agi_pad32: u32,
+    /// `agi_lsn`: LSN of the last write (v5).
     pub agi_lsn: u64,
+    /// `agi_free_root`: root block of the free inode btree (finobt).
     pub agi_free_root: u32,
+    /// `agi_free_level`: levels of the finobt.
     pub agi_free_level: u32,
+    /// `agi_iblocks`: blocks of the inode btree (inobtcount).
     pub agi_iblocks: u32,
+    /// `agi_fblocks`: blocks of the finobt (inobtcount).
     pub agi_fblocks: u32,
 }
 
-/// A decoded AGI with its checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Agi {
-    pub agno: u32,
-    pub raw: RawAgi,
-    pub checks: HeaderChecks,
-}
-
 impl Agi {
-    pub const SIZE: usize = 344;
-
-    /// Decodes the AGI of AG `agno` from its sector.
-    pub fn parse(sector: &[u8], agno: u32, geo: &Geometry, offset: u64) -> Result<Agi> {
-        let raw = RawAgi::read(&mut Cursor::new(sector))
-            .map_err(|_| short("AGI", Self::SIZE, sector.len(), offset))?;
-        let checks = HeaderChecks {
-            magic_ok: raw.agi_magicnum == XFS_AGI_MAGIC,
-            version_ok: raw.agi_versionnum == XFS_AGI_VERSION,
-            seqno_ok: raw.agi_seqno == agno,
-            uuid_ok: !geo.has_crc || raw.agi_uuid == geo.meta_uuid,
-            crc: crc::verify(sector, XFS_AGI_CRC_OFF, geo.has_crc),
-        };
-        Ok(Agi { agno, raw, checks })
-    }
-
     /// The unlinked-list buckets that are in use: (bucket, first agino).
     pub fn unlinked_heads(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
         self.raw
@@ -246,27 +351,9 @@ impl Agi {
             Field::nullable("freecount", r.agi_freecount, 32),
             Field::nullable("newino", r.agi_newino, 32),
             Field::nullable("dirino", r.agi_dirino, 32),
-            Field {
-                name: "unlinked",
-                value: Value::Array {
-                    values: r.agi_unlinked.iter().map(|v| u64::from(*v)).collect(),
-                    bits: 32,
-                    radix: Radix::Dec,
-                    null: Null::SkipNull,
-                    base: 0,
-                },
-            },
-            Field {
-                name: "uuid",
-                value: Value::Uuid(r.agi_uuid),
-            },
-            Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: r.agi_crc,
-                    state: self.checks.crc,
-                },
-            },
+            ag_array("unlinked", &r.agi_unlinked, Null::SkipNull),
+            Field::uuid("uuid", r.agi_uuid),
+            Field::crc("crc", r.agi_crc, self.checks.crc),
             Field::hex("lsn", r.agi_lsn, 64),
             Field::nullable("free_root", r.agi_free_root, 32),
             Field::dec("free_level", r.agi_free_level, 32),
@@ -280,20 +367,28 @@ impl Agi {
 #[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
 #[br(big)]
 pub struct RawAgflHdr {
+    /// `agfl_magicnum`: [`XFS_AGFL_MAGIC`].
     pub agfl_magicnum: u32,
+    /// `agfl_seqno`: the AG number.
     pub agfl_seqno: u32,
+    /// `agfl_uuid`: the filesystem's metadata uuid.
     pub agfl_uuid: [u8; 16],
+    /// `agfl_lsn`: LSN of the last write.
     pub agfl_lsn: u64,
+    /// `agfl_crc`: big-endian reading of the stored (little-endian) checksum.
     pub agfl_crc: u32,
 }
 
 /// A decoded AGFL: the header (v5) and every slot of the block array.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Agfl {
+    /// The AG the AGFL was read for.
     pub agno: u32,
+    /// The v5 header; `None` on v4, whose AGFL is only the block array.
     pub hdr: Option<RawAgflHdr>,
     /// All slots, used or not (`NULL_AG` or garbage outside flfirst..fllast).
     pub bno: Vec<u32>,
+    /// What was verified (all true and `Unchecked` on v4).
     pub checks: HeaderChecks,
 }
 
@@ -317,13 +412,7 @@ impl Agfl {
         let (hdr, checks) = if geo.has_crc {
             let hdr = RawAgflHdr::read(&mut Cursor::new(sector))
                 .map_err(|_| short("AGFL", need, sector.len(), offset))?;
-            let checks = HeaderChecks {
-                magic_ok: hdr.agfl_magicnum == XFS_AGFL_MAGIC,
-                version_ok: true,
-                seqno_ok: hdr.agfl_seqno == agno,
-                uuid_ok: hdr.agfl_uuid == geo.meta_uuid,
-                crc: crc::verify(sector, XFS_AGFL_CRC_OFF, true),
-            };
+            let checks = HeaderChecks::of(sector, &Layout::AGFL, XFS_AGFL_MAGIC, agno, geo, true);
             (Some(hdr), checks)
         } else {
             let checks = HeaderChecks {
@@ -372,38 +461,28 @@ impl Agfl {
         if let Some(h) = &self.hdr {
             f.push(Field::hex("magicnum", h.agfl_magicnum, 32));
             f.push(Field::nullable("seqno", h.agfl_seqno, 32));
-            f.push(Field {
-                name: "uuid",
-                value: Value::Uuid(h.agfl_uuid),
-            });
+            f.push(Field::uuid("uuid", h.agfl_uuid));
             f.push(Field::hex("lsn", h.agfl_lsn, 64));
-            f.push(Field {
-                name: "crc",
-                value: Value::Crc {
-                    value: h.agfl_crc,
-                    state: self.checks.crc,
-                },
-            });
+            f.push(Field::crc("crc", h.agfl_crc, self.checks.crc));
         }
-        f.push(Field {
-            name: "bno",
-            value: Value::Array {
-                values: self.bno.iter().map(|v| u64::from(*v)).collect(),
-                bits: 32,
-                radix: Radix::Dec,
-                null: Null::NullSkipZero,
-                base: 0,
-            },
-        });
+        f.push(ag_array("bno", &self.bno, Null::NullSkipZero));
         f
     }
+}
+
+/// An array of 32-bit AG block or inode numbers, printed in decimal from index 0.
+fn ag_array(name: &'static str, v: &[u32], null: Null) -> Field {
+    let values = v.iter().copied().map(u64::from).collect();
+    Field::array(name, values, 32, Radix::Dec, null, 0)
 }
 
 /// Why the AGFL could not be walked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AgflWalkError {
     #[error("agf_flfirst {0} is outside the AGFL")]
+    /// `agf_flfirst` is not a slot of the AGFL.
     BadFirst(u32),
     #[error("agf_flcount {0} is larger than the AGFL")]
+    /// `agf_flcount` is more than the AGFL holds.
     BadCount(u32),
 }

@@ -68,7 +68,7 @@ pub enum CorruptKind {
         /// Its value.
         value: u64,
         /// Why it cannot be used.
-        reason: &'static str,
+        reason: String,
     },
     /// A structure is shorter than its fixed header.
     Short {

@@ -9,8 +9,11 @@ use serde_json::{json, Map, Value as Json};
 /// How a number is printed (xfs_db's `%u`, `%#x`, `%#o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Radix {
+    /// Decimal (`%u`).
     Dec,
+    /// Hexadecimal (`%#x`).
     Hex,
+    /// Octal (`%#o`).
     Oct,
     /// Signed decimal (`%d`, `%lld`): the value is the two's complement of a `bits`-wide field.
     Signed,
@@ -35,13 +38,16 @@ pub enum Null {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CrcState {
+    /// The checksum matches.
     Correct,
+    /// The checksum does not match.
     Bad,
     /// The structure carries no checksum (v4).
     Unchecked,
 }
 
 impl CrcState {
+    /// The word xfs_db prints after the value (`correct`, `bad`, `unchecked`).
     pub fn as_str(self) -> &'static str {
         match self {
             CrcState::Correct => "correct",
@@ -56,25 +62,37 @@ impl CrcState {
 pub enum Value {
     /// An unsigned number of `bits` width.
     Num {
+        /// The number.
         value: u64,
+        /// Width of the field in bits.
         bits: u32,
+        /// How it is printed.
         radix: Radix,
+        /// How all-ones and zero are printed.
         null: Null,
     },
     /// An array of numbers printed `i:v` from index `base`.
     Array {
+        /// The elements.
         values: Vec<u64>,
+        /// Width of each element in bits.
         bits: u32,
+        /// How each element is printed.
         radix: Radix,
+        /// How all-ones and zero elements are printed.
         null: Null,
+        /// Index of the first element.
         base: u32,
     },
+    /// A uuid, printed `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
     Uuid([u8; 16]),
     /// A fixed-size character array (xfs_db `charns`).
     Chars(Vec<u8>),
     /// A stored checksum and whether it verified.
     Crc {
+        /// Big-endian reading of the stored checksum.
         value: u32,
+        /// Whether it verified.
         state: CrcState,
     },
     /// Text already formatted the way xfs_db prints it (dates, `2 (extents)`, signed
@@ -85,9 +103,13 @@ pub enum Value {
     /// separated by a space before the newline). `declared` is the element count the index
     /// range shows; xfs_db prints fewer records than that when they would run off the buffer.
     Records {
+        /// Column names, printed once in the header.
         columns: &'static [&'static str],
+        /// The records, one row of column values each.
         rows: Vec<Vec<u64>>,
+        /// Index of the first record.
         base: u32,
+        /// Records the structure claims (the index range printed).
         declared: usize,
     },
 }
@@ -95,14 +117,18 @@ pub enum Value {
 /// A named field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
+    /// The xfs_db field name (`magicnum`, `core.mode`, `u3.bmx`...).
     pub name: &'static str,
+    /// The value.
     pub value: Value,
 }
 
 impl Field {
+    /// A decimal number `bits` wide (`%u`).
     pub fn dec(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
         Field::num(name, value.into(), bits, Radix::Dec, Null::Plain)
     }
+    /// A hexadecimal number `bits` wide (`%#x`).
     pub fn hex(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
         Field::num(name, value.into(), bits, Radix::Hex, Null::Plain)
     }
@@ -110,6 +136,7 @@ impl Field {
     pub fn nullable(name: &'static str, value: impl Into<u64>, bits: u32) -> Field {
         Field::num(name, value.into(), bits, Radix::Dec, Null::Null)
     }
+    /// A number with every rendering choice given.
     pub fn num(name: &'static str, value: u64, bits: u32, radix: Radix, null: Null) -> Field {
         Field {
             name,
@@ -119,6 +146,54 @@ impl Field {
                 radix,
                 null,
             },
+        }
+    }
+    /// An array of numbers `bits` wide, indexed from `base`.
+    pub fn array(
+        name: &'static str,
+        values: Vec<u64>,
+        bits: u32,
+        radix: Radix,
+        null: Null,
+        base: u32,
+    ) -> Field {
+        Field {
+            name,
+            value: Value::Array {
+                values,
+                bits,
+                radix,
+                null,
+                base,
+            },
+        }
+    }
+    /// A uuid.
+    pub fn uuid(name: &'static str, u: [u8; 16]) -> Field {
+        Field {
+            name,
+            value: Value::Uuid(u),
+        }
+    }
+    /// A stored checksum (its big-endian reading, as xfs_db prints it) and its state.
+    pub fn crc(name: &'static str, value: u32, state: CrcState) -> Field {
+        Field {
+            name,
+            value: Value::Crc { value, state },
+        }
+    }
+    /// A fixed-size character array.
+    pub fn chars(name: &'static str, bytes: Vec<u8>) -> Field {
+        Field {
+            name,
+            value: Value::Chars(bytes),
+        }
+    }
+    /// Text already formatted as xfs_db prints it.
+    pub fn text(name: &'static str, t: String) -> Field {
+        Field {
+            name,
+            value: Value::Text(t),
         }
     }
 }
@@ -166,6 +241,7 @@ fn fmt_chars(bytes: &[u8]) -> String {
     s
 }
 
+/// A uuid in its usual text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn fmt_uuid(u: &[u8; 16]) -> String {
     let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
     // 32 hex digits always; slicing on ASCII boundaries.
@@ -200,6 +276,27 @@ fn render_elem(v: u64, bits: u32, radix: Radix, null: Null) -> Option<String> {
     }
 }
 
+/// The elements of an array value as xfs_db prints them after `name[lo-hi] = `: `i:v`
+/// (a bare `v` for a one-element array), each followed by a space unless its index is the
+/// last, leaving out the elements `null` says to leave out.
+pub fn render_elements(values: &[u64], bits: u32, radix: Radix, null: Null, base: u32) -> String {
+    let count = values.len();
+    let mut s = String::new();
+    for (i, v) in values.iter().enumerate() {
+        let Some(text) = render_elem(*v, bits, radix, null) else {
+            continue;
+        };
+        if count > 1 {
+            s.push_str(&format!("{}:", (base as usize).saturating_add(i)));
+        }
+        s.push_str(&text);
+        if i.saturating_add(1) < count {
+            s.push(' ');
+        }
+    }
+    s
+}
+
 impl Field {
     /// The value part of a field as xfs_db prints it inside a structure array (`[a,b,c]`).
     pub fn render_value(&self) -> String {
@@ -222,16 +319,7 @@ impl Field {
     /// The line `xfs_db print` prints for this field (without the newline).
     pub fn render_xfs_db(&self) -> String {
         match &self.value {
-            Value::Num {
-                value,
-                bits,
-                radix,
-                null,
-            } => format!(
-                "{} = {}",
-                self.name,
-                render_elem(*value, *bits, *radix, *null).unwrap_or_default()
-            ),
+            Value::Num { .. } => format!("{} = {}", self.name, self.render_value()),
             Value::Array {
                 values,
                 bits,
@@ -241,26 +329,14 @@ impl Field {
             } => {
                 let count = values.len();
                 let hi = (*base as usize).saturating_add(count).saturating_sub(1);
-                let mut s = if count > 1 {
-                    format!("{}[{}-{}] = ", self.name, base, hi)
+                let elems = render_elements(values, *bits, *radix, *null, *base);
+                if count > 1 {
+                    format!("{}[{}-{}] = {elems}", self.name, base, hi)
                 } else if *base != 0 {
-                    format!("{}[{}] = ", self.name, base)
+                    format!("{}[{}] = {elems}", self.name, base)
                 } else {
-                    format!("{} = ", self.name)
-                };
-                for (i, v) in values.iter().enumerate() {
-                    let Some(text) = render_elem(*v, *bits, *radix, *null) else {
-                        continue;
-                    };
-                    if count > 1 {
-                        s.push_str(&format!("{}:", (*base as usize).saturating_add(i)));
-                    }
-                    s.push_str(&text);
-                    if i.saturating_add(1) < count {
-                        s.push(' ');
-                    }
+                    format!("{} = {elems}", self.name)
                 }
-                s
             }
             Value::Uuid(u) => format!("{} = {}", self.name, fmt_uuid(u)),
             Value::Chars(c) => format!("{} = {}", self.name, fmt_chars(c)),
@@ -388,27 +464,24 @@ mod tests {
 
     #[test]
     fn arrays_skip_and_space_like_xfs_db() {
-        let f = Field {
-            name: "unlinked",
-            value: Value::Array {
-                values: vec![u32::MAX as u64, 7, u32::MAX as u64],
-                bits: 32,
-                radix: Radix::Dec,
-                null: Null::SkipNull,
-                base: 0,
-            },
-        };
+        let null = u64::from(u32::MAX);
+        let f = Field::array(
+            "unlinked",
+            vec![null, 7, null],
+            32,
+            Radix::Dec,
+            Null::SkipNull,
+            0,
+        );
         assert_eq!(f.render_xfs_db(), "unlinked[0-2] = 1:7 ");
-        let g = Field {
-            name: "bno",
-            value: Value::Array {
-                values: vec![u32::MAX as u64, 5, 0, 6],
-                bits: 32,
-                radix: Radix::Dec,
-                null: Null::NullSkipZero,
-                base: 0,
-            },
-        };
+        let g = Field::array(
+            "bno",
+            vec![null, 5, 0, 6],
+            32,
+            Radix::Dec,
+            Null::NullSkipZero,
+            0,
+        );
         assert_eq!(g.render_xfs_db(), "bno[0-3] = 0:null 1:5 3:6");
     }
 
@@ -427,25 +500,13 @@ mod tests {
             r.render_xfs_db(),
             "u3.bmx[0-1] = [startoff,startblock] \n0:[0,12] \n1:[4,40]"
         );
-        let p = Field {
-            name: "ptrs",
-            value: Value::Array {
-                values: vec![17],
-                bits: 64,
-                radix: Radix::Dec,
-                null: Null::Plain,
-                base: 1,
-            },
-        };
+        let p = Field::array("ptrs", vec![17], 64, Radix::Dec, Null::Plain, 1);
         assert_eq!(p.render_xfs_db(), "ptrs[1] = 17");
     }
 
     #[test]
     fn chars_and_uuid() {
-        let f = Field {
-            name: "fname",
-            value: Value::Chars(b"ab\0\"\n".to_vec()),
-        };
+        let f = Field::chars("fname", b"ab\0\"\n".to_vec());
         assert_eq!(f.render_xfs_db(), r#"fname = "ab\000\"\n""#);
         let u = [
             0x62, 0xdd, 0x6a, 0x47, 6, 0xe0, 0x47, 0x2d, 0x81, 0x7f, 0xf4, 0x33, 0x16, 0x1b, 0xba,

@@ -14,6 +14,7 @@ pub struct Filesystem<S> {
     src: S,
     /// The primary superblock (AG 0).
     pub sb: Superblock,
+    /// The geometry derived from (and validated with) the primary superblock.
     pub geo: Geometry,
 }
 
@@ -50,6 +51,7 @@ impl<S: ByteSource> Filesystem<S> {
         Ok(Filesystem { src, sb, geo })
     }
 
+    /// The bytes the filesystem is read from.
     pub fn source(&self) -> &S {
         &self.src
     }
@@ -109,16 +111,19 @@ impl<S: ByteSource> Filesystem<S> {
         Superblock::parse_copy(&sec, off, self.geo.has_crc)
     }
 
+    /// Reads and decodes the AGF of AG `agno`.
     pub fn read_agf(&self, agno: u32) -> Result<Agf> {
         let (off, sec) = self.read_header_sector(agno, AgHeader::Agf)?;
         Agf::parse(&sec, agno, &self.geo, off)
     }
 
+    /// Reads and decodes the AGI of AG `agno`.
     pub fn read_agi(&self, agno: u32) -> Result<Agi> {
         let (off, sec) = self.read_header_sector(agno, AgHeader::Agi)?;
         Agi::parse(&sec, agno, &self.geo, off)
     }
 
+    /// Reads and decodes the AGFL of AG `agno`.
     pub fn read_agfl(&self, agno: u32) -> Result<Agfl> {
         let (off, sec) = self.read_header_sector(agno, AgHeader::Agfl)?;
         Agfl::parse(&sec, agno, &self.geo, off)

@@ -15,36 +15,67 @@ pub const XFS_AGFL_HDR_SIZE: u32 = 36;
 /// structures is here and passed explicitly (no global superblock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Geometry {
+    /// Superblock version (4 or 5).
     pub version: u16,
+    /// v5: metadata carries CRCs and self-describing headers.
     pub has_crc: bool,
+    /// `sb_blocksize`: filesystem block size in bytes.
     pub block_size: u32,
+    /// `sb_blocklog`: log2 of the block size.
     pub block_log: u8,
+    /// `sb_sectsize`: sector size in bytes.
     pub sect_size: u32,
+    /// `sb_sectlog`: log2 of the sector size.
     pub sect_log: u8,
+    /// `sb_inodesize`: inode size in bytes.
     pub inode_size: u32,
+    /// `sb_inodelog`: log2 of the inode size.
     pub inode_log: u8,
+    /// `sb_inopblock`: inodes per block.
     pub inodes_per_block: u32,
+    /// `sb_inopblog`: log2 of the inodes per block.
     pub inopb_log: u8,
+    /// `sb_agblocks`: blocks per AG (the last AG may be shorter).
     pub ag_blocks: u32,
+    /// `sb_agblklog`: log2 of `sb_agblocks`, rounded up (bits of an AG block number).
     pub ag_blk_log: u8,
+    /// `sb_agcount`: number of AGs.
     pub ag_count: u32,
+    /// `sb_dblocks`: blocks of the data device.
     pub data_blocks: u64,
+    /// Directory block size in bytes (`blocksize << sb_dirblklog`).
     pub dir_block_size: u32,
+    /// `sb_logstart`: first block of the internal log (0: external log).
     pub log_start: u64,
+    /// `sb_logblocks`: log size in blocks.
     pub log_blocks: u32,
+    /// Log sector size in bytes (`sb_logsectsize`, or the sector size when 0).
     pub log_sect_size: u32,
+    /// File type in directory entries (`ftype`).
     pub has_ftype: bool,
+    /// Free inode btree (`finobt`).
     pub has_finobt: bool,
+    /// Reverse-mapping btree (`rmapbt`).
     pub has_rmapbt: bool,
+    /// Reflink and the refcount btree (`reflink`).
     pub has_reflink: bool,
+    /// Inode btree block counts in the AGI (`inobtcount`).
     pub has_inobtcount: bool,
+    /// Sparse inode chunks (`sparse`).
     pub has_sparse_inodes: bool,
+    /// Timestamps beyond 2038 (`bigtime`).
     pub has_bigtime: bool,
+    /// 64-bit extent counters (`nrext64`).
     pub has_nrext64: bool,
+    /// `sb_meta_uuid` is the metadata uuid (`meta_uuid`).
     pub has_meta_uuid: bool,
+    /// 32-bit project ids (`projid32bit`).
     pub has_projid32: bool,
+    /// Version 2 attribute forks (`attr2`).
     pub has_attr2: bool,
+    /// Lazy superblock counters (`lazysbcount`, always on v5).
     pub has_lazysbcount: bool,
+    /// Version 2 log (`logv2`, always on v5).
     pub has_logv2: bool,
     /// The uuid stamped into v5 metadata (`sb_meta_uuid` when meta_uuid is set).
     pub meta_uuid: [u8; 16],

@@ -9,6 +9,10 @@
 //! Lines it does not produce (fork *contents* that need a directory or attribute decoder) are
 //! listed in [`UNRENDERED_FORK_PREFIXES`].
 
+use std::io::Cursor;
+
+use binrw::{BinRead, BinWrite, Endian};
+
 use crate::bmap::{self, be16, be32, be64, BmbtRec, Fork, ForkFormat, WhichFork};
 use crate::crc;
 use crate::error::{CorruptKind, Error, Result};
@@ -25,38 +29,62 @@ pub const XFS_DINODE_CRC_OFF: usize = 100;
 pub const XFS_DINODE_V2_SIZE: usize = 100;
 /// Size of the v3 inode core.
 pub const XFS_DINODE_V3_SIZE: usize = 176;
+/// Size of a logged v1/v2 inode core (`xfs_log_dinode` up to `di_next_unlinked`).
+pub const XFS_LOG_DINODE_V2_SIZE: usize = 96;
 /// `XFS_BIGTIME_EPOCH_OFFSET`: bigtime seconds count from 1901-12-13T20:45:52Z.
 pub const XFS_BIGTIME_EPOCH_OFFSET: i64 = 1 << 31;
 
 /// `di_flags2` bits.
 pub const XFS_DIFLAG2_DAX: u64 = 1 << 0;
+/// `XFS_DIFLAG2_REFLINK`: the file may share blocks.
 pub const XFS_DIFLAG2_REFLINK: u64 = 1 << 1;
+/// `XFS_DIFLAG2_COWEXTSIZE`: `di_cowextsize` is set.
 pub const XFS_DIFLAG2_COWEXTSIZE: u64 = 1 << 2;
+/// `XFS_DIFLAG2_BIGTIME`: timestamps are bigtime nanoseconds.
 pub const XFS_DIFLAG2_BIGTIME: u64 = 1 << 3;
+/// `XFS_DIFLAG2_NREXT64`: 64-bit extent counters.
 pub const XFS_DIFLAG2_NREXT64: u64 = 1 << 4;
 
 /// `di_flags` bits.
 pub const XFS_DIFLAG_REALTIME: u16 = 1 << 0;
+/// `XFS_DIFLAG_PREALLOC`: has preallocated space.
 pub const XFS_DIFLAG_PREALLOC: u16 = 1 << 1;
+/// `XFS_DIFLAG_NEWRTBM`: new realtime bitmap format (rbmino only).
 pub const XFS_DIFLAG_NEWRTBM: u16 = 1 << 2;
+/// `XFS_DIFLAG_IMMUTABLE`.
 pub const XFS_DIFLAG_IMMUTABLE: u16 = 1 << 3;
+/// `XFS_DIFLAG_APPEND`: append only.
 pub const XFS_DIFLAG_APPEND: u16 = 1 << 4;
+/// `XFS_DIFLAG_SYNC`: synchronous writes.
 pub const XFS_DIFLAG_SYNC: u16 = 1 << 5;
+/// `XFS_DIFLAG_NOATIME`.
 pub const XFS_DIFLAG_NOATIME: u16 = 1 << 6;
+/// `XFS_DIFLAG_NODUMP`.
 pub const XFS_DIFLAG_NODUMP: u16 = 1 << 7;
+/// `XFS_DIFLAG_RTINHERIT`: new files in this directory are realtime.
 pub const XFS_DIFLAG_RTINHERIT: u16 = 1 << 8;
+/// `XFS_DIFLAG_PROJINHERIT`: new files inherit the project id.
 pub const XFS_DIFLAG_PROJINHERIT: u16 = 1 << 9;
+/// `XFS_DIFLAG_NOSYMLINKS`: no symlinks may be created in this directory.
 pub const XFS_DIFLAG_NOSYMLINKS: u16 = 1 << 10;
+/// `XFS_DIFLAG_EXTSIZE`: `di_extsize` is set.
 pub const XFS_DIFLAG_EXTSIZE: u16 = 1 << 11;
+/// `XFS_DIFLAG_EXTSZINHERIT`: new files inherit `di_extsize`.
 pub const XFS_DIFLAG_EXTSZINHERIT: u16 = 1 << 12;
+/// `XFS_DIFLAG_NODEFRAG`.
 pub const XFS_DIFLAG_NODEFRAG: u16 = 1 << 13;
+/// `XFS_DIFLAG_FILESTREAM`: filestream allocator.
 pub const XFS_DIFLAG_FILESTREAM: u16 = 1 << 14;
 
 /// `di_format` / `di_aformat` values (`enum xfs_dinode_fmt`).
 pub const XFS_DINODE_FMT_DEV: u8 = 0;
+/// `XFS_DINODE_FMT_LOCAL`: fork data inside the inode.
 pub const XFS_DINODE_FMT_LOCAL: u8 = 1;
+/// `XFS_DINODE_FMT_EXTENTS`: extent records inside the inode.
 pub const XFS_DINODE_FMT_EXTENTS: u8 = 2;
+/// `XFS_DINODE_FMT_BTREE`: a BMBT rooted in the inode.
 pub const XFS_DINODE_FMT_BTREE: u8 = 3;
+/// `XFS_DINODE_FMT_UUID`: a uuid (unused).
 pub const XFS_DINODE_FMT_UUID: u8 = 4;
 
 /// `MAXPATHLEN`: a symlink target is shorter than this.
@@ -64,12 +92,19 @@ pub const XFS_SYMLINK_MAXLEN: u64 = 1024;
 
 /// File type bits of `di_mode`.
 pub const S_IFMT: u16 = 0o170000;
+/// Regular file.
 pub const S_IFREG: u16 = 0o100000;
+/// Directory.
 pub const S_IFDIR: u16 = 0o040000;
+/// Symbolic link.
 pub const S_IFLNK: u16 = 0o120000;
+/// Character device.
 pub const S_IFCHR: u16 = 0o020000;
+/// Block device.
 pub const S_IFBLK: u16 = 0o060000;
+/// FIFO.
 pub const S_IFIFO: u16 = 0o010000;
+/// Socket.
 pub const S_IFSOCK: u16 = 0o140000;
 
 /// Line prefixes of `xfs_db print` output this module does not render: the contents of
@@ -83,57 +118,95 @@ pub const UNRENDERED_FORK_PREFIXES: &[&str] = &[
     "a.sfattr.",
 ];
 
-/// The inode core, field for field. Names are the C names; unions are kept as both readings
-/// where the meaning depends on flags (see the accessor methods).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+/// The inode core (`struct xfs_dinode`, and `struct xfs_log_dinode` as logged), field for
+/// field. Names are the C names; unions are kept as both readings where the meaning depends
+/// on flags (see the accessor methods). Decoded by [`RawDinode::parse`] (disk, big-endian)
+/// and [`RawDinode::from_log`] (log, the writer's byte order), with one description of the
+/// layout for both.
+#[derive(BinRead, BinWrite, Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RawDinode {
+    /// `di_magic`: [`XFS_DINODE_MAGIC`].
     pub di_magic: u16,
+    /// `di_mode`: file type and permission bits.
     pub di_mode: u16,
+    /// `di_version`: 1, 2 or 3.
     pub di_version: u8,
+    /// `di_format`: data fork format (`XFS_DINODE_FMT_*`).
     pub di_format: u8,
+    /// `di_onlink`: link count of v1 inodes.
     pub di_onlink: u16,
+    /// `di_uid`: owner.
     pub di_uid: u32,
+    /// `di_gid`: group.
     pub di_gid: u32,
+    /// `di_nlink`: link count (v2 and later).
     pub di_nlink: u32,
+    /// `di_projid_lo`: low 16 bits of the project id.
     pub di_projid_lo: u16,
+    /// `di_projid_hi`: high 16 bits of the project id.
     pub di_projid_hi: u16,
     /// Bytes 24..32 read as one number: `di_big_nextents` on nrext64 inodes, `di_v3_pad`
     /// on other v3 inodes; on v1/v2 `di_v2_pad[6]` then `di_flushiter`.
+    #[br(restore_position)]
     pub di_big_nextents: u64,
+    /// `di_flushiter` (bytes 30..32; v1/v2 inodes).
+    #[br(pad_before = 6)]
+    #[bw(ignore)]
     pub di_flushiter: u16,
-    /// Raw timestamps (legacy `sec << 32 | nsec` or bigtime nanoseconds).
+    /// `di_atime`, raw (legacy `sec << 32 | nsec` or bigtime nanoseconds).
     pub di_atime: u64,
+    /// `di_mtime`, raw like `di_atime`.
     pub di_mtime: u64,
+    /// `di_ctime`, raw like `di_atime`.
     pub di_ctime: u64,
+    /// `di_size`: file size in bytes.
     pub di_size: u64,
+    /// `di_nblocks`: blocks used, both forks and their btree blocks.
     pub di_nblocks: u64,
+    /// `di_extsize`: extent size hint in blocks.
     pub di_extsize: u32,
     /// Bytes 76..80: `di_nextents`, or `di_big_anextents` on nrext64 inodes.
     pub di_nextents: u32,
     /// Bytes 80..82: `di_anextents`, or `di_nrext64_pad` on nrext64 inodes.
     pub di_anextents: u16,
+    /// `di_forkoff`: attribute fork offset in 8-byte units (0: no attribute fork).
     pub di_forkoff: u8,
+    /// `di_aformat`: attribute fork format.
     pub di_aformat: u8,
+    /// `di_dmevmask`: DMAPI event mask.
     pub di_dmevmask: u32,
+    /// `di_dmstate`: DMAPI state.
     pub di_dmstate: u16,
+    /// `di_flags`: `XFS_DIFLAG_*`.
     pub di_flags: u16,
+    /// `di_gen`: generation number.
     pub di_gen: u32,
+    /// `di_next_unlinked`: next AG inode on the unlinked list (`NULLAGINO` at the end).
     pub di_next_unlinked: u32,
-    /// v3 fields (zero when the buffer has no v3 core).
-    /// Big-endian reading of the stored (little-endian) checksum, as xfs_db prints it.
+    /// `di_crc`: big-endian reading of the stored (little-endian) checksum, as xfs_db
+    /// prints it. This and the fields below are zero when the buffer holds no v3 core.
     pub di_crc: u32,
+    /// `di_changecount`: number of attribute changes.
     pub di_changecount: u64,
+    /// `di_lsn`: LSN of the last write.
     pub di_lsn: u64,
+    /// `di_flags2`: `XFS_DIFLAG2_*`.
     pub di_flags2: u64,
+    /// `di_cowextsize`: copy-on-write extent size hint in blocks.
     pub di_cowextsize: u32,
+    /// `di_pad2`.
     pub di_pad2: [u8; 12],
+    /// `di_crtime`: creation time, raw like `di_atime`.
     pub di_crtime: u64,
+    /// `di_ino`: the inode's own number.
     pub di_ino: u64,
+    /// `di_uuid`: the filesystem's metadata uuid.
     pub di_uuid: [u8; 16],
 }
 
 impl RawDinode {
-    /// Decodes the core from `buf` (needs 100 bytes; v3 fields are read when 176 are there).
+    /// Decodes the on-disk core from `buf` (needs 100 bytes; v3 fields are read when 176 are
+    /// there).
     pub fn parse(buf: &[u8], offset: u64) -> Result<RawDinode> {
         if buf.len() < XFS_DINODE_V2_SIZE {
             return Err(Error::Corrupt {
@@ -145,56 +218,82 @@ impl RawDinode {
                 },
             });
         }
-        let v3 = buf.len() >= XFS_DINODE_V3_SIZE;
-        let v3_64 = |o| if v3 { be64(buf, o) } else { 0 };
-        let mut pad2 = [0u8; 12];
-        let mut uuid = [0u8; 16];
-        if v3 {
-            if let Some(b) = buf.get(132..144) {
-                pad2.copy_from_slice(b);
-            }
-            if let Some(b) = buf.get(160..176) {
-                uuid.copy_from_slice(b);
+        Ok(Self::decode(buf, Endian::Big))
+    }
+
+    /// Decodes a logged core (`xfs_log_dinode`, in the byte order of the host that wrote
+    /// it, little-endian here): `None` below the 96 bytes of a v1/v2 log core (which ends
+    /// before `di_next_unlinked`, read as 0 then). Legacy timestamps are logged as two
+    /// host-order 32-bit halves and come out as the disk reading (`sec << 32 | nsec`).
+    pub fn from_log(c: &[u8]) -> Option<RawDinode> {
+        if c.len() < XFS_LOG_DINODE_V2_SIZE {
+            return None;
+        }
+        let mut d = Self::decode(c, Endian::Little);
+        if !d.has_bigtime() {
+            for t in [
+                &mut d.di_atime,
+                &mut d.di_mtime,
+                &mut d.di_ctime,
+                &mut d.di_crtime,
+            ] {
+                *t = t.rotate_left(32);
             }
         }
-        Ok(RawDinode {
-            di_magic: be16(buf, 0),
-            di_mode: be16(buf, 2),
-            di_version: buf.get(4).copied().unwrap_or(0),
-            di_format: buf.get(5).copied().unwrap_or(0),
-            di_onlink: be16(buf, 6),
-            di_uid: be32(buf, 8),
-            di_gid: be32(buf, 12),
-            di_nlink: be32(buf, 16),
-            di_projid_lo: be16(buf, 20),
-            di_projid_hi: be16(buf, 22),
-            di_big_nextents: be64(buf, 24),
-            di_flushiter: be16(buf, 30),
-            di_atime: be64(buf, 32),
-            di_mtime: be64(buf, 40),
-            di_ctime: be64(buf, 48),
-            di_size: be64(buf, 56),
-            di_nblocks: be64(buf, 64),
-            di_extsize: be32(buf, 72),
-            di_nextents: be32(buf, 76),
-            di_anextents: be16(buf, 80),
-            di_forkoff: buf.get(82).copied().unwrap_or(0),
-            di_aformat: buf.get(83).copied().unwrap_or(0),
-            di_dmevmask: be32(buf, 84),
-            di_dmstate: be16(buf, 88),
-            di_flags: be16(buf, 90),
-            di_gen: be32(buf, 92),
-            di_next_unlinked: be32(buf, 96),
-            di_crc: if v3 { be32(buf, 100) } else { 0 },
-            di_changecount: v3_64(104),
-            di_lsn: v3_64(112),
-            di_flags2: v3_64(120),
-            di_cowextsize: if v3 { be32(buf, 128) } else { 0 },
-            di_pad2: pad2,
-            di_crtime: v3_64(144),
-            di_ino: v3_64(152),
-            di_uuid: uuid,
-        })
+        Some(d)
+    }
+
+    /// The one decoder of both: the v2 core (zero-filled where `buf` is short), and the v3
+    /// fields when `buf` holds a v3 core.
+    fn decode(buf: &[u8], endian: Endian) -> RawDinode {
+        let len = if buf.len() >= XFS_DINODE_V3_SIZE {
+            XFS_DINODE_V3_SIZE
+        } else {
+            buf.len().min(XFS_DINODE_V2_SIZE)
+        };
+        let mut core = [0u8; XFS_DINODE_V3_SIZE];
+        if let (Some(dst), Some(src)) = (core.get_mut(..len), buf.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        // 176 bytes are always there to read.
+        RawDinode::read_options(&mut Cursor::new(&core[..]), endian, ()).unwrap_or_default()
+    }
+
+    /// `xfs_log_dinode_to_disk`: writes this core, as decoded from the log, over the on-disk
+    /// core at the start of `dip` (big-endian), as log recovery does: `di_next_unlinked` and
+    /// `di_crc` stay as they are on disk, `di_lsn` becomes `lsn`, the pads are zeroed, and
+    /// bytes 24..32 hold `di_big_nextents` (nrext64), `di_flushiter` (v1/v2) or zero. The v3
+    /// fields are written when `v3`. Nothing is written when `dip` is shorter than the core.
+    pub fn write_logged_core(&self, dip: &mut [u8], lsn: u64, v3: bool) {
+        let len = if v3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_DINODE_V2_SIZE
+        };
+        let Some(dst) = dip.get_mut(..len) else {
+            return;
+        };
+        let on_disk = RawDinode::decode(dst, Endian::Big);
+        let core = RawDinode {
+            di_big_nextents: if !v3 {
+                self.di_flushiter.into()
+            } else if self.has_large_extent_counts() {
+                self.di_big_nextents
+            } else {
+                0
+            },
+            di_next_unlinked: on_disk.di_next_unlinked,
+            di_crc: on_disk.di_crc,
+            di_lsn: lsn,
+            di_pad2: [0; 12],
+            ..self.clone()
+        };
+        let mut out = Cursor::new(vec![0u8; XFS_DINODE_V3_SIZE]);
+        if core.write_options(&mut out, Endian::Big, ()).is_ok() {
+            if let Some(src) = out.get_ref().get(..len) {
+                dst.copy_from_slice(src);
+            }
+        }
     }
 
     /// `xfs_dinode_has_bigtime`.
@@ -336,6 +435,7 @@ impl RawDinode {
 /// A decoded timestamp: seconds since the Unix epoch and nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z (negative before).
     pub sec: i64,
     /// As stored: legacy timestamps may hold any 32-bit value here.
     pub nsec: u32,
@@ -425,6 +525,7 @@ pub fn ctime_utc(sec: i64) -> String {
 /// The verifications done on an inode, as data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InodeChecks {
+    /// `di_magic` is [`XFS_DINODE_MAGIC`].
     pub magic_ok: bool,
     /// 1 or 2 on v4 filesystems, 3 on v5.
     pub version_ok: bool,
@@ -439,6 +540,7 @@ pub struct InodeChecks {
 }
 
 impl InodeChecks {
+    /// Every check passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.version_ok
@@ -452,8 +554,11 @@ impl InodeChecks {
 /// Where inode `ino` lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct InodeLocation {
+    /// AG number.
     pub agno: u32,
+    /// Inode number within the AG.
     pub agino: u32,
+    /// AG block holding the inode.
     pub agbno: u32,
     /// Byte offset of the inode in the image.
     pub offset: u64,
@@ -502,11 +607,15 @@ impl Geometry {
 /// A decoded inode: core, forks, checks, and the raw bytes they came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Inode {
+    /// The inode number it was read as.
     pub ino: u64,
     /// Byte offset in the image (0 for an inode decoded from a bare buffer).
     pub offset: u64,
+    /// The core, field for field.
     pub raw: RawDinode,
+    /// What was verified.
     pub checks: InodeChecks,
+    /// The data fork.
     pub data_fork: Fork,
     /// Present when `di_forkoff` is not zero.
     pub attr_fork: Option<Fork>,
@@ -584,10 +693,12 @@ impl Inode {
         })
     }
 
+    /// `di_mode`: file type and permission bits.
     pub fn mode(&self) -> u16 {
         self.raw.di_mode
     }
 
+    /// The file type bits of `di_mode` (`S_IF*`).
     pub fn file_type(&self) -> u16 {
         self.raw.di_mode & S_IFMT
     }
@@ -601,14 +712,17 @@ impl Inode {
         }
     }
 
+    /// Last access time.
     pub fn atime(&self) -> Timestamp {
         self.raw.timestamp(self.raw.di_atime)
     }
 
+    /// Last modification time.
     pub fn mtime(&self) -> Timestamp {
         self.raw.timestamp(self.raw.di_mtime)
     }
 
+    /// Last inode change time.
     pub fn ctime(&self) -> Timestamp {
         self.raw.timestamp(self.raw.di_ctime)
     }
@@ -668,8 +782,11 @@ impl Inode {
             Radix::Oct,
             Null::Plain,
         ));
-        f.push(text("core.version", (r.di_version as i8).to_string()));
-        f.push(text("core.format", fmt_text(r.di_format)));
+        f.push(Field::text(
+            "core.version",
+            (r.di_version as i8).to_string(),
+        ));
+        f.push(Field::text("core.format", fmt_text(r.di_format)));
         if r.di_version == 1 {
             f.push(Field::dec("core.nlinkv1", r.di_onlink, 16));
         }
@@ -696,10 +813,10 @@ impl Inode {
             ("core.ctime.sec", "core.ctime.nsec", r.di_ctime),
         ] {
             let t = r.timestamp(raw);
-            f.push(text(sec, t.ctime_utc()));
+            f.push(Field::text(sec, t.ctime_utc()));
             f.push(Field::dec(nsec, t.nsec, 32));
         }
-        f.push(text("core.size", (r.di_size as i64).to_string()));
+        f.push(Field::text("core.size", (r.di_size as i64).to_string()));
         f.push(Field::nullable("core.nblocks", r.di_nblocks, 64));
         f.push(Field::dec("core.extsize", r.di_extsize, 32));
         if large {
@@ -709,7 +826,7 @@ impl Inode {
             f.push(Field::dec("core.naextents", r.di_anextents, 16));
         }
         f.push(Field::dec("core.forkoff", r.di_forkoff, 8));
-        f.push(text("core.aformat", fmt_text(r.di_aformat)));
+        f.push(Field::text("core.aformat", fmt_text(r.di_aformat)));
         f.push(Field::hex("core.dmevmask", r.di_dmevmask, 32));
         f.push(Field::dec("core.dmstate", r.di_dmstate, 16));
         for (name, bit) in [
@@ -734,25 +851,16 @@ impl Inode {
         f.push(Field::dec("core.gen", r.di_gen, 32));
         f.push(Field::nullable("next_unlinked", r.di_next_unlinked, 32));
         if self.crc_fs {
-            f.push(Field {
-                name: "v3.crc",
-                value: Value::Crc {
-                    value: r.di_crc,
-                    state: self.checks.crc,
-                },
-            });
+            f.push(Field::crc("v3.crc", r.di_crc, self.checks.crc));
             f.push(Field::dec("v3.change_count", r.di_changecount, 64));
             f.push(Field::hex("v3.lsn", r.di_lsn, 64));
             f.push(Field::hex("v3.flags2", r.di_flags2, 64));
             f.push(Field::dec("v3.cowextsize", r.di_cowextsize, 32));
             let t = r.timestamp(r.di_crtime);
-            f.push(text("v3.crtime.sec", t.ctime_utc()));
+            f.push(Field::text("v3.crtime.sec", t.ctime_utc()));
             f.push(Field::dec("v3.crtime.nsec", t.nsec, 32));
             f.push(Field::nullable("v3.inumber", r.di_ino, 64));
-            f.push(Field {
-                name: "v3.uuid",
-                value: Value::Uuid(r.di_uuid),
-            });
+            f.push(Field::uuid("v3.uuid", r.di_uuid));
             for (name, bit) in [
                 ("v3.reflink", 1u32),
                 ("v3.cowextsz", 2),
@@ -829,16 +937,7 @@ impl Inode {
         let ptrs = (0..n.min(pfit))
             .map(|i| be64(&self.buf, poff.saturating_add(i.saturating_mul(8))))
             .collect();
-        f.push(Field {
-            name: names[3],
-            value: Value::Array {
-                values: ptrs,
-                bits: 64,
-                radix: Radix::Dec,
-                null: Null::Plain,
-                base: 1,
-            },
-        });
+        f.push(Field::array(names[3], ptrs, 64, Radix::Dec, Null::Plain, 1));
     }
 
     fn data_fork_fields(&self, f: &mut Vec<Field>) {
@@ -883,10 +982,7 @@ impl Inode {
                         (false, true) => "u3.symlink",
                         (false, false) => "u.symlink",
                     };
-                    f.push(Field {
-                        name,
-                        value: Value::Chars(bytes),
-                    });
+                    f.push(Field::chars(name, bytes));
                 }
             }
             // Short-form directory: printed by xfs_db, not rendered here.
@@ -901,15 +997,15 @@ impl Inode {
                 if let Some(b) = self.buf.get(off..off.saturating_add(16)) {
                     u.copy_from_slice(b);
                 }
-                f.push(Field {
-                    name: if crc { "u3.muuid" } else { "u.muuid" },
-                    value: Value::Uuid(u),
-                });
+                f.push(Field::uuid(if crc { "u3.muuid" } else { "u.muuid" }, u));
             }
             _ => {}
         }
         if f.len() == before {
-            f.push(text(if crc { "u3" } else { "u" }, "(empty)".to_string()));
+            f.push(Field::text(
+                if crc { "u3" } else { "u" },
+                "(empty)".to_string(),
+            ));
         }
     }
 
@@ -942,15 +1038,8 @@ impl Inode {
             _ => {}
         }
         if f.len() == before {
-            f.push(text("a", "(empty)".to_string()));
+            f.push(Field::text("a", "(empty)".to_string()));
         }
-    }
-}
-
-fn text(name: &'static str, t: String) -> Field {
-    Field {
-        name,
-        value: Value::Text(t),
     }
 }
 
@@ -1019,11 +1108,6 @@ impl<S: ByteSource> Filesystem<S> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::arithmetic_side_effects
-)]
 mod tests {
     use super::*;
 
@@ -1044,6 +1128,77 @@ mod tests {
         let t = Timestamp::decode(u64::MAX, true);
         assert!(t.sec > 0);
         let _ = t.ctime_utc();
+    }
+
+    /// A v3 core with a few fields set, on disk (big-endian) and as logged (little-endian).
+    fn sample_cores() -> (Vec<u8>, Vec<u8>) {
+        // (offset, width, value) of a few fields, written big-endian and little-endian.
+        let fields: [(usize, usize, u64); 7] = [
+            (0, 2, 0x494e),
+            (4, 1, 3),
+            (16, 4, 7),
+            (76, 4, 9),
+            (96, 4, 0xffff_ffff),
+            (120, 8, 0),
+            (152, 8, 131),
+        ];
+        let (mut be, mut le) = (vec![0u8; 176], vec![0u8; 176]);
+        for (off, w, v) in fields {
+            be[off..off + w].copy_from_slice(&v.to_be_bytes()[8 - w..]);
+            le[off..off + w].copy_from_slice(&v.to_le_bytes()[..w]);
+        }
+        // Legacy atime: sec 5, nsec 6 as two 32-bit halves in each byte order.
+        be[32..36].copy_from_slice(&5u32.to_be_bytes());
+        be[36..40].copy_from_slice(&6u32.to_be_bytes());
+        le[32..36].copy_from_slice(&5u32.to_le_bytes());
+        le[36..40].copy_from_slice(&6u32.to_le_bytes());
+        (be, le)
+    }
+
+    #[test]
+    fn disk_and_log_cores_decode_alike() {
+        let (mut be, le) = sample_cores();
+        let disk = RawDinode::parse(&be, 0).unwrap();
+        assert_eq!(RawDinode::from_log(&le).unwrap(), disk);
+        assert_eq!((disk.di_nlink, disk.di_ino, disk.di_nextents), (7, 131, 9));
+        assert_eq!(disk.di_next_unlinked, u32::MAX);
+        assert_eq!(disk.di_atime, 5 << 32 | 6);
+        // Bytes 24..32 are read both whole and as di_flushiter (30..32).
+        be[24..32].copy_from_slice(&0x0102_0304_0506_0708u64.to_be_bytes());
+        let disk = RawDinode::parse(&be, 0).unwrap();
+        assert_eq!(disk.di_big_nextents, 0x0102_0304_0506_0708);
+        assert_eq!((disk.di_flushiter, disk.di_atime), (0x0708, 5 << 32 | 6));
+        // A v2 log core ends before di_next_unlinked; the v3 fields are zero when short.
+        let v2 = RawDinode::from_log(&le[..96]).unwrap();
+        assert_eq!((v2.di_next_unlinked, v2.di_ino), (0, 0));
+        assert!(RawDinode::from_log(&le[..95]).is_none());
+    }
+
+    #[test]
+    fn logged_core_is_written_back_as_on_disk() {
+        let (be, le) = sample_cores();
+        let mut dip = vec![0xffu8; 512];
+        dip[96..100].copy_from_slice(&7u32.to_be_bytes());
+        dip[100..104].copy_from_slice(&[1, 2, 3, 4]);
+        let logged = RawDinode::from_log(&le).unwrap();
+        logged.write_logged_core(&mut dip, 0x55, true);
+        let mut want = RawDinode::parse(&be, 0).unwrap();
+        want.di_next_unlinked = 7;
+        want.di_crc = u32::from_be_bytes([1, 2, 3, 4]);
+        want.di_lsn = 0x55;
+        assert_eq!(RawDinode::parse(&dip, 0).unwrap(), want);
+        assert!(dip[176..].iter().all(|&b| b == 0xff));
+        // A v2 core: bytes 24..30 zeroed, di_flushiter at 30, nothing past byte 100.
+        let mut v2 = le[..96].to_vec();
+        v2[4] = 2;
+        v2[30..32].copy_from_slice(&9u16.to_le_bytes());
+        let mut dip = vec![0xffu8; 256];
+        RawDinode::from_log(&v2)
+            .unwrap()
+            .write_logged_core(&mut dip, 0x55, false);
+        assert_eq!(&dip[24..32], &[0, 0, 0, 0, 0, 0, 0, 9]);
+        assert!(dip[100..].iter().all(|&b| b == 0xff));
+        assert_eq!(&dip[96..100], &[0xff; 4]);
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Layout {
     pub const AGFL: Layout = Layout::new((0, Width::U32), 32, None, 8, Some((4, Width::U32)), Some(24));
     /// `struct xfs_agf`.
     #[rustfmt::skip]
-    pub const AGF: Layout = Layout::new((0, Width::U32), 216, None, 64, Some((12, Width::U32)), Some(208));
+    pub const AGF: Layout = Layout::new((0, Width::U32), 216, None, 64, Some((8, Width::U32)), Some(208));
     /// `struct xfs_agi`.
     #[rustfmt::skip]
     pub const AGI: Layout = Layout::new((0, Width::U32), 312, None, 296, Some((8, Width::U32)), Some(320));
@@ -209,7 +209,6 @@ pub fn verify(b: &[u8], layout: &Layout, want: &Expected) -> HeaderChecks {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -42,10 +42,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use xfs_format::addr::NULLAGINO;
 use xfs_format::bytes::{be32, be64, le16, le32, le64};
 use xfs_format::crc::xfs_cksum;
 use xfs_format::error::{Error, Result};
 use xfs_format::fs::Filesystem;
+use xfs_format::inode::{RawDinode, XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC};
 use xfs_format::log::items::{
     Extent, Item, ItemBody, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
     XFS_LI_CUD, XFS_LI_CUI, XFS_LI_DQUOT, XFS_LI_EFD, XFS_LI_EFI, XFS_LI_ICREATE, XFS_LI_INODE,
@@ -65,36 +67,46 @@ const XFS_BLF_INODE_BUF: u16 = 1;
 const XFS_BLF_CANCEL: u16 = 2;
 const XFS_BLF_DQUOT_BUFS: u16 = 0x1c;
 const XFS_BLF_CHUNK: usize = 128;
-const DINODE_MAGIC: u16 = 0x494e;
 const NEXT_UNLINKED_OFF: usize = 96;
 const DI_LSN_OFF: usize = 112;
-const DI_CRC_OFF: usize = 100;
-const NULLAGINO: u32 = u32::MAX;
 
 /// Something of the log that was not (or not fully) replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
-    /// Transaction id and LSN (cycle, block) it belongs to; 0 for after-replay notes.
+    /// Transaction id it belongs to; 0 for after-replay notes.
     pub tid: u32,
+    /// LSN (cycle, block) of the record the transaction started in.
     pub lsn: (u32, u32),
     /// Item type (`xfs_logprint` name) or `"log"`/`"agi"`.
     pub item: &'static str,
+    /// What was not done, and why.
     pub message: String,
 }
 
 /// Counts of what the replay did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReplayStats {
+    /// Committed transactions replayed.
     pub transactions: u64,
+    /// Buffer items copied into the overlay.
     pub buffers_replayed: u64,
+    /// Buffer items skipped because the buffer is cancelled (`XFS_BLF_CANCEL`).
     pub buffers_cancelled: u64,
+    /// Buffer items skipped: the buffer on disk carries an LSN at least as new (v5).
     pub buffers_not_newer: u64,
+    /// Inode cluster buffers replayed.
     pub inode_buffers_replayed: u64,
+    /// Inode items replayed.
     pub inodes_replayed: u64,
+    /// Inode items skipped: the inode on disk is newer (its LSN, or `di_flushiter` on v2).
     pub inodes_not_newer: u64,
+    /// Inode items skipped because their cluster buffer is cancelled (`XFS_BLF_CANCEL`).
     pub inodes_cancelled: u64,
+    /// Inode chunk creations replayed.
     pub icreates_replayed: u64,
+    /// Inode chunk creations skipped because their buffer is cancelled.
     pub icreates_cancelled: u64,
+    /// The superblock counters (`sb_icount`, `sb_ifree`, `sb_fdblocks`) were rewritten from the AG headers after replay.
     pub sb_counters_recomputed: bool,
     /// EFIs without EFD whose extents were freed after replay, as the kernel does.
     pub efis_finished: u64,
@@ -107,8 +119,11 @@ pub struct ReplayStats {
 /// What a replay did and did not do.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplayReport {
+    /// The state of the log that was replayed.
     pub state: LogState,
+    /// Counts of what was done.
     pub stats: ReplayStats,
+    /// What was not (or not fully) replayed.
     pub not_replayed: Vec<Note>,
 }
 
@@ -287,49 +302,41 @@ impl<S: ByteSource> ReplayedSource<S> {
         let mut left: Vec<_> = intents.into_iter().collect();
         left.sort_by_key(|(_, ((ctx, seq), _))| (ctx.1, *seq));
         for ((ty, id), ((ctx, _), it)) in left {
-            if let ItemBody::Efi {
-                extents, nextents, ..
-            } = &it.body
-            {
-                match r.finish_efi(extents, *nextents, last_lsn) {
+            // EFIs and RUIs are finished here as the kernel would; the others are noted.
+            let finished = match &it.body {
+                ItemBody::Efi {
+                    extents, nextents, ..
+                } => Some(r.finish_efi(extents, *nextents, last_lsn)),
+                ItemBody::Rui {
+                    extents, nextents, ..
+                } => Some(r.finish_rui(extents, *nextents, last_lsn)),
+                _ => None,
+            };
+            if let Some(res) = finished {
+                let efi = ty == XFS_LI_EFI;
+                match res {
                     Ok(()) => {
-                        r.stats.efis_finished = r.stats.efis_finished.saturating_add(1);
-                        continue;
+                        let s = &mut r.stats;
+                        let n = if efi {
+                            &mut s.efis_finished
+                        } else {
+                            &mut s.ruis_finished
+                        };
+                        *n = n.saturating_add(1);
                     }
                     Err(why) => {
+                        let does = if efi { "free its extents" } else { "finish it" };
                         r.note(
                             ctx,
-                            "EFI",
+                            xfs_format::log::items::type_name(ty),
                             format!(
-                                "intent {id:#x} without done item: the kernel would free its \
-                                 extents after replay; not replayed: {why}"
+                                "intent {id:#x} without done item: the kernel would {does} after \
+                                 replay; not replayed: {why}"
                             ),
                         );
-                        continue;
                     }
                 }
-            }
-            if let ItemBody::Rui {
-                extents, nextents, ..
-            } = &it.body
-            {
-                match r.finish_rui(extents, *nextents, last_lsn) {
-                    Ok(()) => {
-                        r.stats.ruis_finished = r.stats.ruis_finished.saturating_add(1);
-                        continue;
-                    }
-                    Err(why) => {
-                        r.note(
-                            ctx,
-                            "RUI",
-                            format!(
-                                "intent {id:#x} without done item: the kernel would finish it \
-                                 after replay; not replayed: {why}"
-                            ),
-                        );
-                        continue;
-                    }
-                }
+                continue;
             }
             let what = match ty {
                 XFS_LI_EFI => "extents to free",
@@ -736,7 +743,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             }
             if self.geo.has_crc {
                 if let Some(ino) = buf.get_mut(ino_off..ino_off.saturating_add(isize)) {
-                    set_crc(ino, DI_CRC_OFF);
+                    set_crc(ino, XFS_DINODE_CRC_OFF);
                 }
             }
         }
@@ -792,7 +799,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         };
-        if be16(dip, 0) != DINODE_MAGIC || le16(ld, 0) != DINODE_MAGIC {
+        if be16(dip, 0) != XFS_DINODE_MAGIC || le16(ld, 0) != XFS_DINODE_MAGIC {
             self.note(
                 ctx,
                 "INO",
@@ -827,7 +834,10 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        log_dinode_to_disk(ld, dip, lsn, log_v3);
+        match RawDinode::from_log(ld) {
+            Some(core) => core.write_logged_core(dip, lsn, log_v3),
+            None => return Ok(()),
+        }
         let dsz = if v3 { 176usize } else { 100 };
         let forkoff = usize::from(dip.get(82).copied().unwrap_or(0)).saturating_mul(8);
         let dfork_size = if forkoff > 0 {
@@ -858,7 +868,7 @@ impl<S: ByteSource> Replayer<'_, S> {
             }
         }
         if v3 {
-            set_crc(dip, DI_CRC_OFF);
+            set_crc(dip, XFS_DINODE_CRC_OFF);
         }
         for p in problems {
             self.note(ctx, "INO", format!("inode {ino}: {p}"));
@@ -940,7 +950,7 @@ impl<S: ByteSource> Replayer<'_, S> {
         let agino_base = u64::from(agbno) << g.inopb_log;
         let ag_shift = u32::from(g.ag_blk_log).saturating_add(u32::from(g.inopb_log));
         for (i, dip) in buf.chunks_mut(isz).take(count as usize).enumerate() {
-            put_be16(dip, 0, DINODE_MAGIC);
+            put_be16(dip, 0, XFS_DINODE_MAGIC);
             if let Some(v) = dip.get_mut(4) {
                 *v = if g.has_crc { 3 } else { 2 };
             }
@@ -953,7 +963,7 @@ impl<S: ByteSource> Replayer<'_, S> {
                 if let Some(d) = dip.get_mut(160..176) {
                     d.copy_from_slice(&self.meta_uuid);
                 }
-                set_crc(dip, DI_CRC_OFF);
+                set_crc(dip, XFS_DINODE_CRC_OFF);
             }
         }
         self.stats.icreates_replayed = self.stats.icreates_replayed.saturating_add(1);
@@ -1118,82 +1128,6 @@ impl<S: ByteSource> Replayer<'_, S> {
     }
 }
 
-/// `xfs_log_dinode_to_disk`: the logged core (host byte order, little-endian here) into the
-/// on-disk inode, `di_next_unlinked` kept, `di_lsn` set to the transaction's LSN.
-fn log_dinode_to_disk(ld: &[u8], dip: &mut [u8], lsn: u64, v3: bool) {
-    let swap = |dip: &mut [u8], off: usize, n: usize| {
-        if let (Some(s), Some(d)) = (
-            ld.get(off..off.saturating_add(n)),
-            dip.get_mut(off..off.saturating_add(n)),
-        ) {
-            for (o, i) in d.iter_mut().zip(s.iter().rev()) {
-                *o = *i;
-            }
-        }
-    };
-    let flags2 = if v3 { le64(ld, 120) } else { 0 };
-    let bigtime = flags2 & 0x8 != 0;
-    let nrext64 = flags2 & 0x10 != 0;
-    for (off, n) in [
-        (0, 2),
-        (2, 2),
-        (4, 1),
-        (5, 1),
-        (6, 2),
-        (8, 4),
-        (12, 4),
-        (16, 4),
-        (20, 2),
-        (22, 2),
-        (56, 8),
-        (64, 8),
-        (72, 4),
-        (76, 4),
-        (80, 2),
-        (82, 1),
-        (83, 1),
-        (84, 4),
-        (88, 2),
-        (90, 2),
-        (92, 4),
-    ] {
-        swap(dip, off, n);
-    }
-    let ts = |dip: &mut [u8], off: usize| {
-        if bigtime {
-            swap(dip, off, 8);
-        } else {
-            swap(dip, off, 4);
-            swap(dip, off.saturating_add(4), 4);
-        }
-    };
-    for off in [32, 40, 48] {
-        ts(dip, off);
-    }
-    if let Some(d) = dip.get_mut(24..32) {
-        d.fill(0);
-    }
-    if v3 {
-        if nrext64 {
-            swap(dip, 24, 8);
-        }
-        swap(dip, 104, 8);
-        put_be64(dip, DI_LSN_OFF, lsn);
-        swap(dip, 120, 8);
-        swap(dip, 128, 4);
-        if let Some(d) = dip.get_mut(132..144) {
-            d.fill(0);
-        }
-        ts(dip, 144);
-        swap(dip, 152, 8);
-        if let (Some(s), Some(d)) = (ld.get(160..176), dip.get_mut(160..176)) {
-            d.copy_from_slice(s);
-        }
-    } else {
-        swap(dip, 30, 2);
-    }
-}
-
 /// Copies a logged fork region into the inode literal area at `at` (`size` bytes); a btree
 /// root is converted from the in-memory block format to the on-disk root format.
 fn copy_fork(
@@ -1257,7 +1191,6 @@ fn copy_fork(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use xfs_format::source::SliceSource;
 

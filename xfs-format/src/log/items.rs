@@ -5,22 +5,40 @@
 use serde::Serialize;
 
 use super::bytes::{be32, le16, le32, le64};
+use crate::bytes::be16;
+use crate::inode::RawDinode;
 
+/// `XFS_LI_EFI`: extent free intent.
 pub const XFS_LI_EFI: u16 = 0x1236;
+/// `XFS_LI_EFD`: extent free done.
 pub const XFS_LI_EFD: u16 = 0x1237;
+/// `XFS_LI_IUNLINK`: unlinked-list update (never written through 6.1).
 pub const XFS_LI_IUNLINK: u16 = 0x1238;
+/// `XFS_LI_INODE`: logged inode.
 pub const XFS_LI_INODE: u16 = 0x123b;
+/// `XFS_LI_BUF`: logged metadata buffer.
 pub const XFS_LI_BUF: u16 = 0x123c;
+/// `XFS_LI_DQUOT`: logged disk quota.
 pub const XFS_LI_DQUOT: u16 = 0x123d;
+/// `XFS_LI_QUOTAOFF`: quota turned off.
 pub const XFS_LI_QUOTAOFF: u16 = 0x123e;
+/// `XFS_LI_ICREATE`: inode chunk created.
 pub const XFS_LI_ICREATE: u16 = 0x123f;
+/// `XFS_LI_RUI`: reverse-mapping update intent.
 pub const XFS_LI_RUI: u16 = 0x1240;
+/// `XFS_LI_RUD`: reverse-mapping update done.
 pub const XFS_LI_RUD: u16 = 0x1241;
+/// `XFS_LI_CUI`: refcount update intent.
 pub const XFS_LI_CUI: u16 = 0x1242;
+/// `XFS_LI_CUD`: refcount update done.
 pub const XFS_LI_CUD: u16 = 0x1243;
+/// `XFS_LI_BUI`: block-mapping update intent.
 pub const XFS_LI_BUI: u16 = 0x1244;
+/// `XFS_LI_BUD`: block-mapping update done.
 pub const XFS_LI_BUD: u16 = 0x1245;
+/// `XFS_LI_ATTRI`: extended attribute update intent.
 pub const XFS_LI_ATTRI: u16 = 0x1246;
+/// `XFS_LI_ATTRD`: extended attribute update done.
 pub const XFS_LI_ATTRD: u16 = 0x1247;
 
 /// The short names `xfs_logprint -t` gives item types.
@@ -76,100 +94,106 @@ pub fn blft_name(flags: u16) -> &'static str {
 
 /// What the first bytes of logged buffer data say it is (the on-disk magic).
 pub fn content_name(b: &[u8]) -> Option<&'static str> {
-    let m32 = be32(b, 0);
-    let name = match &m32.to_be_bytes() {
-        b"XFSB" => "superblock",
-        b"XAGF" => "agf",
-        b"XAGI" => "agi",
-        b"XAFL" => "agfl",
-        b"ABTB" | b"AB3B" => "bnobt",
-        b"ABTC" | b"AB3C" => "cntbt",
-        b"IABT" | b"IAB3" => "inobt",
-        b"FIBT" | b"FIB3" => "finobt",
-        b"RMB3" => "rmapbt",
-        b"R3FC" => "refcountbt",
-        b"BMAP" | b"BMA3" => "bmbt",
-        b"XD2B" | b"XDB3" => "dir block",
-        b"XD2D" | b"XDD3" => "dir data",
-        b"XD2F" | b"XDF3" => "dir free",
-        b"XSLM" => "symlink",
-        b"XARM" => "attr remote",
-        _ => {
-            // da blocks: magic16 at byte 8 of the blkinfo
-            return match u16::from_be_bytes([
-                b.get(8).copied().unwrap_or(0),
-                b.get(9).copied().unwrap_or(0),
-            ]) {
-                0xd2f1 | 0x3df1 => Some("dir leaf1"),
-                0xd2ff | 0x3dff => Some("dir leafn"),
-                0xfebe | 0x3ebe => Some("da node"),
-                0xfbee | 0x3bee => Some("attr leaf"),
-                _ if b.get(0..2) == Some(b"IN") => Some("inode"),
-                _ if b.get(0..2) == Some(b"DQ") => Some("dquot"),
-                _ => None,
-            };
-        }
+    use crate::ag::{XFS_AGFL_MAGIC, XFS_AGF_MAGIC, XFS_AGI_MAGIC};
+    use crate::attr::{XFS_ATTR3_LEAF_MAGIC, XFS_ATTR3_RMT_MAGIC, XFS_ATTR_LEAF_MAGIC};
+    use crate::bmap::{XFS_BMAP_CRC_MAGIC, XFS_BMAP_MAGIC};
+    use crate::btrees::{
+        XFS_ABTB_CRC_MAGIC, XFS_ABTB_MAGIC, XFS_ABTC_CRC_MAGIC, XFS_ABTC_MAGIC, XFS_FIBT_CRC_MAGIC,
+        XFS_FIBT_MAGIC, XFS_IBT_CRC_MAGIC, XFS_IBT_MAGIC, XFS_REFC_CRC_MAGIC, XFS_RMAP_CRC_MAGIC,
+    };
+    use crate::da_btree::{XFS_DA3_NODE_MAGIC, XFS_DA_MAGIC_OFF, XFS_DA_NODE_MAGIC};
+    use crate::dir2::{
+        XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC, XFS_DIR2_FREE_MAGIC, XFS_DIR2_LEAF1_MAGIC,
+        XFS_DIR2_LEAFN_MAGIC, XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC, XFS_DIR3_FREE_MAGIC,
+        XFS_DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC,
+    };
+    use crate::inode::XFS_DINODE_MAGIC;
+    use crate::sb::XFS_SB_MAGIC;
+    use crate::symlink::XFS_SYMLINK_MAGIC;
+    let name = match be32(b, 0) {
+        XFS_SB_MAGIC => "superblock",
+        XFS_AGF_MAGIC => "agf",
+        XFS_AGI_MAGIC => "agi",
+        XFS_AGFL_MAGIC => "agfl",
+        XFS_ABTB_MAGIC | XFS_ABTB_CRC_MAGIC => "bnobt",
+        XFS_ABTC_MAGIC | XFS_ABTC_CRC_MAGIC => "cntbt",
+        XFS_IBT_MAGIC | XFS_IBT_CRC_MAGIC => "inobt",
+        XFS_FIBT_MAGIC | XFS_FIBT_CRC_MAGIC => "finobt",
+        XFS_RMAP_CRC_MAGIC => "rmapbt",
+        XFS_REFC_CRC_MAGIC => "refcountbt",
+        XFS_BMAP_MAGIC | XFS_BMAP_CRC_MAGIC => "bmbt",
+        XFS_DIR2_BLOCK_MAGIC | XFS_DIR3_BLOCK_MAGIC => "dir block",
+        XFS_DIR2_DATA_MAGIC | XFS_DIR3_DATA_MAGIC => "dir data",
+        XFS_DIR2_FREE_MAGIC | XFS_DIR3_FREE_MAGIC => "dir free",
+        XFS_SYMLINK_MAGIC => "symlink",
+        XFS_ATTR3_RMT_MAGIC => "attr remote",
+        // da blocks: a 16-bit magic in the blkinfo; then the 16-bit magics at byte 0.
+        _ => match be16(b, XFS_DA_MAGIC_OFF) {
+            XFS_DIR2_LEAF1_MAGIC | XFS_DIR3_LEAF1_MAGIC => "dir leaf1",
+            XFS_DIR2_LEAFN_MAGIC | XFS_DIR3_LEAFN_MAGIC => "dir leafn",
+            XFS_DA_NODE_MAGIC | XFS_DA3_NODE_MAGIC => "da node",
+            XFS_ATTR_LEAF_MAGIC | XFS_ATTR3_LEAF_MAGIC => "attr leaf",
+            _ => match be16(b, 0) {
+                XFS_DINODE_MAGIC => "inode",
+                XFS_DQUOT_MAGIC => "dquot",
+                _ => return None,
+            },
+        },
     };
     Some(name)
 }
 
+/// `XFS_DQUOT_MAGIC` (`DQ`): the first bytes of a disk quota record.
+pub const XFS_DQUOT_MAGIC: u16 = u16::from_be_bytes(*b"DQ");
+
 /// One extent of an EFI/EFD (`xfs_extent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Extent {
+    /// `ext_start`: first filesystem block.
     pub start: u64,
+    /// `ext_len`: length in blocks.
     pub len: u32,
 }
 
 /// One mapping of an RUI or BUI (`xfs_map_extent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MapExtent {
+    /// `me_owner`: owner (inode number or `XFS_RMAP_OWN_*`).
     pub owner: u64,
+    /// `me_startblock`: first filesystem block.
     pub startblock: u64,
+    /// `me_startoff`: file offset in blocks.
     pub startoff: u64,
+    /// `me_len`: length in blocks.
     pub len: u32,
+    /// `me_flags`: operation and fork flags.
     pub flags: u32,
 }
 
 /// One extent of a CUI (`xfs_phys_extent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PhysExtent {
+    /// `pe_startblock`: first filesystem block.
     pub startblock: u64,
+    /// `pe_len`: length in blocks.
     pub len: u32,
+    /// `pe_flags`: the refcount operation.
     pub flags: u32,
-}
-
-/// The logged inode core (`xfs_log_dinode`), the fields an inspector wants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogDinode {
-    pub magic: u16,
-    pub mode: u16,
-    pub version: u8,
-    pub format: u8,
-    pub uid: u32,
-    pub gid: u32,
-    pub nlink: u32,
-    pub size: u64,
-    pub nblocks: u64,
-    pub nextents: u32,
-    pub anextents: u16,
-    pub forkoff: u8,
-    pub aformat: u8,
-    pub flags: u16,
-    pub gen: u32,
-    pub next_unlinked: u32,
-    pub flags2: u64,
-    pub ino: u64,
 }
 
 /// A decoded log item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ItemBody {
+    /// A metadata buffer (`xfs_buf_log_format`) and its logged data.
     Buf {
+        /// `blf_flags` (the buffer type is in bits 11..16).
         flags: u16,
         /// `blf_len`: length of the buffer in basic blocks.
         len: u16,
+        /// `blf_blkno`: disk address of the buffer in 512-byte sectors.
         blkno: i64,
+        /// `blf_map_size`: 32-bit words of the dirty bitmap.
         map_size: u32,
         /// Dirty 128-byte chunks of the buffer (from the bitmap).
         dirty_chunks: u32,
@@ -180,84 +204,145 @@ pub enum ItemBody {
         /// Bytes of logged data (all data regions).
         data_bytes: u64,
     },
+    /// An inode (`xfs_inode_log_format`) and its logged core and forks.
     Inode {
+        /// `ilf_fields`: which parts were logged (`XFS_ILOG_*`).
         fields: u32,
+        /// `ilf_asize`: bytes of logged attribute fork.
         asize: u16,
+        /// `ilf_dsize`: bytes of logged data fork.
         dsize: u16,
+        /// `ilf_ino`: the inode number.
         ino: u64,
+        /// `ilf_blkno`: disk address of the inode cluster buffer in 512-byte sectors.
         blkno: i64,
+        /// `ilf_len`: length of that buffer in 512-byte sectors.
         len: i32,
+        /// `ilf_boffset`: byte offset of the inode in that buffer.
         boffset: i32,
-        core: Option<LogDinode>,
-        /// Bytes of logged data fork and attribute fork.
+        /// The logged core (`xfs_log_dinode`), when region 1 is long enough.
+        core: Option<RawDinode>,
+        /// Bytes of logged data fork.
         data_fork_bytes: u64,
+        /// Bytes of logged attribute fork.
         attr_fork_bytes: u64,
     },
+    /// A disk quota (`xfs_dq_logformat`).
     Dquot {
+        /// `qlf_id`: the quota id.
         id: u32,
+        /// `qlf_blkno`: disk address of the dquot buffer in 512-byte sectors.
         blkno: i64,
+        /// `qlf_len`: length of that buffer in 512-byte sectors.
         len: i32,
+        /// `qlf_boffset`: byte offset of the dquot in that buffer.
         boffset: u32,
     },
+    /// Extent free intent (`xfs_efi_log_format`).
     Efi {
+        /// `efi_id`: the intent's id.
         id: u64,
+        /// `efi_nextents`: extents the item claims.
         nextents: u32,
+        /// The extents decoded.
         extents: Vec<Extent>,
     },
+    /// Extent free done (`xfs_efd_log_format`).
     Efd {
+        /// `efd_efi_id`: the intent it finishes.
         efi_id: u64,
+        /// `efd_nextents`: extents the item claims.
         nextents: u32,
+        /// The extents decoded.
         extents: Vec<Extent>,
     },
+    /// Reverse-mapping update intent (`xfs_rui_log_format`).
     Rui {
+        /// `rui_id`: the intent's id.
         id: u64,
+        /// `rui_nextents`: mappings the item claims.
         nextents: u32,
+        /// The mappings decoded.
         extents: Vec<MapExtent>,
     },
+    /// Reverse-mapping update done.
     Rud {
+        /// `rud_rui_id`: the intent it finishes.
         rui_id: u64,
     },
+    /// Refcount update intent (`xfs_cui_log_format`).
     Cui {
+        /// `cui_id`: the intent's id.
         id: u64,
+        /// `cui_nextents`: extents the item claims.
         nextents: u32,
+        /// The extents decoded.
         extents: Vec<PhysExtent>,
     },
+    /// Refcount update done.
     Cud {
+        /// `cud_cui_id`: the intent it finishes.
         cui_id: u64,
     },
+    /// Block-mapping update intent (`xfs_bui_log_format`).
     Bui {
+        /// `bui_id`: the intent's id.
         id: u64,
+        /// `bui_nextents`: mappings the item claims.
         nextents: u32,
+        /// The mappings decoded.
         extents: Vec<MapExtent>,
     },
+    /// Block-mapping update done.
     Bud {
+        /// `bud_bui_id`: the intent it finishes.
         bui_id: u64,
     },
+    /// Extended attribute update intent (`xfs_attri_log_format`).
     Attri {
+        /// `alfi_id`: the intent's id.
         id: u64,
+        /// `alfi_ino`: the inode.
         ino: u64,
+        /// `alfi_op_flags`: the operation.
         op_flags: u32,
+        /// `alfi_name_len`: bytes of the name.
         name_len: u32,
+        /// `alfi_value_len`: bytes of the value.
         value_len: u32,
+        /// `alfi_attr_filter`: attribute namespace flags.
         attr_filter: u32,
+        /// The name (region 1), lossily as UTF-8.
         name: Option<String>,
     },
+    /// Extended attribute update done.
     Attrd {
+        /// `alfd_alf_id`: the intent it finishes.
         attri_id: u64,
     },
+    /// Inode chunk creation (`xfs_icreate_log`, big-endian).
     Icreate {
+        /// `icl_ag`: the AG.
         ag: u32,
+        /// `icl_agbno`: first block of the chunk.
         agbno: u32,
+        /// `icl_count`: inodes created.
         count: u32,
+        /// `icl_isize`: inode size in bytes.
         isize: u32,
+        /// `icl_length`: length of the chunk in blocks.
         length: u32,
+        /// `icl_gen`: generation number of the new inodes.
         gen: u32,
     },
+    /// Quotas turned off (`xfs_qoff_logformat`).
     Quotaoff {
+        /// `qf_flags`: the quota types turned off.
         flags: u32,
     },
     /// Type known or not, the item could not be decoded; `reason` says why.
     Damaged {
+        /// Why.
         reason: String,
     },
 }
@@ -267,14 +352,19 @@ pub enum ItemBody {
 pub struct Item {
     /// `XFS_LI_*` (first 16 bits of the first region).
     pub item_type: u16,
+    /// The `xfs_logprint` name of the type.
     pub type_name: &'static str,
-    /// Regions found (`ri_cnt`) and regions the format promises (`ri_total`).
+    /// Regions found (`ri_cnt`).
     pub regions: u32,
+    /// Regions the format promises (`ri_total`).
     pub total: u32,
+    /// Length in bytes of each region.
     pub region_lens: Vec<u32>,
-    /// Where the item's first region starts: log basic block and byte within it.
+    /// Log basic block where the item's first region starts.
     pub block: u64,
+    /// Byte within that block.
     pub byte: u32,
+    /// The decoded item.
     pub body: ItemBody,
     /// The regions themselves, as logged (region 0 is the format structure); what log
     /// replay applies.
@@ -326,33 +416,6 @@ fn map_extent(e: &[u8]) -> MapExtent {
     }
 }
 
-fn dinode(c: &[u8]) -> Option<LogDinode> {
-    if c.len() < 96 {
-        return None;
-    }
-    let v3 = c.len() >= 176;
-    Some(LogDinode {
-        magic: le16(c, 0),
-        mode: le16(c, 2),
-        version: c.get(4).copied().unwrap_or(0),
-        format: c.get(5).copied().unwrap_or(0),
-        uid: le32(c, 8),
-        gid: le32(c, 12),
-        nlink: le32(c, 16),
-        size: le64(c, 56),
-        nblocks: le64(c, 64),
-        nextents: le32(c, 76),
-        anextents: le16(c, 80),
-        forkoff: c.get(82).copied().unwrap_or(0),
-        aformat: c.get(83).copied().unwrap_or(0),
-        flags: le16(c, 90),
-        gen: le32(c, 92),
-        next_unlinked: if c.len() >= 100 { le32(c, 96) } else { 0 },
-        flags2: if v3 { le64(c, 120) } else { 0 },
-        ino: if v3 { le64(c, 152) } else { 0 },
-    })
-}
-
 /// Decodes an item from its regions (region 0 is the format structure).
 pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
     let Some(r) = regions.first() else {
@@ -401,7 +464,7 @@ pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
             let fields = le32(r, 4);
             let asize = le16(r, 8);
             let dsize = le16(r, 10);
-            let core = regions.get(1).and_then(|c| dinode(c));
+            let core = regions.get(1).and_then(|c| RawDinode::from_log(c));
             // Regions after the core: data fork (if logged), then attr fork (if logged).
             let mut next = 2usize;
             let mut data_fork_bytes = 0;
@@ -524,11 +587,6 @@ pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )]
     use super::*;
 
     #[test]

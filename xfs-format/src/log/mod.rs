@@ -27,13 +27,17 @@ use trans::{Finding, OpHeader, Reassembler, Transaction, XLOG_UNMOUNT_TRANS};
 /// Where the log is and how it is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogGeometry {
-    /// `sb_logstart` (filesystem block) and the byte offset it maps to.
+    /// `sb_logstart`: first filesystem block of the log.
     pub start_fsb: u64,
+    /// Byte offset of the log in the image.
     pub offset: u64,
     /// Size in 512-byte basic blocks (`sb_logblocks` in bytes / 512).
     pub bb_count: u64,
+    /// `sb_logblocks`: log size in filesystem blocks.
     pub log_blocks: u32,
+    /// Filesystem block size in bytes.
     pub block_size: u32,
+    /// Log sector size in bytes.
     pub sect_size: u32,
     /// `sb_logsunit` in bytes (v2 logs).
     pub sunit: u32,
@@ -41,8 +45,9 @@ pub struct LogGeometry {
     pub logv2: bool,
     /// v5 filesystem: records carry CRCs.
     pub has_crc: bool,
-    /// For naming AG headers: filesystem block log and AG size in blocks (0 if unknown).
+    /// AG size in blocks, for naming AG headers (0 if unknown).
     pub ag_blocks: u32,
+    /// Filesystem block log (`sb_blocklog`).
     pub block_log: u8,
 }
 
@@ -117,7 +122,9 @@ impl LogGeometry {
 /// An LSN: cycle and basic block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Lsn {
+    /// Cycle number.
     pub cycle: u32,
+    /// Log basic block (512 bytes) within the log.
     pub block: u64,
 }
 
@@ -136,6 +143,7 @@ pub enum LogState {
 }
 
 impl LogState {
+    /// The state as `xfs-inspect log` prints it.
     pub fn as_str(self) -> &'static str {
         match self {
             LogState::Clean => "clean",
@@ -151,25 +159,34 @@ impl LogState {
 pub struct Record {
     /// Log basic block of the record header.
     pub block: u64,
+    /// The decoded record header.
     pub header: RecHeader,
     /// Header blocks (1 + extended headers).
     pub header_blocks: u32,
+    /// The record CRC (`Unchecked` when the stored CRC is zero).
     pub crc: CrcState,
+    /// The CRC computed over the record.
     pub computed_crc: u32,
+    /// The operation headers of the record, in order.
     pub ops: Vec<OpHeader>,
 }
 
 /// Everything decoded from a log.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogReport {
+    /// Where the log is.
     pub geometry: LogGeometry,
+    /// What state it is in.
     pub state: LogState,
     /// Why the log is dirty or unreadable, in words.
     pub reasons: Vec<String>,
+    /// The head (where the next record would go).
     pub head: Option<Lsn>,
+    /// The tail (the oldest record still needed).
     pub tail: Option<Lsn>,
     /// Block of the last record header before the head.
     pub last_record: Option<u64>,
+    /// The records between tail and head.
     pub records: Vec<Record>,
     /// Committed transactions, in commit order.
     pub transactions: Vec<Transaction>,
@@ -177,6 +194,7 @@ pub struct LogReport {
     pub incomplete: Vec<Transaction>,
     /// Unmount operations met between tail and head.
     pub unmount_ops: u32,
+    /// Problems met while walking the records.
     pub findings: Vec<Finding>,
 }
 

@@ -30,20 +30,33 @@ pub fn lsn_parts(lsn: u64) -> (u32, u32) {
 /// A decoded `xlog_rec_header`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecHeader {
+    /// `h_magicno`: [`XLOG_HEADER_MAGIC`].
     pub magic: u32,
+    /// `h_cycle`: the cycle the record was written in.
     pub cycle: u32,
+    /// `h_version`: 1 or 2 (v2 logs).
     pub version: u32,
+    /// `h_len`: bytes of record data.
     pub len: u32,
+    /// `h_lsn`: the record's LSN (cycle << 32 | block).
     pub lsn: u64,
+    /// `h_tail_lsn`: the tail when the record was written.
     pub tail_lsn: u64,
+    /// `h_crc`: CRC32c of the record, as stored (little-endian).
     pub crc: u32,
+    /// `h_prev_block`: block of the previous record header.
     pub prev_block: u32,
+    /// `h_num_logops`: operations in the record.
     pub num_logops: u32,
     #[serde(skip)]
+    /// `h_cycle_data`: the first word of each data block, overwritten by the cycle number.
     pub cycle_data: Vec<u32>,
+    /// `h_fmt`: the format of the writer (`XLOG_FMT_LINUX_LE` = 1...).
     pub fmt: u32,
     #[serde(serialize_with = "ser_uuid")]
+    /// `h_fs_uuid`: the filesystem's uuid.
     pub fs_uuid: [u8; 16],
+    /// `h_size`: the log buffer size in bytes (v2 logs).
     pub size: u32,
 }
 
@@ -189,11 +202,6 @@ pub fn block_cycle(b: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )]
     use super::*;
 
     #[test]

@@ -8,16 +8,27 @@ use serde::Serialize;
 use super::bytes::{be32, le16, le32};
 use super::items::{self, Item};
 
+/// `XLOG_START_TRANS`: first operation of a transaction.
 pub const XLOG_START_TRANS: u8 = 0x01;
+/// `XLOG_COMMIT_TRANS`: the commit record.
 pub const XLOG_COMMIT_TRANS: u8 = 0x02;
+/// `XLOG_CONTINUE_TRANS`: the region continues in the next operation.
 pub const XLOG_CONTINUE_TRANS: u8 = 0x04;
+/// `XLOG_WAS_CONT_TRANS`: continues the region of the previous operation.
 pub const XLOG_WAS_CONT_TRANS: u8 = 0x08;
+/// `XLOG_END_TRANS`: last operation of a continued region.
 pub const XLOG_END_TRANS: u8 = 0x10;
+/// `XLOG_UNMOUNT_TRANS`: the unmount record.
 pub const XLOG_UNMOUNT_TRANS: u8 = 0x20;
+/// `XFS_TRANSACTION`: client id of transaction operations.
 pub const XFS_TRANSACTION: u8 = 0x69;
+/// `XFS_LOG`: client id of log-internal operations (unmount records).
 pub const XFS_LOG: u8 = 0xaa;
+/// `XFS_TRANS_HEADER_MAGIC` (`TRAN`).
 pub const XFS_TRANS_HEADER_MAGIC: u32 = 0x5452_414e;
+/// `XLOG_UNMOUNT_TYPE`: the type word of an unmount record.
 pub const XLOG_UNMOUNT_TYPE: u16 = 0x556e;
+/// Bytes of `struct xlog_op_header`.
 pub const OP_HEADER_SIZE: usize = 12;
 /// `XLOG_MAX_REGIONS_IN_ITEM`: most regions one item may have.
 pub const MAX_REGIONS_IN_ITEM: u32 = 65536 / 128 / 2 + 1;
@@ -44,16 +55,22 @@ pub fn flag_names(f: u8) -> Vec<&'static str> {
 /// A decoded operation header and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpHeader {
+    /// `oh_tid`: transaction id.
     pub tid: u32,
+    /// `oh_len`: bytes of data after the header.
     pub len: u32,
+    /// `oh_clientid`: [`XFS_TRANSACTION`] or [`XFS_LOG`].
     pub clientid: u8,
+    /// `oh_flags`: `XLOG_*_TRANS`.
     pub flags: u8,
-    /// Log basic block and byte offset in it of the op header.
+    /// Log basic block of the op header.
     pub block: u64,
+    /// Byte offset within that block.
     pub byte: u32,
 }
 
 impl OpHeader {
+    /// Decodes the header at the start of `b`; `None` when `b` is shorter than 12 bytes.
     pub fn parse(b: &[u8]) -> Option<OpHeader> {
         if b.len() < OP_HEADER_SIZE {
             return None;
@@ -72,30 +89,43 @@ impl OpHeader {
 /// `xfs_trans_header` (host byte order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TransHeader {
+    /// `th_magic`: [`XFS_TRANS_HEADER_MAGIC`].
     pub magic: u32,
+    /// `th_type`: the transaction type (historical).
     pub trans_type: u32,
+    /// `th_tid`: transaction id.
     pub tid: u32,
+    /// `th_num_items`: log items in the transaction.
     pub num_items: u32,
 }
 
 /// A committed (or, at the end of the log, unfinished) transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Transaction {
+    /// Transaction id.
     pub tid: u32,
     /// LSN of the record holding its start (cycle, block).
     pub lsn: (u32, u32),
+    /// The transaction header, when its first region was long enough.
     pub header: Option<TransHeader>,
+    /// Its log items, in log order.
     pub items: Vec<Item>,
+    /// A commit record was seen.
     pub committed: bool,
+    /// Log block of the first operation.
     pub start_block: u64,
+    /// Log block of the commit record (of the start for uncommitted ones).
     pub end_block: u64,
 }
 
 /// A problem met while reassembling, with its position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// Log basic block.
     pub block: u64,
+    /// Byte offset within it.
     pub byte: u32,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -121,7 +151,9 @@ struct OpenTrans {
 pub struct Reassembler {
     open: BTreeMap<u32, OpenTrans>,
     open_bytes: usize,
+    /// The transactions committed so far.
     pub done: Vec<Transaction>,
+    /// Problems met so far.
     pub findings: Vec<Finding>,
     /// Unmount operations seen (tid, block).
     pub unmounts: Vec<(u32, u64)>,
@@ -190,18 +222,24 @@ impl Reassembler {
         true
     }
 
-    fn add(&mut self, op: &OpHeader, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
+    /// The open transaction `op` belongs to, once `data` is counted against the memory
+    /// bound; `None` (with a finding when over the bound) drops the data.
+    fn open_for(&mut self, op: &OpHeader, data: &[u8]) -> Option<&mut OpenTrans> {
         if !self.account(op.tid, data.len()) {
             self.finding(
                 op,
                 "open transactions exceed the memory bound; region dropped".into(),
             );
+            return None;
+        }
+        self.open.get_mut(&op.tid)
+    }
+
+    fn add(&mut self, op: &OpHeader, data: &[u8]) {
+        if data.is_empty() {
             return;
         }
-        let Some(t) = self.open.get_mut(&op.tid) else {
+        let Some(t) = self.open_for(op, data) else {
             return;
         };
         if t.items.is_empty() {
@@ -244,14 +282,7 @@ impl Reassembler {
     }
 
     fn add_cont(&mut self, op: &OpHeader, data: &[u8]) {
-        if !self.account(op.tid, data.len()) {
-            self.finding(
-                op,
-                "open transactions exceed the memory bound; region dropped".into(),
-            );
-            return;
-        }
-        let Some(t) = self.open.get_mut(&op.tid) else {
+        let Some(t) = self.open_for(op, data) else {
             return;
         };
         if t.items.is_empty() {
@@ -365,11 +396,6 @@ pub fn split_ops(
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )]
     use super::*;
 
     fn op(tid: u32, flags: u8, len: usize) -> OpHeader {
