@@ -419,9 +419,14 @@ impl Field {
 
 /// Renders a field list as `xfs_db print` does, one line per field.
 pub fn render_xfs_db(fields: &[Field]) -> String {
+    render_lines(fields, Field::render_xfs_db)
+}
+
+/// One line per item, as `line` renders it, each ending in a newline.
+pub fn render_lines<T>(items: &[T], line: impl Fn(&T) -> String) -> String {
     let mut out = String::new();
-    for f in fields {
-        out.push_str(&f.render_xfs_db());
+    for it in items {
+        out.push_str(&line(it));
         out.push('\n');
     }
     out

@@ -495,21 +495,18 @@ fn check_block(
     if c.crc == CrcState::Bad {
         findings.push(DirFinding::BadCrc);
     }
-    if let Some(d) = ctx.daddr {
-        c.blkno_ok = Some(h.blkno_ok);
-        if !h.blkno_ok {
-            findings.push(DirFinding::BadBlkno {
-                found: id.blkno,
-                expected: d,
-            });
-        }
-    }
-    if let Some(o) = ctx.owner {
-        c.owner_ok = Some(h.owner_ok);
-        if !h.owner_ok {
-            findings.push(DirFinding::BadOwner {
-                found: id.owner,
-                expected: o,
+    let expectations = [
+        (ctx.daddr, h.blkno_ok, id.blkno, &mut c.blkno_ok, true),
+        (ctx.owner, h.owner_ok, id.owner, &mut c.owner_ok, false),
+    ];
+    for (want, ok, found, slot, is_blkno) in expectations {
+        let Some(expected) = want else { continue };
+        *slot = Some(ok);
+        if !ok {
+            findings.push(if is_blkno {
+                DirFinding::BadBlkno { found, expected }
+            } else {
+                DirFinding::BadOwner { found, expected }
             });
         }
     }
@@ -623,12 +620,7 @@ pub(crate) fn name_ok(name: &[u8]) -> bool {
 
 /// Renders a list of [`DbField`]s, one line each.
 pub fn render_db_fields(fields: &[DbField]) -> String {
-    let mut out = String::new();
-    for f in fields {
-        out.push_str(&f.render());
-        out.push('\n');
-    }
-    out
+    crate::fields::render_lines(fields, DbField::render)
 }
 
 // ---------------------------------------------------------------------------------------
