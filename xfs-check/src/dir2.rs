@@ -418,62 +418,7 @@ impl<S: ByteSource> Checker<'_, S> {
         let bf: [(u16, u16); 3] = DataHdr::parse(d, has_crc)
             .bestfree
             .map(|f| (f.offset, f.length));
-        let mut badbest = false;
-        let mut freeseen = 0u32;
-        for (i, (off, len)) in bf.iter().enumerate() {
-            if *len == 0 {
-                badbest |= *off != 0;
-                freeseen |= 1u32.checked_shl(i as u32).unwrap_or(0);
-            }
-        }
-        badbest |= bf[0].1 < bf[1].1;
-        badbest |= bf[1].1 < bf[2].1;
-        let mut lastfree = false;
-        let mut ptr = start;
-        // Structure pass.
-        while ptr < endptr {
-            let it = DataItemView::at(d, ptr);
-            if it.is_unused() {
-                let len = usize::from(it.length());
-                if ptr.saturating_add(len) > endptr || len == 0 || len & 7 != 0 {
-                    break;
-                }
-                let tag = usize::from(it.unused_tag());
-                if tag != ptr {
-                    break;
-                }
-                badbest |= lastfree;
-                // xfs_dir2_data_freefind
-                let found = if len < usize::from(bf[2].1) {
-                    None
-                } else {
-                    bf.iter()
-                        .take_while(|(o, _)| *o != 0)
-                        .position(|(o, _)| usize::from(*o) == ptr)
-                };
-                match found {
-                    Some(i) => {
-                        let bit = 1u32.checked_shl(i as u32).unwrap_or(0);
-                        badbest |= freeseen & bit != 0;
-                        freeseen |= bit;
-                    }
-                    None => badbest |= len > usize::from(bf[2].1),
-                }
-                ptr = ptr.saturating_add(len);
-                lastfree = true;
-                continue;
-            }
-            let es = it.entsize(ftype);
-            if ptr.saturating_add(es) > endptr {
-                break;
-            }
-            let tag = usize::from(it.entry_tag(ftype));
-            if tag != ptr {
-                break;
-            }
-            ptr = ptr.saturating_add(es);
-            lastfree = false;
-        }
+        let (ptr, badbest, freeseen) = structure_pass(d, (start, endptr), ftype, &bf);
         if ptr != endptr {
             self.push_kind(
                 Kind::DirDataCorrupt,
@@ -482,24 +427,20 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push_kind(Kind::DirWouldJunkBlock, vec![]);
             return true;
         }
-        let discovery = self.phase() == 3;
         let sb = &self.fs.sb.raw;
-        let (root, internal) = (
-            sb.sb_rootino,
-            [
-                (sb.sb_rbmino, "realtime bitmap"),
-                (sb.sb_rsumino, "realtime summary"),
-                (sb.sb_uquotino, "user quota"),
-                (sb.sb_gquotino, "group quota"),
-                (sb.sb_pquotino, "project quota"),
-            ],
-        );
+        let internal = [
+            (sb.sb_rbmino, "realtime bitmap"),
+            (sb.sb_rsumino, "realtime summary"),
+            (sb.sb_uquotino, "user quota"),
+            (sb.sb_gquotino, "group quota"),
+            (sb.sb_pquotino, "project quota"),
+        ];
         let internal_set: Vec<u64> = internal
             .iter()
             .map(|(i, _)| *i)
             .filter(|i| *i != 0 && *i != u64::MAX)
             .collect();
-        ptr = start;
+        let mut ptr = start;
         while ptr < endptr {
             let it = DataItemView::at(d, ptr);
             if it.is_unused() {
@@ -507,126 +448,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 ptr = ptr.saturating_add(len);
                 continue;
             }
-            let ent = it.inumber();
-            let nl = it.namelen();
-            let name = it.name().unwrap_or(&[]).to_vec();
-            let nm = String::from_utf8_lossy(&name).into_owned();
-            let off = ptr;
-            let first = name.first().copied().unwrap_or(0);
-            let is_dot = name == b".";
-            let is_dotdot = name == b"..";
-            let mut reason: Option<&'static str> = None;
-            let mut clearino = true;
-            if !discovery && first == b'/' {
-                clearino = false;
-            } else if !self.valid_ino(ent) || internal_set.contains(&ent) {
-                reason = Some("invalid");
-            } else if let Some((_, r)) = internal.iter().find(|(i, _)| *i == ent) {
-                reason = Some(r);
-            } else {
-                match self.slot(ent) {
-                    None => {
-                        if discovery {
-                            self.note_uncertain(ent);
-                            clearino = false;
-                        } else {
-                            reason = Some("non-existent");
-                        }
-                    }
-                    Some(s) => {
-                        if !discovery && !s.used {
-                            reason = Some("free");
-                        } else {
-                            clearino = false;
-                        }
-                    }
-                }
-            }
-            if clearino {
-                let at = [("blk", da_bno.into()), ("off", off.into())];
-                let reason = reason.unwrap_or("invalid");
-                self.push_bad_ref(Kind::DirEntryBadRef, &nm, &at, ino, reason, ent);
-            }
-            if is_dot || is_dotdot {
-                clearino = false;
-            }
-            if nl == 0 {
-                self.push_kind(
-                    Kind::DirEntryZeroNamelen,
-                    vec![
-                        ("blk", da_bno.into()),
-                        ("off", off.into()),
-                        ("dir_ino", ino.into()),
-                    ],
-                );
-                clearino = true;
-            }
-            if clearino {
-                self.push_kind(Kind::DirEntryWouldClearIno, vec![("off", off.into())]);
-            }
-            let mut junkit = first == b'/';
-            let mut why = String::new();
-            let illegal = name.contains(&b'/') || name.contains(&0);
-            if discovery && illegal {
-                why.push_str(&format!(
-                    "entry at block {da_bno} offset {off} in directory inode {ino} has illegal name \"{nm}\": "
-                ));
-                junkit = true;
-            }
-            if is_dotdot {
-                if !st.dotdot {
-                    st.dotdot = true;
-                    st.parent = Some(ent);
-                    if ino == ent && ino != root {
-                        st.parent = None;
-                        why.push_str(&format!(
-                            "bad .. entry in directory inode {ino}, points to self: "
-                        ));
-                        junkit = true;
-                    } else if ino != ent && ino == root {
-                        self.push_kind(
-                            Kind::DirRootDotdotFix,
-                            vec![("dir_ino", ino.into()), ("ino", ent.into())],
-                        );
-                        st.parent = Some(ino);
-                    }
-                    if !junkit {
-                        if let Some(p) = st.parent {
-                            if !self.valid_ino(p) {
-                                self.push_kind(
-                                    Kind::DirDotdotBad,
-                                    vec![("dir_ino", ino.into()), ("ino", p.into())],
-                                );
-                                st.parent = None;
-                            }
-                        }
-                    }
-                } else {
-                    why.push_str(&format!("multiple .. entries in directory inode {ino}: "));
-                    junkit = true;
-                }
-            } else if is_dot {
-                if !st.dot {
-                    st.dot = true;
-                    if ent != ino {
-                        self.push_kind(
-                            Kind::DirDotBad,
-                            vec![("dir_ino", ino.into()), ("ino", ent.into())],
-                        );
-                    }
-                } else {
-                    why.push_str(&format!("multiple . entries in directory inode {ino}: "));
-                    junkit = true;
-                }
-            } else if ent == ino {
-                why.push_str(&format!(
-                    "entry \"{nm}\" in directory inode {ino} points to self: "
-                ));
-                junkit = true;
-            }
-            if junkit {
-                self.push_kind(Kind::DirEntryWouldClear, vec![("what", why.into())]);
-            }
+            self.data_entry(ino, (da_bno, ptr), &it, st, (&internal, &internal_set));
             ptr = ptr.saturating_add(it.entsize(ftype));
         }
         if freeseen != 7 || badbest {
@@ -637,4 +459,205 @@ impl<S: ByteSource> Checker<'_, S> {
         }
         false
     }
+
+    /// One entry of a data block (the second loop of process_dir2_data): its inode
+    /// reference, name, and `.` / `..` bookkeeping. `at`: (directory block, byte offset);
+    /// `internal`: the metadata inodes no entry may name.
+    fn data_entry(
+        &mut self,
+        ino: u64,
+        (da_bno, off): (u32, usize),
+        it: &DataItemView<'_>,
+        st: &mut DataState,
+        (internal, internal_set): (&[(u64, &'static str)], &[u64]),
+    ) {
+        let discovery = self.phase() == 3;
+        let root = self.fs.sb.raw.sb_rootino;
+        let ent = it.inumber();
+        let nl = it.namelen();
+        let name = it.name().unwrap_or(&[]).to_vec();
+        let nm = String::from_utf8_lossy(&name).into_owned();
+        let first = name.first().copied().unwrap_or(0);
+        let is_dot = name == b".";
+        let is_dotdot = name == b"..";
+        let mut reason: Option<&'static str> = None;
+        let mut clearino = true;
+        if !discovery && first == b'/' {
+            clearino = false;
+        } else if !self.valid_ino(ent) || internal_set.contains(&ent) {
+            reason = Some("invalid");
+        } else if let Some((_, r)) = internal.iter().find(|(i, _)| *i == ent) {
+            reason = Some(r);
+        } else {
+            match self.slot(ent) {
+                None => {
+                    if discovery {
+                        self.note_uncertain(ent);
+                        clearino = false;
+                    } else {
+                        reason = Some("non-existent");
+                    }
+                }
+                Some(s) => {
+                    if !discovery && !s.used {
+                        reason = Some("free");
+                    } else {
+                        clearino = false;
+                    }
+                }
+            }
+        }
+        if clearino {
+            let at = [("blk", da_bno.into()), ("off", off.into())];
+            let reason = reason.unwrap_or("invalid");
+            self.push_bad_ref(Kind::DirEntryBadRef, &nm, &at, ino, reason, ent);
+        }
+        if is_dot || is_dotdot {
+            clearino = false;
+        }
+        if nl == 0 {
+            self.push_kind(
+                Kind::DirEntryZeroNamelen,
+                vec![
+                    ("blk", da_bno.into()),
+                    ("off", off.into()),
+                    ("dir_ino", ino.into()),
+                ],
+            );
+            clearino = true;
+        }
+        if clearino {
+            self.push_kind(Kind::DirEntryWouldClearIno, vec![("off", off.into())]);
+        }
+        let mut junkit = first == b'/';
+        let mut why = String::new();
+        let illegal = name.contains(&b'/') || name.contains(&0);
+        if discovery && illegal {
+            why.push_str(&format!(
+                "entry at block {da_bno} offset {off} in directory inode {ino} has illegal name \"{nm}\": "
+            ));
+            junkit = true;
+        }
+        if is_dotdot {
+            if !st.dotdot {
+                st.dotdot = true;
+                st.parent = Some(ent);
+                if ino == ent && ino != root {
+                    st.parent = None;
+                    why.push_str(&format!(
+                        "bad .. entry in directory inode {ino}, points to self: "
+                    ));
+                    junkit = true;
+                } else if ino != ent && ino == root {
+                    self.push_kind(
+                        Kind::DirRootDotdotFix,
+                        vec![("dir_ino", ino.into()), ("ino", ent.into())],
+                    );
+                    st.parent = Some(ino);
+                }
+                if !junkit {
+                    if let Some(p) = st.parent {
+                        if !self.valid_ino(p) {
+                            self.push_kind(
+                                Kind::DirDotdotBad,
+                                vec![("dir_ino", ino.into()), ("ino", p.into())],
+                            );
+                            st.parent = None;
+                        }
+                    }
+                }
+            } else {
+                why.push_str(&format!("multiple .. entries in directory inode {ino}: "));
+                junkit = true;
+            }
+        } else if is_dot {
+            if !st.dot {
+                st.dot = true;
+                if ent != ino {
+                    self.push_kind(
+                        Kind::DirDotBad,
+                        vec![("dir_ino", ino.into()), ("ino", ent.into())],
+                    );
+                }
+            } else {
+                why.push_str(&format!("multiple . entries in directory inode {ino}: "));
+                junkit = true;
+            }
+        } else if ent == ino {
+            why.push_str(&format!(
+                "entry \"{nm}\" in directory inode {ino} points to self: "
+            ));
+            junkit = true;
+        }
+        if junkit {
+            self.push_kind(Kind::DirEntryWouldClear, vec![("what", why.into())]);
+        }
+    }
+}
+
+/// The structure pass of process_dir2_data over the items between `start` and `end`:
+/// how far the item chain reaches (it must reach `end`), whether the bestfree table `bf`
+/// is wrong, and which bestfree slots were seen (bit per slot).
+fn structure_pass(
+    d: &[u8],
+    (start, endptr): (usize, usize),
+    ftype: bool,
+    bf: &[(u16, u16); 3],
+) -> (usize, bool, u32) {
+    let mut badbest = false;
+    let mut freeseen = 0u32;
+    for (i, (off, len)) in bf.iter().enumerate() {
+        if *len == 0 {
+            badbest |= *off != 0;
+            freeseen |= 1u32.checked_shl(i as u32).unwrap_or(0);
+        }
+    }
+    badbest |= bf[0].1 < bf[1].1;
+    badbest |= bf[1].1 < bf[2].1;
+    let mut lastfree = false;
+    let mut ptr = start;
+    while ptr < endptr {
+        let it = DataItemView::at(d, ptr);
+        if it.is_unused() {
+            let len = usize::from(it.length());
+            if ptr.saturating_add(len) > endptr || len == 0 || len & 7 != 0 {
+                break;
+            }
+            let tag = usize::from(it.unused_tag());
+            if tag != ptr {
+                break;
+            }
+            badbest |= lastfree;
+            // xfs_dir2_data_freefind
+            let found = if len < usize::from(bf[2].1) {
+                None
+            } else {
+                bf.iter()
+                    .take_while(|(o, _)| *o != 0)
+                    .position(|(o, _)| usize::from(*o) == ptr)
+            };
+            match found {
+                Some(i) => {
+                    let bit = 1u32.checked_shl(i as u32).unwrap_or(0);
+                    badbest |= freeseen & bit != 0;
+                    freeseen |= bit;
+                }
+                None => badbest |= len > usize::from(bf[2].1),
+            }
+            ptr = ptr.saturating_add(len);
+            lastfree = true;
+            continue;
+        }
+        let es = it.entsize(ftype);
+        if ptr.saturating_add(es) > endptr {
+            break;
+        }
+        let tag = usize::from(it.entry_tag(ftype));
+        if tag != ptr {
+            break;
+        }
+        ptr = ptr.saturating_add(es);
+        lastfree = false;
+    }
+    (ptr, badbest, freeseen)
 }
