@@ -6,7 +6,7 @@
 //! scan_refcbt (magic, level, the claim in the block map, the record-count clamp, the descent
 //! with its pointer checks), with the per-tree parts as hooks: `claim_block` and the record
 //! checks `alloc_rec`, `ino_rec`, `rmap_rec`, `refc_rec`. Records and pointers are read with
-//! the trees' decoders (`xfs_format::btree::rec_at` / `ptr_at` over the `BtreeKind`s of
+//! the trees' decoders (`BtreeKind::rec_at` / `ptr_at` of the `BtreeKind`s of
 //! `xfs_format::btrees`), never at raw offsets. The descent is xfs_repair's own rather than
 //! `xfs_format::btree::walk_visit`: it re-enters a block reached twice (to report it as
 //! multiply claimed), reads up to the clamped record count and carries suspicion from a node
@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use xfs_format::ag::{AgHeader, Agf, Agfl, Agi, NULL_AG};
-use xfs_format::btree::{self, BlockHeader, PtrFormat, NULLAGBLOCK};
+use xfs_format::btree::{BlockHeader, BtreeKind, PtrFormat, NULLAGBLOCK};
 use xfs_format::btrees::{
     AllocBtree, AllocBy, AllocRec, InoBtree, InobtRec, RefcountBtree, RefcountRec, RmapBtree,
     RmapRec, XFS_ABTB_CRC_MAGIC, XFS_ABTB_MAGIC, XFS_ABTC_CRC_MAGIC, XFS_ABTC_MAGIC,
@@ -1132,10 +1132,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let crc = self.c.geo.has_crc;
         let i = i as usize;
         let p = match t {
-            Tree::Bno | Tree::Cnt => btree::ptr_at(&AllocBtree(AllocBy::Block), buf, crc, i),
-            Tree::Ino | Tree::Fino => btree::ptr_at(&InoBtree::inobt(self.c.geo), buf, crc, i),
-            Tree::Rmap => btree::ptr_at(&RmapBtree, buf, crc, i),
-            Tree::Refc => btree::ptr_at(&RefcountBtree, buf, crc, i),
+            Tree::Bno | Tree::Cnt => AllocBtree(AllocBy::Block).ptr_at(buf, crc, i),
+            Tree::Ino | Tree::Fino => InoBtree::inobt(self.c.geo).ptr_at(buf, crc, i),
+            Tree::Rmap => RmapBtree.ptr_at(buf, crc, i),
+            Tree::Refc => RefcountBtree.ptr_at(buf, crc, i),
         };
         p.and_then(|p| u32::try_from(p).ok()).unwrap_or(0)
     }
@@ -1199,7 +1199,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Tree::Bno | Tree::Cnt => {
                 let mut order = AllocOrder::default();
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&AllocBtree(AllocBy::Block), b.buf, crc, s) {
+                    if let Some(r) = AllocBtree(AllocBy::Block).rec_at(b.buf, crc, s) {
                         self.alloc_rec(t, b.bno, i, r, &mut order);
                     }
                 }
@@ -1208,7 +1208,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 let kind = InoBtree::inobt(self.c.geo);
                 let mut lastino = 0u32;
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&kind, b.buf, crc, s) {
+                    if let Some(r) = kind.rec_at(b.buf, crc, s) {
                         self.ino_rec(t, b.bno, i, &r, &mut lastino, suspect);
                     }
                 }
@@ -1219,7 +1219,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Tree::Rmap => {
                 let mut last = (0u32, 0u32, 0u64, 0u64);
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&RmapBtree, b.buf, crc, s) {
+                    if let Some(r) = RmapBtree.rec_at(b.buf, crc, s) {
                         self.rmap_rec(b.bno, i, r, &mut last);
                     }
                 }
@@ -1227,7 +1227,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Tree::Refc => {
                 let mut lastblock = 0u32;
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&RefcountBtree, b.buf, crc, s) {
+                    if let Some(r) = RefcountBtree.rec_at(b.buf, crc, s) {
                         self.refc_rec(b.bno, i, r, &mut lastblock);
                     }
                 }

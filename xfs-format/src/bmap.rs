@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::btree::{
-    self, BtreeKind, Descend, FsbAddressing, PtrFormat, RecordRef, Root, VisitedBlock, Visitor,
+    self, BtreeItem, Descend, FsbAddressing, PtrFormat, RecordRef, Root, VisitedBlock, Visitor,
     WalkOptions,
 };
 use crate::error::Result;
@@ -107,8 +107,7 @@ impl BmbtRec {
     /// Unpacks record `idx` of an array starting at byte `off` of `buf`, if it fits.
     pub fn at(buf: &[u8], off: usize, idx: usize) -> Option<BmbtRec> {
         let start = idx.checked_mul(BMBT_REC_SIZE)?.checked_add(off)?;
-        let b = buf.get(start..start.checked_add(BMBT_REC_SIZE)?)?;
-        <[u8; 16]>::try_from(b).ok().map(|a| BmbtRec::unpack(&a))
+        BmbtRec::decode(buf.get(start..)?)
     }
 
     /// One past the last file block (saturating).
@@ -361,56 +360,39 @@ pub struct BmbtKey {
     pub br_startoff: u64,
 }
 
-/// The BMBT as a [`BtreeKind`]: long pointers (filesystem blocks), 16-byte packed extent
-/// records, 8-byte keys. Walked with [`btree::FsbAddressing`] from the root in the inode fork.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BmbtKind;
+btree::fixed_btrees! {
+    /// The BMBT as a [`btree::BtreeKind`]: long pointers (filesystem blocks), 16-byte packed
+    /// extent records, 8-byte keys. Walked with [`btree::FsbAddressing`] from the root in the
+    /// inode fork.
+    BmbtKind: "bmapbt", BmbtRec, BmbtKey,
+        [Some(XFS_BMAP_MAGIC), Some(XFS_BMAP_CRC_MAGIC)], PtrFormat::Long;
+}
 
-impl BtreeKind for BmbtKind {
-    type Rec = BmbtRec;
-    type Key = BmbtKey;
-
-    fn name(&self) -> &'static str {
-        "bmapbt"
+impl BtreeItem for BmbtRec {
+    const LEN: usize = BMBT_REC_SIZE;
+    const NAMES: &'static [&'static str] = BMBT_REC_COLUMNS;
+    fn decode(b: &[u8]) -> Option<BmbtRec> {
+        let rec = <[u8; BMBT_REC_SIZE]>::try_from(b.get(..BMBT_REC_SIZE)?).ok()?;
+        Some(BmbtRec::unpack(&rec))
     }
-    fn magic(&self, has_crc: bool) -> Option<u32> {
-        Some(if has_crc {
-            XFS_BMAP_CRC_MAGIC
-        } else {
-            XFS_BMAP_MAGIC
-        })
-    }
-    fn ptr_format(&self) -> PtrFormat {
-        PtrFormat::Long
-    }
-    fn rec_len(&self) -> usize {
-        BMBT_REC_SIZE
-    }
-    fn key_len(&self) -> usize {
-        8
-    }
-    fn decode_rec(&self, b: &[u8]) -> Option<BmbtRec> {
-        <[u8; 16]>::try_from(b).ok().map(|a| BmbtRec::unpack(&a))
-    }
-    fn decode_key(&self, b: &[u8]) -> Option<BmbtKey> {
-        crate::bytes::be_u64(b, 0).map(|br_startoff| BmbtKey { br_startoff })
-    }
-    fn rec_names(&self) -> &'static [&'static str] {
-        BMBT_REC_COLUMNS
-    }
-    fn key_names(&self) -> &'static [&'static str] {
-        &["startoff"]
-    }
-    fn rec_fields(&self, rec: &BmbtRec) -> Vec<Field> {
+    fn fields(&self) -> Vec<Field> {
         vec![
-            Field::dec("startoff", rec.startoff, 54),
-            Field::dec("startblock", rec.startblock, 52),
-            Field::dec("blockcount", rec.blockcount, 21),
-            Field::dec("extentflag", u8::from(rec.unwritten), 1),
+            Field::dec("startoff", self.startoff, 54),
+            Field::dec("startblock", self.startblock, 52),
+            Field::dec("blockcount", self.blockcount, 21),
+            Field::dec("extentflag", u8::from(self.unwritten), 1),
         ]
     }
-    fn key_fields(&self, key: &BmbtKey) -> Vec<Field> {
-        vec![Field::dec("startoff", key.br_startoff, 54)]
+}
+
+impl BtreeItem for BmbtKey {
+    const LEN: usize = 8;
+    const NAMES: &'static [&'static str] = &["startoff"];
+    fn decode(b: &[u8]) -> Option<BmbtKey> {
+        crate::bytes::be_u64(b, 0).map(|br_startoff| BmbtKey { br_startoff })
+    }
+    fn fields(&self) -> Vec<Field> {
+        vec![Field::dec("startoff", self.br_startoff, 54)]
     }
 }
 
@@ -610,14 +592,20 @@ impl<S: ByteSource> Filesystem<S> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::arithmetic_side_effects
-)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::btree::Addressing;
+
+    /// An extent record: `startoff`, `startblock`, `blockcount`, unwritten or not.
+    fn ext(startoff: u64, startblock: u64, blockcount: u32, unwritten: bool) -> BmbtRec {
+        BmbtRec {
+            startoff,
+            startblock,
+            blockcount,
+            unwritten,
+        }
+    }
 
     fn pack(r: &BmbtRec) -> [u8; 16] {
         let l0 = (u64::from(r.unwritten) << 63) | (r.startoff << 9) | (r.startblock >> 43);
@@ -631,24 +619,9 @@ mod tests {
     #[test]
     fn unpack_roundtrips_extremes() {
         for r in [
-            BmbtRec {
-                startoff: (1 << 54) - 1,
-                startblock: (1 << 52) - 1,
-                blockcount: (1 << 21) - 1,
-                unwritten: true,
-            },
-            BmbtRec {
-                startoff: 0,
-                startblock: 12,
-                blockcount: 1,
-                unwritten: false,
-            },
-            BmbtRec {
-                startoff: 33554432,
-                startblock: 1 << 43,
-                blockcount: 7,
-                unwritten: false,
-            },
+            ext((1 << 54) - 1, (1 << 52) - 1, (1 << 21) - 1, true),
+            ext(0, 12, 1, false),
+            ext(33554432, 1 << 43, 7, false),
         ] {
             assert_eq!(BmbtRec::unpack(&pack(&r)), r);
         }
@@ -656,18 +629,8 @@ mod tests {
 
     #[test]
     fn holes_and_lookup() {
-        let a = BmbtRec {
-            startoff: 2,
-            startblock: 100,
-            blockcount: 3,
-            unwritten: false,
-        };
-        let b = BmbtRec {
-            startoff: 10,
-            startblock: 50,
-            blockcount: 1,
-            unwritten: true,
-        };
+        let a = ext(2, 100, 3, false);
+        let b = ext(10, 50, 1, true);
         let m = map_with_holes(&[b, a]);
         assert_eq!(
             m,
@@ -691,18 +654,8 @@ mod tests {
 
     #[test]
     fn bmap_clips_overlaps_like_xfs_db() {
-        let a = BmbtRec {
-            startoff: 0,
-            startblock: 100,
-            blockcount: 4,
-            unwritten: false,
-        };
-        let b = BmbtRec {
-            startoff: 2,
-            startblock: 200,
-            blockcount: 4,
-            unwritten: false,
-        };
+        let a = ext(0, 100, 4, false);
+        let b = ext(2, 200, 4, false);
         let out = bmap_extents(&[a, b, a]);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].startoff, 4);
@@ -806,12 +759,7 @@ mod tests {
             .map(|r| r.map(fsb).collect())
             .collect();
         let (l2, l1, l0) = (&levels[2], &levels[1], &levels[0]);
-        let rec = |i: usize| BmbtRec {
-            startoff: 100 * i as u64,
-            startblock: 1000 + i as u64,
-            blockcount: 3,
-            unwritten: false,
-        };
+        let rec = |i: usize| ext(100 * i as u64, 1000 + i as u64, 3, false);
         for (level, blocks) in levels.iter().enumerate() {
             let span = 2usize << level; // records below one block of this level
             for (i, &b) in blocks.iter().enumerate() {

@@ -14,11 +14,11 @@
 //! an inode fork: [`Root::InInode`]) depth first, children in pointer order, so leaf records
 //! come out in key order; a [`Visitor`] sees every block (and decides whether to descend),
 //! every node's keys and pointers and every record. [`walk_with`] and [`walk`] are
-//! conveniences over it. Header checks go through [`crate::verify`]. Everything wrong with a block is returned as a
-//! [`Finding`]; the walk goes on wherever it still makes sense. It is bounded on hostile
-//! input: the depth is capped, a block is entered at most once (cycles), pointers are checked
-//! against the AG before reading, and no count read from disk sizes an allocation beyond what
-//! fits in one block.
+//! conveniences over it. Header checks go through [`crate::verify`]. Everything wrong with a
+//! block is returned as a [`Finding`]; the walk goes on wherever it still makes sense. It is
+//! bounded on hostile input: the depth is capped, a block is entered at most once (cycles),
+//! pointers are checked against the AG before reading, and no count read from disk sizes an
+//! allocation beyond what fits in one block.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -139,6 +139,119 @@ pub trait BtreeKind {
     fn rec_fields(&self, rec: &Self::Rec) -> Vec<Field>;
     /// The fields of a key, in xfs_db order.
     fn key_fields(&self, key: &Self::Key) -> Vec<Field>;
+
+    /// Record `i` (0-based) of the leaf block `buf`; `None` when it does not fit the block.
+    /// `i` is not checked against `bb_numrecs` (xfs_repair reads a clamped count).
+    fn rec_at(&self, buf: &[u8], has_crc: bool, i: usize) -> Option<Self::Rec> {
+        self.decode_rec(slot(self, buf, has_crc, Slot::Rec, i)?)
+    }
+    /// Key `i` (0-based) of the node block `buf`.
+    fn key_at(&self, buf: &[u8], has_crc: bool, i: usize) -> Option<Self::Key> {
+        self.decode_key(slot(self, buf, has_crc, Slot::Key, i)?)
+    }
+    /// Child pointer `i` (0-based) of the node block `buf` (the whole block: the pointer
+    /// array starts after as many keys as the block size allows).
+    fn ptr_at(&self, buf: &[u8], has_crc: bool, i: usize) -> Option<u64> {
+        self.ptr_format()
+            .read_ptr(slot(self, buf, has_crc, Slot::Ptr, i)?)
+    }
+}
+
+/// A record or key with one fixed on-disk layout (`struct xfs_rmap_rec`, ...): what a
+/// [`FixedBtree`] needs of its record and key types.
+pub trait BtreeItem: Sized {
+    /// Size on disk in bytes.
+    const LEN: usize;
+    /// Field names, in xfs_db order.
+    const NAMES: &'static [&'static str];
+    /// Decodes from the first [`Self::LEN`] bytes of `b`; `None` when `b` is shorter.
+    fn decode(b: &[u8]) -> Option<Self>;
+    /// The fields, in xfs_db order.
+    fn fields(&self) -> Vec<Field>;
+}
+
+/// A tree whose records and keys each have one layout (rmapbt, refcountbt, BMBT): its
+/// [`BtreeKind`] follows from [`BtreeItem`] (the free space and inode btrees, whose layout
+/// depends on the tree or on the filesystem, implement [`BtreeKind`] themselves).
+pub trait FixedBtree {
+    /// The leaf record.
+    type Rec: BtreeItem + Clone + Debug + PartialEq;
+    /// The node key.
+    type Key: BtreeItem + Clone + Debug + PartialEq;
+    /// The xfs_db type name (see [`BtreeKind::name`]).
+    const NAME: &'static str;
+    /// The magic on v4 and on v5 (`[v4, v5]`; `None` where the tree does not exist).
+    const MAGIC: [Option<u32>; 2];
+    /// Short or long pointers and header.
+    const PTR_FORMAT: PtrFormat = PtrFormat::Short;
+}
+
+/// Declares unit structs that are [`FixedBtree`]s, one a line:
+/// `/// doc` `Name: "xfs_db name", Rec, Key, [v4 magic, v5 magic] $(, PtrFormat)?;`.
+macro_rules! fixed_btrees {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident: $name:literal, $rec:ty, $key:ty, $magic:expr $(, $ptr:expr)?;
+    )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+            pub struct $kind;
+
+            impl $crate::btree::FixedBtree for $kind {
+                type Rec = $rec;
+                type Key = $key;
+                const NAME: &'static str = $name;
+                const MAGIC: [Option<u32>; 2] = $magic;
+                $(const PTR_FORMAT: $crate::btree::PtrFormat = $ptr;)?
+            }
+        )*
+    };
+}
+pub(crate) use fixed_btrees;
+
+impl<T: FixedBtree> BtreeKind for T {
+    type Rec = T::Rec;
+    type Key = T::Key;
+
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn magic(&self, has_crc: bool) -> Option<u32> {
+        let [v4, v5] = T::MAGIC;
+        if has_crc {
+            v5
+        } else {
+            v4
+        }
+    }
+    fn ptr_format(&self) -> PtrFormat {
+        T::PTR_FORMAT
+    }
+    fn rec_len(&self) -> usize {
+        T::Rec::LEN
+    }
+    fn key_len(&self) -> usize {
+        T::Key::LEN
+    }
+    fn decode_rec(&self, b: &[u8]) -> Option<T::Rec> {
+        T::Rec::decode(b)
+    }
+    fn decode_key(&self, b: &[u8]) -> Option<T::Key> {
+        T::Key::decode(b)
+    }
+    fn rec_names(&self) -> &'static [&'static str] {
+        T::Rec::NAMES
+    }
+    fn key_names(&self) -> &'static [&'static str] {
+        T::Key::NAMES
+    }
+    fn rec_fields(&self, rec: &T::Rec) -> Vec<Field> {
+        rec.fields()
+    }
+    fn key_fields(&self, key: &T::Key) -> Vec<Field> {
+        key.fields()
+    }
 }
 
 /// Where the blocks of one tree live: the pointer format and how a pointer maps to bytes.
@@ -583,41 +696,13 @@ fn slot<'b, K: BtreeKind + ?Sized>(
     buf.get(at..at.checked_add(len)?)
 }
 
-/// Record `i` (0-based) of the leaf block `buf`, decoded by `kind`; `None` when it does not
-/// fit the block. `i` is not checked against `bb_numrecs` (xfs_repair reads a clamped count).
-pub fn rec_at<K: BtreeKind + ?Sized>(
-    kind: &K,
-    buf: &[u8],
-    has_crc: bool,
-    i: usize,
-) -> Option<K::Rec> {
-    kind.decode_rec(slot(kind, buf, has_crc, Slot::Rec, i)?)
-}
-
-/// Key `i` (0-based) of the node block `buf`.
-pub fn key_at<K: BtreeKind + ?Sized>(
-    kind: &K,
-    buf: &[u8],
-    has_crc: bool,
-    i: usize,
-) -> Option<K::Key> {
-    kind.decode_key(slot(kind, buf, has_crc, Slot::Key, i)?)
-}
-
-/// Child pointer `i` (0-based) of the node block `buf` (the whole block: the pointer array
-/// starts after as many keys as the block size allows).
-pub fn ptr_at<K: BtreeKind + ?Sized>(kind: &K, buf: &[u8], has_crc: bool, i: usize) -> Option<u64> {
-    kind.ptr_format()
-        .read_ptr(slot(kind, buf, has_crc, Slot::Ptr, i)?)
-}
-
 /// Byte offset of record `i` (0-based) in a leaf of `kind` (for writers that put a record
-/// back where [`rec_at`] reads it).
+/// back where [`BtreeKind::rec_at`] reads it).
 pub fn rec_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
     slot_offset(kind, 0, has_crc, Slot::Rec, i)
 }
 
-/// Byte offset of key `i` (0-based) in a node of `kind` (where [`key_at`] reads it).
+/// Byte offset of key `i` (0-based) in a node of `kind` (where [`BtreeKind::key_at`] reads it).
 pub fn key_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
     slot_offset(kind, 0, has_crc, Slot::Key, i)
 }
@@ -722,50 +807,42 @@ where
             owner_ok: v.owner_ok,
             crc: v.crc,
         };
-        if !checks.magic_ok {
-            self.find(Finding::BadMagic {
+        // What failed, in xfs_repair's order; the v5 fields only where the block has them.
+        let v5 = hdr.crc.as_ref();
+        let failed = [
+            (!checks.magic_ok).then_some(Finding::BadMagic {
                 ptr,
                 found: hdr.bb_magic,
                 expected: self.magic,
-            });
-        }
-        if !checks.level_ok {
-            self.find(Finding::BadLevel {
+            }),
+            (!checks.level_ok).then_some(Finding::BadLevel {
                 ptr,
                 found: hdr.bb_level,
                 expected: level,
-            });
-        }
-        if numrecs > max {
-            self.find(Finding::TooManyRecs {
+            }),
+            (numrecs > max).then_some(Finding::TooManyRecs {
                 ptr,
                 numrecs: hdr.bb_numrecs,
                 max,
-            });
-        } else if !checks.numrecs_ok {
-            self.find(Finding::Empty { ptr });
-        }
-        if let Some(c) = &hdr.crc {
-            if !checks.blkno_ok {
-                self.find(Finding::BadBlkno {
-                    ptr,
-                    found: c.bb_blkno,
-                    expected: daddr,
-                });
-            }
-            if !checks.uuid_ok {
-                self.find(Finding::BadUuid { ptr });
-            }
-            if !checks.owner_ok {
-                self.find(Finding::BadOwner {
-                    ptr,
-                    found: c.bb_owner,
-                    expected: self.addr.expected_owner(),
-                });
-            }
-            if checks.crc == CrcState::Bad {
-                self.find(Finding::BadCrc { ptr });
-            }
+            }),
+            (numrecs <= max && !checks.numrecs_ok).then_some(Finding::Empty { ptr }),
+            v5.filter(|_| !checks.blkno_ok).map(|c| Finding::BadBlkno {
+                ptr,
+                found: c.bb_blkno,
+                expected: daddr,
+            }),
+            v5.filter(|_| !checks.uuid_ok)
+                .map(|_| Finding::BadUuid { ptr }),
+            v5.filter(|_| !checks.owner_ok).map(|c| Finding::BadOwner {
+                ptr,
+                found: c.bb_owner,
+                expected: self.addr.expected_owner(),
+            }),
+            v5.filter(|_| checks.crc == CrcState::Bad)
+                .map(|_| Finding::BadCrc { ptr }),
+        ];
+        for f in failed.into_iter().flatten() {
+            self.find(f);
         }
         let (left, right) = (hdr.bb_leftsib, hdr.bb_rightsib);
         let visited = VisitedBlock {
@@ -786,7 +863,7 @@ where
         let count = numrecs.min(max);
         if leaf {
             for i in 0..count {
-                let Some(rec) = rec_at(self.kind, &buf, has_crc, i) else {
+                let Some(rec) = self.kind.rec_at(&buf, has_crc, i) else {
                     break;
                 };
                 self.out.records = self.out.records.saturating_add(1);
@@ -798,10 +875,10 @@ where
             }
         } else {
             let children: Vec<u64> = (0..count)
-                .map_while(|i| ptr_at(self.kind, &buf, has_crc, i))
+                .map_while(|i| self.kind.ptr_at(&buf, has_crc, i))
                 .collect();
             let keys: Vec<K::Key> = (0..children.len())
-                .map_while(|i| key_at(self.kind, &buf, has_crc, i))
+                .map_while(|i| self.kind.key_at(&buf, has_crc, i))
                 .collect();
             drop(buf);
             if let Some(blk) = self.out.blocks.last() {
@@ -1061,7 +1138,7 @@ impl RawBlock<'_> {
         if i >= usize::from(self.hdr.bb_numrecs) {
             return None;
         }
-        ptr_at(kind, &self.buf, addr.has_crc(), i)
+        kind.ptr_at(&self.buf, addr.has_crc(), i)
     }
 }
 
@@ -1133,12 +1210,10 @@ fn print_block<K: BtreeKind, A: Addressing>(
     // xfs_db stops arrays at the end of the buffer (the decoders return None past it).
     if node {
         let n = if block_is_leaf { 0 } else { numrecs };
-        let keys = (0..n).map_while(|i| key_at(kind, buf, has_crc, i));
+        let keys = (0..n).map_while(|i| kind.key_at(buf, has_crc, i));
         let keys = keys.map(|k| kind.key_fields(&k)).collect();
         print_sarray("keys", kind.key_names(), keys, out);
-        let ptrs: Vec<u64> = (0..n)
-            .map_while(|i| ptr_at(kind, buf, has_crc, i))
-            .collect();
+        let ptrs: Vec<u64> = (0..n).map_while(|i| kind.ptr_at(buf, has_crc, i)).collect();
         if ptrs.is_empty() {
             out.push_str("field ptrs not found\n");
             return;
@@ -1157,7 +1232,7 @@ fn print_block<K: BtreeKind, A: Addressing>(
         out.push('\n');
     } else {
         let n = if block_is_leaf { numrecs } else { 0 };
-        let recs = (0..n).map_while(|i| rec_at(kind, buf, has_crc, i));
+        let recs = (0..n).map_while(|i| kind.rec_at(buf, has_crc, i));
         let recs = recs.map(|r| kind.rec_fields(&r)).collect();
         print_sarray("recs", kind.rec_names(), recs, out);
     }

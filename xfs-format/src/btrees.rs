@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::ag::{Agf, Agi};
-use crate::btree::{be_u16, be_u32, be_u64, BtreeKind, WalkOptions};
+use crate::btree::{be_u16, be_u32, be_u64, fixed_btrees, BtreeItem, BtreeKind, WalkOptions};
 use crate::fields::{Field, Null, Radix};
 use crate::sb::Geometry;
 
@@ -45,6 +45,15 @@ fn flag(name: &'static str, set: bool) -> Field {
     Field::dec(name, u8::from(set), 1)
 }
 
+/// `startblock` and `blockcount` of an AG extent (free space and rmap records), as xfs_db
+/// prints them.
+fn extent_fields(startblock: u32, blockcount: u32) -> Vec<Field> {
+    vec![
+        agblock("startblock", startblock),
+        Field::dec("blockcount", blockcount, 32),
+    ]
+}
+
 // ---------------------------------------------------------------------------------------
 // Free space btrees.
 
@@ -55,20 +64,17 @@ pub struct AllocRec {
     pub ar_blockcount: u32,
 }
 
-impl AllocRec {
+impl BtreeItem for AllocRec {
+    const LEN: usize = 8;
+    const NAMES: &'static [&'static str] = &["startblock", "blockcount"];
     fn decode(b: &[u8]) -> Option<AllocRec> {
         Some(AllocRec {
             ar_startblock: be_u32(b, 0)?,
             ar_blockcount: be_u32(b, 4)?,
         })
     }
-
-    /// Record fields in xfs_db order.
-    pub fn fields(&self) -> Vec<Field> {
-        vec![
-            agblock("startblock", self.ar_startblock),
-            Field::dec("blockcount", self.ar_blockcount, 32),
-        ]
+    fn fields(&self) -> Vec<Field> {
+        extent_fields(self.ar_startblock, self.ar_blockcount)
     }
 }
 
@@ -104,10 +110,10 @@ impl BtreeKind for AllocBtree {
         })
     }
     fn rec_len(&self) -> usize {
-        8
+        AllocRec::LEN
     }
     fn key_len(&self) -> usize {
-        8
+        AllocRec::LEN
     }
     fn decode_rec(&self, b: &[u8]) -> Option<AllocRec> {
         AllocRec::decode(b)
@@ -116,11 +122,11 @@ impl BtreeKind for AllocBtree {
         AllocRec::decode(b)
     }
     fn rec_names(&self) -> &'static [&'static str] {
-        &["startblock", "blockcount"]
+        AllocRec::NAMES
     }
     fn key_names(&self) -> &'static [&'static str] {
         match self.0 {
-            AllocBy::Block => &["startblock", "blockcount"],
+            AllocBy::Block => AllocRec::NAMES,
             AllocBy::Count => &["blockcount", "startblock"],
         }
     }
@@ -222,7 +228,19 @@ impl InobtRec {
 /// `xfs_inobt_key_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct InobtKey {
+    /// First inode of the subtree (AG inode number).
     pub ir_startino: u32,
+}
+
+impl BtreeItem for InobtKey {
+    const LEN: usize = 4;
+    const NAMES: &'static [&'static str] = &["startino"];
+    fn decode(b: &[u8]) -> Option<InobtKey> {
+        be_u32(b, 0).map(|ir_startino| InobtKey { ir_startino })
+    }
+    fn fields(&self) -> Vec<Field> {
+        vec![Field::nullable("startino", self.ir_startino, 32)]
+    }
 }
 
 /// The inobt (`free == false`) or the finobt.
@@ -275,15 +293,13 @@ impl BtreeKind for InoBtree {
         16
     }
     fn key_len(&self) -> usize {
-        4
+        InobtKey::LEN
     }
     fn decode_rec(&self, b: &[u8]) -> Option<InobtRec> {
         InobtRec::decode(b, self.sparse)
     }
     fn decode_key(&self, b: &[u8]) -> Option<InobtKey> {
-        Some(InobtKey {
-            ir_startino: be_u32(b, 0)?,
-        })
+        InobtKey::decode(b)
     }
     fn rec_names(&self) -> &'static [&'static str] {
         if self.sparse {
@@ -293,13 +309,13 @@ impl BtreeKind for InoBtree {
         }
     }
     fn key_names(&self) -> &'static [&'static str] {
-        &["startino"]
+        InobtKey::NAMES
     }
     fn rec_fields(&self, rec: &InobtRec) -> Vec<Field> {
         rec.fields()
     }
     fn key_fields(&self, key: &InobtKey) -> Vec<Field> {
-        vec![Field::nullable("startino", key.ir_startino, 32)]
+        key.fields()
     }
 }
 
@@ -349,18 +365,37 @@ impl RmapRec {
     pub fn is_unwritten(&self) -> bool {
         self.rm_offset & XFS_RMAP_OFF_UNWRITTEN != 0
     }
+}
 
-    /// Record fields in xfs_db order.
-    pub fn fields(&self) -> Vec<Field> {
-        vec![
-            agblock("startblock", self.rm_startblock),
-            Field::dec("blockcount", self.rm_blockcount, 32),
+impl BtreeItem for RmapRec {
+    const LEN: usize = 24;
+    const NAMES: &'static [&'static str] = &[
+        "startblock",
+        "blockcount",
+        "owner",
+        "offset",
+        "extentflag",
+        "attrfork",
+        "bmbtblock",
+    ];
+    fn decode(b: &[u8]) -> Option<RmapRec> {
+        Some(RmapRec {
+            rm_startblock: be_u32(b, 0)?,
+            rm_blockcount: be_u32(b, 4)?,
+            rm_owner: be_u64(b, 8)?,
+            rm_offset: be_u64(b, 16)?,
+        })
+    }
+    fn fields(&self) -> Vec<Field> {
+        let mut f = extent_fields(self.rm_startblock, self.rm_blockcount);
+        f.extend([
             Field::num("owner", self.rm_owner, 64, Radix::Signed, Null::Plain),
             Field::dec("offset", self.offset(), 54),
             flag("extentflag", self.is_unwritten()),
             flag("attrfork", self.is_attr_fork()),
             flag("bmbtblock", self.is_bmbt_block()),
-        ]
+        ]);
+        f
     }
 }
 
@@ -381,15 +416,17 @@ impl RmapKeyHalf {
         })
     }
 
-    fn fields(&self, names: [&'static str; 5]) -> Vec<Field> {
-        let [sb, ow, of, at, bm] = names;
-        vec![
-            agblock(sb, self.rm_startblock),
-            Field::num(ow, self.rm_owner, 64, Radix::Signed, Null::Plain),
-            Field::dec(of, self.rm_offset & XFS_RMAP_OFF_MASK, 54),
-            flag(at, self.rm_offset & XFS_RMAP_OFF_ATTR_FORK != 0),
-            flag(bm, self.rm_offset & XFS_RMAP_OFF_BMBT_BLOCK != 0),
-        ]
+    /// The five fields under `names` (the low or the high half of [`RmapKey::NAMES`]).
+    fn fields(&self, names: &[&'static str]) -> Vec<Field> {
+        let values = [
+            agblock("", self.rm_startblock),
+            Field::num("", self.rm_owner, 64, Radix::Signed, Null::Plain),
+            Field::dec("", self.rm_offset & XFS_RMAP_OFF_MASK, 54),
+            flag("", self.rm_offset & XFS_RMAP_OFF_ATTR_FORK != 0),
+            flag("", self.rm_offset & XFS_RMAP_OFF_BMBT_BLOCK != 0),
+        ];
+        let named = |(&name, f): (&&'static str, Field)| Field { name, ..f };
+        names.iter().zip(values).map(named).collect()
     }
 }
 
@@ -401,86 +438,31 @@ pub struct RmapKey {
     pub high: RmapKeyHalf,
 }
 
-impl RmapKey {
-    pub fn fields(&self) -> Vec<Field> {
-        let mut f = self
-            .low
-            .fields(["startblock", "owner", "offset", "attrfork", "bmbtblock"]);
-        f.extend(self.high.fields([
-            "startblock_hi",
-            "owner_hi",
-            "offset_hi",
-            "attrfork_hi",
-            "bmbtblock_hi",
-        ]));
-        f
-    }
-}
-
-/// The rmapbt (v5 only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RmapBtree;
-
-impl BtreeKind for RmapBtree {
-    type Rec = RmapRec;
-    type Key = RmapKey;
-
-    fn name(&self) -> &'static str {
-        "rmapbt"
-    }
-    fn magic(&self, has_crc: bool) -> Option<u32> {
-        has_crc.then_some(XFS_RMAP_CRC_MAGIC)
-    }
-    fn rec_len(&self) -> usize {
-        24
-    }
-    fn key_len(&self) -> usize {
-        40
-    }
-    fn decode_rec(&self, b: &[u8]) -> Option<RmapRec> {
-        Some(RmapRec {
-            rm_startblock: be_u32(b, 0)?,
-            rm_blockcount: be_u32(b, 4)?,
-            rm_owner: be_u64(b, 8)?,
-            rm_offset: be_u64(b, 16)?,
-        })
-    }
-    fn decode_key(&self, b: &[u8]) -> Option<RmapKey> {
+impl BtreeItem for RmapKey {
+    const LEN: usize = 40;
+    const NAMES: &'static [&'static str] = &[
+        "startblock",
+        "owner",
+        "offset",
+        "attrfork",
+        "bmbtblock",
+        "startblock_hi",
+        "owner_hi",
+        "offset_hi",
+        "attrfork_hi",
+        "bmbtblock_hi",
+    ];
+    fn decode(b: &[u8]) -> Option<RmapKey> {
         Some(RmapKey {
             low: RmapKeyHalf::decode(b)?,
             high: RmapKeyHalf::decode(b.get(20..)?)?,
         })
     }
-    fn rec_names(&self) -> &'static [&'static str] {
-        &[
-            "startblock",
-            "blockcount",
-            "owner",
-            "offset",
-            "extentflag",
-            "attrfork",
-            "bmbtblock",
-        ]
-    }
-    fn key_names(&self) -> &'static [&'static str] {
-        &[
-            "startblock",
-            "owner",
-            "offset",
-            "attrfork",
-            "bmbtblock",
-            "startblock_hi",
-            "owner_hi",
-            "offset_hi",
-            "attrfork_hi",
-            "bmbtblock_hi",
-        ]
-    }
-    fn rec_fields(&self, rec: &RmapRec) -> Vec<Field> {
-        rec.fields()
-    }
-    fn key_fields(&self, key: &RmapKey) -> Vec<Field> {
-        key.fields()
+    fn fields(&self) -> Vec<Field> {
+        let (low, high) = Self::NAMES.split_at(5);
+        let mut f = self.low.fields(low);
+        f.extend(self.high.fields(high));
+        f
     }
 }
 
@@ -502,8 +484,19 @@ impl RefcountRec {
     pub fn is_cow(&self) -> bool {
         self.rc_startblock & XFS_REFC_COW_START != 0
     }
+}
 
-    pub fn fields(&self) -> Vec<Field> {
+impl BtreeItem for RefcountRec {
+    const LEN: usize = 12;
+    const NAMES: &'static [&'static str] = &["startblock", "blockcount", "refcount", "cowflag"];
+    fn decode(b: &[u8]) -> Option<RefcountRec> {
+        Some(RefcountRec {
+            rc_startblock: be_u32(b, 0)?,
+            rc_blockcount: be_u32(b, 4)?,
+            rc_refcount: be_u32(b, 8)?,
+        })
+    }
+    fn fields(&self) -> Vec<Field> {
         vec![
             Field::nullable("startblock", self.startblock(), 31),
             Field::dec("blockcount", self.rc_blockcount, 32),
@@ -519,8 +512,13 @@ pub struct RefcountKey {
     pub rc_startblock: u32,
 }
 
-impl RefcountKey {
-    pub fn fields(&self) -> Vec<Field> {
+impl BtreeItem for RefcountKey {
+    const LEN: usize = 4;
+    const NAMES: &'static [&'static str] = &["startblock", "cowflag"];
+    fn decode(b: &[u8]) -> Option<RefcountKey> {
+        be_u32(b, 0).map(|rc_startblock| RefcountKey { rc_startblock })
+    }
+    fn fields(&self) -> Vec<Field> {
         vec![
             Field::nullable("startblock", self.rc_startblock & !XFS_REFC_COW_START, 31),
             flag("cowflag", self.rc_startblock & XFS_REFC_COW_START != 0),
@@ -528,50 +526,11 @@ impl RefcountKey {
     }
 }
 
-/// The refcountbt (v5 with reflink only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RefcountBtree;
-
-impl BtreeKind for RefcountBtree {
-    type Rec = RefcountRec;
-    type Key = RefcountKey;
-
-    fn name(&self) -> &'static str {
-        "refcntbt"
-    }
-    fn magic(&self, has_crc: bool) -> Option<u32> {
-        has_crc.then_some(XFS_REFC_CRC_MAGIC)
-    }
-    fn rec_len(&self) -> usize {
-        12
-    }
-    fn key_len(&self) -> usize {
-        4
-    }
-    fn decode_rec(&self, b: &[u8]) -> Option<RefcountRec> {
-        Some(RefcountRec {
-            rc_startblock: be_u32(b, 0)?,
-            rc_blockcount: be_u32(b, 4)?,
-            rc_refcount: be_u32(b, 8)?,
-        })
-    }
-    fn decode_key(&self, b: &[u8]) -> Option<RefcountKey> {
-        Some(RefcountKey {
-            rc_startblock: be_u32(b, 0)?,
-        })
-    }
-    fn rec_names(&self) -> &'static [&'static str] {
-        &["startblock", "blockcount", "refcount", "cowflag"]
-    }
-    fn key_names(&self) -> &'static [&'static str] {
-        &["startblock", "cowflag"]
-    }
-    fn rec_fields(&self, rec: &RefcountRec) -> Vec<Field> {
-        rec.fields()
-    }
-    fn key_fields(&self, key: &RefcountKey) -> Vec<Field> {
-        key.fields()
-    }
+fixed_btrees! {
+    /// The rmapbt (v5 only).
+    RmapBtree: "rmapbt", RmapRec, RmapKey, [None, Some(XFS_RMAP_CRC_MAGIC)];
+    /// The refcountbt (v5 with reflink only).
+    RefcountBtree: "refcntbt", RefcountRec, RefcountKey, [None, Some(XFS_REFC_CRC_MAGIC)];
 }
 
 // ---------------------------------------------------------------------------------------
