@@ -2,8 +2,8 @@
 # make-log-fixtures.sh, from the repository root: xfsprogs' test-mode environment, a scratch
 # directory $work, loop mounting of one image at a time on a fresh `mktemp -d` directory
 # (mount_img / umount_img), a trap that on exit unmounts and detaches whatever is still
-# mounted and removes $work, the `xfs_repair -n` gate every kept image passes (check_clean)
-# and `populate`, which runs a Python program over a mounted tree.
+# mounted and removes $work, the `xfs_repair -n` gate every kept image passes (check_clean,
+# keep) and `populate`, which runs a Python program over a mounted tree.
 export PATH="$PATH:/usr/sbin:/sbin" TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
 work=$(mktemp -d)
 mnt=""
@@ -36,6 +36,13 @@ check_clean() { # IMG: exits unless `xfs_repair -n` is clean; its output stays i
         echo "$1: xfs_repair -n is not clean" >&2
         exit 1
     fi
+}
+
+keep() { # NAME IMG: check_clean, then IMG compressed to testdata/NAME.img.zst
+    local name=$1 img=$2
+    check_clean "$img"
+    zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
+    echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
 }
 
 # What the populating programs share: data(n, seed), n bytes of numbered lines (the same

@@ -21,12 +21,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/loop-mount.sh
 
-keep() {
-    local name=$1 img=$2
-    check_clean "$img"
-    cp "$work/repair.out" "testdata/$name.repair.txt"
-    zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
-    echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
+keep_recorded() { # NAME IMG: keep, with the clean `xfs_repair -n` output as testdata/NAME.repair.txt
+    keep "$1" "$2"
+    cp "$work/repair.out" "testdata/$1.repair.txt"
 }
 
 # --- fixture-v5-nrext64: the kernel writes it ------------------------------------------------
@@ -83,7 +80,7 @@ for ((off = 8192; off < 2097152; off += 8192)); do
 done | xfs_io "$mnt/frag/unwritten" >/dev/null
 sync
 umount_img
-keep fixture-v5-nrext64 "$img"
+keep_recorded fixture-v5-nrext64 "$img"
 
 # --- fixture-v4-bmbt3: mkfs -p, then one data fork rewritten as a 3-level BMBT --------------
 img="$work/fixture-v4-bmbt3.img"
@@ -93,4 +90,4 @@ mkfs.xfs -q -f -p "$work/v4.proto" -m crc=0,uuid=abcdef01-2345-4678-89ab-cdef012
     -b size=512 -i size=256 -d agcount=2 "$img"
 ino=$(xfs_db -r -c "path /big" -c inode "$img" 2>/dev/null | sed -n 's/^current inode number is //p')
 python3 scripts/fixture-tree.py bmbt-v4 "$img" "$ino"
-keep fixture-v4-bmbt3 "$img"
+keep_recorded fixture-v4-bmbt3 "$img"

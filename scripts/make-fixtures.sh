@@ -19,13 +19,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/loop-mount.sh
 
-keep() {
-    local name=$1 img=$2
-    check_clean "$img"
-    zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
-    echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
-}
-
 proto_image() {
     local name=$1 extra=$2; shift 2
     local img="$work/$name.img"
