@@ -37,15 +37,22 @@ pub(crate) use crate::bytes::{be16, be32, be64};
 /// `di_format` / `di_aformat` (`enum xfs_dinode_fmt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum ForkFormat {
+    /// `XFS_DINODE_FMT_DEV` (0): a device number.
     Dev,
+    /// `XFS_DINODE_FMT_LOCAL` (1): the data is in the inode.
     Local,
+    /// `XFS_DINODE_FMT_EXTENTS` (2): packed extent records in the inode.
     Extents,
+    /// `XFS_DINODE_FMT_BTREE` (3): the root of a BMBT in the inode.
     Btree,
+    /// `XFS_DINODE_FMT_UUID` (4): unused by Linux.
     Uuid,
+    /// Any other value, as found.
     Unknown(u8),
 }
 
 impl ForkFormat {
+    /// The format of a raw `di_format` / `di_aformat` byte.
     pub fn from_raw(v: u8) -> ForkFormat {
         match v {
             0 => ForkFormat::Dev,
@@ -73,7 +80,9 @@ impl ForkFormat {
 /// Which fork of an inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum WhichFork {
+    /// `XFS_DATA_FORK`: file data, directory blocks, symlink target.
     Data,
+    /// `XFS_ATTR_FORK`: extended attributes.
     Attr,
 }
 
@@ -144,7 +153,9 @@ pub fn bmdr_maxrecs(fork_len: usize) -> usize {
 /// The BMBT root stored in an inode fork (`xfs_bmdr_block` with keys and pointers).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BmdrRoot {
+    /// `bb_level`: level of the root (1 or more: its children are BMBT blocks).
     pub bb_level: u16,
+    /// `bb_numrecs`: key/pointer pairs in the root, as stored (not clamped).
     pub bb_numrecs: u16,
     /// Key/pointer slots the fork has room for; pointers start after that many keys.
     pub maxrecs: usize,
@@ -186,7 +197,12 @@ pub enum ForkData {
     /// Inline bytes (short-form directory, symlink target, short-form attributes).
     Local(Vec<u8>),
     /// Extent records; `claimed` is the count the inode gives, `recs` what fits the fork.
-    Extents { claimed: u64, recs: Vec<BmbtRec> },
+    Extents {
+        /// `di_nextents` / `di_anextents` (or their nrext64 forms).
+        claimed: u64,
+        /// The records that fit the fork, at most `claimed`.
+        recs: Vec<BmbtRec>,
+    },
     /// Root of a BMBT.
     Btree(BmdrRoot),
     /// `XFS_DINODE_FMT_UUID` (unused by Linux).
@@ -198,12 +214,15 @@ pub enum ForkData {
 /// One fork of an inode: where it lies in the inode buffer and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Fork {
+    /// Data or attribute fork.
     pub which: WhichFork,
+    /// `di_format` or `di_aformat`.
     pub format: ForkFormat,
     /// Byte offset of the fork in the inode.
     pub offset: usize,
     /// Size of the fork in bytes (`XFS_DFORK_DSIZE` / `XFS_DFORK_ASIZE`), clipped to the buffer.
     pub size: usize,
+    /// What the fork holds, decoded by its format.
     pub data: ForkData,
 }
 
@@ -254,7 +273,12 @@ impl Fork {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Mapping {
     /// File blocks `startoff..startoff+len` have no blocks behind them.
-    Hole { startoff: u64, len: u64 },
+    Hole {
+        /// First file block of the hole.
+        startoff: u64,
+        /// Length in filesystem blocks.
+        len: u64,
+    },
     /// File blocks mapped by an extent.
     Extent(BmbtRec),
 }
@@ -357,6 +381,7 @@ pub fn bmap_lines(which: WhichFork, recs: &[BmbtRec], geo: &Geometry) -> Vec<Str
 /// `xfs_bmbt_key`: the first file block of a subtree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct BmbtKey {
+    /// First file block (`br_startoff`) mapped below this key.
     pub br_startoff: u64,
 }
 
@@ -399,36 +424,53 @@ impl BtreeItem for BmbtKey {
 /// What can be wrong with a BMBT block found during a walk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum BmbtProblem {
+    /// `bb_magic` is not `BMAP` (v4) / `BMA3` (v5).
     BadMagic {
+        /// The magic found.
         found: u32,
     },
+    /// `bb_level` is not the level the parent implies.
     BadLevel {
+        /// The level the parent implies.
         expected: u16,
+        /// `bb_level` as found.
         found: u16,
     },
+    /// `bb_numrecs` is more than a block holds.
     TooManyRecs {
+        /// `bb_numrecs` as found.
         numrecs: u16,
+        /// Records (leaf) or key/pointer pairs (node) a block holds.
         max: usize,
     },
+    /// v5: `bb_crc` does not match the block.
     BadCrc,
+    /// v5: `bb_blkno` is not the block's own address.
     BadBlkno {
+        /// `bb_blkno` as found (512-byte sectors).
         found: u64,
     },
+    /// v5: `bb_owner` is not the inode.
     BadOwner {
+        /// `bb_owner` as found.
         found: u64,
     },
+    /// v5: `bb_uuid` is not the filesystem's metadata uuid.
     BadUuid,
     /// The block was already visited (a cycle or a shared block).
     Revisited,
     /// The pointer does not address a block of the filesystem, or reading it failed.
     Unreadable {
+        /// Why, in words.
         reason: String,
     },
     /// The tree is deeper than [`BMBT_MAX_DEPTH`].
     TooDeep,
     /// A sibling pointer does not name the neighbouring block of the same level.
     BadSibling {
+        /// The sibling pointer found.
         found: u64,
+        /// The neighbour's block (NULLFSBLOCK at the ends of a level).
         expected: u64,
     },
     /// A non-root block holds no records.
@@ -438,7 +480,9 @@ pub enum BmbtProblem {
 /// A problem and the filesystem block it was found in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BmbtFinding {
+    /// The filesystem block the problem is in.
     pub fsb: u64,
+    /// What is wrong with it.
     pub problem: BmbtProblem,
 }
 
@@ -506,10 +550,12 @@ impl BmbtFinding {
 /// Result of walking a BMBT: the leaf records in key order, the blocks read, and findings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BmbtWalk {
+    /// The leaf records, in key order.
     pub records: Vec<BmbtRec>,
     /// Every block of the tree (nodes and leaves, each once), in depth-first order; a
     /// pointer that could not be read is listed too (the inode claims it).
     pub blocks: Vec<u64>,
+    /// What was found wrong, in walk order.
     pub findings: Vec<BmbtFinding>,
 }
 

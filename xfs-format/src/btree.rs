@@ -52,7 +52,9 @@ pub const DEFAULT_MAX_LEVELS: u16 = 9;
 /// Short (per-AG, 32-bit) or long (BMBT, 64-bit) pointers and header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum PtrFormat {
+    /// Per-AG trees: 32-bit AG block pointers, `struct xfs_btree_block_shdr`.
     Short,
+    /// The BMBT: 64-bit filesystem block pointers, `struct xfs_btree_block_lhdr`.
     Long,
 }
 
@@ -258,9 +260,11 @@ impl<T: FixedBtree> BtreeKind for T {
 pub trait Addressing {
     /// The filesystem the tree belongs to.
     fn geo(&self) -> &Geometry;
+    /// Whether the filesystem is v5 (blocks carry the CRC header).
     fn has_crc(&self) -> bool {
         self.geo().has_crc
     }
+    /// Filesystem block size in bytes.
     fn block_size(&self) -> usize {
         self.geo().block_size as usize
     }
@@ -278,7 +282,9 @@ pub trait Addressing {
 /// Addressing of a per-AG (short pointer) btree: a pointer is an AG block number.
 #[derive(Debug, Clone)]
 pub struct AgAddressing<'g> {
+    /// The filesystem.
     pub geo: &'g Geometry,
+    /// The AG the tree belongs to (`bb_owner` on v5).
     pub agno: u32,
     /// Blocks in this AG.
     pub ag_size: u32,
@@ -320,6 +326,7 @@ impl Addressing for AgAddressing<'_> {
 /// a filesystem block number (`agno << agblklog | agbno`) and v5 blocks are owned by an inode.
 #[derive(Debug, Clone)]
 pub struct FsbAddressing<'g> {
+    /// The filesystem.
     pub geo: &'g Geometry,
     /// The inode the tree belongs to (`bb_owner` on v5).
     pub owner: u64,
@@ -347,7 +354,9 @@ impl Addressing for FsbAddressing<'_> {
 pub struct CrcHeader {
     /// `bb_blkno`: the block's own address in 512-byte sectors.
     pub bb_blkno: u64,
+    /// `bb_lsn`: log sequence number of the last write.
     pub bb_lsn: u64,
+    /// `bb_uuid`: the filesystem's metadata uuid.
     pub bb_uuid: [u8; 16],
     /// `bb_owner`: AG number (short form) or inode number (long form).
     pub bb_owner: u64,
@@ -358,12 +367,19 @@ pub struct CrcHeader {
 /// `struct xfs_btree_block`, short or long form, pointers widened to u64.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlockHeader {
+    /// Short or long form (which the tree, not the block, decides).
     pub format: PtrFormat,
+    /// `bb_magic`.
     pub bb_magic: u32,
+    /// `bb_level`: 0 for leaves.
     pub bb_level: u16,
+    /// `bb_numrecs`: records (leaf) or key/pointer pairs (node).
     pub bb_numrecs: u16,
+    /// `bb_leftsib`: the block to the left on the same level, NULLAGBLOCK/NULLFSBLOCK if none.
     pub bb_leftsib: u64,
+    /// `bb_rightsib`: the block to the right on the same level.
     pub bb_rightsib: u64,
+    /// The v5 fields (`None` on v4).
     pub crc: Option<CrcHeader>,
 }
 
@@ -454,6 +470,7 @@ pub fn max_recs<K: BtreeKind + ?Sized>(
 /// The verifications done on one block, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlockChecks {
+    /// `bb_magic` is this tree's magic for the filesystem version.
     pub magic_ok: bool,
     /// Level equals the level the parent (or the AG header) implies.
     pub level_ok: bool,
@@ -465,10 +482,12 @@ pub struct BlockChecks {
     pub uuid_ok: bool,
     /// v5: owner is the AG number / inode (true on v4).
     pub owner_ok: bool,
+    /// v5: the CRC verdict (unchecked on v4).
     pub crc: CrcState,
 }
 
 impl BlockChecks {
+    /// Every check passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.level_ok
@@ -489,51 +508,137 @@ pub struct VisitedBlock {
     pub level: u16,
     /// Address in 512-byte sectors.
     pub daddr: u64,
+    /// The decoded block header.
     pub header: BlockHeader,
+    /// What the verifier and the walker found of it.
     pub checks: BlockChecks,
 }
 
 /// Which sibling pointer a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Sibling {
+    /// `bb_leftsib`.
     Left,
+    /// `bb_rightsib`.
     Right,
 }
 
 /// A problem found in a tree. Each names the block (`ptr`) it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum Finding {
+    /// The root level is beyond the walk's depth cap.
     #[error("root level {level} exceeds the maximum of {max} levels")]
-    TooDeep { ptr: u64, level: u16, max: u16 },
-    #[error("pointer {ptr} (level {level}) is outside the AG or the filesystem")]
-    PtrOutOfRange { ptr: u64, level: u16 },
-    #[error("block {ptr} could not be read: {error}")]
-    ReadFailed { ptr: u64, error: String },
-    #[error("block {ptr} is reached twice (cycle or shared block)")]
-    Revisited { ptr: u64 },
-    #[error("block {ptr}: magic {found:#010x}, expected {expected:#010x}")]
-    BadMagic { ptr: u64, found: u32, expected: u32 },
-    #[error("block {ptr}: level {found}, expected {expected}")]
-    BadLevel { ptr: u64, found: u16, expected: u16 },
-    #[error("block {ptr}: {numrecs} records, at most {max} fit")]
-    TooManyRecs { ptr: u64, numrecs: u16, max: usize },
-    #[error("block {ptr}: no records in a non-root block or a node")]
-    Empty { ptr: u64 },
-    #[error("block {ptr}: bb_blkno {found}, expected {expected}")]
-    BadBlkno { ptr: u64, found: u64, expected: u64 },
-    #[error("block {ptr}: uuid does not match the filesystem")]
-    BadUuid { ptr: u64 },
-    #[error("block {ptr}: owner {found}, expected {expected}")]
-    BadOwner { ptr: u64, found: u64, expected: u64 },
-    #[error("block {ptr}: bad CRC")]
-    BadCrc { ptr: u64 },
-    #[error("block {ptr}: {which:?} sibling {found}, expected {expected}")]
-    BadSibling {
+    TooDeep {
+        /// The root block.
         ptr: u64,
-        which: Sibling,
+        /// The root's level.
+        level: u16,
+        /// The cap ([`WalkOptions::max_levels`]).
+        max: u16,
+    },
+    /// A pointer outside the AG (or the filesystem), or into the AG headers.
+    #[error("pointer {ptr} (level {level}) is outside the AG or the filesystem")]
+    PtrOutOfRange {
+        /// The pointer.
+        ptr: u64,
+        /// The level the block would be at.
+        level: u16,
+    },
+    /// Reading the block failed (or it is shorter than a header).
+    #[error("block {ptr} could not be read: {error}")]
+    ReadFailed {
+        /// The block.
+        ptr: u64,
+        /// Why, in words.
+        error: String,
+    },
+    /// The block was already entered in this walk.
+    #[error("block {ptr} is reached twice (cycle or shared block)")]
+    Revisited {
+        /// The block.
+        ptr: u64,
+    },
+    /// `bb_magic` is not this tree's.
+    #[error("block {ptr}: magic {found:#010x}, expected {expected:#010x}")]
+    BadMagic {
+        /// The block.
+        ptr: u64,
+        /// `bb_magic` as found.
+        found: u32,
+        /// This tree's magic.
+        expected: u32,
+    },
+    /// `bb_level` is not the level the parent (or AG header) implies.
+    #[error("block {ptr}: level {found}, expected {expected}")]
+    BadLevel {
+        /// The block.
+        ptr: u64,
+        /// `bb_level` as found.
+        found: u16,
+        /// The implied level.
+        expected: u16,
+    },
+    /// `bb_numrecs` is more than a block holds.
+    #[error("block {ptr}: {numrecs} records, at most {max} fit")]
+    TooManyRecs {
+        /// The block.
+        ptr: u64,
+        /// `bb_numrecs` as found.
+        numrecs: u16,
+        /// Records or key/pointer pairs a block holds.
+        max: usize,
+    },
+    /// `bb_numrecs` is 0 in a node or a non-root leaf.
+    #[error("block {ptr}: no records in a non-root block or a node")]
+    Empty {
+        /// The block.
+        ptr: u64,
+    },
+    /// v5: `bb_blkno` is not the block's own address.
+    #[error("block {ptr}: bb_blkno {found}, expected {expected}")]
+    BadBlkno {
+        /// The block.
+        ptr: u64,
+        /// `bb_blkno` as found (512-byte sectors).
         found: u64,
+        /// The block's address (512-byte sectors).
         expected: u64,
     },
+    /// v5: `bb_uuid` is not the filesystem's metadata uuid.
+    #[error("block {ptr}: uuid does not match the filesystem")]
+    BadUuid {
+        /// The block.
+        ptr: u64,
+    },
+    /// v5: `bb_owner` is not the AG (short form) or the inode (long form).
+    #[error("block {ptr}: owner {found}, expected {expected}")]
+    BadOwner {
+        /// The block.
+        ptr: u64,
+        /// `bb_owner` as found.
+        found: u64,
+        /// The owner the addressing expects.
+        expected: u64,
+    },
+    /// v5: `bb_crc` does not match the block.
+    #[error("block {ptr}: bad CRC")]
+    BadCrc {
+        /// The block.
+        ptr: u64,
+    },
+    /// A sibling pointer does not name the neighbouring block of the same level.
+    #[error("block {ptr}: {which:?} sibling {found}, expected {expected}")]
+    BadSibling {
+        /// The block.
+        ptr: u64,
+        /// Which sibling pointer.
+        which: Sibling,
+        /// The pointer found.
+        found: u64,
+        /// The neighbour (the null pointer at the ends of a level).
+        expected: u64,
+    },
+    /// The tree does not exist in this filesystem version (rmapbt, refcountbt on v4).
     #[error("the tree has no magic for this filesystem version")]
     NoSuchTree,
 }
@@ -561,6 +666,7 @@ impl Default for WalkOptions {
 pub struct WalkResult {
     /// Every block entered, in depth-first (key) order.
     pub blocks: Vec<VisitedBlock>,
+    /// What was found wrong, in walk order.
     pub findings: Vec<Finding>,
     /// Number of leaf records delivered.
     pub records: u64,
@@ -594,6 +700,7 @@ pub struct RecordRef<'a, R> {
     pub ptr: u64,
     /// 1-based index in the leaf, as xfs_db numbers them.
     pub index: usize,
+    /// The decoded record.
     pub rec: &'a R,
 }
 
@@ -937,7 +1044,12 @@ pub enum Root<'r> {
     Block(u64),
     /// A root held outside any block, as the BMBT root in an inode fork (`xfs_bmdr_block`):
     /// its level and its child pointers. The walk starts at the children, one level down.
-    InInode { level: u16, ptrs: &'r [u64] },
+    InInode {
+        /// The root's level (`bb_level` of `xfs_bmdr_block`).
+        level: u16,
+        /// Its child pointers.
+        ptrs: &'r [u64],
+    },
 }
 
 /// Walks the tree from `root`, depth first, children in pointer order (so leaf records come

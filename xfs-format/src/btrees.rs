@@ -10,16 +10,26 @@ use crate::btree::{be_u16, be_u32, be_u64, fixed_btrees, BtreeItem, BtreeKind, W
 use crate::fields::{Field, Null, Radix};
 use crate::sb::Geometry;
 
-pub const XFS_ABTB_MAGIC: u32 = 0x4142_5442; // ABTB
-pub const XFS_ABTB_CRC_MAGIC: u32 = 0x4142_3342; // AB3B
-pub const XFS_ABTC_MAGIC: u32 = 0x4142_5443; // ABTC
-pub const XFS_ABTC_CRC_MAGIC: u32 = 0x4142_3343; // AB3C
-pub const XFS_IBT_MAGIC: u32 = 0x4941_4254; // IABT
-pub const XFS_IBT_CRC_MAGIC: u32 = 0x4941_4233; // IAB3
-pub const XFS_FIBT_MAGIC: u32 = 0x4649_4254; // FIBT
-pub const XFS_FIBT_CRC_MAGIC: u32 = 0x4649_4233; // FIB3
-pub const XFS_RMAP_CRC_MAGIC: u32 = 0x524d_4233; // RMB3
-pub const XFS_REFC_CRC_MAGIC: u32 = 0x5233_4643; // R3FC
+/// `ABTB`: v4 bnobt block.
+pub const XFS_ABTB_MAGIC: u32 = 0x4142_5442;
+/// `AB3B`: v5 bnobt block.
+pub const XFS_ABTB_CRC_MAGIC: u32 = 0x4142_3342;
+/// `ABTC`: v4 cntbt block.
+pub const XFS_ABTC_MAGIC: u32 = 0x4142_5443;
+/// `AB3C`: v5 cntbt block.
+pub const XFS_ABTC_CRC_MAGIC: u32 = 0x4142_3343;
+/// `IABT`: v4 inobt block.
+pub const XFS_IBT_MAGIC: u32 = 0x4941_4254;
+/// `IAB3`: v5 inobt block.
+pub const XFS_IBT_CRC_MAGIC: u32 = 0x4941_4233;
+/// `FIBT`: v4 finobt block.
+pub const XFS_FIBT_MAGIC: u32 = 0x4649_4254;
+/// `FIB3`: v5 finobt block.
+pub const XFS_FIBT_CRC_MAGIC: u32 = 0x4649_4233;
+/// `RMB3`: rmapbt block (v5 only).
+pub const XFS_RMAP_CRC_MAGIC: u32 = 0x524d_4233;
+/// `R3FC`: refcountbt block (v5 only).
+pub const XFS_REFC_CRC_MAGIC: u32 = 0x5233_4643;
 
 /// Inodes per inode btree record (chunk).
 pub const XFS_INODES_PER_CHUNK: u32 = 64;
@@ -60,7 +70,9 @@ fn extent_fields(startblock: u32, blockcount: u32) -> Vec<Field> {
 /// `xfs_alloc_rec_t` / `xfs_alloc_key_t`: a free extent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct AllocRec {
+    /// First block of the free extent (AG block number).
     pub ar_startblock: u32,
+    /// Length in blocks.
     pub ar_blockcount: u32,
 }
 
@@ -149,11 +161,13 @@ impl BtreeKind for AllocBtree {
 /// free count is split into holemask, count and an 8-bit free count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct InobtRec {
+    /// First inode of the chunk (AG inode number, a multiple of 64).
     pub ir_startino: u32,
     /// Set bits are holes of 4 inodes each (sparse format; 0 otherwise).
     pub ir_holemask: u16,
     /// Inodes allocated in the chunk (sparse format; 64 otherwise).
     pub ir_count: u8,
+    /// Free inodes in the chunk (8 bits in the sparse format, 32 otherwise).
     pub ir_freecount: u32,
     /// Bit i set: inode `ir_startino + i` is free.
     pub ir_free: u64,
@@ -246,18 +260,21 @@ impl BtreeItem for InobtKey {
 /// The inobt (`free == false`) or the finobt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InoBtree {
+    /// The finobt (chunks with free inodes only) rather than the inobt.
     pub free: bool,
     /// The filesystem has sparse inodes (records in the sparse format).
     pub sparse: bool,
 }
 
 impl InoBtree {
+    /// The inobt of `geo`'s filesystem.
     pub fn inobt(geo: &Geometry) -> Self {
         InoBtree {
             free: false,
             sparse: geo.has_sparse_inodes,
         }
     }
+    /// The finobt of `geo`'s filesystem.
     pub fn finobt(geo: &Geometry) -> Self {
         InoBtree {
             free: true,
@@ -326,15 +343,21 @@ impl BtreeKind for InoBtree {
 pub mod rmap_owner {
     /// No owner (used in CoW).
     pub const NULL: i64 = -1;
+    /// Owner unknown.
     pub const UNKNOWN: i64 = -2;
     /// Static fs metadata (headers, log).
     pub const FS: i64 = -3;
+    /// The internal log.
     pub const LOG: i64 = -4;
     /// AG btrees (bnobt, cntbt, rmapbt, AGFL).
     pub const AG: i64 = -5;
+    /// Inode btree blocks (inobt, finobt).
     pub const INOBT: i64 = -6;
+    /// Inode chunks.
     pub const INODES: i64 = -7;
+    /// Refcount btree blocks.
     pub const REFC: i64 = -8;
+    /// CoW staging extents.
     pub const COW: i64 = -9;
 }
 
@@ -342,9 +365,13 @@ pub mod rmap_owner {
 /// the top three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RmapRec {
+    /// First block of the extent (AG block number).
     pub rm_startblock: u32,
+    /// Length in blocks.
     pub rm_blockcount: u32,
+    /// Inode number, or a special owner ([`rmap_owner`]) as a two's complement number.
     pub rm_owner: u64,
+    /// File offset (low 54 bits) and the attr fork / BMBT block / unwritten flags.
     pub rm_offset: u64,
 }
 
@@ -353,15 +380,19 @@ impl RmapRec {
     pub fn owner(&self) -> i64 {
         self.rm_owner as i64
     }
+    /// The file offset in blocks, flags masked off.
     pub fn offset(&self) -> u64 {
         self.rm_offset & XFS_RMAP_OFF_MASK
     }
+    /// `XFS_RMAP_OFF_ATTR_FORK`: the extent belongs to the attr fork.
     pub fn is_attr_fork(&self) -> bool {
         self.rm_offset & XFS_RMAP_OFF_ATTR_FORK != 0
     }
+    /// `XFS_RMAP_OFF_BMBT_BLOCK`: the block is a BMBT block of the owner.
     pub fn is_bmbt_block(&self) -> bool {
         self.rm_offset & XFS_RMAP_OFF_BMBT_BLOCK != 0
     }
+    /// `XFS_RMAP_OFF_UNWRITTEN`: the extent is unwritten.
     pub fn is_unwritten(&self) -> bool {
         self.rm_offset & XFS_RMAP_OFF_UNWRITTEN != 0
     }
@@ -402,8 +433,11 @@ impl BtreeItem for RmapRec {
 /// One half of an rmapbt node key (`struct xfs_rmap_key`, 20 packed bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RmapKeyHalf {
+    /// First block (AG block number).
     pub rm_startblock: u32,
+    /// Owner, as in [`RmapRec::rm_owner`].
     pub rm_owner: u64,
+    /// Offset and flags, as in [`RmapRec::rm_offset`].
     pub rm_offset: u64,
 }
 
@@ -434,7 +468,9 @@ impl RmapKeyHalf {
 /// overlapping intervals).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RmapKey {
+    /// The lowest key of the subtree.
     pub low: RmapKeyHalf,
+    /// The highest key of the subtree (the `_hi` fields).
     pub high: RmapKeyHalf,
 }
 
@@ -472,15 +508,20 @@ impl BtreeItem for RmapKey {
 /// `struct xfs_refcount_rec`. `rc_startblock` is raw: the top bit marks CoW staging extents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RefcountRec {
+    /// First block (AG block number), with [`XFS_REFC_COW_START`] for CoW staging extents.
     pub rc_startblock: u32,
+    /// Length in blocks.
     pub rc_blockcount: u32,
+    /// How many owners share the extent (1 for CoW staging extents).
     pub rc_refcount: u32,
 }
 
 impl RefcountRec {
+    /// The first block, the CoW flag masked off.
     pub fn startblock(&self) -> u32 {
         self.rc_startblock & !XFS_REFC_COW_START
     }
+    /// A CoW staging extent.
     pub fn is_cow(&self) -> bool {
         self.rc_startblock & XFS_REFC_COW_START != 0
     }
@@ -509,6 +550,7 @@ impl BtreeItem for RefcountRec {
 /// `struct xfs_refcount_key` (raw startblock with the CoW bit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RefcountKey {
+    /// First block of the subtree, CoW flag included.
     pub rc_startblock: u32,
 }
 
@@ -539,15 +581,22 @@ fixed_btrees! {
 /// The per-AG trees, for finding their roots in the AG headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AgTree {
+    /// The bnobt (`agf_bno_root`).
     Bno,
+    /// The cntbt (`agf_cnt_root`).
     Cnt,
+    /// The inobt (`agi_root`).
     Ino,
+    /// The finobt (`agi_free_root`).
     Fino,
+    /// The rmapbt (`agf_rmap_root`).
     Rmap,
+    /// The refcountbt (`agf_refcount_root`).
     Refcount,
 }
 
 impl AgTree {
+    /// Every per-AG tree.
     pub const ALL: [AgTree; 6] = [
         AgTree::Bno,
         AgTree::Cnt,
