@@ -348,6 +348,13 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     /// A counter of an AG header checked against what the scan counted.
     /// The AG header counters against those counted: `(checked, kind, found, counted)` per
     /// counter, the unchecked ones (feature not enabled) skipped.
+    /// A finding about block `bno` of this AG: `fields`, then `ag` and `agbno`.
+    fn block_finding(&self, kind: Kind, mut fields: Vec<(&'static str, Val)>, bno: u32) -> Finding {
+        fields.push(self.ag());
+        fields.push(("agbno", bno.into()));
+        f(kind, fields)
+    }
+
     fn count_mismatches(&mut self, rows: &[(bool, Kind, u32, u64)]) {
         for &(checked, kind, found, counted) in rows {
             if checked {
@@ -978,9 +985,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if let Some(tree) = t.hdr_tree() {
             fields.push(("tree", tree.into()));
         }
-        fields.push(self.ag());
-        fields.push(("agbno", bno.into()));
-        self.push(f(kind, fields));
+        self.push(self.block_finding(kind, fields, bno));
     }
 
     /// The block prelude and descent shared by xfs_repair's scan_allocbt, scan_inobt,
@@ -1084,14 +1089,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         for i in 0..numrecs {
             let p = self.child_ptr(t, b.buf, i);
             if !self.verify_agbno(p) {
-                self.push(f(
+                self.push(self.block_finding(
                     Kind::BtreeBadPtr,
-                    vec![
-                        ("found", p.into()),
-                        ("tree", t.ptr_tree().into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
+                    vec![("found", p.into()), ("tree", t.ptr_tree().into())],
+                    bno,
                 ));
                 return false;
             }
@@ -1210,15 +1211,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
 
     /// A record's start or length is out of the AG (the allocbt wording every tree uses).
     fn bad_extent(&mut self, what: Kind, found: u32, rec: u32, tree: &'static str, bno: u32) {
-        self.push(f(
+        self.push(self.block_finding(
             what,
             vec![
                 ("found", found.into()),
                 ("rec", rec.into()),
                 ("tree", tree.into()),
-                self.ag(),
-                ("agbno", bno.into()),
             ],
+            bno,
         ));
     }
 
@@ -1294,15 +1294,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         suspect: &mut bool,
     ) {
         if i > 0 && rec.ir_startino <= *lastino {
-            self.push(f(
+            self.push(self.block_finding(
                 Kind::InobtOutOfOrder,
                 vec![
                     ("tree", t.name().into()),
                     ("rec", i.into()),
                     ("agino", rec.ir_startino.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
                 ],
+                bno,
             ));
         } else {
             *lastino = rec.ir_startino.saturating_add(63);
@@ -1344,7 +1343,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 start <= lblock
             };
         if bad {
-            self.push(f(
+            self.push(self.block_finding(
                 Kind::RmapbtOutOfOrder,
                 vec![
                     ("rec", i.into()),
@@ -1352,9 +1351,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("owner", Val::I(owner as i64)),
                     ("offset", offset.into()),
                     ("len", len.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
                 ],
+                bno,
             ));
         } else {
             *last = (start, end.wrapping_sub(1), owner, offset);
@@ -1385,15 +1383,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             self.r.refcounts.push((start, len, nr));
         }
         if start != 0 && start <= *lastblock {
-            self.push(f(
+            self.push(self.block_finding(
                 Kind::RefcbtOutOfOrder,
                 vec![
                     ("rec", i.into()),
                     ("start", start.into()),
                     ("len", len.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
                 ],
+                bno,
             ));
         } else {
             *lastblock = end.wrapping_sub(1);

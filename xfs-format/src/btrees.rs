@@ -11,25 +11,25 @@ use crate::fields::{Field, Null, Radix};
 use crate::sb::Geometry;
 
 /// `ABTB`: v4 bnobt block.
-pub const XFS_ABTB_MAGIC: u32 = 0x4142_5442;
+pub const XFS_ABTB_MAGIC: u32 = u32::from_be_bytes(*b"ABTB");
 /// `AB3B`: v5 bnobt block.
-pub const XFS_ABTB_CRC_MAGIC: u32 = 0x4142_3342;
+pub const XFS_ABTB_CRC_MAGIC: u32 = u32::from_be_bytes(*b"AB3B");
 /// `ABTC`: v4 cntbt block.
-pub const XFS_ABTC_MAGIC: u32 = 0x4142_5443;
+pub const XFS_ABTC_MAGIC: u32 = u32::from_be_bytes(*b"ABTC");
 /// `AB3C`: v5 cntbt block.
-pub const XFS_ABTC_CRC_MAGIC: u32 = 0x4142_3343;
+pub const XFS_ABTC_CRC_MAGIC: u32 = u32::from_be_bytes(*b"AB3C");
 /// `IABT`: v4 inobt block.
-pub const XFS_IBT_MAGIC: u32 = 0x4941_4254;
+pub const XFS_IBT_MAGIC: u32 = u32::from_be_bytes(*b"IABT");
 /// `IAB3`: v5 inobt block.
-pub const XFS_IBT_CRC_MAGIC: u32 = 0x4941_4233;
+pub const XFS_IBT_CRC_MAGIC: u32 = u32::from_be_bytes(*b"IAB3");
 /// `FIBT`: v4 finobt block.
-pub const XFS_FIBT_MAGIC: u32 = 0x4649_4254;
+pub const XFS_FIBT_MAGIC: u32 = u32::from_be_bytes(*b"FIBT");
 /// `FIB3`: v5 finobt block.
-pub const XFS_FIBT_CRC_MAGIC: u32 = 0x4649_4233;
+pub const XFS_FIBT_CRC_MAGIC: u32 = u32::from_be_bytes(*b"FIB3");
 /// `RMB3`: rmapbt block (v5 only).
-pub const XFS_RMAP_CRC_MAGIC: u32 = 0x524d_4233;
+pub const XFS_RMAP_CRC_MAGIC: u32 = u32::from_be_bytes(*b"RMB3");
 /// `R3FC`: refcountbt block (v5 only).
-pub const XFS_REFC_CRC_MAGIC: u32 = 0x5233_4643;
+pub const XFS_REFC_CRC_MAGIC: u32 = u32::from_be_bytes(*b"R3FC");
 
 /// Inodes per inode btree record (chunk).
 pub const XFS_INODES_PER_CHUNK: u32 = 64;
