@@ -1233,21 +1233,16 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if len == 0 || end <= start || !self.verify_agbno(end.wrapping_sub(1)) {
             return self.bad_extent(Kind::AllocbtInvalidLength, len, i, name, bno);
         }
-        let out_of_order = |kind: Kind, ag| {
-            f(
-                kind,
-                vec![
-                    ("rec", i.into()),
-                    ("start", start.into()),
-                    ("len", len.into()),
-                    ag,
-                    ("agbno", bno.into()),
-                ],
-            )
+        let out_of_order = || {
+            vec![
+                ("rec", i.into()),
+                ("start", start.into()),
+                ("len", len.into()),
+            ]
         };
         if t == Tree::Bno {
             if start <= order.lastblock {
-                self.push(out_of_order(Kind::BnobtOutOfOrder, self.ag()));
+                self.push(self.block_finding(Kind::BnobtOutOfOrder, out_of_order(), bno));
             } else {
                 order.lastblock = end.wrapping_sub(1);
             }
@@ -1257,7 +1252,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             cn.agffreeblks = cn.agffreeblks.saturating_add(len.into());
             cn.agflongest = cn.agflongest.max(len.into());
             if len < order.lastcount {
-                self.push(out_of_order(Kind::CntbtOutOfOrder, self.ag()));
+                self.push(self.block_finding(Kind::CntbtOutOfOrder, out_of_order(), bno));
             } else {
                 order.lastcount = len;
             }
