@@ -19,48 +19,21 @@
 # Mounting is done only here, on a fresh temporary directory, and always undone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/sbin:/sbin" TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
-work=$(mktemp -d)
-mnt=""
-loop=""
-cleanup() {
-    if [ -n "$mnt" ] && mountpoint -q "$mnt"; then umount "$mnt"; fi
-    if [ -n "$loop" ]; then losetup -d "$loop" 2>/dev/null || true; fi
-    [ -n "$mnt" ] && rmdir "$mnt" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/loop-mount.sh
 
-keep() {
-    local name=$1 img=$2
-    if ! xfs_repair -n "$img" >"$work/repair.out" 2>&1; then
-        cat "$work/repair.out" >&2
-        echo "$img: xfs_repair -n is not clean" >&2
-        exit 1
-    fi
-    cp "$work/repair.out" "testdata/$name.repair.txt"
-    zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
-    echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
+keep_recorded() { # NAME IMG: keep, with the clean `xfs_repair -n` output as testdata/NAME.repair.txt
+    keep "$1" "$2"
+    cp "$work/repair.out" "testdata/$1.repair.txt"
 }
 
 # --- fixture-v5-nrext64: the kernel writes it ------------------------------------------------
 img="$work/fixture-v5-nrext64.img"
 truncate -s 64M "$img"
 mkfs.xfs -q -f -b size=1024 -m crc=1,uuid=12345678-9abc-4def-8123-456789abcdef -i nrext64=1 "$img"
-mnt=$(mktemp -d /tmp/xfs-inspect-fixture.XXXXXX)
-loop=$(losetup -f --show "$img")
-mount -t xfs "$loop" "$mnt"
-python3 - "$mnt" <<'PY'
-import os, sys
+mount_img "$img"
+populate "$mnt" <<'PY'
 root = sys.argv[1]
 BS = 1024
-def data(n, seed):
-    out = bytearray(); i = 0
-    while len(out) < n:
-        out += f"{seed}:{i:07d}\n".encode(); i += 1
-    return bytes(out[:n])
-def write(path, n, seed):
-    with open(path, "wb") as f: f.write(data(n, seed))
 def sparse(path, extents):
     # every other block written: one extent per written block
     with open(path, "wb") as f:
@@ -76,17 +49,7 @@ sparse(f"{root}/frag/sparse-5000", 5000)    # BMBT, root at level 2, several lev
 write(f"{root}/contiguous", 300000, "contig")
 # xattrs: shortform, leaf, node, remote; an attr fork in btree format (remote values put in
 # the holes left by deleting every other small file, so each value is an extent of its own)
-os.makedirs(f"{root}/xattr")
-write(f"{root}/xattr/sf", 10, "sf")
-for i in range(3): os.setxattr(f"{root}/xattr/sf", f"user.k{i}", data(8, f"sf{i}"))
-write(f"{root}/xattr/leaf", 10, "leaf")
-for i in range(20): os.setxattr(f"{root}/xattr/leaf", f"user.attribute-{i:03d}", data(30, f"l{i}"))
-write(f"{root}/xattr/node", 10, "node")
-for i in range(400): os.setxattr(f"{root}/xattr/node", f"user.a-longer-attribute-name-{i:05d}", data(20, f"n{i}"))
-write(f"{root}/xattr/remote", 10, "remote")
-os.setxattr(f"{root}/xattr/remote", "user.big", data(20000, "big"))
-os.setxattr(f"{root}/xattr/remote", "trusted.t", b"trusted value")
-os.setxattr(f"{root}/xattr/remote", "security.s", b"security value")
+xattrs(f"{root}/xattr", (20, 30), (400, 20, "a-longer-attribute-name"), False)
 sparse(f"{root}/xattr/btree", 40)
 os.makedirs(f"{root}/xattr/holes")
 for i in range(400):
@@ -116,12 +79,8 @@ for ((off = 8192; off < 2097152; off += 8192)); do
     echo "fpunch $off 4k"
 done | xfs_io "$mnt/frag/unwritten" >/dev/null
 sync
-umount "$mnt"
-losetup -d "$loop"
-loop=""
-rmdir "$mnt"
-mnt=""
-keep fixture-v5-nrext64 "$img"
+umount_img
+keep_recorded fixture-v5-nrext64 "$img"
 
 # --- fixture-v4-bmbt3: mkfs -p, then one data fork rewritten as a 3-level BMBT --------------
 img="$work/fixture-v4-bmbt3.img"
@@ -131,4 +90,4 @@ mkfs.xfs -q -f -p "$work/v4.proto" -m crc=0,uuid=abcdef01-2345-4678-89ab-cdef012
     -b size=512 -i size=256 -d agcount=2 "$img"
 ino=$(xfs_db -r -c "path /big" -c inode "$img" 2>/dev/null | sed -n 's/^current inode number is //p')
 python3 scripts/fixture-tree.py bmbt-v4 "$img" "$ino"
-keep fixture-v4-bmbt3 "$img"
+keep_recorded fixture-v4-bmbt3 "$img"

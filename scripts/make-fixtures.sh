@@ -19,21 +19,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/loop-mount.sh
 
-check_clean() {
-    if ! xfs_repair -n "$1" >"$work/repair.out" 2>&1; then
-        cat "$work/repair.out" >&2
-        echo "$1: xfs_repair -n is not clean" >&2
-        exit 1
-    fi
-}
-
-keep() {
-    local name=$1 img=$2
-    check_clean "$img"
-    zstd -q -19 -f "$img" -o "testdata/$name.img.zst"
-    echo "testdata/$name.img.zst: $(stat -c %s "testdata/$name.img.zst") bytes"
-}
-
 proto_image() {
     local name=$1 extra=$2; shift 2
     local img="$work/$name.img"
@@ -52,32 +37,10 @@ img="$work/fixture-v5-live.img"
 truncate -s 64M "$img"
 mkfs.xfs -q -f -m crc=1,rmapbt=1,reflink=1,uuid=bbbbbbbb-cccc-4ddd-8eee-ffffffffffff "$img"
 mount_img "$img"
-python3 - "$mnt" <<'PY'
-import os, sys, hashlib
+populate "$mnt" <<'PY'
 root = sys.argv[1]
-def data(n, seed):
-    out = bytearray(); i = 0
-    while len(out) < n:
-        out += f"{seed}:{i:07d}\n".encode(); i += 1
-    return bytes(out[:n])
-def write(path, n, seed):
-    with open(path, "wb") as f: f.write(data(n, seed))
-os.makedirs(f"{root}/xattr")
-# shortform: a few small attributes
-write(f"{root}/xattr/sf", 10, "sf")
-for i in range(3): os.setxattr(f"{root}/xattr/sf", f"user.k{i}", data(8, f"sf{i}"))
-# leaf: enough to leave the inode
-write(f"{root}/xattr/leaf", 10, "leaf")
-for i in range(30): os.setxattr(f"{root}/xattr/leaf", f"user.attribute-{i:03d}", data(40, f"l{i}"))
-# node: many names
-write(f"{root}/xattr/node", 10, "node")
-for i in range(600): os.setxattr(f"{root}/xattr/node", f"user.a-much-longer-attribute-name-{i:05d}", data(24, f"n{i}"))
-# remote values and other namespaces
-write(f"{root}/xattr/remote", 10, "remote")
-os.setxattr(f"{root}/xattr/remote", "user.big", data(20000, "big"))
-os.setxattr(f"{root}/xattr/remote", "user.huge", data(65536, "huge"))
-os.setxattr(f"{root}/xattr/remote", "trusted.t", b"trusted value")
-os.setxattr(f"{root}/xattr/remote", "security.s", b"security value")
+# xattrs in every format: leaf with 30 names, node with 600, remote values up to 64 KiB
+xattrs(f"{root}/xattr", (30, 40), (600, 24, "a-much-longer-attribute-name"), True)
 os.makedirs(f"{root}/xattr/dir-with-attrs")
 os.setxattr(f"{root}/xattr/dir-with-attrs", "user.on-a-dir", b"yes")
 # hard links

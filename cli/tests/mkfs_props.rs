@@ -22,7 +22,6 @@ mod common;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
@@ -216,21 +215,6 @@ fn populate(dir: &Path, p: &Params) -> PathBuf {
     path
 }
 
-/// `xfs_repair -n IMAGE`: its exit code and output.
-fn repair(img: &Path) -> (Option<i32>, String) {
-    let out = Command::new(common::tool("xfs_repair"))
-        .arg("-n")
-        .arg(img)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), text)
-}
-
 static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
 static FIELDS: AtomicUsize = AtomicUsize::new(0);
 static REJECTED: AtomicUsize = AtomicUsize::new(0);
@@ -360,7 +344,7 @@ fn case(p: &Params, count: bool) -> Result<bool, TestCaseError> {
     // where it finds something.
     let report = xfs_check::check(FileSource::open(&img).unwrap()).unwrap();
     let findings: Vec<String> = report.findings().map(|f| f.render()).collect();
-    let (rc, text) = repair(&img);
+    let (rc, text) = common::repair_n(&img);
     if rc == Some(0) {
         prop_assert!(
             findings.is_empty(),

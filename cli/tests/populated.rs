@@ -20,25 +20,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
-use common::{inspect, sample, tempdir, tool, xfs_db};
+use common::{inspect, is_repair_progress, repair_n, sample, tempdir, xfs_db};
 
 /// The lines of `xfs_repair -n` output that are findings (its progress lines, phase headers
 /// and host-geometry notices aside).
 fn repair_findings(text: &str) -> Vec<String> {
     text.lines()
-        .filter(|line| {
-            let progress = line.is_empty()
-                || line.starts_with("Phase ")
-                || line.trim_start().starts_with("- ")
-                || line.starts_with("No modify flag set")
-                || line.starts_with("Cannot get host")
-                || line.starts_with("Repair may fail")
-                || line.starts_with("the image and the host");
-            !progress
-        })
+        .filter(|line| !is_repair_progress(line))
         .map(str::to_string)
         .collect()
 }
@@ -64,18 +54,9 @@ fn agrees_with_repair(img: &Path, name: &str) {
     let before = std::fs::read(img).unwrap();
     let out = inspect(["check", img.to_str().unwrap(), "--format", "repair"]);
     let ours = String::from_utf8_lossy(&out.stdout).into_owned();
-    let repair = Command::new(tool("xfs_repair"))
-        .arg("-n")
-        .arg(img)
-        .output()
-        .unwrap();
-    let theirs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&repair.stdout),
-        String::from_utf8_lossy(&repair.stderr)
-    );
+    let (code, theirs) = repair_n(img);
     assert_eq!(
-        repair.status.code(),
+        code,
         Some(0),
         "{name}: xfs_repair -n is not clean:\n{theirs}"
     );
@@ -135,19 +116,34 @@ fn number(fields: &[(String, String)], name: &str) -> u64 {
     field(fields, name).parse().unwrap()
 }
 
+/// Fixture `name` unpacked in a scratch directory (kept alive by the returned guard).
+fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let img = sample(dir.path(), name);
+    (dir, img)
+}
+
+/// The inode at `path` is in btree format with its BMBT root (`bmbt`: `u3.bmbt` in a v3
+/// inode, `u.bmbt` before) at level 2; returns the root's numrecs and the fields `more`.
+fn level2_bmbt(img: &Path, path: &str, bmbt: &str, more: &str) -> Vec<(String, String)> {
+    let fields = format!("core.format {bmbt}.level {bmbt}.numrecs {more}");
+    let f = inode_fields(img, path, &fields);
+    assert_eq!(field(&f, "core.format"), "3 (btree)", "{path}");
+    assert_eq!(number(&f, &format!("{bmbt}.level")), 2, "{path}");
+    f
+}
+
 #[test]
 fn nrext64_fixture_is_clean() {
-    let dir = tempdir();
-    let img = sample(dir.path(), "fixture-v5-nrext64");
+    let (_dir, img) = fixture("fixture-v5-nrext64");
     // The shape the fixture is there for.
-    let big = inode_fields(
+    let big = level2_bmbt(
         &img,
         "/frag/sparse-5000",
-        "core.format core.nextents v3.nrext64 u3.bmbt.level u3.bmbt.numrecs",
+        "u3.bmbt",
+        "core.nextents v3.nrext64",
     );
-    assert_eq!(field(&big, "core.format"), "3 (btree)");
     assert_eq!(field(&big, "v3.nrext64"), "1");
-    assert_eq!(number(&big, "u3.bmbt.level"), 2);
     assert!(number(&big, "u3.bmbt.numrecs") >= 2, "{big:?}");
     assert!(number(&big, "core.nextents") > 1000, "{big:?}");
     for (path, format) in [
@@ -167,16 +163,9 @@ fn nrext64_fixture_is_clean() {
 
 #[test]
 fn v4_three_level_bmbt_fixture_is_clean() {
-    let dir = tempdir();
-    let img = sample(dir.path(), "fixture-v4-bmbt3");
-    let big = inode_fields(
-        &img,
-        "/big",
-        "core.version core.format core.nextents core.nblocks u.bmbt.level u.bmbt.numrecs",
-    );
+    let (_dir, img) = fixture("fixture-v4-bmbt3");
+    let big = level2_bmbt(&img, "/big", "u.bmbt", "core.version");
     assert_eq!(field(&big, "core.version"), "2");
-    assert_eq!(field(&big, "core.format"), "3 (btree)");
-    assert_eq!(number(&big, "u.bmbt.level"), 2);
     let level1 = number(&big, "u.bmbt.numrecs");
     assert!(level1 >= 3, "{big:?}");
     // Every level-1 block really is one, with its siblings chained.

@@ -6,7 +6,7 @@
 //! scan_refcbt (magic, level, the claim in the block map, the record-count clamp, the descent
 //! with its pointer checks), with the per-tree parts as hooks: `claim_block` and the record
 //! checks `alloc_rec`, `ino_rec`, `rmap_rec`, `refc_rec`. Records and pointers are read with
-//! the trees' decoders (`xfs_format::btree::rec_at` / `ptr_at` over the `BtreeKind`s of
+//! the trees' decoders (`BtreeKind::rec_at` / `ptr_at` of the `BtreeKind`s of
 //! `xfs_format::btrees`), never at raw offsets. The descent is xfs_repair's own rather than
 //! `xfs_format::btree::walk_visit`: it re-enters a block reached twice (to report it as
 //! multiply claimed), reads up to the clamped record count and carries suspicion from a node
@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use xfs_format::ag::{AgHeader, Agf, Agfl, Agi, NULL_AG};
-use xfs_format::btree::{self, BlockHeader, PtrFormat, NULLAGBLOCK};
+use xfs_format::btree::{BlockHeader, BtreeKind, PtrFormat, NULLAGBLOCK};
 use xfs_format::btrees::{
     AllocBtree, AllocBy, AllocRec, InoBtree, InobtRec, RefcountBtree, RefcountRec, RmapBtree,
     RmapRec, XFS_ABTB_CRC_MAGIC, XFS_ABTB_MAGIC, XFS_ABTC_CRC_MAGIC, XFS_ABTC_MAGIC,
@@ -37,6 +37,21 @@ const EFSCORRUPTED: i32 = -117;
 
 fn f(kind: Kind, fields: Vec<(&'static str, Val)>) -> Finding {
     Finding::new(2, kind, fields)
+}
+
+/// The [`HdrIds`] of a decoded AGF or AGI, from the names of its fields.
+macro_rules! hdr_ids {
+    ($hdr:ident, $h:expr, $magic:ident, $version:ident, $seqno:ident, $length:ident, $uuid:ident) => {
+        HdrIds {
+            hdr: AgHdr::$hdr,
+            checks: &$h.checks,
+            magicnum: $h.raw.$magic,
+            versionnum: $h.raw.$version,
+            seqno: $h.raw.$seqno,
+            length: $h.raw.$length,
+            uuid: $h.raw.$uuid,
+        }
+    };
 }
 
 /// A counter found on disk that differs from the one counted (`ag`: the AG it belongs to).
@@ -153,6 +168,18 @@ impl Tree {
             Tree::Fino => "finobt",
             Tree::Rmap => "rmapbt",
             Tree::Refc => "refcountbt",
+        }
+    }
+    /// The tree as the root findings name it: `[level, agbno]` (`bad levels 0 for btbno root`,
+    /// `bad agbno .. for refcntbt root`).
+    fn root_names(self) -> [&'static str; 2] {
+        match self {
+            Tree::Bno => ["btbno"; 2],
+            Tree::Cnt => ["btbcnt"; 2],
+            Tree::Ino => ["inobt"; 2],
+            Tree::Fino => ["finobt"; 2],
+            Tree::Rmap => ["rmapbt"; 2],
+            Tree::Refc => ["refcountbt", "refcntbt"],
         }
     }
     fn magic(self, crc: bool) -> u32 {
@@ -319,10 +346,22 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     }
 
     /// A counter of an AG header checked against what the scan counted.
-    fn count_mismatch(&mut self, kind: Kind, found: u64, expected: u64) {
-        self.r
-            .findings
-            .extend(count_finding(kind, found, expected, Some(self.agno)));
+    /// The AG header counters against those counted: `(checked, kind, found, counted)` per
+    /// counter, the unchecked ones (feature not enabled) skipped.
+    /// A finding about block `bno` of this AG: `fields`, then `ag` and `agbno`.
+    fn block_finding(&self, kind: Kind, mut fields: Vec<(&'static str, Val)>, bno: u32) -> Finding {
+        fields.push(self.ag());
+        fields.push(("agbno", bno.into()));
+        f(kind, fields)
+    }
+
+    fn count_mismatches(&mut self, rows: &[(bool, Kind, u32, u64)]) {
+        for &(checked, kind, found, counted) in rows {
+            if checked {
+                let x = count_finding(kind, found.into(), counted, Some(self.agno));
+                self.r.findings.extend(x);
+            }
+        }
     }
 
     fn verify_agbno(&self, b: u32) -> bool {
@@ -429,17 +468,34 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let (Some(agf), Some(agi)) = (agf, agi) else {
             return self.r;
         };
-        if agf.checks.crc == CrcState::Bad {
-            self.verifier(EFSBADCRC, "xfs_agf", agf_daddr, sect);
-            self.push(f(Kind::AgfBadCrc, vec![self.ag()]));
-        } else if !self.agf_verify(&agf) {
-            self.verifier(EFSCORRUPTED, "xfs_agf", agf_daddr, sect);
-        }
-        if agi.checks.crc == CrcState::Bad {
-            self.verifier(EFSBADCRC, "xfs_agi", agi_daddr, sect);
-            self.push(f(Kind::AgiBadCrc, vec![self.ag()]));
-        } else if !self.agi_verify(&agi) {
-            self.verifier(EFSCORRUPTED, "xfs_agi", agi_daddr, sect);
+        let agf_ids = hdr_ids!(
+            Agf,
+            agf,
+            agf_magicnum,
+            agf_versionnum,
+            agf_seqno,
+            agf_length,
+            agf_uuid
+        );
+        let agi_ids = hdr_ids!(
+            Agi,
+            agi,
+            agi_magicnum,
+            agi_versionnum,
+            agi_seqno,
+            agi_length,
+            agi_uuid
+        );
+        for (ids, daddr, ok) in [
+            (&agf_ids, agf_daddr, self.agf_verify(&agf, &agf_ids)),
+            (&agi_ids, agi_daddr, self.agi_verify(&agi, &agi_ids)),
+        ] {
+            if ids.checks.crc == CrcState::Bad {
+                self.verifier(EFSBADCRC, ids.hdr.ops(), daddr, sect);
+                self.push(f(ids.hdr.kind(HDR_KINDS.crc), vec![self.ag()]));
+            } else if !ok {
+                self.verifier(EFSCORRUPTED, ids.hdr.ops(), daddr, sect);
+            }
         }
         // verify_set_agheader
         let mut reset_sb = false;
@@ -459,16 +515,19 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
         let st = secondary_sb_whack(c.sb, &sb_sec, &sb, self.agno, &mut self.r.findings);
         reset_sb |= st.reset;
-        let reset_agf = self.verify_set_agf(&agf);
-        let reset_agi = self.verify_set_agi(&agi);
+        let fl_slots = [
+            (Kind::AgfFlfirstTooLarge, agf.raw.agf_flfirst),
+            (Kind::AgfFllastTooLarge, agf.raw.agf_fllast),
+        ];
+        let reset_agf = self.verify_set_hdr(&agf_ids, &fl_slots);
+        let reset_agi = self.verify_set_hdr(&agi_ids, &[]);
         if reset_sb {
             self.push(f(Kind::SbWouldReset, vec![self.ag()]));
         }
-        if reset_agf {
-            self.push(f(Kind::AgfWouldReset, vec![self.ag()]));
-        }
-        if reset_agi {
-            self.push(f(Kind::AgiWouldReset, vec![self.ag()]));
+        for (reset, ids) in [(reset_agf, &agf_ids), (reset_agi, &agi_ids)] {
+            if reset {
+                self.push(f(ids.hdr.kind(HDR_KINDS.reset), vec![self.ag()]));
+            }
         }
         if reset_sb || reset_agf || reset_agi {
             self.push(f(Kind::AgSkipped, vec![self.ag()]));
@@ -496,17 +555,13 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         r
     }
 
-    fn agf_verify(&self, agf: &Agf) -> bool {
+    /// xfs_agf_verify (`ids`: the AGF's identity fields).
+    fn agf_verify(&self, agf: &Agf, ids: &HdrIds) -> bool {
         let r = &agf.raw;
         let g = self.c.geo;
         let fl = self.c.agfl_size;
-        if g.has_crc && r.agf_uuid != g.meta_uuid {
-            return false;
-        }
         let lvl_ok = |l: u32, max: u32| l >= 1 && l <= max;
-        agf.checks.magic_ok
-            && agf.checks.version_ok
-            && agf.checks.seqno_ok
+        ids.ok(g)
             && r.agf_freeblks <= r.agf_length
             && r.agf_flfirst < fl
             && r.agf_fllast < fl
@@ -524,18 +579,12 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     && lvl_ok(r.agf_refcount_level, self.c.refc.maxlevels)))
     }
 
-    fn agi_verify(&self, agi: &Agi) -> bool {
+    /// xfs_agi_verify (`ids`: the AGI's identity fields).
+    fn agi_verify(&self, agi: &Agi, ids: &HdrIds) -> bool {
         let r = &agi.raw;
         let g = self.c.geo;
-        if g.has_crc && r.agi_uuid != g.meta_uuid {
-            return false;
-        }
         let lvl_ok = |l: u32| l >= 1 && l <= self.c.ino.maxlevels;
-        agi.checks.magic_ok
-            && agi.checks.version_ok
-            && agi.checks.seqno_ok
-            && lvl_ok(r.agi_level)
-            && (!g.has_finobt || lvl_ok(r.agi_free_level))
+        ids.ok(g) && lvl_ok(r.agi_level) && (!g.has_finobt || lvl_ok(r.agi_free_level))
     }
 
     fn expected_length(&self) -> u64 {
@@ -548,32 +597,32 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         }
     }
 
-    /// The checks verify_set_agf and verify_set_agi make alike: magic, version, sequence
-    /// number, length (`kinds`: the four finding kinds of the header).
-    fn verify_set_hdr(&mut self, kinds: [Kind; 4], h: HdrIds) -> bool {
-        let [k_magic, k_version, k_seqno, k_length] = kinds;
+    /// verify_set_agf / verify_set_agi: magic, version, sequence number and length, the free
+    /// list slots (`fl_slots`: the AGF's flfirst and fllast with their finding kinds; none for
+    /// the AGI), the uuid (v5). True when the header would be reset.
+    fn verify_set_hdr(&mut self, h: &HdrIds, fl_slots: &[(Kind, u32)]) -> bool {
+        let k = |kinds: [Kind; 2]| h.hdr.kind(kinds);
         let signed = |v: u32| Val::I(i64::from(v as i32));
         let mut bad = false;
         if !h.checks.magic_ok {
             bad = true;
-            self.push(f(k_magic, vec![("found", h.magicnum.into()), self.ag()]));
+            let found = ("found", h.magicnum.into());
+            self.push(f(k(HDR_KINDS.magic), vec![found, self.ag()]));
         }
-        if !h.checks.version_ok {
-            bad = true;
-            self.push(f(
-                k_version,
-                vec![("found", signed(h.versionnum)), self.ag()],
-            ));
-        }
-        if h.seqno != self.agno {
-            bad = true;
-            self.push(f(k_seqno, vec![("found", signed(h.seqno)), self.ag()]));
+        for (ok, kinds, found) in [
+            (h.checks.version_ok, HDR_KINDS.version, h.versionnum),
+            (h.seqno == self.agno, HDR_KINDS.seqno, h.seqno),
+        ] {
+            if !ok {
+                bad = true;
+                self.push(f(k(kinds), vec![("found", signed(found)), self.ag()]));
+            }
         }
         let exp = self.expected_length();
         if u64::from(h.length) != exp {
             bad = true;
             self.push(f(
-                k_length,
+                k(HDR_KINDS.length),
                 vec![
                     ("found", signed(h.length)),
                     self.ag(),
@@ -581,71 +630,24 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 ],
             ));
         }
-        bad
-    }
-
-    /// The uuid check of an AG header (v5).
-    fn verify_set_uuid(&mut self, kind: Kind, uuid: &[u8; 16]) -> bool {
-        if !self.c.geo.has_crc || *uuid == self.c.geo.meta_uuid {
-            return false;
-        }
-        self.push(f(kind, vec![("found", fmt_uuid(uuid).into()), self.ag()]));
-        true
-    }
-
-    fn verify_set_agf(&mut self, agf: &Agf) -> bool {
-        let r = &agf.raw;
-        let ids = HdrIds {
-            checks: &agf.checks,
-            magicnum: r.agf_magicnum,
-            versionnum: r.agf_versionnum,
-            seqno: r.agf_seqno,
-            length: r.agf_length,
-        };
-        let kinds = [
-            Kind::AgfBadMagic,
-            Kind::AgfBadVersion,
-            Kind::AgfBadSeqno,
-            Kind::AgfBadLength,
-        ];
-        let mut bad = self.verify_set_hdr(kinds, ids);
         let fl = self.c.agfl_size;
-        for (kind, slot) in [
-            (Kind::AgfFlfirstTooLarge, r.agf_flfirst),
-            (Kind::AgfFllastTooLarge, r.agf_fllast),
-        ] {
+        for &(kind, slot) in fl_slots {
             if slot >= fl {
                 self.push(f(
                     kind,
                     vec![
-                        ("found", Val::I(i64::from(slot as i32))),
+                        ("found", signed(slot)),
                         self.ag(),
                         ("max", fl.saturating_sub(1).into()),
                     ],
                 ));
             }
         }
-        bad |= self.verify_set_uuid(Kind::AgfBadUuid, &r.agf_uuid);
-        bad
-    }
-
-    fn verify_set_agi(&mut self, agi: &Agi) -> bool {
-        let r = &agi.raw;
-        let ids = HdrIds {
-            checks: &agi.checks,
-            magicnum: r.agi_magicnum,
-            versionnum: r.agi_versionnum,
-            seqno: r.agi_seqno,
-            length: r.agi_length,
-        };
-        let kinds = [
-            Kind::AgiBadMagic,
-            Kind::AgiBadVersion,
-            Kind::AgiBadSeqno,
-            Kind::AgiBadLength,
-        ];
-        let mut bad = self.verify_set_hdr(kinds, ids);
-        bad |= self.verify_set_uuid(Kind::AgiBadUuid, &r.agi_uuid);
+        if self.c.geo.has_crc && h.uuid != self.c.geo.meta_uuid {
+            bad = true;
+            let found = ("found", fmt_uuid(&h.uuid).into());
+            self.push(f(k(HDR_KINDS.uuid), vec![found, self.ag()]));
+        }
         bad
     }
 
@@ -725,7 +727,11 @@ impl<S: ByteSource> Ag<'_, '_, S> {
 
     // ------------------------------------------------------------------ AGF trees
 
-    fn root_checks(&mut self, levels: u32, max: u32, root: u32, lname: &str, rname: &str) -> bool {
+    /// The level and agbno checks of the root of `t` in its AG header; false when the root
+    /// block is not in the AG.
+    fn root_checks(&mut self, t: Tree, root: u32, levels: u32) -> bool {
+        let max = self.c.lim(t).maxlevels;
+        let [lname, rname] = t.root_names();
         if levels == 0 || levels > max {
             self.push(f(
                 Kind::RootBadLevel,
@@ -746,28 +752,11 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     fn validate_agf(&mut self, agf: &Agf) {
         let r = agf.raw.clone();
         let g = self.c.geo;
-        let max = self.c.alloc.maxlevels;
-        if self.root_checks(r.agf_bno_level, max, r.agf_bno_root, "btbno", "btbno") {
-            self.scan_sbtree(
-                Tree::Bno,
-                r.agf_bno_root,
-                level_of(r.agf_bno_level),
-                false,
-                true,
-            );
-        }
-        if self.root_checks(r.agf_cnt_level, max, r.agf_cnt_root, "btbcnt", "btbcnt") {
-            self.scan_sbtree(
-                Tree::Cnt,
-                r.agf_cnt_root,
-                level_of(r.agf_cnt_level),
-                false,
-                true,
-            );
-        }
+        self.scan_root(Tree::Bno, r.agf_bno_root, r.agf_bno_level);
+        self.scan_root(Tree::Cnt, r.agf_cnt_root, r.agf_cnt_level);
         if g.has_rmapbt {
             let root = (r.agf_rmap_root, r.agf_rmap_level, r.agf_rmap_blocks);
-            self.scan_counted_root(Tree::Rmap, root, ["rmapbt", "rmapbt"]);
+            self.scan_counted_root(Tree::Rmap, root);
         }
         if g.has_reflink {
             let root = (
@@ -775,38 +764,38 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 r.agf_refcount_level,
                 r.agf_refcount_blocks,
             );
-            self.scan_counted_root(Tree::Refc, root, ["refcountbt", "refcntbt"]);
+            self.scan_counted_root(Tree::Refc, root);
         }
         let cn = self.r.counts;
-        self.count_mismatch(
-            Kind::AgfFreeblksMismatch,
-            r.agf_freeblks.into(),
-            cn.agffreeblks,
-        );
-        self.count_mismatch(
-            Kind::AgfLongestMismatch,
-            r.agf_longest.into(),
-            cn.agflongest,
-        );
-        if g.has_lazysbcount {
-            self.count_mismatch(
+        self.count_mismatches(&[
+            (
+                true,
+                Kind::AgfFreeblksMismatch,
+                r.agf_freeblks,
+                cn.agffreeblks,
+            ),
+            (true, Kind::AgfLongestMismatch, r.agf_longest, cn.agflongest),
+            (
+                g.has_lazysbcount,
                 Kind::AgfBtreeblksMismatch,
-                r.agf_btreeblks.into(),
+                r.agf_btreeblks,
                 cn.agfbtreeblks,
-            );
+            ),
+        ]);
+    }
+
+    /// The root checks of `t`, then the scan from its root when the root block is in the AG.
+    fn scan_root(&mut self, t: Tree, root: u32, levels: u32) {
+        if self.root_checks(t, root, levels) {
+            self.scan_sbtree(t, root, level_of(levels), false, true);
         }
     }
 
     /// The rmapbt or refcountbt from its AGF root `(root, levels, blocks)`: root checks, the
     /// tree made suspect for phase 4 when its root is, the scan and the block count check.
-    fn scan_counted_root(
-        &mut self,
-        t: Tree,
-        (root, levels, blocks): (u32, u32, u32),
-        names: [&str; 2],
-    ) {
+    fn scan_counted_root(&mut self, t: Tree, (root, levels, blocks): (u32, u32, u32)) {
         let max = self.c.lim(t).maxlevels;
-        let ok = self.root_checks(levels, max, root, names[0], names[1]);
+        let ok = self.root_checks(t, root, levels);
         if !ok || levels == 0 || levels > max {
             match t {
                 Tree::Refc => self.r.refc_suspect = true,
@@ -834,22 +823,11 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     fn validate_agi(&mut self, agi: &Agi) {
         let r = agi.raw.clone();
         let g = self.c.geo;
-        let max = self.c.ino.maxlevels;
         self.ino_blocks = 0;
         self.fino_blocks = 0;
-        if self.root_checks(r.agi_level, max, r.agi_root, "inobt", "inobt") {
-            self.scan_sbtree(Tree::Ino, r.agi_root, level_of(r.agi_level), false, true);
-        }
-        if g.has_finobt
-            && self.root_checks(r.agi_free_level, max, r.agi_free_root, "finobt", "finobt")
-        {
-            self.scan_sbtree(
-                Tree::Fino,
-                r.agi_free_root,
-                level_of(r.agi_free_level),
-                false,
-                true,
-            );
+        self.scan_root(Tree::Ino, r.agi_root, r.agi_level);
+        if g.has_finobt {
+            self.scan_root(Tree::Fino, r.agi_free_root, r.agi_free_level);
         }
         if g.has_inobtcount {
             for (kind, found, expected) in [
@@ -861,19 +839,21 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
         }
         let cn = self.r.counts;
-        self.count_mismatch(Kind::AgiCountMismatch, r.agi_count.into(), cn.agicount);
-        self.count_mismatch(
-            Kind::AgiFreecountMismatch,
-            r.agi_freecount.into(),
-            cn.agifreecount,
-        );
-        if g.has_finobt {
-            self.count_mismatch(
+        self.count_mismatches(&[
+            (true, Kind::AgiCountMismatch, r.agi_count, cn.agicount),
+            (
+                true,
+                Kind::AgiFreecountMismatch,
+                r.agi_freecount,
+                cn.agifreecount,
+            ),
+            (
+                g.has_finobt,
                 Kind::AgiFreecountMismatchFinobt,
-                r.agi_freecount.into(),
+                r.agi_freecount,
                 cn.fibtfreecount,
-            );
-        }
+            ),
+        ]);
         for (i, &agino) in r.agi_unlinked.iter().enumerate() {
             if agino != NULL_AG {
                 let ino = self.agino_to_ino(agino);
@@ -1005,9 +985,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if let Some(tree) = t.hdr_tree() {
             fields.push(("tree", tree.into()));
         }
-        fields.push(self.ag());
-        fields.push(("agbno", bno.into()));
-        self.push(f(kind, fields));
+        self.push(self.block_finding(kind, fields, bno));
     }
 
     /// The block prelude and descent shared by xfs_repair's scan_allocbt, scan_inobt,
@@ -1111,14 +1089,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         for i in 0..numrecs {
             let p = self.child_ptr(t, b.buf, i);
             if !self.verify_agbno(p) {
-                self.push(f(
+                self.push(self.block_finding(
                     Kind::BtreeBadPtr,
-                    vec![
-                        ("found", p.into()),
-                        ("tree", t.ptr_tree().into()),
-                        self.ag(),
-                        ("agbno", bno.into()),
-                    ],
+                    vec![("found", p.into()), ("tree", t.ptr_tree().into())],
+                    bno,
                 ));
                 return false;
             }
@@ -1132,10 +1106,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         let crc = self.c.geo.has_crc;
         let i = i as usize;
         let p = match t {
-            Tree::Bno | Tree::Cnt => btree::ptr_at(&AllocBtree(AllocBy::Block), buf, crc, i),
-            Tree::Ino | Tree::Fino => btree::ptr_at(&InoBtree::inobt(self.c.geo), buf, crc, i),
-            Tree::Rmap => btree::ptr_at(&RmapBtree, buf, crc, i),
-            Tree::Refc => btree::ptr_at(&RefcountBtree, buf, crc, i),
+            Tree::Bno | Tree::Cnt => AllocBtree(AllocBy::Block).ptr_at(buf, crc, i),
+            Tree::Ino | Tree::Fino => InoBtree::inobt(self.c.geo).ptr_at(buf, crc, i),
+            Tree::Rmap => RmapBtree.ptr_at(buf, crc, i),
+            Tree::Refc => RefcountBtree.ptr_at(buf, crc, i),
         };
         p.and_then(|p| u32::try_from(p).ok()).unwrap_or(0)
     }
@@ -1199,7 +1173,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Tree::Bno | Tree::Cnt => {
                 let mut order = AllocOrder::default();
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&AllocBtree(AllocBy::Block), b.buf, crc, s) {
+                    if let Some(r) = AllocBtree(AllocBy::Block).rec_at(b.buf, crc, s) {
                         self.alloc_rec(t, b.bno, i, r, &mut order);
                     }
                 }
@@ -1208,7 +1182,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 let kind = InoBtree::inobt(self.c.geo);
                 let mut lastino = 0u32;
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&kind, b.buf, crc, s) {
+                    if let Some(r) = kind.rec_at(b.buf, crc, s) {
                         self.ino_rec(t, b.bno, i, &r, &mut lastino, suspect);
                     }
                 }
@@ -1219,7 +1193,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Tree::Rmap => {
                 let mut last = (0u32, 0u32, 0u64, 0u64);
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&RmapBtree, b.buf, crc, s) {
+                    if let Some(r) = RmapBtree.rec_at(b.buf, crc, s) {
                         self.rmap_rec(b.bno, i, r, &mut last);
                     }
                 }
@@ -1227,7 +1201,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             Tree::Refc => {
                 let mut lastblock = 0u32;
                 for (i, s) in slots {
-                    if let Some(r) = btree::rec_at(&RefcountBtree, b.buf, crc, s) {
+                    if let Some(r) = RefcountBtree.rec_at(b.buf, crc, s) {
                         self.refc_rec(b.bno, i, r, &mut lastblock);
                     }
                 }
@@ -1237,15 +1211,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
 
     /// A record's start or length is out of the AG (the allocbt wording every tree uses).
     fn bad_extent(&mut self, what: Kind, found: u32, rec: u32, tree: &'static str, bno: u32) {
-        self.push(f(
+        self.push(self.block_finding(
             what,
             vec![
                 ("found", found.into()),
                 ("rec", rec.into()),
                 ("tree", tree.into()),
-                self.ag(),
-                ("agbno", bno.into()),
             ],
+            bno,
         ));
     }
 
@@ -1260,21 +1233,16 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         if len == 0 || end <= start || !self.verify_agbno(end.wrapping_sub(1)) {
             return self.bad_extent(Kind::AllocbtInvalidLength, len, i, name, bno);
         }
-        let out_of_order = |kind: Kind, ag| {
-            f(
-                kind,
-                vec![
-                    ("rec", i.into()),
-                    ("start", start.into()),
-                    ("len", len.into()),
-                    ag,
-                    ("agbno", bno.into()),
-                ],
-            )
+        let out_of_order = || {
+            vec![
+                ("rec", i.into()),
+                ("start", start.into()),
+                ("len", len.into()),
+            ]
         };
         if t == Tree::Bno {
             if start <= order.lastblock {
-                self.push(out_of_order(Kind::BnobtOutOfOrder, self.ag()));
+                self.push(self.block_finding(Kind::BnobtOutOfOrder, out_of_order(), bno));
             } else {
                 order.lastblock = end.wrapping_sub(1);
             }
@@ -1284,7 +1252,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             cn.agffreeblks = cn.agffreeblks.saturating_add(len.into());
             cn.agflongest = cn.agflongest.max(len.into());
             if len < order.lastcount {
-                self.push(out_of_order(Kind::CntbtOutOfOrder, self.ag()));
+                self.push(self.block_finding(Kind::CntbtOutOfOrder, out_of_order(), bno));
             } else {
                 order.lastcount = len;
             }
@@ -1321,15 +1289,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
         suspect: &mut bool,
     ) {
         if i > 0 && rec.ir_startino <= *lastino {
-            self.push(f(
+            self.push(self.block_finding(
                 Kind::InobtOutOfOrder,
                 vec![
                     ("tree", t.name().into()),
                     ("rec", i.into()),
                     ("agino", rec.ir_startino.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
                 ],
+                bno,
             ));
         } else {
             *lastino = rec.ir_startino.saturating_add(63);
@@ -1371,7 +1338,7 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                 start <= lblock
             };
         if bad {
-            self.push(f(
+            self.push(self.block_finding(
                 Kind::RmapbtOutOfOrder,
                 vec![
                     ("rec", i.into()),
@@ -1379,9 +1346,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
                     ("owner", Val::I(owner as i64)),
                     ("offset", offset.into()),
                     ("len", len.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
                 ],
+                bno,
             ));
         } else {
             *last = (start, end.wrapping_sub(1), owner, offset);
@@ -1412,15 +1378,14 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             self.r.refcounts.push((start, len, nr));
         }
         if start != 0 && start <= *lastblock {
-            self.push(f(
+            self.push(self.block_finding(
                 Kind::RefcbtOutOfOrder,
                 vec![
                     ("rec", i.into()),
                     ("start", start.into()),
                     ("len", len.into()),
-                    self.ag(),
-                    ("agbno", bno.into()),
                 ],
+                bno,
             ));
         } else {
             *lastblock = end.wrapping_sub(1);
@@ -1432,7 +1397,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     }
 
     /// A finding about block `agbno` of an inode chunk (`inopb`: inodes per block).
-    fn chunk_block(&mut self, kind: Kind, agbno: u32, ipb: u32) {
+    fn chunk_block(&mut self, kind: Kind, agbno: u32) {
+        let ipb = self.c.geo.inodes_per_block.max(1);
         let fields = vec![self.ag(), ("agbno", agbno.into()), ("inopb", ipb.into())];
         self.push(f(kind, fields));
     }
@@ -1556,26 +1522,20 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     }
 
     fn scan_single_ino_chunk(&mut self, rec: &InobtRec, mut suspect: bool) -> bool {
-        if !self.align_check(rec, "inobt", &mut suspect) {
+        let Some(blocks) = self.chunk_blocks(rec, "inobt", &mut suspect) else {
             return suspect;
-        }
+        };
         let ino = rec.ir_startino;
-        let ipb = self.c.geo.inodes_per_block.max(1);
-        if self.agino_offset(ino) == 0 && !suspect {
-            let mut j = 0u32;
-            while j < 64 {
-                if !self.is_sparse(rec, j) {
-                    let agbno = self.agino_to_agbno(ino.saturating_add(j));
-                    match self.bmap.get(agbno) {
-                        bmap::INO => {}
-                        bmap::UNKNOWN | bmap::INO1 => self.bmap.set(agbno, bmap::INO),
-                        _ => {
-                            self.chunk_block(Kind::InobtChunkClaimsUsed, agbno, ipb);
-                            return true;
-                        }
+        for (agbno, sparse) in blocks {
+            if !sparse {
+                match self.bmap.get(agbno) {
+                    bmap::INO => {}
+                    bmap::UNKNOWN | bmap::INO1 => self.bmap.set(agbno, bmap::INO),
+                    _ => {
+                        self.chunk_block(Kind::InobtChunkClaimsUsed, agbno);
+                        return true;
                     }
                 }
-                j = j.saturating_add(ipb);
             }
         }
         if let Some(first) = self.find_chunk(ino) {
@@ -1586,58 +1546,37 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             }
         }
         let (s, nfree, ninodes) = self.import_chunk(rec, "inobt", suspect);
-        suspect = s;
-        if nfree != rec.ir_freecount {
-            self.chunk_count(
-                Kind::InobtRecFreecountMismatch,
-                ino,
-                rec.ir_freecount,
-                nfree,
-            );
-        }
-        if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.ir_count) {
-            self.chunk_count(
-                Kind::InobtRecCountInvalid,
-                ino,
-                rec.ir_count.into(),
-                ninodes,
-            );
-        }
-        suspect
+        let kinds = [Some(Kind::InobtRecFreecountMismatch), None];
+        self.chunk_counts(rec, kinds, nfree, ninodes);
+        s
     }
 
     fn scan_single_finobt_chunk(&mut self, rec: &InobtRec, mut suspect: bool) -> bool {
-        if !self.align_check(rec, "finobt", &mut suspect) {
+        let Some(blocks) = self.chunk_blocks(rec, "finobt", &mut suspect) else {
             return suspect;
-        }
+        };
         let ino = rec.ir_startino;
-        let ipb = self.c.geo.inodes_per_block.max(1);
-        if self.agino_offset(ino) == 0 && !suspect {
-            let mut j = 0u32;
-            while j < 64 {
-                let agbno = self.agino_to_agbno(ino.saturating_add(j));
-                let state = self.bmap.get(agbno);
-                if self.is_sparse(rec, j) {
-                    if state == bmap::INO {
-                        self.chunk_block(Kind::FinobtSparseClaimsInode, agbno, ipb);
+        for (agbno, sparse) in blocks {
+            let state = self.bmap.get(agbno);
+            if sparse {
+                if state == bmap::INO {
+                    self.chunk_block(Kind::FinobtSparseClaimsInode, agbno);
+                    suspect = true;
+                }
+            } else {
+                match state {
+                    bmap::INO => {}
+                    bmap::INO1 => self.bmap.set(agbno, bmap::INO),
+                    bmap::UNKNOWN => {
+                        self.chunk_block(Kind::FinobtChunkClaimsUntracked, agbno);
+                        self.bmap.set(agbno, bmap::INO);
                         suspect = true;
                     }
-                } else {
-                    match state {
-                        bmap::INO => {}
-                        bmap::INO1 => self.bmap.set(agbno, bmap::INO),
-                        bmap::UNKNOWN => {
-                            self.chunk_block(Kind::FinobtChunkClaimsUntracked, agbno, ipb);
-                            self.bmap.set(agbno, bmap::INO);
-                            suspect = true;
-                        }
-                        _ => {
-                            self.chunk_block(Kind::FinobtChunkClaimsUsed, agbno, ipb);
-                            return true;
-                        }
+                    _ => {
+                        self.chunk_block(Kind::FinobtChunkClaimsUsed, agbno);
+                        return true;
                     }
                 }
-                j = j.saturating_add(ipb);
             }
         }
         let (nfree, ninodes);
@@ -1684,29 +1623,57 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             nfree = nf;
             ninodes = ni;
         }
-        if nfree != rec.ir_freecount {
-            self.chunk_count(
-                Kind::FinobtRecFreecountMismatch,
-                ino,
-                rec.ir_freecount,
-                nfree,
-            );
+        let kinds = [
+            Some(Kind::FinobtRecFreecountMismatch),
+            Some(Kind::FinobtRecNoFree),
+        ];
+        self.chunk_counts(rec, kinds, nfree, ninodes);
+        suspect
+    }
+
+    /// The start of scan_single_ino_chunk / scan_single_finobt_chunk: the alignment checks
+    /// (`None` when the record is unusable), then the inode blocks of the chunk to check
+    /// against the block map, each with whether it is a sparse hole (none when the chunk is
+    /// not block aligned or already `suspect`).
+    fn chunk_blocks(
+        &mut self,
+        rec: &InobtRec,
+        tree: &str,
+        suspect: &mut bool,
+    ) -> Option<Vec<(u32, bool)>> {
+        if !self.align_check(rec, tree, suspect) {
+            return None;
         }
-        if nfree == 0 {
-            self.push(f(
-                Kind::FinobtRecNoFree,
-                vec![self.ag(), ("agino", ino.into())],
-            ));
+        let ino = rec.ir_startino;
+        let ipb = self.c.geo.inodes_per_block.max(1);
+        if self.agino_offset(ino) != 0 || *suspect {
+            return Some(Vec::new());
+        }
+        let block = |j: u32| {
+            (
+                self.agino_to_agbno(ino.saturating_add(j)),
+                self.is_sparse(rec, j),
+            )
+        };
+        Some((0..64u32).step_by(ipb as usize).map(block).collect())
+    }
+
+    /// The counts of a chunk record against those counted (`nfree` free of `ninodes`):
+    /// `[freecount mismatch, no free inode (finobt only)]` finding kinds, then the sparse
+    /// `ir_count` check.
+    fn chunk_counts(&mut self, rec: &InobtRec, kinds: [Option<Kind>; 2], nfree: u32, ninodes: u32) {
+        let ino = rec.ir_startino;
+        let [freecount, no_free] = kinds;
+        if let Some(kind) = freecount.filter(|_| nfree != rec.ir_freecount) {
+            self.chunk_count(kind, ino, rec.ir_freecount, nfree);
+        }
+        if let Some(kind) = no_free.filter(|_| nfree == 0) {
+            self.push(f(kind, vec![self.ag(), ("agino", ino.into())]));
         }
         if self.c.geo.has_sparse_inodes && ninodes != u32::from(rec.ir_count) {
-            self.chunk_count(
-                Kind::InobtRecCountInvalid,
-                ino,
-                rec.ir_count.into(),
-                ninodes,
-            );
+            let kind = Kind::InobtRecCountInvalid;
+            self.chunk_count(kind, ino, rec.ir_count.into(), ninodes);
         }
-        suspect
     }
 
     fn process_rmap_rec(&mut self, b: u32, blen: u32, owner: i64, state: u8) {
@@ -1787,13 +1754,73 @@ fn level_of(levels: u32) -> i32 {
     i32::try_from(levels).unwrap_or(i32::MAX).saturating_sub(1)
 }
 
-/// The identity fields of an AGF or AGI, as verify_set_agf/verify_set_agi check them.
+/// The AGF or the AGI: phase 2 checks both alike (read verifier, identity fields, uuid),
+/// each with its own finding kinds (the columns of [`HDR_KINDS`]).
+#[derive(Debug, Clone, Copy)]
+enum AgHdr {
+    Agf,
+    Agi,
+}
+
+impl AgHdr {
+    /// This header's column of a `[AGF, AGI]` row of [`HDR_KINDS`].
+    fn kind(self, [agf, agi]: [Kind; 2]) -> Kind {
+        match self {
+            AgHdr::Agf => agf,
+            AgHdr::Agi => agi,
+        }
+    }
+    /// The read verifier's name.
+    fn ops(self) -> &'static str {
+        match self {
+            AgHdr::Agf => "xfs_agf",
+            AgHdr::Agi => "xfs_agi",
+        }
+    }
+}
+
+/// The finding kinds of the checks both AG headers get, `[AGF, AGI]` per check.
+struct HdrKinds {
+    crc: [Kind; 2],
+    magic: [Kind; 2],
+    version: [Kind; 2],
+    seqno: [Kind; 2],
+    length: [Kind; 2],
+    uuid: [Kind; 2],
+    reset: [Kind; 2],
+}
+
+const HDR_KINDS: HdrKinds = HdrKinds {
+    crc: [Kind::AgfBadCrc, Kind::AgiBadCrc],
+    magic: [Kind::AgfBadMagic, Kind::AgiBadMagic],
+    version: [Kind::AgfBadVersion, Kind::AgiBadVersion],
+    seqno: [Kind::AgfBadSeqno, Kind::AgiBadSeqno],
+    length: [Kind::AgfBadLength, Kind::AgiBadLength],
+    uuid: [Kind::AgfBadUuid, Kind::AgiBadUuid],
+    reset: [Kind::AgfWouldReset, Kind::AgiWouldReset],
+};
+
+/// The identity fields of an AGF or AGI, as the read verifiers and verify_set_agf /
+/// verify_set_agi check them.
 struct HdrIds<'h> {
+    hdr: AgHdr,
     checks: &'h xfs_format::ag::HeaderChecks,
     magicnum: u32,
     versionnum: u32,
     seqno: u32,
     length: u32,
+    uuid: [u8; 16],
+}
+
+impl HdrIds<'_> {
+    /// The identity part of xfs_agf_verify / xfs_agi_verify: uuid (v5), magic, version,
+    /// sequence number.
+    fn ok(&self, g: &Geometry) -> bool {
+        (!g.has_crc || self.uuid == g.meta_uuid)
+            && self.checks.magic_ok
+            && self.checks.version_ok
+            && self.checks.seqno_ok
+    }
 }
 
 /// Which header field a finding is about.

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::btree::{
-    self, BtreeKind, Descend, FsbAddressing, PtrFormat, RecordRef, Root, VisitedBlock, Visitor,
+    self, BtreeItem, Descend, FsbAddressing, PtrFormat, RecordRef, Root, VisitedBlock, Visitor,
     WalkOptions,
 };
 use crate::error::Result;
@@ -37,15 +37,22 @@ pub(crate) use crate::bytes::{be16, be32, be64};
 /// `di_format` / `di_aformat` (`enum xfs_dinode_fmt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum ForkFormat {
+    /// `XFS_DINODE_FMT_DEV` (0): a device number.
     Dev,
+    /// `XFS_DINODE_FMT_LOCAL` (1): the data is in the inode.
     Local,
+    /// `XFS_DINODE_FMT_EXTENTS` (2): packed extent records in the inode.
     Extents,
+    /// `XFS_DINODE_FMT_BTREE` (3): the root of a BMBT in the inode.
     Btree,
+    /// `XFS_DINODE_FMT_UUID` (4): unused by Linux.
     Uuid,
+    /// Any other value, as found.
     Unknown(u8),
 }
 
 impl ForkFormat {
+    /// The format of a raw `di_format` / `di_aformat` byte.
     pub fn from_raw(v: u8) -> ForkFormat {
         match v {
             0 => ForkFormat::Dev,
@@ -73,7 +80,9 @@ impl ForkFormat {
 /// Which fork of an inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum WhichFork {
+    /// `XFS_DATA_FORK`: file data, directory blocks, symlink target.
     Data,
+    /// `XFS_ATTR_FORK`: extended attributes.
     Attr,
 }
 
@@ -107,8 +116,7 @@ impl BmbtRec {
     /// Unpacks record `idx` of an array starting at byte `off` of `buf`, if it fits.
     pub fn at(buf: &[u8], off: usize, idx: usize) -> Option<BmbtRec> {
         let start = idx.checked_mul(BMBT_REC_SIZE)?.checked_add(off)?;
-        let b = buf.get(start..start.checked_add(BMBT_REC_SIZE)?)?;
-        <[u8; 16]>::try_from(b).ok().map(|a| BmbtRec::unpack(&a))
+        BmbtRec::decode(buf.get(start..)?)
     }
 
     /// One past the last file block (saturating).
@@ -145,7 +153,9 @@ pub fn bmdr_maxrecs(fork_len: usize) -> usize {
 /// The BMBT root stored in an inode fork (`xfs_bmdr_block` with keys and pointers).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BmdrRoot {
+    /// `bb_level`: level of the root (1 or more: its children are BMBT blocks).
     pub bb_level: u16,
+    /// `bb_numrecs`: key/pointer pairs in the root, as stored (not clamped).
     pub bb_numrecs: u16,
     /// Key/pointer slots the fork has room for; pointers start after that many keys.
     pub maxrecs: usize,
@@ -187,7 +197,12 @@ pub enum ForkData {
     /// Inline bytes (short-form directory, symlink target, short-form attributes).
     Local(Vec<u8>),
     /// Extent records; `claimed` is the count the inode gives, `recs` what fits the fork.
-    Extents { claimed: u64, recs: Vec<BmbtRec> },
+    Extents {
+        /// `di_nextents` / `di_anextents` (or their nrext64 forms).
+        claimed: u64,
+        /// The records that fit the fork, at most `claimed`.
+        recs: Vec<BmbtRec>,
+    },
     /// Root of a BMBT.
     Btree(BmdrRoot),
     /// `XFS_DINODE_FMT_UUID` (unused by Linux).
@@ -199,12 +214,15 @@ pub enum ForkData {
 /// One fork of an inode: where it lies in the inode buffer and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Fork {
+    /// Data or attribute fork.
     pub which: WhichFork,
+    /// `di_format` or `di_aformat`.
     pub format: ForkFormat,
     /// Byte offset of the fork in the inode.
     pub offset: usize,
     /// Size of the fork in bytes (`XFS_DFORK_DSIZE` / `XFS_DFORK_ASIZE`), clipped to the buffer.
     pub size: usize,
+    /// What the fork holds, decoded by its format.
     pub data: ForkData,
 }
 
@@ -255,7 +273,12 @@ impl Fork {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Mapping {
     /// File blocks `startoff..startoff+len` have no blocks behind them.
-    Hole { startoff: u64, len: u64 },
+    Hole {
+        /// First file block of the hole.
+        startoff: u64,
+        /// Length in filesystem blocks.
+        len: u64,
+    },
     /// File blocks mapped by an extent.
     Extent(BmbtRec),
 }
@@ -358,95 +381,96 @@ pub fn bmap_lines(which: WhichFork, recs: &[BmbtRec], geo: &Geometry) -> Vec<Str
 /// `xfs_bmbt_key`: the first file block of a subtree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct BmbtKey {
+    /// First file block (`br_startoff`) mapped below this key.
     pub br_startoff: u64,
 }
 
-/// The BMBT as a [`BtreeKind`]: long pointers (filesystem blocks), 16-byte packed extent
-/// records, 8-byte keys. Walked with [`btree::FsbAddressing`] from the root in the inode fork.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BmbtKind;
+btree::fixed_btrees! {
+    /// The BMBT as a [`btree::BtreeKind`]: long pointers (filesystem blocks), 16-byte packed
+    /// extent records, 8-byte keys. Walked with [`btree::FsbAddressing`] from the root in the
+    /// inode fork.
+    BmbtKind: "bmapbt", BmbtRec, BmbtKey,
+        [Some(XFS_BMAP_MAGIC), Some(XFS_BMAP_CRC_MAGIC)], PtrFormat::Long;
+}
 
-impl BtreeKind for BmbtKind {
-    type Rec = BmbtRec;
-    type Key = BmbtKey;
-
-    fn name(&self) -> &'static str {
-        "bmapbt"
+impl BtreeItem for BmbtRec {
+    const LEN: usize = BMBT_REC_SIZE;
+    const NAMES: &'static [&'static str] = BMBT_REC_COLUMNS;
+    fn decode(b: &[u8]) -> Option<BmbtRec> {
+        let rec = <[u8; BMBT_REC_SIZE]>::try_from(b.get(..BMBT_REC_SIZE)?).ok()?;
+        Some(BmbtRec::unpack(&rec))
     }
-    fn magic(&self, has_crc: bool) -> Option<u32> {
-        Some(if has_crc {
-            XFS_BMAP_CRC_MAGIC
-        } else {
-            XFS_BMAP_MAGIC
-        })
-    }
-    fn ptr_format(&self) -> PtrFormat {
-        PtrFormat::Long
-    }
-    fn rec_len(&self) -> usize {
-        BMBT_REC_SIZE
-    }
-    fn key_len(&self) -> usize {
-        8
-    }
-    fn decode_rec(&self, b: &[u8]) -> Option<BmbtRec> {
-        <[u8; 16]>::try_from(b).ok().map(|a| BmbtRec::unpack(&a))
-    }
-    fn decode_key(&self, b: &[u8]) -> Option<BmbtKey> {
-        crate::bytes::be_u64(b, 0).map(|br_startoff| BmbtKey { br_startoff })
-    }
-    fn rec_names(&self) -> &'static [&'static str] {
-        BMBT_REC_COLUMNS
-    }
-    fn key_names(&self) -> &'static [&'static str] {
-        &["startoff"]
-    }
-    fn rec_fields(&self, rec: &BmbtRec) -> Vec<Field> {
+    fn fields(&self) -> Vec<Field> {
         vec![
-            Field::dec("startoff", rec.startoff, 54),
-            Field::dec("startblock", rec.startblock, 52),
-            Field::dec("blockcount", rec.blockcount, 21),
-            Field::dec("extentflag", u8::from(rec.unwritten), 1),
+            Field::dec("startoff", self.startoff, 54),
+            Field::dec("startblock", self.startblock, 52),
+            Field::dec("blockcount", self.blockcount, 21),
+            Field::dec("extentflag", u8::from(self.unwritten), 1),
         ]
     }
-    fn key_fields(&self, key: &BmbtKey) -> Vec<Field> {
-        vec![Field::dec("startoff", key.br_startoff, 54)]
+}
+
+impl BtreeItem for BmbtKey {
+    const LEN: usize = 8;
+    const NAMES: &'static [&'static str] = &["startoff"];
+    fn decode(b: &[u8]) -> Option<BmbtKey> {
+        crate::bytes::be_u64(b, 0).map(|br_startoff| BmbtKey { br_startoff })
+    }
+    fn fields(&self) -> Vec<Field> {
+        vec![Field::dec("startoff", self.br_startoff, 54)]
     }
 }
 
 /// What can be wrong with a BMBT block found during a walk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum BmbtProblem {
+    /// `bb_magic` is not `BMAP` (v4) / `BMA3` (v5).
     BadMagic {
+        /// The magic found.
         found: u32,
     },
+    /// `bb_level` is not the level the parent implies.
     BadLevel {
+        /// The level the parent implies.
         expected: u16,
+        /// `bb_level` as found.
         found: u16,
     },
+    /// `bb_numrecs` is more than a block holds.
     TooManyRecs {
+        /// `bb_numrecs` as found.
         numrecs: u16,
+        /// Records (leaf) or key/pointer pairs (node) a block holds.
         max: usize,
     },
+    /// v5: `bb_crc` does not match the block.
     BadCrc,
+    /// v5: `bb_blkno` is not the block's own address.
     BadBlkno {
+        /// `bb_blkno` as found (512-byte sectors).
         found: u64,
     },
+    /// v5: `bb_owner` is not the inode.
     BadOwner {
+        /// `bb_owner` as found.
         found: u64,
     },
+    /// v5: `bb_uuid` is not the filesystem's metadata uuid.
     BadUuid,
     /// The block was already visited (a cycle or a shared block).
     Revisited,
     /// The pointer does not address a block of the filesystem, or reading it failed.
     Unreadable {
+        /// Why, in words.
         reason: String,
     },
     /// The tree is deeper than [`BMBT_MAX_DEPTH`].
     TooDeep,
     /// A sibling pointer does not name the neighbouring block of the same level.
     BadSibling {
+        /// The sibling pointer found.
         found: u64,
+        /// The neighbour's block (NULLFSBLOCK at the ends of a level).
         expected: u64,
     },
     /// A non-root block holds no records.
@@ -456,7 +480,9 @@ pub enum BmbtProblem {
 /// A problem and the filesystem block it was found in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BmbtFinding {
+    /// The filesystem block the problem is in.
     pub fsb: u64,
+    /// What is wrong with it.
     pub problem: BmbtProblem,
 }
 
@@ -524,10 +550,12 @@ impl BmbtFinding {
 /// Result of walking a BMBT: the leaf records in key order, the blocks read, and findings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BmbtWalk {
+    /// The leaf records, in key order.
     pub records: Vec<BmbtRec>,
     /// Every block of the tree (nodes and leaves, each once), in depth-first order; a
     /// pointer that could not be read is listed too (the inode claims it).
     pub blocks: Vec<u64>,
+    /// What was found wrong, in walk order.
     pub findings: Vec<BmbtFinding>,
 }
 
@@ -610,14 +638,20 @@ impl<S: ByteSource> Filesystem<S> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::arithmetic_side_effects
-)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::btree::Addressing;
+
+    /// An extent record: `startoff`, `startblock`, `blockcount`, unwritten or not.
+    fn ext(startoff: u64, startblock: u64, blockcount: u32, unwritten: bool) -> BmbtRec {
+        BmbtRec {
+            startoff,
+            startblock,
+            blockcount,
+            unwritten,
+        }
+    }
 
     fn pack(r: &BmbtRec) -> [u8; 16] {
         let l0 = (u64::from(r.unwritten) << 63) | (r.startoff << 9) | (r.startblock >> 43);
@@ -631,24 +665,9 @@ mod tests {
     #[test]
     fn unpack_roundtrips_extremes() {
         for r in [
-            BmbtRec {
-                startoff: (1 << 54) - 1,
-                startblock: (1 << 52) - 1,
-                blockcount: (1 << 21) - 1,
-                unwritten: true,
-            },
-            BmbtRec {
-                startoff: 0,
-                startblock: 12,
-                blockcount: 1,
-                unwritten: false,
-            },
-            BmbtRec {
-                startoff: 33554432,
-                startblock: 1 << 43,
-                blockcount: 7,
-                unwritten: false,
-            },
+            ext((1 << 54) - 1, (1 << 52) - 1, (1 << 21) - 1, true),
+            ext(0, 12, 1, false),
+            ext(33554432, 1 << 43, 7, false),
         ] {
             assert_eq!(BmbtRec::unpack(&pack(&r)), r);
         }
@@ -656,18 +675,8 @@ mod tests {
 
     #[test]
     fn holes_and_lookup() {
-        let a = BmbtRec {
-            startoff: 2,
-            startblock: 100,
-            blockcount: 3,
-            unwritten: false,
-        };
-        let b = BmbtRec {
-            startoff: 10,
-            startblock: 50,
-            blockcount: 1,
-            unwritten: true,
-        };
+        let a = ext(2, 100, 3, false);
+        let b = ext(10, 50, 1, true);
         let m = map_with_holes(&[b, a]);
         assert_eq!(
             m,
@@ -691,18 +700,8 @@ mod tests {
 
     #[test]
     fn bmap_clips_overlaps_like_xfs_db() {
-        let a = BmbtRec {
-            startoff: 0,
-            startblock: 100,
-            blockcount: 4,
-            unwritten: false,
-        };
-        let b = BmbtRec {
-            startoff: 2,
-            startblock: 200,
-            blockcount: 4,
-            unwritten: false,
-        };
+        let a = ext(0, 100, 4, false);
+        let b = ext(2, 200, 4, false);
         let out = bmap_extents(&[a, b, a]);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].startoff, 4);
@@ -806,12 +805,7 @@ mod tests {
             .map(|r| r.map(fsb).collect())
             .collect();
         let (l2, l1, l0) = (&levels[2], &levels[1], &levels[0]);
-        let rec = |i: usize| BmbtRec {
-            startoff: 100 * i as u64,
-            startblock: 1000 + i as u64,
-            blockcount: 3,
-            unwritten: false,
-        };
+        let rec = |i: usize| ext(100 * i as u64, 1000 + i as u64, 3, false);
         for (level, blocks) in levels.iter().enumerate() {
             let span = 2usize << level; // records below one block of this level
             for (i, &b) in blocks.iter().enumerate() {

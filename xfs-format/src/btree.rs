@@ -14,11 +14,11 @@
 //! an inode fork: [`Root::InInode`]) depth first, children in pointer order, so leaf records
 //! come out in key order; a [`Visitor`] sees every block (and decides whether to descend),
 //! every node's keys and pointers and every record. [`walk_with`] and [`walk`] are
-//! conveniences over it. Header checks go through [`crate::verify`]. Everything wrong with a block is returned as a
-//! [`Finding`]; the walk goes on wherever it still makes sense. It is bounded on hostile
-//! input: the depth is capped, a block is entered at most once (cycles), pointers are checked
-//! against the AG before reading, and no count read from disk sizes an allocation beyond what
-//! fits in one block.
+//! conveniences over it. Header checks go through [`crate::verify`]. Everything wrong with a
+//! block is returned as a [`Finding`]; the walk goes on wherever it still makes sense. It is
+//! bounded on hostile input: the depth is capped, a block is entered at most once (cycles),
+//! pointers are checked against the AG before reading, and no count read from disk sizes an
+//! allocation beyond what fits in one block.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -52,7 +52,9 @@ pub const DEFAULT_MAX_LEVELS: u16 = 9;
 /// Short (per-AG, 32-bit) or long (BMBT, 64-bit) pointers and header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum PtrFormat {
+    /// Per-AG trees: 32-bit AG block pointers, `struct xfs_btree_block_shdr`.
     Short,
+    /// The BMBT: 64-bit filesystem block pointers, `struct xfs_btree_block_lhdr`.
     Long,
 }
 
@@ -139,15 +141,130 @@ pub trait BtreeKind {
     fn rec_fields(&self, rec: &Self::Rec) -> Vec<Field>;
     /// The fields of a key, in xfs_db order.
     fn key_fields(&self, key: &Self::Key) -> Vec<Field>;
+
+    /// Record `i` (0-based) of the leaf block `buf`; `None` when it does not fit the block.
+    /// `i` is not checked against `bb_numrecs` (xfs_repair reads a clamped count).
+    fn rec_at(&self, buf: &[u8], has_crc: bool, i: usize) -> Option<Self::Rec> {
+        self.decode_rec(slot(self, buf, has_crc, Slot::Rec, i)?)
+    }
+    /// Key `i` (0-based) of the node block `buf`.
+    fn key_at(&self, buf: &[u8], has_crc: bool, i: usize) -> Option<Self::Key> {
+        self.decode_key(slot(self, buf, has_crc, Slot::Key, i)?)
+    }
+    /// Child pointer `i` (0-based) of the node block `buf` (the whole block: the pointer
+    /// array starts after as many keys as the block size allows).
+    fn ptr_at(&self, buf: &[u8], has_crc: bool, i: usize) -> Option<u64> {
+        self.ptr_format()
+            .read_ptr(slot(self, buf, has_crc, Slot::Ptr, i)?)
+    }
+}
+
+/// A record or key with one fixed on-disk layout (`struct xfs_rmap_rec`, ...): what a
+/// [`FixedBtree`] needs of its record and key types.
+pub trait BtreeItem: Sized {
+    /// Size on disk in bytes.
+    const LEN: usize;
+    /// Field names, in xfs_db order.
+    const NAMES: &'static [&'static str];
+    /// Decodes from the first [`Self::LEN`] bytes of `b`; `None` when `b` is shorter.
+    fn decode(b: &[u8]) -> Option<Self>;
+    /// The fields, in xfs_db order.
+    fn fields(&self) -> Vec<Field>;
+}
+
+/// A tree whose records and keys each have one layout (rmapbt, refcountbt, BMBT): its
+/// [`BtreeKind`] follows from [`BtreeItem`] (the free space and inode btrees, whose layout
+/// depends on the tree or on the filesystem, implement [`BtreeKind`] themselves).
+pub trait FixedBtree {
+    /// The leaf record.
+    type Rec: BtreeItem + Clone + Debug + PartialEq;
+    /// The node key.
+    type Key: BtreeItem + Clone + Debug + PartialEq;
+    /// The xfs_db type name (see [`BtreeKind::name`]).
+    const NAME: &'static str;
+    /// The magic on v4 and on v5 (`[v4, v5]`; `None` where the tree does not exist).
+    const MAGIC: [Option<u32>; 2];
+    /// Short or long pointers and header.
+    const PTR_FORMAT: PtrFormat = PtrFormat::Short;
+}
+
+/// Declares unit structs that are [`FixedBtree`]s, one a line:
+/// `/// doc` `Name: "xfs_db name", Rec, Key, [v4 magic, v5 magic] $(, PtrFormat)?;`.
+macro_rules! fixed_btrees {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident: $name:literal, $rec:ty, $key:ty, $magic:expr $(, $ptr:expr)?;
+    )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+            pub struct $kind;
+
+            impl $crate::btree::FixedBtree for $kind {
+                type Rec = $rec;
+                type Key = $key;
+                const NAME: &'static str = $name;
+                const MAGIC: [Option<u32>; 2] = $magic;
+                $(const PTR_FORMAT: $crate::btree::PtrFormat = $ptr;)?
+            }
+        )*
+    };
+}
+pub(crate) use fixed_btrees;
+
+impl<T: FixedBtree> BtreeKind for T {
+    type Rec = T::Rec;
+    type Key = T::Key;
+
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn magic(&self, has_crc: bool) -> Option<u32> {
+        let [v4, v5] = T::MAGIC;
+        if has_crc {
+            v5
+        } else {
+            v4
+        }
+    }
+    fn ptr_format(&self) -> PtrFormat {
+        T::PTR_FORMAT
+    }
+    fn rec_len(&self) -> usize {
+        T::Rec::LEN
+    }
+    fn key_len(&self) -> usize {
+        T::Key::LEN
+    }
+    fn decode_rec(&self, b: &[u8]) -> Option<T::Rec> {
+        T::Rec::decode(b)
+    }
+    fn decode_key(&self, b: &[u8]) -> Option<T::Key> {
+        T::Key::decode(b)
+    }
+    fn rec_names(&self) -> &'static [&'static str] {
+        T::Rec::NAMES
+    }
+    fn key_names(&self) -> &'static [&'static str] {
+        T::Key::NAMES
+    }
+    fn rec_fields(&self, rec: &T::Rec) -> Vec<Field> {
+        rec.fields()
+    }
+    fn key_fields(&self, key: &T::Key) -> Vec<Field> {
+        key.fields()
+    }
 }
 
 /// Where the blocks of one tree live: the pointer format and how a pointer maps to bytes.
 pub trait Addressing {
     /// The filesystem the tree belongs to.
     fn geo(&self) -> &Geometry;
+    /// Whether the filesystem is v5 (blocks carry the CRC header).
     fn has_crc(&self) -> bool {
         self.geo().has_crc
     }
+    /// Filesystem block size in bytes.
     fn block_size(&self) -> usize {
         self.geo().block_size as usize
     }
@@ -165,7 +282,9 @@ pub trait Addressing {
 /// Addressing of a per-AG (short pointer) btree: a pointer is an AG block number.
 #[derive(Debug, Clone)]
 pub struct AgAddressing<'g> {
+    /// The filesystem.
     pub geo: &'g Geometry,
+    /// The AG the tree belongs to (`bb_owner` on v5).
     pub agno: u32,
     /// Blocks in this AG.
     pub ag_size: u32,
@@ -207,6 +326,7 @@ impl Addressing for AgAddressing<'_> {
 /// a filesystem block number (`agno << agblklog | agbno`) and v5 blocks are owned by an inode.
 #[derive(Debug, Clone)]
 pub struct FsbAddressing<'g> {
+    /// The filesystem.
     pub geo: &'g Geometry,
     /// The inode the tree belongs to (`bb_owner` on v5).
     pub owner: u64,
@@ -234,7 +354,9 @@ impl Addressing for FsbAddressing<'_> {
 pub struct CrcHeader {
     /// `bb_blkno`: the block's own address in 512-byte sectors.
     pub bb_blkno: u64,
+    /// `bb_lsn`: log sequence number of the last write.
     pub bb_lsn: u64,
+    /// `bb_uuid`: the filesystem's metadata uuid.
     pub bb_uuid: [u8; 16],
     /// `bb_owner`: AG number (short form) or inode number (long form).
     pub bb_owner: u64,
@@ -245,12 +367,19 @@ pub struct CrcHeader {
 /// `struct xfs_btree_block`, short or long form, pointers widened to u64.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlockHeader {
+    /// Short or long form (which the tree, not the block, decides).
     pub format: PtrFormat,
+    /// `bb_magic`.
     pub bb_magic: u32,
+    /// `bb_level`: 0 for leaves.
     pub bb_level: u16,
+    /// `bb_numrecs`: records (leaf) or key/pointer pairs (node).
     pub bb_numrecs: u16,
+    /// `bb_leftsib`: the block to the left on the same level, NULLAGBLOCK/NULLFSBLOCK if none.
     pub bb_leftsib: u64,
+    /// `bb_rightsib`: the block to the right on the same level.
     pub bb_rightsib: u64,
+    /// The v5 fields (`None` on v4).
     pub crc: Option<CrcHeader>,
 }
 
@@ -341,6 +470,7 @@ pub fn max_recs<K: BtreeKind + ?Sized>(
 /// The verifications done on one block, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlockChecks {
+    /// `bb_magic` is this tree's magic for the filesystem version.
     pub magic_ok: bool,
     /// Level equals the level the parent (or the AG header) implies.
     pub level_ok: bool,
@@ -352,10 +482,12 @@ pub struct BlockChecks {
     pub uuid_ok: bool,
     /// v5: owner is the AG number / inode (true on v4).
     pub owner_ok: bool,
+    /// v5: the CRC verdict (unchecked on v4).
     pub crc: CrcState,
 }
 
 impl BlockChecks {
+    /// Every check passed (an unchecked CRC counts as passed).
     pub fn all_ok(&self) -> bool {
         self.magic_ok
             && self.level_ok
@@ -376,51 +508,137 @@ pub struct VisitedBlock {
     pub level: u16,
     /// Address in 512-byte sectors.
     pub daddr: u64,
+    /// The decoded block header.
     pub header: BlockHeader,
+    /// What the verifier and the walker found of it.
     pub checks: BlockChecks,
 }
 
 /// Which sibling pointer a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Sibling {
+    /// `bb_leftsib`.
     Left,
+    /// `bb_rightsib`.
     Right,
 }
 
 /// A problem found in a tree. Each names the block (`ptr`) it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum Finding {
+    /// The root level is beyond the walk's depth cap.
     #[error("root level {level} exceeds the maximum of {max} levels")]
-    TooDeep { ptr: u64, level: u16, max: u16 },
-    #[error("pointer {ptr} (level {level}) is outside the AG or the filesystem")]
-    PtrOutOfRange { ptr: u64, level: u16 },
-    #[error("block {ptr} could not be read: {error}")]
-    ReadFailed { ptr: u64, error: String },
-    #[error("block {ptr} is reached twice (cycle or shared block)")]
-    Revisited { ptr: u64 },
-    #[error("block {ptr}: magic {found:#010x}, expected {expected:#010x}")]
-    BadMagic { ptr: u64, found: u32, expected: u32 },
-    #[error("block {ptr}: level {found}, expected {expected}")]
-    BadLevel { ptr: u64, found: u16, expected: u16 },
-    #[error("block {ptr}: {numrecs} records, at most {max} fit")]
-    TooManyRecs { ptr: u64, numrecs: u16, max: usize },
-    #[error("block {ptr}: no records in a non-root block or a node")]
-    Empty { ptr: u64 },
-    #[error("block {ptr}: bb_blkno {found}, expected {expected}")]
-    BadBlkno { ptr: u64, found: u64, expected: u64 },
-    #[error("block {ptr}: uuid does not match the filesystem")]
-    BadUuid { ptr: u64 },
-    #[error("block {ptr}: owner {found}, expected {expected}")]
-    BadOwner { ptr: u64, found: u64, expected: u64 },
-    #[error("block {ptr}: bad CRC")]
-    BadCrc { ptr: u64 },
-    #[error("block {ptr}: {which:?} sibling {found}, expected {expected}")]
-    BadSibling {
+    TooDeep {
+        /// The root block.
         ptr: u64,
-        which: Sibling,
+        /// The root's level.
+        level: u16,
+        /// The cap ([`WalkOptions::max_levels`]).
+        max: u16,
+    },
+    /// A pointer outside the AG (or the filesystem), or into the AG headers.
+    #[error("pointer {ptr} (level {level}) is outside the AG or the filesystem")]
+    PtrOutOfRange {
+        /// The pointer.
+        ptr: u64,
+        /// The level the block would be at.
+        level: u16,
+    },
+    /// Reading the block failed (or it is shorter than a header).
+    #[error("block {ptr} could not be read: {error}")]
+    ReadFailed {
+        /// The block.
+        ptr: u64,
+        /// Why, in words.
+        error: String,
+    },
+    /// The block was already entered in this walk.
+    #[error("block {ptr} is reached twice (cycle or shared block)")]
+    Revisited {
+        /// The block.
+        ptr: u64,
+    },
+    /// `bb_magic` is not this tree's.
+    #[error("block {ptr}: magic {found:#010x}, expected {expected:#010x}")]
+    BadMagic {
+        /// The block.
+        ptr: u64,
+        /// `bb_magic` as found.
+        found: u32,
+        /// This tree's magic.
+        expected: u32,
+    },
+    /// `bb_level` is not the level the parent (or AG header) implies.
+    #[error("block {ptr}: level {found}, expected {expected}")]
+    BadLevel {
+        /// The block.
+        ptr: u64,
+        /// `bb_level` as found.
+        found: u16,
+        /// The implied level.
+        expected: u16,
+    },
+    /// `bb_numrecs` is more than a block holds.
+    #[error("block {ptr}: {numrecs} records, at most {max} fit")]
+    TooManyRecs {
+        /// The block.
+        ptr: u64,
+        /// `bb_numrecs` as found.
+        numrecs: u16,
+        /// Records or key/pointer pairs a block holds.
+        max: usize,
+    },
+    /// `bb_numrecs` is 0 in a node or a non-root leaf.
+    #[error("block {ptr}: no records in a non-root block or a node")]
+    Empty {
+        /// The block.
+        ptr: u64,
+    },
+    /// v5: `bb_blkno` is not the block's own address.
+    #[error("block {ptr}: bb_blkno {found}, expected {expected}")]
+    BadBlkno {
+        /// The block.
+        ptr: u64,
+        /// `bb_blkno` as found (512-byte sectors).
         found: u64,
+        /// The block's address (512-byte sectors).
         expected: u64,
     },
+    /// v5: `bb_uuid` is not the filesystem's metadata uuid.
+    #[error("block {ptr}: uuid does not match the filesystem")]
+    BadUuid {
+        /// The block.
+        ptr: u64,
+    },
+    /// v5: `bb_owner` is not the AG (short form) or the inode (long form).
+    #[error("block {ptr}: owner {found}, expected {expected}")]
+    BadOwner {
+        /// The block.
+        ptr: u64,
+        /// `bb_owner` as found.
+        found: u64,
+        /// The owner the addressing expects.
+        expected: u64,
+    },
+    /// v5: `bb_crc` does not match the block.
+    #[error("block {ptr}: bad CRC")]
+    BadCrc {
+        /// The block.
+        ptr: u64,
+    },
+    /// A sibling pointer does not name the neighbouring block of the same level.
+    #[error("block {ptr}: {which:?} sibling {found}, expected {expected}")]
+    BadSibling {
+        /// The block.
+        ptr: u64,
+        /// Which sibling pointer.
+        which: Sibling,
+        /// The pointer found.
+        found: u64,
+        /// The neighbour (the null pointer at the ends of a level).
+        expected: u64,
+    },
+    /// The tree does not exist in this filesystem version (rmapbt, refcountbt on v4).
     #[error("the tree has no magic for this filesystem version")]
     NoSuchTree,
 }
@@ -448,6 +666,7 @@ impl Default for WalkOptions {
 pub struct WalkResult {
     /// Every block entered, in depth-first (key) order.
     pub blocks: Vec<VisitedBlock>,
+    /// What was found wrong, in walk order.
     pub findings: Vec<Finding>,
     /// Number of leaf records delivered.
     pub records: u64,
@@ -481,6 +700,7 @@ pub struct RecordRef<'a, R> {
     pub ptr: u64,
     /// 1-based index in the leaf, as xfs_db numbers them.
     pub index: usize,
+    /// The decoded record.
     pub rec: &'a R,
 }
 
@@ -583,41 +803,13 @@ fn slot<'b, K: BtreeKind + ?Sized>(
     buf.get(at..at.checked_add(len)?)
 }
 
-/// Record `i` (0-based) of the leaf block `buf`, decoded by `kind`; `None` when it does not
-/// fit the block. `i` is not checked against `bb_numrecs` (xfs_repair reads a clamped count).
-pub fn rec_at<K: BtreeKind + ?Sized>(
-    kind: &K,
-    buf: &[u8],
-    has_crc: bool,
-    i: usize,
-) -> Option<K::Rec> {
-    kind.decode_rec(slot(kind, buf, has_crc, Slot::Rec, i)?)
-}
-
-/// Key `i` (0-based) of the node block `buf`.
-pub fn key_at<K: BtreeKind + ?Sized>(
-    kind: &K,
-    buf: &[u8],
-    has_crc: bool,
-    i: usize,
-) -> Option<K::Key> {
-    kind.decode_key(slot(kind, buf, has_crc, Slot::Key, i)?)
-}
-
-/// Child pointer `i` (0-based) of the node block `buf` (the whole block: the pointer array
-/// starts after as many keys as the block size allows).
-pub fn ptr_at<K: BtreeKind + ?Sized>(kind: &K, buf: &[u8], has_crc: bool, i: usize) -> Option<u64> {
-    kind.ptr_format()
-        .read_ptr(slot(kind, buf, has_crc, Slot::Ptr, i)?)
-}
-
 /// Byte offset of record `i` (0-based) in a leaf of `kind` (for writers that put a record
-/// back where [`rec_at`] reads it).
+/// back where [`BtreeKind::rec_at`] reads it).
 pub fn rec_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
     slot_offset(kind, 0, has_crc, Slot::Rec, i)
 }
 
-/// Byte offset of key `i` (0-based) in a node of `kind` (where [`key_at`] reads it).
+/// Byte offset of key `i` (0-based) in a node of `kind` (where [`BtreeKind::key_at`] reads it).
 pub fn key_offset<K: BtreeKind + ?Sized>(kind: &K, has_crc: bool, i: usize) -> Option<usize> {
     slot_offset(kind, 0, has_crc, Slot::Key, i)
 }
@@ -722,50 +914,42 @@ where
             owner_ok: v.owner_ok,
             crc: v.crc,
         };
-        if !checks.magic_ok {
-            self.find(Finding::BadMagic {
+        // What failed, in xfs_repair's order; the v5 fields only where the block has them.
+        let v5 = hdr.crc.as_ref();
+        let failed = [
+            (!checks.magic_ok).then_some(Finding::BadMagic {
                 ptr,
                 found: hdr.bb_magic,
                 expected: self.magic,
-            });
-        }
-        if !checks.level_ok {
-            self.find(Finding::BadLevel {
+            }),
+            (!checks.level_ok).then_some(Finding::BadLevel {
                 ptr,
                 found: hdr.bb_level,
                 expected: level,
-            });
-        }
-        if numrecs > max {
-            self.find(Finding::TooManyRecs {
+            }),
+            (numrecs > max).then_some(Finding::TooManyRecs {
                 ptr,
                 numrecs: hdr.bb_numrecs,
                 max,
-            });
-        } else if !checks.numrecs_ok {
-            self.find(Finding::Empty { ptr });
-        }
-        if let Some(c) = &hdr.crc {
-            if !checks.blkno_ok {
-                self.find(Finding::BadBlkno {
-                    ptr,
-                    found: c.bb_blkno,
-                    expected: daddr,
-                });
-            }
-            if !checks.uuid_ok {
-                self.find(Finding::BadUuid { ptr });
-            }
-            if !checks.owner_ok {
-                self.find(Finding::BadOwner {
-                    ptr,
-                    found: c.bb_owner,
-                    expected: self.addr.expected_owner(),
-                });
-            }
-            if checks.crc == CrcState::Bad {
-                self.find(Finding::BadCrc { ptr });
-            }
+            }),
+            (numrecs <= max && !checks.numrecs_ok).then_some(Finding::Empty { ptr }),
+            v5.filter(|_| !checks.blkno_ok).map(|c| Finding::BadBlkno {
+                ptr,
+                found: c.bb_blkno,
+                expected: daddr,
+            }),
+            v5.filter(|_| !checks.uuid_ok)
+                .map(|_| Finding::BadUuid { ptr }),
+            v5.filter(|_| !checks.owner_ok).map(|c| Finding::BadOwner {
+                ptr,
+                found: c.bb_owner,
+                expected: self.addr.expected_owner(),
+            }),
+            v5.filter(|_| checks.crc == CrcState::Bad)
+                .map(|_| Finding::BadCrc { ptr }),
+        ];
+        for f in failed.into_iter().flatten() {
+            self.find(f);
         }
         let (left, right) = (hdr.bb_leftsib, hdr.bb_rightsib);
         let visited = VisitedBlock {
@@ -786,7 +970,7 @@ where
         let count = numrecs.min(max);
         if leaf {
             for i in 0..count {
-                let Some(rec) = rec_at(self.kind, &buf, has_crc, i) else {
+                let Some(rec) = self.kind.rec_at(&buf, has_crc, i) else {
                     break;
                 };
                 self.out.records = self.out.records.saturating_add(1);
@@ -798,10 +982,10 @@ where
             }
         } else {
             let children: Vec<u64> = (0..count)
-                .map_while(|i| ptr_at(self.kind, &buf, has_crc, i))
+                .map_while(|i| self.kind.ptr_at(&buf, has_crc, i))
                 .collect();
             let keys: Vec<K::Key> = (0..children.len())
-                .map_while(|i| key_at(self.kind, &buf, has_crc, i))
+                .map_while(|i| self.kind.key_at(&buf, has_crc, i))
                 .collect();
             drop(buf);
             if let Some(blk) = self.out.blocks.last() {
@@ -860,7 +1044,12 @@ pub enum Root<'r> {
     Block(u64),
     /// A root held outside any block, as the BMBT root in an inode fork (`xfs_bmdr_block`):
     /// its level and its child pointers. The walk starts at the children, one level down.
-    InInode { level: u16, ptrs: &'r [u64] },
+    InInode {
+        /// The root's level (`bb_level` of `xfs_bmdr_block`).
+        level: u16,
+        /// Its child pointers.
+        ptrs: &'r [u64],
+    },
 }
 
 /// Walks the tree from `root`, depth first, children in pointer order (so leaf records come
@@ -1061,7 +1250,7 @@ impl RawBlock<'_> {
         if i >= usize::from(self.hdr.bb_numrecs) {
             return None;
         }
-        ptr_at(kind, &self.buf, addr.has_crc(), i)
+        kind.ptr_at(&self.buf, addr.has_crc(), i)
     }
 }
 
@@ -1133,12 +1322,10 @@ fn print_block<K: BtreeKind, A: Addressing>(
     // xfs_db stops arrays at the end of the buffer (the decoders return None past it).
     if node {
         let n = if block_is_leaf { 0 } else { numrecs };
-        let keys = (0..n).map_while(|i| key_at(kind, buf, has_crc, i));
+        let keys = (0..n).map_while(|i| kind.key_at(buf, has_crc, i));
         let keys = keys.map(|k| kind.key_fields(&k)).collect();
         print_sarray("keys", kind.key_names(), keys, out);
-        let ptrs: Vec<u64> = (0..n)
-            .map_while(|i| ptr_at(kind, buf, has_crc, i))
-            .collect();
+        let ptrs: Vec<u64> = (0..n).map_while(|i| kind.ptr_at(buf, has_crc, i)).collect();
         if ptrs.is_empty() {
             out.push_str("field ptrs not found\n");
             return;
@@ -1157,7 +1344,7 @@ fn print_block<K: BtreeKind, A: Addressing>(
         out.push('\n');
     } else {
         let n = if block_is_leaf { numrecs } else { 0 };
-        let recs = (0..n).map_while(|i| rec_at(kind, buf, has_crc, i));
+        let recs = (0..n).map_while(|i| kind.rec_at(buf, has_crc, i));
         let recs = recs.map(|r| kind.rec_fields(&r)).collect();
         print_sarray("recs", kind.rec_names(), recs, out);
     }

@@ -6,20 +6,30 @@
 use serde::Serialize;
 
 use crate::ag::{Agf, Agi};
-use crate::btree::{be_u16, be_u32, be_u64, BtreeKind, WalkOptions};
+use crate::btree::{be_u16, be_u32, be_u64, fixed_btrees, BtreeItem, BtreeKind, WalkOptions};
 use crate::fields::{Field, Null, Radix};
 use crate::sb::Geometry;
 
-pub const XFS_ABTB_MAGIC: u32 = 0x4142_5442; // ABTB
-pub const XFS_ABTB_CRC_MAGIC: u32 = 0x4142_3342; // AB3B
-pub const XFS_ABTC_MAGIC: u32 = 0x4142_5443; // ABTC
-pub const XFS_ABTC_CRC_MAGIC: u32 = 0x4142_3343; // AB3C
-pub const XFS_IBT_MAGIC: u32 = 0x4941_4254; // IABT
-pub const XFS_IBT_CRC_MAGIC: u32 = 0x4941_4233; // IAB3
-pub const XFS_FIBT_MAGIC: u32 = 0x4649_4254; // FIBT
-pub const XFS_FIBT_CRC_MAGIC: u32 = 0x4649_4233; // FIB3
-pub const XFS_RMAP_CRC_MAGIC: u32 = 0x524d_4233; // RMB3
-pub const XFS_REFC_CRC_MAGIC: u32 = 0x5233_4643; // R3FC
+/// `ABTB`: v4 bnobt block.
+pub const XFS_ABTB_MAGIC: u32 = u32::from_be_bytes(*b"ABTB");
+/// `AB3B`: v5 bnobt block.
+pub const XFS_ABTB_CRC_MAGIC: u32 = u32::from_be_bytes(*b"AB3B");
+/// `ABTC`: v4 cntbt block.
+pub const XFS_ABTC_MAGIC: u32 = u32::from_be_bytes(*b"ABTC");
+/// `AB3C`: v5 cntbt block.
+pub const XFS_ABTC_CRC_MAGIC: u32 = u32::from_be_bytes(*b"AB3C");
+/// `IABT`: v4 inobt block.
+pub const XFS_IBT_MAGIC: u32 = u32::from_be_bytes(*b"IABT");
+/// `IAB3`: v5 inobt block.
+pub const XFS_IBT_CRC_MAGIC: u32 = u32::from_be_bytes(*b"IAB3");
+/// `FIBT`: v4 finobt block.
+pub const XFS_FIBT_MAGIC: u32 = u32::from_be_bytes(*b"FIBT");
+/// `FIB3`: v5 finobt block.
+pub const XFS_FIBT_CRC_MAGIC: u32 = u32::from_be_bytes(*b"FIB3");
+/// `RMB3`: rmapbt block (v5 only).
+pub const XFS_RMAP_CRC_MAGIC: u32 = u32::from_be_bytes(*b"RMB3");
+/// `R3FC`: refcountbt block (v5 only).
+pub const XFS_REFC_CRC_MAGIC: u32 = u32::from_be_bytes(*b"R3FC");
 
 /// Inodes per inode btree record (chunk).
 pub const XFS_INODES_PER_CHUNK: u32 = 64;
@@ -45,30 +55,38 @@ fn flag(name: &'static str, set: bool) -> Field {
     Field::dec(name, u8::from(set), 1)
 }
 
+/// `startblock` and `blockcount` of an AG extent (free space and rmap records), as xfs_db
+/// prints them.
+fn extent_fields(startblock: u32, blockcount: u32) -> Vec<Field> {
+    vec![
+        agblock("startblock", startblock),
+        Field::dec("blockcount", blockcount, 32),
+    ]
+}
+
 // ---------------------------------------------------------------------------------------
 // Free space btrees.
 
 /// `xfs_alloc_rec_t` / `xfs_alloc_key_t`: a free extent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct AllocRec {
+    /// First block of the free extent (AG block number).
     pub ar_startblock: u32,
+    /// Length in blocks.
     pub ar_blockcount: u32,
 }
 
-impl AllocRec {
+impl BtreeItem for AllocRec {
+    const LEN: usize = 8;
+    const NAMES: &'static [&'static str] = &["startblock", "blockcount"];
     fn decode(b: &[u8]) -> Option<AllocRec> {
         Some(AllocRec {
             ar_startblock: be_u32(b, 0)?,
             ar_blockcount: be_u32(b, 4)?,
         })
     }
-
-    /// Record fields in xfs_db order.
-    pub fn fields(&self) -> Vec<Field> {
-        vec![
-            agblock("startblock", self.ar_startblock),
-            Field::dec("blockcount", self.ar_blockcount, 32),
-        ]
+    fn fields(&self) -> Vec<Field> {
+        extent_fields(self.ar_startblock, self.ar_blockcount)
     }
 }
 
@@ -104,10 +122,10 @@ impl BtreeKind for AllocBtree {
         })
     }
     fn rec_len(&self) -> usize {
-        8
+        AllocRec::LEN
     }
     fn key_len(&self) -> usize {
-        8
+        AllocRec::LEN
     }
     fn decode_rec(&self, b: &[u8]) -> Option<AllocRec> {
         AllocRec::decode(b)
@@ -116,11 +134,11 @@ impl BtreeKind for AllocBtree {
         AllocRec::decode(b)
     }
     fn rec_names(&self) -> &'static [&'static str] {
-        &["startblock", "blockcount"]
+        AllocRec::NAMES
     }
     fn key_names(&self) -> &'static [&'static str] {
         match self.0 {
-            AllocBy::Block => &["startblock", "blockcount"],
+            AllocBy::Block => AllocRec::NAMES,
             AllocBy::Count => &["blockcount", "startblock"],
         }
     }
@@ -143,11 +161,13 @@ impl BtreeKind for AllocBtree {
 /// free count is split into holemask, count and an 8-bit free count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct InobtRec {
+    /// First inode of the chunk (AG inode number, a multiple of 64).
     pub ir_startino: u32,
     /// Set bits are holes of 4 inodes each (sparse format; 0 otherwise).
     pub ir_holemask: u16,
     /// Inodes allocated in the chunk (sparse format; 64 otherwise).
     pub ir_count: u8,
+    /// Free inodes in the chunk (8 bits in the sparse format, 32 otherwise).
     pub ir_freecount: u32,
     /// Bit i set: inode `ir_startino + i` is free.
     pub ir_free: u64,
@@ -222,24 +242,39 @@ impl InobtRec {
 /// `xfs_inobt_key_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct InobtKey {
+    /// First inode of the subtree (AG inode number).
     pub ir_startino: u32,
+}
+
+impl BtreeItem for InobtKey {
+    const LEN: usize = 4;
+    const NAMES: &'static [&'static str] = &["startino"];
+    fn decode(b: &[u8]) -> Option<InobtKey> {
+        be_u32(b, 0).map(|ir_startino| InobtKey { ir_startino })
+    }
+    fn fields(&self) -> Vec<Field> {
+        vec![Field::nullable("startino", self.ir_startino, 32)]
+    }
 }
 
 /// The inobt (`free == false`) or the finobt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InoBtree {
+    /// The finobt (chunks with free inodes only) rather than the inobt.
     pub free: bool,
     /// The filesystem has sparse inodes (records in the sparse format).
     pub sparse: bool,
 }
 
 impl InoBtree {
+    /// The inobt of `geo`'s filesystem.
     pub fn inobt(geo: &Geometry) -> Self {
         InoBtree {
             free: false,
             sparse: geo.has_sparse_inodes,
         }
     }
+    /// The finobt of `geo`'s filesystem.
     pub fn finobt(geo: &Geometry) -> Self {
         InoBtree {
             free: true,
@@ -275,15 +310,13 @@ impl BtreeKind for InoBtree {
         16
     }
     fn key_len(&self) -> usize {
-        4
+        InobtKey::LEN
     }
     fn decode_rec(&self, b: &[u8]) -> Option<InobtRec> {
         InobtRec::decode(b, self.sparse)
     }
     fn decode_key(&self, b: &[u8]) -> Option<InobtKey> {
-        Some(InobtKey {
-            ir_startino: be_u32(b, 0)?,
-        })
+        InobtKey::decode(b)
     }
     fn rec_names(&self) -> &'static [&'static str] {
         if self.sparse {
@@ -293,13 +326,13 @@ impl BtreeKind for InoBtree {
         }
     }
     fn key_names(&self) -> &'static [&'static str] {
-        &["startino"]
+        InobtKey::NAMES
     }
     fn rec_fields(&self, rec: &InobtRec) -> Vec<Field> {
         rec.fields()
     }
     fn key_fields(&self, key: &InobtKey) -> Vec<Field> {
-        vec![Field::nullable("startino", key.ir_startino, 32)]
+        key.fields()
     }
 }
 
@@ -310,15 +343,21 @@ impl BtreeKind for InoBtree {
 pub mod rmap_owner {
     /// No owner (used in CoW).
     pub const NULL: i64 = -1;
+    /// Owner unknown.
     pub const UNKNOWN: i64 = -2;
     /// Static fs metadata (headers, log).
     pub const FS: i64 = -3;
+    /// The internal log.
     pub const LOG: i64 = -4;
     /// AG btrees (bnobt, cntbt, rmapbt, AGFL).
     pub const AG: i64 = -5;
+    /// Inode btree blocks (inobt, finobt).
     pub const INOBT: i64 = -6;
+    /// Inode chunks.
     pub const INODES: i64 = -7;
+    /// Refcount btree blocks.
     pub const REFC: i64 = -8;
+    /// CoW staging extents.
     pub const COW: i64 = -9;
 }
 
@@ -326,9 +365,13 @@ pub mod rmap_owner {
 /// the top three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RmapRec {
+    /// First block of the extent (AG block number).
     pub rm_startblock: u32,
+    /// Length in blocks.
     pub rm_blockcount: u32,
+    /// Inode number, or a special owner ([`rmap_owner`]) as a two's complement number.
     pub rm_owner: u64,
+    /// File offset (low 54 bits) and the attr fork / BMBT block / unwritten flags.
     pub rm_offset: u64,
 }
 
@@ -337,38 +380,64 @@ impl RmapRec {
     pub fn owner(&self) -> i64 {
         self.rm_owner as i64
     }
+    /// The file offset in blocks, flags masked off.
     pub fn offset(&self) -> u64 {
         self.rm_offset & XFS_RMAP_OFF_MASK
     }
+    /// `XFS_RMAP_OFF_ATTR_FORK`: the extent belongs to the attr fork.
     pub fn is_attr_fork(&self) -> bool {
         self.rm_offset & XFS_RMAP_OFF_ATTR_FORK != 0
     }
+    /// `XFS_RMAP_OFF_BMBT_BLOCK`: the block is a BMBT block of the owner.
     pub fn is_bmbt_block(&self) -> bool {
         self.rm_offset & XFS_RMAP_OFF_BMBT_BLOCK != 0
     }
+    /// `XFS_RMAP_OFF_UNWRITTEN`: the extent is unwritten.
     pub fn is_unwritten(&self) -> bool {
         self.rm_offset & XFS_RMAP_OFF_UNWRITTEN != 0
     }
+}
 
-    /// Record fields in xfs_db order.
-    pub fn fields(&self) -> Vec<Field> {
-        vec![
-            agblock("startblock", self.rm_startblock),
-            Field::dec("blockcount", self.rm_blockcount, 32),
+impl BtreeItem for RmapRec {
+    const LEN: usize = 24;
+    const NAMES: &'static [&'static str] = &[
+        "startblock",
+        "blockcount",
+        "owner",
+        "offset",
+        "extentflag",
+        "attrfork",
+        "bmbtblock",
+    ];
+    fn decode(b: &[u8]) -> Option<RmapRec> {
+        Some(RmapRec {
+            rm_startblock: be_u32(b, 0)?,
+            rm_blockcount: be_u32(b, 4)?,
+            rm_owner: be_u64(b, 8)?,
+            rm_offset: be_u64(b, 16)?,
+        })
+    }
+    fn fields(&self) -> Vec<Field> {
+        let mut f = extent_fields(self.rm_startblock, self.rm_blockcount);
+        f.extend([
             Field::num("owner", self.rm_owner, 64, Radix::Signed, Null::Plain),
             Field::dec("offset", self.offset(), 54),
             flag("extentflag", self.is_unwritten()),
             flag("attrfork", self.is_attr_fork()),
             flag("bmbtblock", self.is_bmbt_block()),
-        ]
+        ]);
+        f
     }
 }
 
 /// One half of an rmapbt node key (`struct xfs_rmap_key`, 20 packed bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RmapKeyHalf {
+    /// First block (AG block number).
     pub rm_startblock: u32,
+    /// Owner, as in [`RmapRec::rm_owner`].
     pub rm_owner: u64,
+    /// Offset and flags, as in [`RmapRec::rm_offset`].
     pub rm_offset: u64,
 }
 
@@ -381,15 +450,17 @@ impl RmapKeyHalf {
         })
     }
 
-    fn fields(&self, names: [&'static str; 5]) -> Vec<Field> {
-        let [sb, ow, of, at, bm] = names;
-        vec![
-            agblock(sb, self.rm_startblock),
-            Field::num(ow, self.rm_owner, 64, Radix::Signed, Null::Plain),
-            Field::dec(of, self.rm_offset & XFS_RMAP_OFF_MASK, 54),
-            flag(at, self.rm_offset & XFS_RMAP_OFF_ATTR_FORK != 0),
-            flag(bm, self.rm_offset & XFS_RMAP_OFF_BMBT_BLOCK != 0),
-        ]
+    /// The five fields under `names` (the low or the high half of [`RmapKey::NAMES`]).
+    fn fields(&self, names: &[&'static str]) -> Vec<Field> {
+        let values = [
+            agblock("", self.rm_startblock),
+            Field::num("", self.rm_owner, 64, Radix::Signed, Null::Plain),
+            Field::dec("", self.rm_offset & XFS_RMAP_OFF_MASK, 54),
+            flag("", self.rm_offset & XFS_RMAP_OFF_ATTR_FORK != 0),
+            flag("", self.rm_offset & XFS_RMAP_OFF_BMBT_BLOCK != 0),
+        ];
+        let named = |(&name, f): (&&'static str, Field)| Field { name, ..f };
+        names.iter().zip(values).map(named).collect()
     }
 }
 
@@ -397,90 +468,37 @@ impl RmapKeyHalf {
 /// overlapping intervals).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RmapKey {
+    /// The lowest key of the subtree.
     pub low: RmapKeyHalf,
+    /// The highest key of the subtree (the `_hi` fields).
     pub high: RmapKeyHalf,
 }
 
-impl RmapKey {
-    pub fn fields(&self) -> Vec<Field> {
-        let mut f = self
-            .low
-            .fields(["startblock", "owner", "offset", "attrfork", "bmbtblock"]);
-        f.extend(self.high.fields([
-            "startblock_hi",
-            "owner_hi",
-            "offset_hi",
-            "attrfork_hi",
-            "bmbtblock_hi",
-        ]));
-        f
-    }
-}
-
-/// The rmapbt (v5 only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RmapBtree;
-
-impl BtreeKind for RmapBtree {
-    type Rec = RmapRec;
-    type Key = RmapKey;
-
-    fn name(&self) -> &'static str {
-        "rmapbt"
-    }
-    fn magic(&self, has_crc: bool) -> Option<u32> {
-        has_crc.then_some(XFS_RMAP_CRC_MAGIC)
-    }
-    fn rec_len(&self) -> usize {
-        24
-    }
-    fn key_len(&self) -> usize {
-        40
-    }
-    fn decode_rec(&self, b: &[u8]) -> Option<RmapRec> {
-        Some(RmapRec {
-            rm_startblock: be_u32(b, 0)?,
-            rm_blockcount: be_u32(b, 4)?,
-            rm_owner: be_u64(b, 8)?,
-            rm_offset: be_u64(b, 16)?,
-        })
-    }
-    fn decode_key(&self, b: &[u8]) -> Option<RmapKey> {
+impl BtreeItem for RmapKey {
+    const LEN: usize = 40;
+    const NAMES: &'static [&'static str] = &[
+        "startblock",
+        "owner",
+        "offset",
+        "attrfork",
+        "bmbtblock",
+        "startblock_hi",
+        "owner_hi",
+        "offset_hi",
+        "attrfork_hi",
+        "bmbtblock_hi",
+    ];
+    fn decode(b: &[u8]) -> Option<RmapKey> {
         Some(RmapKey {
             low: RmapKeyHalf::decode(b)?,
             high: RmapKeyHalf::decode(b.get(20..)?)?,
         })
     }
-    fn rec_names(&self) -> &'static [&'static str] {
-        &[
-            "startblock",
-            "blockcount",
-            "owner",
-            "offset",
-            "extentflag",
-            "attrfork",
-            "bmbtblock",
-        ]
-    }
-    fn key_names(&self) -> &'static [&'static str] {
-        &[
-            "startblock",
-            "owner",
-            "offset",
-            "attrfork",
-            "bmbtblock",
-            "startblock_hi",
-            "owner_hi",
-            "offset_hi",
-            "attrfork_hi",
-            "bmbtblock_hi",
-        ]
-    }
-    fn rec_fields(&self, rec: &RmapRec) -> Vec<Field> {
-        rec.fields()
-    }
-    fn key_fields(&self, key: &RmapKey) -> Vec<Field> {
-        key.fields()
+    fn fields(&self) -> Vec<Field> {
+        let (low, high) = Self::NAMES.split_at(5);
+        let mut f = self.low.fields(low);
+        f.extend(self.high.fields(high));
+        f
     }
 }
 
@@ -490,20 +508,36 @@ impl BtreeKind for RmapBtree {
 /// `struct xfs_refcount_rec`. `rc_startblock` is raw: the top bit marks CoW staging extents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RefcountRec {
+    /// First block (AG block number), with [`XFS_REFC_COW_START`] for CoW staging extents.
     pub rc_startblock: u32,
+    /// Length in blocks.
     pub rc_blockcount: u32,
+    /// How many owners share the extent (1 for CoW staging extents).
     pub rc_refcount: u32,
 }
 
 impl RefcountRec {
+    /// The first block, the CoW flag masked off.
     pub fn startblock(&self) -> u32 {
         self.rc_startblock & !XFS_REFC_COW_START
     }
+    /// A CoW staging extent.
     pub fn is_cow(&self) -> bool {
         self.rc_startblock & XFS_REFC_COW_START != 0
     }
+}
 
-    pub fn fields(&self) -> Vec<Field> {
+impl BtreeItem for RefcountRec {
+    const LEN: usize = 12;
+    const NAMES: &'static [&'static str] = &["startblock", "blockcount", "refcount", "cowflag"];
+    fn decode(b: &[u8]) -> Option<RefcountRec> {
+        Some(RefcountRec {
+            rc_startblock: be_u32(b, 0)?,
+            rc_blockcount: be_u32(b, 4)?,
+            rc_refcount: be_u32(b, 8)?,
+        })
+    }
+    fn fields(&self) -> Vec<Field> {
         vec![
             Field::nullable("startblock", self.startblock(), 31),
             Field::dec("blockcount", self.rc_blockcount, 32),
@@ -516,11 +550,17 @@ impl RefcountRec {
 /// `struct xfs_refcount_key` (raw startblock with the CoW bit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RefcountKey {
+    /// First block of the subtree, CoW flag included.
     pub rc_startblock: u32,
 }
 
-impl RefcountKey {
-    pub fn fields(&self) -> Vec<Field> {
+impl BtreeItem for RefcountKey {
+    const LEN: usize = 4;
+    const NAMES: &'static [&'static str] = &["startblock", "cowflag"];
+    fn decode(b: &[u8]) -> Option<RefcountKey> {
+        be_u32(b, 0).map(|rc_startblock| RefcountKey { rc_startblock })
+    }
+    fn fields(&self) -> Vec<Field> {
         vec![
             Field::nullable("startblock", self.rc_startblock & !XFS_REFC_COW_START, 31),
             flag("cowflag", self.rc_startblock & XFS_REFC_COW_START != 0),
@@ -528,50 +568,11 @@ impl RefcountKey {
     }
 }
 
-/// The refcountbt (v5 with reflink only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RefcountBtree;
-
-impl BtreeKind for RefcountBtree {
-    type Rec = RefcountRec;
-    type Key = RefcountKey;
-
-    fn name(&self) -> &'static str {
-        "refcntbt"
-    }
-    fn magic(&self, has_crc: bool) -> Option<u32> {
-        has_crc.then_some(XFS_REFC_CRC_MAGIC)
-    }
-    fn rec_len(&self) -> usize {
-        12
-    }
-    fn key_len(&self) -> usize {
-        4
-    }
-    fn decode_rec(&self, b: &[u8]) -> Option<RefcountRec> {
-        Some(RefcountRec {
-            rc_startblock: be_u32(b, 0)?,
-            rc_blockcount: be_u32(b, 4)?,
-            rc_refcount: be_u32(b, 8)?,
-        })
-    }
-    fn decode_key(&self, b: &[u8]) -> Option<RefcountKey> {
-        Some(RefcountKey {
-            rc_startblock: be_u32(b, 0)?,
-        })
-    }
-    fn rec_names(&self) -> &'static [&'static str] {
-        &["startblock", "blockcount", "refcount", "cowflag"]
-    }
-    fn key_names(&self) -> &'static [&'static str] {
-        &["startblock", "cowflag"]
-    }
-    fn rec_fields(&self, rec: &RefcountRec) -> Vec<Field> {
-        rec.fields()
-    }
-    fn key_fields(&self, key: &RefcountKey) -> Vec<Field> {
-        key.fields()
-    }
+fixed_btrees! {
+    /// The rmapbt (v5 only).
+    RmapBtree: "rmapbt", RmapRec, RmapKey, [None, Some(XFS_RMAP_CRC_MAGIC)];
+    /// The refcountbt (v5 with reflink only).
+    RefcountBtree: "refcntbt", RefcountRec, RefcountKey, [None, Some(XFS_REFC_CRC_MAGIC)];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -580,15 +581,22 @@ impl BtreeKind for RefcountBtree {
 /// The per-AG trees, for finding their roots in the AG headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AgTree {
+    /// The bnobt (`agf_bno_root`).
     Bno,
+    /// The cntbt (`agf_cnt_root`).
     Cnt,
+    /// The inobt (`agi_root`).
     Ino,
+    /// The finobt (`agi_free_root`).
     Fino,
+    /// The rmapbt (`agf_rmap_root`).
     Rmap,
+    /// The refcountbt (`agf_refcount_root`).
     Refcount,
 }
 
 impl AgTree {
+    /// Every per-AG tree.
     pub const ALL: [AgTree; 6] = [
         AgTree::Bno,
         AgTree::Cnt,

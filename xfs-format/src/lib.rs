@@ -42,6 +42,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 // Unit tests may use plain arithmetic (clippy.toml already lets them unwrap, index and
 // panic); the library code itself stays linted in the non-test build.
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects))]

@@ -115,15 +115,23 @@ fn compare_with_xfs_db(img: &Path) -> usize {
     blocks
 }
 
+/// Walks `tree` of AG `agno` as `kind` from the root and with the options its AG header gives.
 fn walk_tree<S: ByteSource, K: BtreeKind>(
     fs: &Filesystem<S>,
     agno: u32,
     kind: &K,
-    root: u32,
-    opts: WalkOptions,
+    tree: AgTree,
 ) -> (WalkResult, Vec<K::Rec>) {
+    let (agf, agi) = (fs.read_agf(agno).unwrap(), fs.read_agi(agno).unwrap());
     let a = AgAddressing::new(&fs.geo, agno).unwrap();
-    walk(fs.source(), &a, kind, root.into(), opts)
+    let (root, _) = tree.root(&agf, &agi);
+    walk(
+        fs.source(),
+        &a,
+        kind,
+        root.into(),
+        tree.walk_options(&agf, &agi),
+    )
 }
 
 /// On a pristine filesystem every tree walks clean and agrees with the AG header counters.
@@ -135,27 +143,13 @@ fn check_walks(img: &Path) -> (usize, u16) {
     for agno in 0..geo.ag_count {
         let agf = fs.read_agf(agno).unwrap();
         let agi = fs.read_agi(agno).unwrap();
-        let opts = |t: AgTree| t.walk_options(&agf, &agi);
-        let root = |t: AgTree| t.root(&agf, &agi).0;
         let clean = |r: &WalkResult, what: &str| {
             assert!(r.findings.is_empty(), "AG {agno} {what}: {:?}", r.findings);
         };
 
-        let (bno, bno_recs) = walk_tree(
-            &fs,
-            agno,
-            &AllocBtree(AllocBy::Block),
-            root(AgTree::Bno),
-            opts(AgTree::Bno),
-        );
+        let (bno, bno_recs) = walk_tree(&fs, agno, &AllocBtree(AllocBy::Block), AgTree::Bno);
         clean(&bno, "bnobt");
-        let (cnt, cnt_recs) = walk_tree(
-            &fs,
-            agno,
-            &AllocBtree(AllocBy::Count),
-            root(AgTree::Cnt),
-            opts(AgTree::Cnt),
-        );
+        let (cnt, cnt_recs) = walk_tree(&fs, agno, &AllocBtree(AllocBy::Count), AgTree::Cnt);
         clean(&cnt, "cntbt");
         let free: u64 = bno_recs.iter().map(|r| u64::from(r.ar_blockcount)).sum();
         assert_eq!(free, u64::from(agf.raw.agf_freeblks), "AG {agno} freeblks");
@@ -178,13 +172,7 @@ fn check_walks(img: &Path) -> (usize, u16) {
             "AG {agno}: bnobt and cntbt index the same extents"
         );
 
-        let (ino, ino_recs) = walk_tree(
-            &fs,
-            agno,
-            &InoBtree::inobt(&geo),
-            root(AgTree::Ino),
-            opts(AgTree::Ino),
-        );
+        let (ino, ino_recs) = walk_tree(&fs, agno, &InoBtree::inobt(&geo), AgTree::Ino);
         clean(&ino, "inobt");
         let count: u64 = ino_recs.iter().map(|r| u64::from(r.ir_count)).sum();
         assert_eq!(count, u64::from(agi.raw.agi_count), "AG {agno} agi_count");
@@ -204,13 +192,7 @@ fn check_walks(img: &Path) -> (usize, u16) {
             .max(ino.height());
         trees += 3;
         if geo.has_finobt {
-            let (fino, fino_recs) = walk_tree(
-                &fs,
-                agno,
-                &InoBtree::finobt(&geo),
-                root(AgTree::Fino),
-                opts(AgTree::Fino),
-            );
+            let (fino, fino_recs) = walk_tree(&fs, agno, &InoBtree::finobt(&geo), AgTree::Fino);
             clean(&fino, "finobt");
             let with_free: Vec<_> = ino_recs
                 .iter()
@@ -227,13 +209,7 @@ fn check_walks(img: &Path) -> (usize, u16) {
             trees += 1;
         }
         if geo.has_rmapbt {
-            let (rmap, rmap_recs) = walk_tree(
-                &fs,
-                agno,
-                &RmapBtree,
-                root(AgTree::Rmap),
-                opts(AgTree::Rmap),
-            );
+            let (rmap, rmap_recs) = walk_tree(&fs, agno, &RmapBtree, AgTree::Rmap);
             clean(&rmap, "rmapbt");
             assert_eq!(
                 rmap.block_count() as u32,
@@ -248,13 +224,7 @@ fn check_walks(img: &Path) -> (usize, u16) {
             trees += 1;
         }
         if geo.has_reflink {
-            let (refc, _) = walk_tree(
-                &fs,
-                agno,
-                &RefcountBtree,
-                root(AgTree::Refcount),
-                opts(AgTree::Refcount),
-            );
+            let (refc, _) = walk_tree(&fs, agno, &RefcountBtree, AgTree::Refcount);
             clean(&refc, "refcountbt");
             assert_eq!(refc.block_count() as u32, agf.raw.agf_refcount_blocks);
             trees += 1;
@@ -270,73 +240,49 @@ fn check_walks(img: &Path) -> (usize, u16) {
     (trees, max_height)
 }
 
+/// A `size`-byte image of 1 KiB blocks in 2 AGs, formatted with `opts` over the protofile
+/// of 400 big and 5000 small files (in a scratch directory named `name`).
+fn fragmented_image(name: &str, size: u64, opts: &[&str]) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(name);
+    let proto = protofile(&dir.0, 400, 5000);
+    let mut args = opts.to_vec();
+    args.extend(["-b", "size=1024", "-d", "agcount=2,su=8k,sw=1"]);
+    let img = mkfs(&dir.0, &format!("{name}.img"), size, &args, &proto);
+    (dir, img)
+}
+
+/// [`check_walks`] and [`compare_with_xfs_db`] on a pristine image: `trees` trees walked,
+/// at least `height` levels in the tallest, more than `blocks` blocks compared.
+fn walks_and_dumps(img: &Path, trees: usize, height: u16, blocks: usize) {
+    let (walked, tallest) = check_walks(img);
+    assert_eq!(walked, trees);
+    assert!(tallest >= height, "want {height} levels, got {tallest}");
+    let compared = compare_with_xfs_db(img);
+    assert!(compared > blocks, "only {compared} blocks compared");
+}
+
 #[test]
 fn v4_1k_blocks_multi_level_free_space_and_inode_trees() {
-    let dir = TempDir::new("v4");
-    let proto = protofile(&dir.0, 400, 5000);
-    let img = mkfs(
-        &dir.0,
-        "v4.img",
-        64 << 20,
-        &[
-            "-m",
-            "crc=0",
-            "-b",
-            "size=1024",
-            "-d",
-            "agcount=2,su=8k,sw=1",
-        ],
-        &proto,
-    );
-    let (trees, height) = check_walks(&img);
-    assert_eq!(trees, 6);
-    assert!(height >= 2, "want multi-level trees, got height {height}");
-    let blocks = compare_with_xfs_db(&img);
-    assert!(blocks > 20, "only {blocks} blocks compared");
+    let (_dir, img) = fragmented_image("v4", 64 << 20, &["-m", "crc=0"]);
+    walks_and_dumps(&img, 6, 2, 20);
 
     // An empty inobt root node: xfs_db prints "field ... not found" and stops there.
     let cmds = ["agi 0", "addr root", "write numrecs 0"].map(String::from);
     let _ = xfs_db(&img, true, &cmds);
     compare_with_xfs_db(&img);
     let fs = Filesystem::open(FileSource::open(&img).unwrap()).unwrap();
-    let (agf, agi) = (fs.read_agf(0).unwrap(), fs.read_agi(0).unwrap());
-    let root = agi.raw.agi_root;
-    let (res, recs) = walk_tree(
-        &fs,
-        0,
-        &InoBtree::inobt(&fs.geo),
-        root,
-        AgTree::Ino.walk_options(&agf, &agi),
-    );
+    let root = fs.read_agi(0).unwrap().raw.agi_root;
+    let (res, recs) = walk_tree(&fs, 0, &InoBtree::inobt(&fs.geo), AgTree::Ino);
     assert_eq!(res.findings, vec![Finding::Empty { ptr: root.into() }]);
     assert!(recs.is_empty() && res.block_count() == 1);
 }
 
 #[test]
 fn v5_finobt_sparse_rmapbt_reflink() {
-    let dir = TempDir::new("v5");
-    let proto = protofile(&dir.0, 400, 5000);
-    let img = mkfs(
-        &dir.0,
-        "v5.img",
-        128 << 20,
-        &[
-            "-m",
-            "crc=1,finobt=1,rmapbt=1,reflink=1",
-            "-i",
-            "sparse=1",
-            "-b",
-            "size=1024",
-            "-d",
-            "agcount=2,su=8k,sw=1",
-        ],
-        &proto,
-    );
-    let (trees, height) = check_walks(&img);
-    assert_eq!(trees, 12);
-    assert!(height >= 3, "want a 3-level rmapbt, got height {height}");
-    let blocks = compare_with_xfs_db(&img);
-    assert!(blocks > 100, "only {blocks} blocks compared");
+    let features = ["-m", "crc=1,finobt=1,rmapbt=1,reflink=1", "-i", "sparse=1"];
+    let (_dir, img) = fragmented_image("v5", 128 << 20, &features);
+    // A 3-level rmapbt.
+    walks_and_dumps(&img, 12, 3, 100);
 
     // Records no fresh mkfs writes (refcount records with the CoW flag and a null start,
     // sparse holemasks, rmap flags), written with xfs_db itself; and a finobt root pointing
@@ -388,27 +334,13 @@ fn v5_finobt_sparse_rmapbt_reflink() {
 
     // The walker reports the finobt-into-inobt redirection as bad magic, as data.
     let fs = Filesystem::open(FileSource::open(&img).unwrap()).unwrap();
-    let agf = fs.read_agf(0).unwrap();
-    let agi = fs.read_agi(0).unwrap();
-    let (res, _) = walk_tree(
-        &fs,
-        0,
-        &InoBtree::finobt(&fs.geo),
-        agi.raw.agi_free_root,
-        AgTree::Fino.walk_options(&agf, &agi),
-    );
+    let (res, _) = walk_tree(&fs, 0, &InoBtree::finobt(&fs.geo), AgTree::Fino);
     assert!(
         matches!(res.findings.first(), Some(Finding::BadMagic { .. })),
         "{:?}",
         res.findings
     );
-    let (res, recs) = walk_tree(
-        &fs,
-        0,
-        &RefcountBtree,
-        agf.raw.agf_refcount_root,
-        AgTree::Refcount.walk_options(&agf, &agi),
-    );
+    let (res, recs) = walk_tree(&fs, 0, &RefcountBtree, AgTree::Refcount);
     assert!(res.findings.is_empty(), "{:?}", res.findings);
     assert_eq!(recs.len(), 3);
     assert!(recs[1].is_cow() && recs[1].startblock() == 200);

@@ -176,6 +176,21 @@ pub fn mask_repair_line(line: &str) -> String {
     s
 }
 
+/// `xfs_repair -n IMAGE`: its exit code and output (stdout, then stderr).
+pub fn repair_n(img: &Path) -> (Option<i32>, String) {
+    let out = Command::new(tool("xfs_repair"))
+        .arg("-n")
+        .arg(img)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
 /// Runs `xfs-inspect check IMAGE --format repair` with `extra` arguments.
 pub fn check_repair(img: &Path, extra: &[&str]) -> Output {
     let mut args: Vec<&std::ffi::OsStr> = vec![

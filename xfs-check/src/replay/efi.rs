@@ -211,7 +211,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
             // The last key at or below `key` (the first child when there is none).
             let mut idx = 0usize;
             for i in 0..n {
-                let k = btree::key_at(&tree.kind(), &b, self.crc(), i)?;
+                let k = tree.kind().key_at(&b, self.crc(), i)?;
                 if order(tree, (k.ar_startblock, k.ar_blockcount)) <= order(tree, key) {
                     idx = i;
                 } else {
@@ -219,7 +219,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
                 }
             }
             path.push((agbno, idx));
-            agbno = u32::try_from(btree::ptr_at(&tree.kind(), &b, self.crc(), idx)?).ok()?;
+            agbno = u32::try_from(tree.kind().ptr_at(&b, self.crc(), idx)?).ok()?;
             level = level.checked_sub(1)?;
         }
     }
@@ -228,7 +228,7 @@ impl<'a, R: BlockReader> Staged<'a, R> {
         let kind = Tree::Bno.kind();
         (0..self.numrecs(b))
             .map(|i| {
-                let r = btree::rec_at(&kind, b, self.crc(), i)?;
+                let r = kind.rec_at(b, self.crc(), i)?;
                 Some((r.ar_startblock, r.ar_blockcount))
             })
             .collect()
@@ -562,7 +562,7 @@ fn max_key(keys: impl Iterator<Item = RmapKey>) -> Option<RmapKey> {
 
 /// The low and high keys `i` of an rmapbt node.
 fn rkeys_at(b: &[u8], has_crc: bool, i: usize) -> Option<(RmapKey, RmapKey)> {
-    let k = btree::key_at(&RmapBtree, b, has_crc, i)?;
+    let k = RmapBtree.key_at(b, has_crc, i)?;
     let half = |h: xfs_format::btrees::RmapKeyHalf| (h.rm_startblock, h.rm_owner, h.rm_offset);
     Some((half(k.low), half(k.high)))
 }
@@ -602,7 +602,7 @@ impl<R: BlockReader> Staged<'_, R> {
         }
         (0..n)
             .map(|i| {
-                let r = btree::rec_at(&RmapBtree, b, self.crc(), i)?;
+                let r = RmapBtree.rec_at(b, self.crc(), i)?;
                 Some((r.rm_startblock, r.rm_blockcount, r.rm_owner, r.rm_offset))
             })
             .collect()
@@ -638,7 +638,7 @@ impl<R: BlockReader> Staged<'_, R> {
                 }
             }
             path.push((agbno, idx));
-            agbno = u32::try_from(btree::ptr_at(&RmapBtree, &b, self.crc(), idx)?).ok()?;
+            agbno = u32::try_from(RmapBtree.ptr_at(&b, self.crc(), idx)?).ok()?;
             level = level.checked_sub(1)?;
         }
     }
