@@ -43,7 +43,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use xfs_format::addr::NULLAGINO;
-use xfs_format::bytes::{be32, be64, le16, le32, le64};
+use xfs_format::attr::XFS_ATTR3_RMT_MAGIC;
+use xfs_format::bytes::{be32, be64, le16, le32, le64, put_le32};
 use xfs_format::crc::xfs_cksum;
 use xfs_format::error::{Error, Result};
 use xfs_format::fs::Filesystem;
@@ -56,6 +57,7 @@ use xfs_format::log::items::{
 use xfs_format::log::{read_fs_log, LogReport, LogState};
 use xfs_format::sb::Geometry;
 use xfs_format::source::{ByteSource, MAX_READ};
+use xfs_format::verify::Layout;
 
 mod efi;
 
@@ -535,30 +537,14 @@ fn be16(b: &[u8], off: usize) -> u16 {
 /// Stores the XFS checksum of `buf` (field at `off`).
 fn set_crc(buf: &mut [u8], off: usize) {
     if let Some(c) = xfs_cksum(buf, off) {
-        if let Some(d) = buf.get_mut(off..off.saturating_add(4)) {
-            d.copy_from_slice(&c.to_le_bytes());
-        }
+        put_le32(buf, off, c);
     }
 }
 
-/// Where a v5 metadata block keeps its LSN, UUID and CRC, by magic: (lsn, uuid, crc).
-fn v5_layout(buf: &[u8], has_meta_uuid: bool) -> Option<(Option<usize>, usize, usize)> {
-    let m = be32(buf, 0).to_be_bytes();
-    Some(match &m {
-        b"XFSB" => (Some(240), if has_meta_uuid { 248 } else { 32 }, 224),
-        b"XAGF" => (Some(208), 64, 216),
-        b"XAGI" => (Some(320), 296, 312),
-        b"XAFL" => (Some(24), 8, 32),
-        b"AB3B" | b"AB3C" | b"IAB3" | b"FIB3" | b"RMB3" | b"R3FC" => (Some(24), 32, 52),
-        b"BMA3" => (Some(32), 40, 64),
-        b"XDB3" | b"XDD3" | b"XDF3" => (Some(16), 24, 4),
-        b"XSLM" => (Some(48), 16, 12),
-        b"XARM" => (None, 16, 12),
-        _ => match be16(buf, 8) {
-            0x3df1 | 0x3dff | 0x3ebe | 0x3bee => (Some(24), 32, 12),
-            _ => return None,
-        },
-    })
+/// Remote attribute value blocks (`XARM`) carry a header and a CRC per filesystem block
+/// and are not LSN-stamped by recovery.
+fn is_attr_rmt(buf: &[u8], layout: &Layout) -> bool {
+    layout.read_magic(buf) == Some(u64::from(XFS_ATTR3_RMT_MAGIC))
 }
 
 impl<S: ByteSource> efi::BlockReader for Replayer<'_, S> {
@@ -603,33 +589,33 @@ impl<S: ByteSource> Replayer<'_, S> {
 
     /// The metadata LSN a v5 block carries, if it is of a known type and of this filesystem.
     fn block_lsn(&self, buf: &[u8]) -> Option<u64> {
-        let (lsn_off, uuid_off, _) = v5_layout(buf, self.geo.has_meta_uuid)?;
-        let lsn = be64(buf, lsn_off?);
-        let uuid = buf.get(uuid_off..uuid_off.saturating_add(16))?;
-        (uuid == self.meta_uuid).then_some(lsn)
+        let layout = Layout::of_block_in(buf, self.geo.has_meta_uuid)?;
+        if is_attr_rmt(buf, &layout) {
+            return None;
+        }
+        let lsn = layout.read_lsn(buf)?;
+        (layout.read_uuid(buf)? == self.meta_uuid).then_some(lsn)
     }
 
     /// What the write verifiers do to a replayed v5 block: stamp the LSN, recompute the CRC.
     fn finish_v5_block(&self, buf: &mut [u8], lsn: u64) {
-        let Some((lsn_off, _, crc_off)) = v5_layout(buf, self.geo.has_meta_uuid) else {
+        let Some(layout) = Layout::of_block_in(buf, self.geo.has_meta_uuid) else {
             return;
         };
-        if &be32(buf, 0).to_be_bytes() == b"XARM" {
+        if is_attr_rmt(buf, &layout) {
             // Remote attribute blocks: a header and a CRC per filesystem block, no LSN.
             let bs = usize::try_from(self.geo.block_size)
                 .unwrap_or(4096)
                 .max(512);
             for blk in buf.chunks_mut(bs) {
-                if &be32(blk, 0).to_be_bytes() == b"XARM" {
-                    set_crc(blk, crc_off);
+                if is_attr_rmt(blk, &layout) {
+                    layout.write_crc(blk);
                 }
             }
             return;
         }
-        if let Some(o) = lsn_off {
-            put_be64(buf, o, lsn);
-        }
-        set_crc(buf, crc_off);
+        layout.write_lsn(buf, lsn);
+        layout.write_crc(buf);
     }
 
     fn buffer(&mut self, it: &Item, lsn: u64, ctx: Ctx) -> Result<()> {
@@ -1091,7 +1077,7 @@ impl<S: ByteSource> Replayer<'_, S> {
         put_be64(&mut sb, 136, ifree);
         put_be64(&mut sb, 144, fdblocks);
         if self.geo.has_crc {
-            set_crc(&mut sb, 224);
+            Layout::superblock(self.geo.has_meta_uuid).write_crc(&mut sb);
         }
         self.stats.sb_counters_recomputed = true;
         self.src.put_sectors(0, &sb)
