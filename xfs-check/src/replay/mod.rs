@@ -44,13 +44,15 @@ use serde::Serialize;
 
 use xfs_format::addr::NULLAGINO;
 use xfs_format::attr::XFS_ATTR3_RMT_MAGIC;
-use xfs_format::bytes::{be32, be64, le16, le32, le64, put_le32};
+use xfs_format::bytes::{be32, be64, le16, put_le32};
 use xfs_format::crc::xfs_cksum;
 use xfs_format::error::{Error, Result};
 use xfs_format::fs::Filesystem;
 use xfs_format::inode::{RawDinode, XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC};
 use xfs_format::log::items::{
-    Extent, Item, ItemBody, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
+    BufLogFormat, Extent, InodeLogFormat, Item, ItemBody, XFS_BLF_CANCEL, XFS_BLF_CHUNK,
+    XFS_BLF_DQUOT_BUFS, XFS_BLF_INODE_BUF, XFS_ILOG_ABROOT, XFS_ILOG_AFORK, XFS_ILOG_DBROOT,
+    XFS_ILOG_DEV, XFS_ILOG_DFORK, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
     XFS_LI_CUD, XFS_LI_CUI, XFS_LI_DQUOT, XFS_LI_EFD, XFS_LI_EFI, XFS_LI_ICREATE, XFS_LI_INODE,
     XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI,
 };
@@ -65,10 +67,6 @@ mod efi;
 pub const DEFAULT_OVERLAY_CAP: u64 = 1 << 30;
 
 const SECTOR: u64 = 512;
-const XFS_BLF_INODE_BUF: u16 = 1;
-const XFS_BLF_CANCEL: u16 = 2;
-const XFS_BLF_DQUOT_BUFS: u16 = 0x1c;
-const XFS_BLF_CHUNK: usize = 128;
 const NEXT_UNLINKED_OFF: usize = 96;
 const DI_LSN_OFF: usize = 112;
 
@@ -234,9 +232,9 @@ impl<S: ByteSource> ReplayedSource<S> {
         }
         // Pass 1: cancelled buffers.
         for it in rep.transactions.iter().flat_map(|t| t.items.iter()) {
-            if let Some(b) = BufFmt::of(it) {
-                if b.flags & XFS_BLF_CANCEL != 0 {
-                    let c = r.cancels.entry((b.blkno, b.len)).or_insert(0u32);
+            if let Some(b) = buf_format(it) {
+                if b.blf_flags & XFS_BLF_CANCEL != 0 {
+                    let c = r.cancels.entry((b.blf_blkno, b.blf_len)).or_insert(0u32);
                     *c = c.saturating_add(1);
                 }
             }
@@ -252,9 +250,9 @@ impl<S: ByteSource> ReplayedSource<S> {
             let lsn = (u64::from(t.lsn.0) << 32) | u64::from(t.lsn.1);
             last_lsn = last_lsn.max(lsn);
             let rank = |it: &Item| -> u8 {
-                match (it.item_type, BufFmt::of(it)) {
-                    (XFS_LI_BUF, Some(b)) if b.flags & XFS_BLF_CANCEL != 0 => 3,
-                    (XFS_LI_BUF, Some(b)) if b.flags & XFS_BLF_INODE_BUF != 0 => 2,
+                match (it.item_type, buf_format(it)) {
+                    (XFS_LI_BUF, Some(b)) if b.blf_flags & XFS_BLF_CANCEL != 0 => 3,
+                    (XFS_LI_BUF, Some(b)) if b.blf_flags & XFS_BLF_INODE_BUF != 0 => 2,
                     (XFS_LI_BUF | XFS_LI_ICREATE, _) => 0,
                     _ => 1,
                 }
@@ -447,56 +445,11 @@ fn intent_id(b: &ItemBody) -> Option<u64> {
 }
 
 /// The format structure of a buffer item (`xfs_buf_log_format`).
-#[derive(Debug, Clone, Copy)]
-struct BufFmt<'a> {
-    flags: u16,
-    len: u16,
-    blkno: i64,
-    map: &'a [u8],
-}
-
-impl<'a> BufFmt<'a> {
-    fn of(it: &'a Item) -> Option<BufFmt<'a>> {
-        if it.item_type != XFS_LI_BUF {
-            return None;
-        }
-        let r = it.data.first()?;
-        if r.len() < 20 {
-            return None;
-        }
-        let words = usize::try_from(le32(r, 16)).unwrap_or(usize::MAX);
-        let map_end = words.saturating_mul(4).saturating_add(20).min(r.len());
-        Some(BufFmt {
-            flags: le16(r, 4),
-            len: le16(r, 6),
-            blkno: le64(r, 8) as i64,
-            map: r.get(20..map_end).unwrap_or(&[]),
-        })
+fn buf_format(it: &Item) -> Option<BufLogFormat<'_>> {
+    if it.item_type != XFS_LI_BUF {
+        return None;
     }
-
-    fn bit(&self, n: usize) -> bool {
-        let w = le32(self.map, (n / 32).saturating_mul(4));
-        (w >> (n % 32)) & 1 != 0
-    }
-
-    /// Runs of dirty chunks: (first chunk, number of chunks), in bitmap order.
-    fn runs(&self) -> Vec<(usize, usize)> {
-        let bits = self.map.len().saturating_mul(8);
-        let mut out = Vec::new();
-        let mut i = 0usize;
-        while i < bits {
-            if self.bit(i) {
-                let start = i;
-                while i < bits && self.bit(i) {
-                    i = i.saturating_add(1);
-                }
-                out.push((start, i.saturating_sub(start)));
-            } else {
-                i = i.saturating_add(1);
-            }
-        }
-        out
-    }
+    BufLogFormat::parse(it.data.first()?)
 }
 
 struct Replayer<'a, S> {
@@ -619,30 +572,30 @@ impl<S: ByteSource> Replayer<'_, S> {
     }
 
     fn buffer(&mut self, it: &Item, lsn: u64, ctx: Ctx) -> Result<()> {
-        let Some(b) = BufFmt::of(it) else {
+        let Some(b) = buf_format(it) else {
             self.note(ctx, "BUF", "damaged buffer item: not replayed".into());
             return Ok(());
         };
-        if b.flags & XFS_BLF_CANCEL != 0 {
-            if let Some(c) = self.cancels.get_mut(&(b.blkno, b.len)) {
+        if b.blf_flags & XFS_BLF_CANCEL != 0 {
+            if let Some(c) = self.cancels.get_mut(&(b.blf_blkno, b.blf_len)) {
                 *c = c.saturating_sub(1);
                 if *c == 0 {
-                    self.cancels.remove(&(b.blkno, b.len));
+                    self.cancels.remove(&(b.blf_blkno, b.blf_len));
                 }
             }
             return Ok(());
         }
-        if self.cancelled(b.blkno, b.len) {
+        if self.cancelled(b.blf_blkno, b.blf_len) {
             self.stats.buffers_cancelled = self.stats.buffers_cancelled.saturating_add(1);
             return Ok(());
         }
-        let Some((off, len)) = self.byte_range(b.blkno, u64::from(b.len)) else {
+        let Some((off, len)) = self.byte_range(b.blf_blkno, u64::from(b.blf_len)) else {
             self.note(
                 ctx,
                 "BUF",
                 format!(
                     "buffer at daddr {:#x} ({} basic blocks) is outside the filesystem: not replayed",
-                    b.blkno, b.len
+                    b.blf_blkno, b.blf_len
                 ),
             );
             return Ok(());
@@ -651,12 +604,12 @@ impl<S: ByteSource> Replayer<'_, S> {
             self.note(
                 ctx,
                 "BUF",
-                format!("cannot read buffer at daddr {:#x}", b.blkno),
+                format!("cannot read buffer at daddr {:#x}", b.blf_blkno),
             );
             return Ok(());
         };
-        let runs = b.runs();
-        if b.flags & XFS_BLF_INODE_BUF != 0 {
+        let runs = b.dirty_runs();
+        if b.blf_flags & XFS_BLF_INODE_BUF != 0 {
             self.inode_buffer(&b, it, &runs, &mut buf);
             self.stats.inode_buffers_replayed = self.stats.inode_buffers_replayed.saturating_add(1);
             return self.src.put_sectors(off, &buf);
@@ -669,11 +622,11 @@ impl<S: ByteSource> Replayer<'_, S> {
                 }
             }
         }
-        if b.flags & XFS_BLF_DQUOT_BUFS != 0 {
+        if b.blf_flags & XFS_BLF_DQUOT_BUFS != 0 {
             self.note(
                 ctx,
                 "BUF",
-                format!("dquot buffer at daddr {:#x}: not replayed", b.blkno),
+                format!("dquot buffer at daddr {:#x}: not replayed", b.blf_blkno),
             );
             return Ok(());
         }
@@ -684,7 +637,7 @@ impl<S: ByteSource> Replayer<'_, S> {
                     "BUF",
                     format!(
                         "buffer at daddr {:#x}: fewer data regions than dirty ranges",
-                        b.blkno
+                        b.blf_blkno
                     ),
                 );
                 break;
@@ -705,7 +658,13 @@ impl<S: ByteSource> Replayer<'_, S> {
     }
 
     /// `XFS_BLF_INODE_BUF`: only the logged unlinked pointers are copied.
-    fn inode_buffer(&self, b: &BufFmt<'_>, it: &Item, runs: &[(usize, usize)], buf: &mut [u8]) {
+    fn inode_buffer(
+        &self,
+        b: &BufLogFormat<'_>,
+        it: &Item,
+        runs: &[(usize, usize)],
+        buf: &mut [u8],
+    ) {
         let isize = usize::try_from(self.geo.inode_size).unwrap_or(512).max(256);
         let count = buf.len().checked_div(isize).unwrap_or(0);
         for i in 0..count {
@@ -741,21 +700,16 @@ impl<S: ByteSource> Replayer<'_, S> {
             self.note(ctx, "INO", "inode item without core: not replayed".into());
             return Ok(());
         };
-        // Native (56-byte) or packed 32-bit (52-byte) inode log format.
-        let (ino_off, u_off, blk_off) = match f.len() {
-            52 => (12usize, 20usize, 36usize),
-            n if n >= 56 => (16, 24, 40),
-            _ => {
-                self.note(ctx, "INO", "short inode log format: not replayed".into());
-                return Ok(());
-            }
+        let Some(fmt) = InodeLogFormat::parse(f) else {
+            self.note(ctx, "INO", "short inode log format: not replayed".into());
+            return Ok(());
         };
-        let fields = le32(f, 4);
-        let ino = le64(f, ino_off);
-        let rdev = le32(f, u_off);
-        let blkno = le64(f, blk_off) as i64;
-        let blen = le32(f, blk_off.saturating_add(8));
-        let boffset = usize::try_from(le32(f, blk_off.saturating_add(12))).unwrap_or(usize::MAX);
+        let fields = fmt.ilf_fields;
+        let ino = fmt.ilf_ino;
+        let rdev = fmt.ilf_rdev;
+        let blkno = fmt.ilf_blkno;
+        let blen = fmt.ilf_len as u32;
+        let boffset = usize::try_from(fmt.ilf_boffset as u32).unwrap_or(usize::MAX);
         let Ok(blen16) = u16::try_from(blen) else {
             self.note(ctx, "INO", format!("inode {ino}: bad buffer length {blen}"));
             return Ok(());
@@ -833,22 +787,24 @@ impl<S: ByteSource> Replayer<'_, S> {
         };
         let afork_off = dsz.saturating_add(forkoff);
         let afork_size = isize.saturating_sub(afork_off);
-        if fields & 0x010 != 0 {
+        if fields & XFS_ILOG_DEV != 0 {
             put_be32(dip, dsz, rdev);
         }
         let mut next = 2usize;
         let mut problems = Vec::new();
-        if fields & 0x00e != 0 {
+        if fields & XFS_ILOG_DFORK != 0 {
             if let Some(r) = it.data.get(next) {
-                if let Err(e) = copy_fork(dip, dsz, dfork_size, r, fields & 0x008 != 0) {
+                if let Err(e) = copy_fork(dip, dsz, dfork_size, r, fields & XFS_ILOG_DBROOT != 0) {
                     problems.push(format!("data fork: {e}"));
                 }
             }
             next = next.saturating_add(1);
         }
-        if fields & 0x1c0 != 0 && forkoff > 0 {
+        if fields & XFS_ILOG_AFORK != 0 && forkoff > 0 {
             if let Some(r) = it.data.get(next) {
-                if let Err(e) = copy_fork(dip, afork_off, afork_size, r, fields & 0x100 != 0) {
+                if let Err(e) =
+                    copy_fork(dip, afork_off, afork_size, r, fields & XFS_ILOG_ABROOT != 0)
+                {
                     problems.push(format!("attr fork: {e}"));
                 }
             }
