@@ -23,6 +23,8 @@ use crate::source::ByteSource;
 
 /// `IN`.
 pub const XFS_DINODE_MAGIC: u16 = 0x494e;
+/// Byte offset of `di_next_unlinked` (the field inode cluster buffers log on their own).
+pub const XFS_DINODE_NEXT_UNLINKED_OFF: usize = 96;
 /// Byte offset of `di_crc` (little-endian on disk).
 pub const XFS_DINODE_CRC_OFF: usize = 100;
 /// Size of the v1/v2 inode core (everything through `di_next_unlinked`).
@@ -288,8 +290,24 @@ impl RawDinode {
             di_pad2: [0; 12],
             ..self.clone()
         };
+        core.write(dst, v3);
+    }
+
+    /// Writes this core over the on-disk core at the start of `dip` (big-endian): the v2
+    /// core (100 bytes), and the v3 fields when `v3`; bytes 24..32 hold `di_big_nextents`
+    /// (`di_flushiter` is not written). Nothing is written when `dip` is shorter than the
+    /// core.
+    pub fn write(&self, dip: &mut [u8], v3: bool) {
+        let len = if v3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_DINODE_V2_SIZE
+        };
+        let Some(dst) = dip.get_mut(..len) else {
+            return;
+        };
         let mut out = Cursor::new(vec![0u8; XFS_DINODE_V3_SIZE]);
-        if core.write_options(&mut out, Endian::Big, ()).is_ok() {
+        if self.write_options(&mut out, Endian::Big, ()).is_ok() {
             if let Some(src) = out.get_ref().get(..len) {
                 dst.copy_from_slice(src);
             }

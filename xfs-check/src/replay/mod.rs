@@ -44,11 +44,14 @@ use serde::Serialize;
 
 use xfs_format::addr::NULLAGINO;
 use xfs_format::attr::XFS_ATTR3_RMT_MAGIC;
-use xfs_format::bytes::{be32, be64, le16, put_le32};
+use xfs_format::bytes::{be32, be64, put_le32};
 use xfs_format::crc::xfs_cksum;
 use xfs_format::error::{Error, Result};
 use xfs_format::fs::Filesystem;
-use xfs_format::inode::{RawDinode, XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC};
+use xfs_format::inode::{
+    RawDinode, XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC, XFS_DINODE_NEXT_UNLINKED_OFF,
+    XFS_DINODE_V2_SIZE, XFS_DINODE_V3_SIZE, XFS_LOG_DINODE_V2_SIZE,
+};
 use xfs_format::log::items::{
     BufLogFormat, Extent, InodeLogFormat, Item, ItemBody, XFS_BLF_CANCEL, XFS_BLF_CHUNK,
     XFS_BLF_DQUOT_BUFS, XFS_BLF_INODE_BUF, XFS_ILOG_ABROOT, XFS_ILOG_AFORK, XFS_ILOG_DBROOT,
@@ -67,8 +70,6 @@ mod efi;
 pub const DEFAULT_OVERLAY_CAP: u64 = 1 << 30;
 
 const SECTOR: u64 = 512;
-const NEXT_UNLINKED_OFF: usize = 96;
-const DI_LSN_OFF: usize = 112;
 
 /// Something of the log that was not (or not fully) replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -669,7 +670,7 @@ impl<S: ByteSource> Replayer<'_, S> {
         let count = buf.len().checked_div(isize).unwrap_or(0);
         for i in 0..count {
             let ino_off = i.saturating_mul(isize);
-            let at = ino_off.saturating_add(NEXT_UNLINKED_OFF);
+            let at = ino_off.saturating_add(XFS_DINODE_NEXT_UNLINKED_OFF);
             let hit = runs.iter().enumerate().find(|(_, &(s, n))| {
                 let lo = s.saturating_mul(XFS_BLF_CHUNK);
                 let hi = s.saturating_add(n).saturating_mul(XFS_BLF_CHUNK);
@@ -739,7 +740,10 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         };
-        if be16(dip, 0) != XFS_DINODE_MAGIC || le16(ld, 0) != XFS_DINODE_MAGIC {
+        // The geometry's inode size is at least 256, so the on-disk core is all there.
+        let disk = RawDinode::parse(dip, 0).unwrap_or_default();
+        let log = log_core(ld);
+        if disk.di_magic != XFS_DINODE_MAGIC || log.di_magic != XFS_DINODE_MAGIC {
             self.note(
                 ctx,
                 "INO",
@@ -750,23 +754,26 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        let v3 = dip.get(4).copied().unwrap_or(0) >= 3;
+        let v3 = disk.di_version >= 3;
         if v3 {
-            let disk = be64(dip, DI_LSN_OFF);
-            if disk != 0 && disk != u64::MAX && disk > lsn {
+            if disk.di_lsn != 0 && disk.di_lsn != u64::MAX && disk.di_lsn > lsn {
                 self.stats.inodes_not_newer = self.stats.inodes_not_newer.saturating_add(1);
                 return Ok(());
             }
         } else {
-            let (lf, df) = (le16(ld, 30), be16(dip, 30));
+            let (lf, df) = (log.di_flushiter, disk.di_flushiter);
             if lf < df && !(df == u16::MAX && lf < (u16::MAX >> 1)) {
                 self.stats.inodes_not_newer = self.stats.inodes_not_newer.saturating_add(1);
                 return Ok(());
             }
         }
-        let log_v3 = ld.get(4).copied().unwrap_or(0) >= 3;
-        let core = if log_v3 { 176 } else { 96 };
-        if ld.len() < core || isize < core.max(100) {
+        let log_v3 = log.di_version >= 3;
+        let core = if log_v3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_LOG_DINODE_V2_SIZE
+        };
+        if ld.len() < core || isize < core.max(XFS_DINODE_V2_SIZE) {
             self.note(
                 ctx,
                 "INO",
@@ -774,12 +781,14 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        match RawDinode::from_log(ld) {
-            Some(core) => core.write_logged_core(dip, lsn, log_v3),
-            None => return Ok(()),
-        }
-        let dsz = if v3 { 176usize } else { 100 };
-        let forkoff = usize::from(dip.get(82).copied().unwrap_or(0)).saturating_mul(8);
+        log.write_logged_core(dip, lsn, log_v3);
+        let dsz = if v3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_DINODE_V2_SIZE
+        };
+        // The logged di_forkoff, now written over the disk core.
+        let forkoff = usize::from(log.di_forkoff).saturating_mul(8);
         let dfork_size = if forkoff > 0 {
             forkoff
         } else {
@@ -788,6 +797,7 @@ impl<S: ByteSource> Replayer<'_, S> {
         let afork_off = dsz.saturating_add(forkoff);
         let afork_size = isize.saturating_sub(afork_off);
         if fields & XFS_ILOG_DEV != 0 {
+            // ilf_u.ilfu_rdev goes to the start of the data fork.
             put_be32(dip, dsz, rdev);
         }
         let mut next = 2usize;
@@ -892,19 +902,22 @@ impl<S: ByteSource> Replayer<'_, S> {
         let agino_base = u64::from(agbno) << g.inopb_log;
         let ag_shift = u32::from(g.ag_blk_log).saturating_add(u32::from(g.inopb_log));
         for (i, dip) in buf.chunks_mut(isz).take(count as usize).enumerate() {
-            put_be16(dip, 0, XFS_DINODE_MAGIC);
-            if let Some(v) = dip.get_mut(4) {
-                *v = if g.has_crc { 3 } else { 2 };
-            }
-            put_be32(dip, 92, gen);
-            put_be32(dip, NEXT_UNLINKED_OFF, NULLAGINO);
+            // xfs_ialloc_inode_init: a zeroed inode with magic, version, generation and an
+            // empty unlinked pointer; v3 inodes also get their number and the uuid.
+            let mut core = RawDinode {
+                di_magic: XFS_DINODE_MAGIC,
+                di_version: if g.has_crc { 3 } else { 2 },
+                di_gen: gen,
+                di_next_unlinked: NULLAGINO,
+                ..RawDinode::default()
+            };
             if g.has_crc {
                 let agino = agino_base.saturating_add(i as u64);
-                let ino = u64::from(ag).checked_shl(ag_shift).unwrap_or(0) | agino;
-                put_be64(dip, 152, ino);
-                if let Some(d) = dip.get_mut(160..176) {
-                    d.copy_from_slice(&self.meta_uuid);
-                }
+                core.di_ino = u64::from(ag).checked_shl(ag_shift).unwrap_or(0) | agino;
+                core.di_uuid = self.meta_uuid;
+            }
+            core.write(dip, g.has_crc);
+            if g.has_crc {
                 set_crc(dip, XFS_DINODE_CRC_OFF);
             }
         }
@@ -1068,6 +1081,17 @@ impl<S: ByteSource> Replayer<'_, S> {
             }
         }
     }
+}
+
+/// The logged core (`xfs_log_dinode`) of an inode item. A region shorter than a v1/v2 log
+/// core is zero-filled (cut to whole 16-bit units, so that a field it ends inside reads as 0)
+/// for the magic and `di_flushiter` checks; it is then refused as short.
+fn log_core(ld: &[u8]) -> RawDinode {
+    RawDinode::from_log(ld).unwrap_or_else(|| {
+        let mut c = ld.get(..ld.len() & !1).unwrap_or_default().to_vec();
+        c.resize(XFS_LOG_DINODE_V2_SIZE, 0);
+        RawDinode::from_log(&c).unwrap_or_default()
+    })
 }
 
 /// Copies a logged fork region into the inode literal area at `at` (`size` bytes); a btree
