@@ -43,8 +43,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use xfs_format::addr::NULLAGINO;
+use xfs_format::ag::{RawAgHeader, RawAgf, RawAgi, XFS_AGF_MAGIC, XFS_AGI_MAGIC};
 use xfs_format::attr::XFS_ATTR3_RMT_MAGIC;
-use xfs_format::bytes::{be32, be64, put_le32};
+use xfs_format::bmap::{bmdr_maxrecs, BMDR_HDR_SIZE, XFS_BMAP_CRC_MAGIC};
+use xfs_format::btree::{BlockHeader, PtrFormat, XFS_BTREE_LBLOCK_CRC_LEN, XFS_BTREE_LBLOCK_LEN};
+use xfs_format::bytes::{put_be32, put_be64, put_le32};
 use xfs_format::crc::xfs_cksum;
 use xfs_format::error::{Error, Result};
 use xfs_format::fs::Filesystem;
@@ -60,7 +63,9 @@ use xfs_format::log::items::{
     XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI,
 };
 use xfs_format::log::{read_fs_log, LogReport, LogState};
-use xfs_format::sb::Geometry;
+use xfs_format::sb::{
+    Geometry, Superblock, XFS_SB_FDBLOCKS_OFF, XFS_SB_ICOUNT_OFF, XFS_SB_IFREE_OFF,
+};
 use xfs_format::source::{ByteSource, MAX_READ};
 use xfs_format::verify::Layout;
 
@@ -465,28 +470,6 @@ struct Replayer<'a, S> {
 type Ctx = (u32, (u32, u32));
 /// A log item's transaction context and its rank in the log.
 type LogPos = (Ctx, u64);
-
-fn put_be16(b: &mut [u8], off: usize, v: u16) {
-    if let Some(d) = b.get_mut(off..off.saturating_add(2)) {
-        d.copy_from_slice(&v.to_be_bytes());
-    }
-}
-fn put_be32(b: &mut [u8], off: usize, v: u32) {
-    if let Some(d) = b.get_mut(off..off.saturating_add(4)) {
-        d.copy_from_slice(&v.to_be_bytes());
-    }
-}
-fn put_be64(b: &mut [u8], off: usize, v: u64) {
-    if let Some(d) = b.get_mut(off..off.saturating_add(8)) {
-        d.copy_from_slice(&v.to_be_bytes());
-    }
-}
-fn be16(b: &[u8], off: usize) -> u16 {
-    u16::from_be_bytes([
-        b.get(off).copied().unwrap_or(0),
-        b.get(off.saturating_add(1)).copied().unwrap_or(0),
-    ])
-}
 
 /// Stores the XFS checksum of `buf` (field at `off`).
 fn set_crc(buf: &mut [u8], off: usize) {
@@ -1025,26 +1008,33 @@ impl<S: ByteSource> Replayer<'_, S> {
             ) else {
                 return Ok(());
             };
-            if &agf.get(..4).unwrap_or(&[]) != b"XAGF" || &agi.get(..4).unwrap_or(&[]) != b"XAGI" {
+            let (Some(agf), Some(agi)) = (RawAgf::read_sector(&agf), RawAgi::read_sector(&agi))
+            else {
+                return Ok(());
+            };
+            if agf.agf_magicnum != XFS_AGF_MAGIC || agi.agi_magicnum != XFS_AGI_MAGIC {
                 return Ok(());
             }
-            icount = icount.saturating_add(u64::from(be32(&agi, 16)));
-            ifree = ifree.saturating_add(u64::from(be32(&agi, 28)));
+            icount = icount.saturating_add(u64::from(agi.agi_count));
+            ifree = ifree.saturating_add(u64::from(agi.agi_freecount));
             fdblocks = fdblocks
-                .saturating_add(u64::from(be32(&agf, 52)))
-                .saturating_add(u64::from(be32(&agf, 48)))
-                .saturating_add(u64::from(be32(&agf, 60)));
+                .saturating_add(u64::from(agf.agf_freeblks))
+                .saturating_add(u64::from(agf.agf_flcount))
+                .saturating_add(u64::from(agf.agf_btreeblks));
         }
         let ss = usize::try_from(self.geo.sect_size).unwrap_or(512).max(512);
         let Some(mut sb) = self.read(0, ss) else {
             return Ok(());
         };
-        if be64(&sb, 128) == icount && be64(&sb, 136) == ifree && be64(&sb, 144) == fdblocks {
+        let Ok(raw) = Superblock::parse(&sb, 0).map(|s| s.raw) else {
+            return Ok(());
+        };
+        if raw.sb_icount == icount && raw.sb_ifree == ifree && raw.sb_fdblocks == fdblocks {
             return Ok(());
         }
-        put_be64(&mut sb, 128, icount);
-        put_be64(&mut sb, 136, ifree);
-        put_be64(&mut sb, 144, fdblocks);
+        put_be64(&mut sb, XFS_SB_ICOUNT_OFF, icount);
+        put_be64(&mut sb, XFS_SB_IFREE_OFF, ifree);
+        put_be64(&mut sb, XFS_SB_FDBLOCKS_OFF, fdblocks);
         if self.geo.has_crc {
             Layout::superblock(self.geo.has_meta_uuid).write_crc(&mut sb);
         }
@@ -1062,11 +1052,17 @@ impl<S: ByteSource> Replayer<'_, S> {
             let Some(agi) = self.read(at, 512) else {
                 continue;
             };
-            if agi.get(..4) != Some(b"XAGI") {
+            let Some(agi) = RawAgi::read_sector(&agi) else {
+                continue;
+            };
+            if agi.agi_magicnum != XFS_AGI_MAGIC {
                 continue;
             }
-            let heads: Vec<usize> = (0..64usize)
-                .filter(|b| be32(&agi, 40usize.saturating_add(b.saturating_mul(4))) != NULLAGINO)
+            let heads: Vec<u32> = agi
+                .agi_unlinked
+                .iter()
+                .copied()
+                .filter(|&h| h != NULLAGINO)
                 .collect();
             if !heads.is_empty() {
                 self.note(
@@ -1083,14 +1079,25 @@ impl<S: ByteSource> Replayer<'_, S> {
     }
 }
 
+/// `b` zero-filled to at least `n` bytes, for decoding the fixed fields of a short region
+/// with the bytes that are absent read as 0.
+fn zero_filled(b: &[u8], n: usize) -> Vec<u8> {
+    let mut c = b.to_vec();
+    if c.len() < n {
+        c.resize(n, 0);
+    }
+    c
+}
+
 /// The logged core (`xfs_log_dinode`) of an inode item. A region shorter than a v1/v2 log
 /// core is zero-filled (cut to whole 16-bit units, so that a field it ends inside reads as 0)
 /// for the magic and `di_flushiter` checks; it is then refused as short.
 fn log_core(ld: &[u8]) -> RawDinode {
     RawDinode::from_log(ld).unwrap_or_else(|| {
-        let mut c = ld.get(..ld.len() & !1).unwrap_or_default().to_vec();
-        c.resize(XFS_LOG_DINODE_V2_SIZE, 0);
-        RawDinode::from_log(&c).unwrap_or_default()
+        // Cut to whole 16-bit units first, so that a 16-bit field the region ends inside
+        // reads as 0 as a whole.
+        let whole = ld.get(..ld.len() & !1).unwrap_or_default();
+        RawDinode::from_log(&zero_filled(whole, XFS_LOG_DINODE_V2_SIZE)).unwrap_or_default()
     })
 }
 
@@ -1125,22 +1132,36 @@ fn copy_fork(
     // In-memory root: a long-format btree block header (72 bytes on v5, 24 on v4), keys and
     // pointers sized for the region; on disk: level, numrecs, keys, pointers sized for the
     // fork.
-    let hdr = if r.get(..4) == Some(b"BMA3") { 72 } else { 24 };
+    // Zero-filled to a whole v4 header: absent bytes of a short region read as 0.
+    let Some(h) = BlockHeader::parse(
+        &zero_filled(r, XFS_BTREE_LBLOCK_LEN),
+        PtrFormat::Long,
+        false,
+    ) else {
+        return Err("btree root header unreadable".into());
+    };
+    let hdr = if h.bb_magic == XFS_BMAP_CRC_MAGIC {
+        XFS_BTREE_LBLOCK_CRC_LEN
+    } else {
+        XFS_BTREE_LBLOCK_LEN
+    };
     let rmax = r.len().saturating_sub(hdr) / 16;
-    let dmax = area.len().saturating_sub(4) / 16;
-    let numrecs = usize::from(be16(r, 6));
+    let dmax = bmdr_maxrecs(area.len());
+    let numrecs = usize::from(h.bb_numrecs);
     if numrecs > rmax || numrecs > dmax {
         return Err(format!("btree root with {numrecs} records does not fit"));
     }
     area.fill(0);
-    for (d, s) in [(0usize, 4usize), (2, 6)] {
-        put_be16(area, d, be16(r, s));
+    // xfs_bmdr_block: bb_level, bb_numrecs.
+    let bmdr = [h.bb_level.to_be_bytes(), h.bb_numrecs.to_be_bytes()].concat();
+    if let Some(d) = area.get_mut(..BMDR_HDR_SIZE) {
+        d.copy_from_slice(&bmdr);
     }
     let klen = numrecs.saturating_mul(8);
     let copies = [
-        (4usize, hdr),
+        (BMDR_HDR_SIZE, hdr),
         (
-            4usize.saturating_add(dmax.saturating_mul(8)),
+            BMDR_HDR_SIZE.saturating_add(dmax.saturating_mul(8)),
             hdr.saturating_add(rmax.saturating_mul(8)),
         ),
     ];
