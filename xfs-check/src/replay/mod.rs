@@ -42,8 +42,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use xfs_format::addr::NULLAGINO;
-use xfs_format::ag::{RawAgHeader, RawAgf, RawAgi, XFS_AGF_MAGIC, XFS_AGI_MAGIC};
+use xfs_format::addr::{AgBno, AgIno, AgNo, NULLAGINO};
+use xfs_format::ag::{AgHeader, RawAgHeader, RawAgf, RawAgi, XFS_AGF_MAGIC, XFS_AGI_MAGIC};
 use xfs_format::attr::XFS_ATTR3_RMT_MAGIC;
 use xfs_format::bmap::{bmdr_maxrecs, BMDR_HDR_SIZE, XFS_BMAP_CRC_MAGIC};
 use xfs_format::btree::{BlockHeader, PtrFormat, XFS_BTREE_LBLOCK_CRC_LEN, XFS_BTREE_LBLOCK_LEN};
@@ -846,18 +846,13 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        let fsb = u64::from(ag)
-            .saturating_mul(u64::from(g.ag_blocks))
-            .saturating_add(u64::from(agbno));
-        let daddr = fsb.saturating_mul(bbs_per_block);
+        // Past u64 (not for a valid geometry), the chunk is outside the filesystem.
+        let daddr = g
+            .agbno_to_daddr(AgNo(ag), AgBno(agbno))
+            .map_or(u64::MAX, |d| d.0);
         let total_bbs = u64::from(length).saturating_mul(bbs_per_block);
         // The chunk is written in inode cluster buffers; all of them cancelled: skip.
-        let cluster_bytes = if g.has_crc {
-            8192u64.saturating_mul(u64::from(g.inode_size / 256).max(1))
-        } else {
-            8192
-        }
-        .max(u64::from(g.block_size));
+        let cluster_bytes = g.inode_cluster_bytes();
         let cluster_bbs = (cluster_bytes / SECTOR).clamp(1, total_bbs.max(1));
         let nclusters = total_bbs.div_ceil(cluster_bbs);
         let cancelled = (0..nclusters)
@@ -883,7 +878,6 @@ impl<S: ByteSource> Replayer<'_, S> {
         let mut buf = vec![0u8; len];
         let isz = usize::try_from(isize).unwrap_or(512);
         let agino_base = u64::from(agbno) << g.inopb_log;
-        let ag_shift = u32::from(g.ag_blk_log).saturating_add(u32::from(g.inopb_log));
         for (i, dip) in buf.chunks_mut(isz).take(count as usize).enumerate() {
             // xfs_ialloc_inode_init: a zeroed inode with magic, version, generation and an
             // empty unlinked pointer; v3 inodes also get their number and the uuid.
@@ -895,8 +889,9 @@ impl<S: ByteSource> Replayer<'_, S> {
                 ..RawDinode::default()
             };
             if g.has_crc {
-                let agino = agino_base.saturating_add(i as u64);
-                core.di_ino = u64::from(ag).checked_shl(ag_shift).unwrap_or(0) | agino;
+                // The chunk lies inside AG `ag`, so its AG inode numbers fit.
+                let agino = u32::try_from(agino_base.saturating_add(i as u64)).unwrap_or(u32::MAX);
+                core.di_ino = g.ino_make(AgNo(ag), AgIno(agino)).map_or(0, |n| n.0);
                 core.di_uuid = self.meta_uuid;
             }
             core.write(dip, g.has_crc);
@@ -998,13 +993,10 @@ impl<S: ByteSource> Replayer<'_, S> {
         }
         let (mut icount, mut ifree, mut fdblocks) = (0u64, 0u64, 0u64);
         for ag in 0..self.geo.ag_count {
-            let base = u64::from(ag)
-                .saturating_mul(u64::from(self.geo.ag_blocks))
-                .saturating_mul(u64::from(self.geo.block_size));
-            let ss = u64::from(self.geo.sect_size);
+            let at = |h: AgHeader| h.offset(self.geo, ag).unwrap_or(u64::MAX);
             let (Some(agf), Some(agi)) = (
-                self.read(base.saturating_add(ss), 512),
-                self.read(base.saturating_add(ss.saturating_mul(2)), 512),
+                self.read(at(AgHeader::Agf), 512),
+                self.read(at(AgHeader::Agi), 512),
             ) else {
                 return Ok(());
             };
@@ -1045,10 +1037,7 @@ impl<S: ByteSource> Replayer<'_, S> {
     /// Inodes left on AGI unlinked lists: a mount frees them after recovery.
     fn unlinked(&mut self) {
         for ag in 0..self.geo.ag_count {
-            let base = u64::from(ag)
-                .saturating_mul(u64::from(self.geo.ag_blocks))
-                .saturating_mul(u64::from(self.geo.block_size));
-            let at = base.saturating_add(u64::from(self.geo.sect_size).saturating_mul(2));
+            let at = AgHeader::Agi.offset(self.geo, ag).unwrap_or(u64::MAX);
             let Some(agi) = self.read(at, 512) else {
                 continue;
             };
