@@ -1130,6 +1130,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn write_round_trips_the_core() {
+        let core = RawDinode {
+            di_magic: XFS_DINODE_MAGIC,
+            di_version: 3,
+            di_gen: 7,
+            di_next_unlinked: u32::MAX,
+            di_ino: 131,
+            di_uuid: [5; 16],
+            ..RawDinode::default()
+        };
+        let mut b = vec![0u8; 512];
+        core.write(&mut b, true);
+        let back = RawDinode::parse(&b, 0).unwrap();
+        assert_eq!((back.di_gen, back.di_ino, back.di_uuid), (7, 131, [5; 16]));
+        assert_eq!(
+            crate::bytes::be32(&b, XFS_DINODE_NEXT_UNLINKED_OFF),
+            u32::MAX
+        );
+        let mut v2 = vec![0xaa; 256];
+        core.write(&mut v2, false);
+        assert!(v2[XFS_DINODE_V2_SIZE..].iter().all(|&x| x == 0xaa));
+        let mut short = vec![0u8; 99];
+        core.write(&mut short, false);
+        assert!(short.iter().all(|&x| x == 0));
+    }
+
+    #[test]
     fn ctime_matches_known_dates() {
         assert_eq!(ctime_utc(0), "Thu Jan  1 00:00:00 1970");
         assert_eq!(ctime_utc(i64::from(i32::MIN)), "Fri Dec 13 20:45:52 1901");

@@ -275,4 +275,24 @@ mod tests {
         assert_eq!(verify(&b, &l, &want).crc, CrcState::Bad);
         assert!(!verify(&b[..30], &l, &want).uuid_ok);
     }
+
+    #[test]
+    fn superblock_layout_and_writers() {
+        let mut b = vec![0u8; 512];
+        b[..4].copy_from_slice(b"XFSB");
+        b[32..48].copy_from_slice(&[1; 16]);
+        b[248..264].copy_from_slice(&[2; 16]);
+        assert!(Layout::of_block(&b).is_none());
+        let l = Layout::of_block_in(&b, true).unwrap();
+        assert_eq!(l.read_uuid(&b), Some([2; 16]));
+        let l4 = Layout::of_block_in(&b, false).unwrap();
+        assert_eq!(l4.read_uuid(&b), Some([1; 16]));
+        l.write_lsn(&mut b, 0x1_0000_0002);
+        l.write_crc(&mut b);
+        assert_eq!(l.read_lsn(&b), Some(0x1_0000_0002));
+        assert_eq!(crc::verify(&b, l.crc, true), CrcState::Correct);
+        let mut short = vec![0u8; 230];
+        l.write_lsn(&mut short, 5);
+        assert!(short.iter().all(|&x| x == 0));
+    }
 }

@@ -755,6 +755,45 @@ mod tests {
         r[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(decode(&[r]), ItemBody::Rui { extents, .. } if extents.is_empty()));
         assert_eq!(blft_name(0x9000), "superblock");
+    }
+
+    #[test]
+    fn buf_and_inode_log_formats() {
+        let mut r = vec![0u8; 20 + 8 + 3];
+        r[4..6].copy_from_slice(&XFS_BLF_INODE_BUF.to_le_bytes());
+        r[6..8].copy_from_slice(&16u16.to_le_bytes());
+        r[8..16].copy_from_slice(&77u64.to_le_bytes());
+        r[16..20].copy_from_slice(&9u32.to_le_bytes());
+        r[20..24].copy_from_slice(&0x8000_0006u32.to_le_bytes());
+        r[24..28].copy_from_slice(&1u32.to_le_bytes());
+        let b = BufLogFormat::parse(&r).unwrap();
+        // Only the two whole words of the region count.
+        assert_eq!((b.blf_len, b.blf_blkno, b.blf_data_map.len()), (16, 77, 8));
+        assert_eq!(b.dirty_runs(), vec![(1, 2), (31, 2)]);
+        assert_eq!(b.dirty_chunks(), 4);
+        assert!(BufLogFormat::parse(&r[..19]).is_none());
+        for (size, ino_off, u_off, blk_off) in [(52, 12, 20, 36), (56, 16, 24, 40)] {
+            let mut f = vec![0u8; size];
+            f[4..8].copy_from_slice(&(XFS_ILOG_CORE | XFS_ILOG_DEV).to_le_bytes());
+            f[ino_off..ino_off + 8].copy_from_slice(&131u64.to_le_bytes());
+            f[u_off..u_off + 4].copy_from_slice(&0x0801u32.to_le_bytes());
+            f[blk_off..blk_off + 8].copy_from_slice(&64u64.to_le_bytes());
+            f[blk_off + 8..blk_off + 12].copy_from_slice(&32u32.to_le_bytes());
+            f[blk_off + 12..blk_off + 16].copy_from_slice(&512u32.to_le_bytes());
+            let i = InodeLogFormat::parse(&f).unwrap();
+            assert_eq!(
+                (
+                    i.ilf_fields,
+                    i.ilf_ino,
+                    i.ilf_rdev,
+                    i.ilf_blkno,
+                    i.ilf_len,
+                    i.ilf_boffset
+                ),
+                (0x11, 131, 0x0801, 64, 32, 512)
+            );
+        }
+        assert!(InodeLogFormat::parse(&[0u8; 54]).is_none());
         assert_eq!(content_name(b"XAGI...."), Some("agi"));
     }
 }
