@@ -267,15 +267,10 @@ impl RawDinode {
     /// bytes 24..32 hold `di_big_nextents` (nrext64), `di_flushiter` (v1/v2) or zero. The v3
     /// fields are written when `v3`. Nothing is written when `dip` is shorter than the core.
     pub fn write_logged_core(&self, dip: &mut [u8], lsn: u64, v3: bool) {
-        let len = if v3 {
-            XFS_DINODE_V3_SIZE
-        } else {
-            XFS_DINODE_V2_SIZE
-        };
-        let Some(dst) = dip.get_mut(..len) else {
+        let Some(disk) = dip.get(..written_core_size(v3)) else {
             return;
         };
-        let on_disk = RawDinode::decode(dst, Endian::Big);
+        let on_disk = RawDinode::decode(disk, Endian::Big);
         let core = RawDinode {
             di_big_nextents: if !v3 {
                 self.di_flushiter.into()
@@ -290,7 +285,7 @@ impl RawDinode {
             di_pad2: [0; 12],
             ..self.clone()
         };
-        core.write(dst, v3);
+        core.write(dip, v3);
     }
 
     /// Writes this core over the on-disk core at the start of `dip` (big-endian): the v2
@@ -298,11 +293,7 @@ impl RawDinode {
     /// (`di_flushiter` is not written). Nothing is written when `dip` is shorter than the
     /// core.
     pub fn write(&self, dip: &mut [u8], v3: bool) {
-        let len = if v3 {
-            XFS_DINODE_V3_SIZE
-        } else {
-            XFS_DINODE_V2_SIZE
-        };
+        let len = written_core_size(v3);
         let Some(dst) = dip.get_mut(..len) else {
             return;
         };
@@ -442,11 +433,16 @@ impl RawDinode {
 
     /// Size of the core for this inode's version (`xfs_dinode_size`).
     pub fn core_size(&self) -> usize {
-        if self.di_version == 3 {
-            XFS_DINODE_V3_SIZE
-        } else {
-            XFS_DINODE_V2_SIZE
-        }
+        written_core_size(self.di_version == 3)
+    }
+}
+
+/// Size of the v3 core or of the v2 one (what [`RawDinode::write`] writes).
+fn written_core_size(v3: bool) -> usize {
+    if v3 {
+        XFS_DINODE_V3_SIZE
+    } else {
+        XFS_DINODE_V2_SIZE
     }
 }
 

@@ -757,29 +757,48 @@ mod tests {
         assert_eq!(blft_name(0x9000), "superblock");
     }
 
+    /// Little-endian fields (value, width in bytes) laid end to end.
+    fn le_fields(fields: &[(u64, usize)]) -> Vec<u8> {
+        let mut r = Vec::new();
+        for &(v, n) in fields {
+            r.extend_from_slice(&v.to_le_bytes()[..n]);
+        }
+        r
+    }
+
     #[test]
     fn buf_and_inode_log_formats() {
-        let mut r = vec![0u8; 20 + 8 + 3];
-        r[4..6].copy_from_slice(&XFS_BLF_INODE_BUF.to_le_bytes());
-        r[6..8].copy_from_slice(&16u16.to_le_bytes());
-        r[8..16].copy_from_slice(&77u64.to_le_bytes());
-        r[16..20].copy_from_slice(&9u32.to_le_bytes());
-        r[20..24].copy_from_slice(&0x8000_0006u32.to_le_bytes());
-        r[24..28].copy_from_slice(&1u32.to_le_bytes());
+        // type, size, flags, len, blkno, map_size (9), two map words, then 3 stray bytes.
+        let hdr = [
+            (0x123c, 2),
+            (0, 2),
+            (XFS_BLF_INODE_BUF.into(), 2),
+            (16, 2),
+            (77, 8),
+        ];
+        let map = [(9, 4), (0x8000_0006, 4), (1, 4), (0, 3)];
+        let r = le_fields(&[&hdr[..], &map[..]].concat());
         let b = BufLogFormat::parse(&r).unwrap();
         // Only the two whole words of the region count.
         assert_eq!((b.blf_len, b.blf_blkno, b.blf_data_map.len()), (16, 77, 8));
         assert_eq!(b.dirty_runs(), vec![(1, 2), (31, 2)]);
         assert_eq!(b.dirty_chunks(), 4);
         assert!(BufLogFormat::parse(&r[..19]).is_none());
-        for (size, ino_off, u_off, blk_off) in [(52, 12, 20, 36), (56, 16, 24, 40)] {
-            let mut f = vec![0u8; size];
-            f[4..8].copy_from_slice(&(XFS_ILOG_CORE | XFS_ILOG_DEV).to_le_bytes());
-            f[ino_off..ino_off + 8].copy_from_slice(&131u64.to_le_bytes());
-            f[u_off..u_off + 4].copy_from_slice(&0x0801u32.to_le_bytes());
-            f[blk_off..blk_off + 8].copy_from_slice(&64u64.to_le_bytes());
-            f[blk_off + 8..blk_off + 12].copy_from_slice(&32u32.to_le_bytes());
-            f[blk_off + 12..blk_off + 16].copy_from_slice(&512u32.to_le_bytes());
+        // type, size, fields, asize, dsize, [ilf_pad natively], ino, u (rdev + 12 bytes),
+        // blkno, len, boffset.
+        let fields = u64::from(XFS_ILOG_CORE | XFS_ILOG_DEV);
+        let head = [(0x123b, 2), (0, 2), (fields, 4), (0, 2), (0, 2)];
+        let tail = [
+            (131, 8),
+            (0x0801, 4),
+            (0, 8),
+            (0, 4),
+            (64, 8),
+            (32, 4),
+            (512, 4),
+        ];
+        for pad in [&[][..], &[(0, 4)][..]] {
+            let f = le_fields(&[&head[..], pad, &tail[..]].concat());
             let i = InodeLogFormat::parse(&f).unwrap();
             assert_eq!(
                 (
