@@ -60,7 +60,7 @@ use xfs_format::log::items::{
     XFS_BLF_DQUOT_BUFS, XFS_BLF_INODE_BUF, XFS_ILOG_ABROOT, XFS_ILOG_AFORK, XFS_ILOG_DBROOT,
     XFS_ILOG_DEV, XFS_ILOG_DFORK, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
     XFS_LI_CUD, XFS_LI_CUI, XFS_LI_DQUOT, XFS_LI_EFD, XFS_LI_EFI, XFS_LI_ICREATE, XFS_LI_INODE,
-    XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI,
+    XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI, XFS_RMAP_EXTENT_UNMAP,
 };
 use xfs_format::log::{read_fs_log, LogReport, LogState};
 use xfs_format::sb::{
@@ -946,7 +946,6 @@ impl<S: ByteSource> Replayer<'_, S> {
         nextents: u32,
         lsn: u64,
     ) -> std::result::Result<(), String> {
-        const UNMAP: u32 = 3;
         if !self.geo.has_rmapbt || !self.geo.has_crc {
             return Err("reverse-mapping updates on a filesystem without rmapbt".into());
         }
@@ -956,16 +955,13 @@ impl<S: ByteSource> Replayer<'_, S> {
         let blocks = {
             let mut st = efi::Staged::new(&*self, self.geo);
             for e in extents {
-                if e.flags & 0xff != UNMAP || e.startoff >= 1 << 54 {
+                let unmap = e.rmap_offset().filter(|_| e.op() == XFS_RMAP_EXTENT_UNMAP);
+                let Some(off) = unmap else {
                     return Err(format!(
                         "update type {:#x} is not replayed (only unmaps are)",
                         e.flags
                     ));
-                }
-                let off = e.startoff
-                    | if e.flags & (1 << 31) != 0 { 1 << 63 } else { 0 }
-                    | if e.flags & (1 << 30) != 0 { 1 << 62 } else { 0 }
-                    | if e.flags & (1 << 29) != 0 { 1 << 61 } else { 0 };
+                };
                 if st.rmap_unmap(e.startblock, e.len, e.owner, off).is_none() {
                     return Err(format!(
                         "unmapping block {} (+{}) owner {}: no exactly matching rmapbt record, \
@@ -1079,12 +1075,10 @@ fn zero_filled(b: &[u8], n: usize) -> Vec<u8> {
 }
 
 /// The logged core (`xfs_log_dinode`) of an inode item. A region shorter than a v1/v2 log
-/// core is zero-filled (cut to whole 16-bit units, so that a field it ends inside reads as 0)
-/// for the magic and `di_flushiter` checks; it is then refused as short.
+/// core is cut to whole 16-bit units and zero-filled, so that the magic and `di_flushiter`
+/// read as 0 when the region ends inside them; such a core is then refused as short.
 fn log_core(ld: &[u8]) -> RawDinode {
     RawDinode::from_log(ld).unwrap_or_else(|| {
-        // Cut to whole 16-bit units first, so that a 16-bit field the region ends inside
-        // reads as 0 as a whole.
         let whole = ld.get(..ld.len() & !1).unwrap_or_default();
         RawDinode::from_log(&zero_filled(whole, XFS_LOG_DINODE_V2_SIZE)).unwrap_or_default()
     })

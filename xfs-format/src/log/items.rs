@@ -5,6 +5,9 @@
 use serde::Serialize;
 
 use super::bytes::{be32, le16, le32, le64};
+use crate::btrees::{
+    XFS_RMAP_OFF_ATTR_FORK, XFS_RMAP_OFF_BMBT_BLOCK, XFS_RMAP_OFF_MASK, XFS_RMAP_OFF_UNWRITTEN,
+};
 use crate::bytes::be16;
 use crate::inode::RawDinode;
 
@@ -325,6 +328,39 @@ pub struct MapExtent {
     pub len: u32,
     /// `me_flags`: operation and fork flags.
     pub flags: u32,
+}
+
+/// `XFS_RMAP_EXTENT_TYPE_MASK`: the operation bits of `me_flags`.
+pub const XFS_RMAP_EXTENT_TYPE_MASK: u32 = 0xff;
+/// `XFS_RMAP_EXTENT_UNMAP`: the operation that removes a mapping from the rmapbt.
+pub const XFS_RMAP_EXTENT_UNMAP: u32 = 3;
+/// `XFS_RMAP_EXTENT_ATTR_FORK`: the mapping is of the attribute fork.
+pub const XFS_RMAP_EXTENT_ATTR_FORK: u32 = 1 << 31;
+/// `XFS_RMAP_EXTENT_BMBT_BLOCK`: the mapping is a BMBT block.
+pub const XFS_RMAP_EXTENT_BMBT_BLOCK: u32 = 1 << 30;
+/// `XFS_RMAP_EXTENT_UNWRITTEN`: the mapping is unwritten.
+pub const XFS_RMAP_EXTENT_UNWRITTEN: u32 = 1 << 29;
+
+impl MapExtent {
+    /// The operation (`me_flags & XFS_RMAP_EXTENT_TYPE_MASK`).
+    pub fn op(&self) -> u32 {
+        self.flags & XFS_RMAP_EXTENT_TYPE_MASK
+    }
+
+    /// The rmapbt record offset (`rm_offset`) of this mapping: the file offset with the
+    /// fork, BMBT-block and unwritten flags; `None` when the offset does not fit its 54 bits.
+    pub fn rmap_offset(&self) -> Option<u64> {
+        if self.startoff > XFS_RMAP_OFF_MASK {
+            return None;
+        }
+        let flag = |f: u32, off: u64| if self.flags & f != 0 { off } else { 0 };
+        Some(
+            self.startoff
+                | flag(XFS_RMAP_EXTENT_ATTR_FORK, XFS_RMAP_OFF_ATTR_FORK)
+                | flag(XFS_RMAP_EXTENT_BMBT_BLOCK, XFS_RMAP_OFF_BMBT_BLOCK)
+                | flag(XFS_RMAP_EXTENT_UNWRITTEN, XFS_RMAP_OFF_UNWRITTEN),
+        )
+    }
 }
 
 /// One extent of a CUI (`xfs_phys_extent`).
