@@ -2,6 +2,7 @@
 //!
 //! `be_u32` and friends return `None` when the bytes are not there; `be32` and friends read
 //! short input as zero, for callers that checked the length of the structure first.
+//! `put_be32` and friends store a value, and store nothing when the field does not fit.
 
 fn arr<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
     b.get(off..off.checked_add(N)?)
@@ -31,6 +32,26 @@ readers! {
     le_u16, le16: u16, from_le_bytes;
     le_u32, le32: u32, from_le_bytes;
     le_u64, le64: u64, from_le_bytes;
+}
+
+macro_rules! writers {
+    ($($name:ident: $t:ty, $conv:ident;)*) => {
+        $(
+            #[doc = concat!("Stores `v` as a `", stringify!($t), "` at `off` (", stringify!($conv), "); nothing when `b` is too short.")]
+            pub fn $name(b: &mut [u8], off: usize, v: $t) {
+                if let Some(d) = off.checked_add(size_of::<$t>()).and_then(|end| b.get_mut(off..end)) {
+                    d.copy_from_slice(&v.$conv());
+                }
+            }
+        )*
+    };
+}
+
+writers! {
+    put_be16: u16, to_be_bytes;
+    put_be32: u32, to_be_bytes;
+    put_be64: u64, to_be_bytes;
+    put_le32: u32, to_le_bytes;
 }
 
 /// 16 bytes (a uuid) at `off`, zeros when short.

@@ -23,6 +23,8 @@ use crate::source::ByteSource;
 
 /// `IN`.
 pub const XFS_DINODE_MAGIC: u16 = 0x494e;
+/// Byte offset of `di_next_unlinked` (the field inode cluster buffers log on their own).
+pub const XFS_DINODE_NEXT_UNLINKED_OFF: usize = 96;
 /// Byte offset of `di_crc` (little-endian on disk).
 pub const XFS_DINODE_CRC_OFF: usize = 100;
 /// Size of the v1/v2 inode core (everything through `di_next_unlinked`).
@@ -265,15 +267,10 @@ impl RawDinode {
     /// bytes 24..32 hold `di_big_nextents` (nrext64), `di_flushiter` (v1/v2) or zero. The v3
     /// fields are written when `v3`. Nothing is written when `dip` is shorter than the core.
     pub fn write_logged_core(&self, dip: &mut [u8], lsn: u64, v3: bool) {
-        let len = if v3 {
-            XFS_DINODE_V3_SIZE
-        } else {
-            XFS_DINODE_V2_SIZE
-        };
-        let Some(dst) = dip.get_mut(..len) else {
+        let Some(disk) = dip.get(..written_core_size(v3)) else {
             return;
         };
-        let on_disk = RawDinode::decode(dst, Endian::Big);
+        let on_disk = RawDinode::decode(disk, Endian::Big);
         let core = RawDinode {
             di_big_nextents: if !v3 {
                 self.di_flushiter.into()
@@ -288,8 +285,20 @@ impl RawDinode {
             di_pad2: [0; 12],
             ..self.clone()
         };
+        core.write(dip, v3);
+    }
+
+    /// Writes this core over the on-disk core at the start of `dip` (big-endian): the v2
+    /// core (100 bytes), and the v3 fields when `v3`; bytes 24..32 hold `di_big_nextents`
+    /// (`di_flushiter` is not written). Nothing is written when `dip` is shorter than the
+    /// core.
+    pub fn write(&self, dip: &mut [u8], v3: bool) {
+        let len = written_core_size(v3);
+        let Some(dst) = dip.get_mut(..len) else {
+            return;
+        };
         let mut out = Cursor::new(vec![0u8; XFS_DINODE_V3_SIZE]);
-        if core.write_options(&mut out, Endian::Big, ()).is_ok() {
+        if self.write_options(&mut out, Endian::Big, ()).is_ok() {
             if let Some(src) = out.get_ref().get(..len) {
                 dst.copy_from_slice(src);
             }
@@ -424,11 +433,16 @@ impl RawDinode {
 
     /// Size of the core for this inode's version (`xfs_dinode_size`).
     pub fn core_size(&self) -> usize {
-        if self.di_version == 3 {
-            XFS_DINODE_V3_SIZE
-        } else {
-            XFS_DINODE_V2_SIZE
-        }
+        written_core_size(self.di_version == 3)
+    }
+}
+
+/// Size of the v3 core or of the v2 one (what [`RawDinode::write`] writes).
+fn written_core_size(v3: bool) -> usize {
+    if v3 {
+        XFS_DINODE_V3_SIZE
+    } else {
+        XFS_DINODE_V2_SIZE
     }
 }
 
@@ -1110,6 +1124,33 @@ impl<S: ByteSource> Filesystem<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_round_trips_the_core() {
+        let core = RawDinode {
+            di_magic: XFS_DINODE_MAGIC,
+            di_version: 3,
+            di_gen: 7,
+            di_next_unlinked: u32::MAX,
+            di_ino: 131,
+            di_uuid: [5; 16],
+            ..RawDinode::default()
+        };
+        let mut b = vec![0u8; 512];
+        core.write(&mut b, true);
+        let back = RawDinode::parse(&b, 0).unwrap();
+        assert_eq!((back.di_gen, back.di_ino, back.di_uuid), (7, 131, [5; 16]));
+        assert_eq!(
+            crate::bytes::be32(&b, XFS_DINODE_NEXT_UNLINKED_OFF),
+            u32::MAX
+        );
+        let mut v2 = vec![0xaa; 256];
+        core.write(&mut v2, false);
+        assert!(v2[XFS_DINODE_V2_SIZE..].iter().all(|&x| x == 0xaa));
+        let mut short = vec![0u8; 99];
+        core.write(&mut short, false);
+        assert!(short.iter().all(|&x| x == 0));
+    }
 
     #[test]
     fn ctime_matches_known_dates() {

@@ -15,13 +15,21 @@ pub use crate::features::{
 };
 use crate::fields::{CrcState, Field, Null, Radix};
 pub use crate::geometry::Geometry;
+use crate::verify::Layout;
 
 /// `XFSB`.
 pub const XFS_SB_MAGIC: u32 = 0x5846_5342;
 /// Size of `struct xfs_dsb` through xfsprogs 6.1.
 pub const XFS_DSB_SIZE: usize = 264;
-/// Byte offset of `sb_crc`.
-pub const XFS_SB_CRC_OFF: usize = 224;
+/// Byte offset of `sb_crc` (from [`Layout::superblock`]).
+pub const XFS_SB_CRC_OFF: usize = Layout::superblock(false).crc;
+/// Byte offset of `sb_icount` (64-bit), one of the counters a mount with lazy superblock
+/// counters recomputes from the AG headers.
+pub const XFS_SB_ICOUNT_OFF: usize = 128;
+/// Byte offset of `sb_ifree` (64-bit).
+pub const XFS_SB_IFREE_OFF: usize = 136;
+/// Byte offset of `sb_fdblocks` (64-bit).
+pub const XFS_SB_FDBLOCKS_OFF: usize = 144;
 
 /// The on-disk superblock, field for field, big-endian decoded. Names are the C names.
 #[derive(BinRead, Debug, Clone, PartialEq, Eq, Serialize)]
@@ -546,6 +554,16 @@ mod tests {
         assert_eq!(log2_roundup(3), 2);
         assert_eq!(log2_roundup(4096), 12);
         assert_eq!(log2_roundup(4097), 13);
+    }
+
+    #[test]
+    fn counter_offsets_are_the_decoded_fields() {
+        let mut b = vec![0u8; 512];
+        crate::bytes::put_be64(&mut b, XFS_SB_ICOUNT_OFF, 11);
+        crate::bytes::put_be64(&mut b, XFS_SB_IFREE_OFF, 22);
+        crate::bytes::put_be64(&mut b, XFS_SB_FDBLOCKS_OFF, 33);
+        let r = Superblock::parse(&b, 0).unwrap().raw;
+        assert_eq!((r.sb_icount, r.sb_ifree, r.sb_fdblocks), (11, 22, 33));
     }
 
     #[test]

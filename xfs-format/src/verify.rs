@@ -20,7 +20,7 @@
 //! assert!(got.all_ok());
 //! ```
 
-use crate::bytes::{be_u16, be_u32, be_u64};
+use crate::bytes::{be_u16, be_u32, be_u64, put_be64, put_le32};
 use crate::crc;
 use crate::fields::CrcState;
 
@@ -110,9 +110,26 @@ impl Layout {
     #[rustfmt::skip]
     pub const AGI: Layout = Layout::new((0, Width::U32), 312, None, 296, Some((8, Width::U32)), Some(320));
 
+    /// `struct xfs_dsb` (v5): magic, `sb_crc`, `sb_lsn`, and as uuid `sb_meta_uuid` when
+    /// the filesystem has the meta-uuid feature (`has_meta_uuid`), else `sb_uuid`. The
+    /// superblock has neither `blkno` nor owner.
+    pub const fn superblock(has_meta_uuid: bool) -> Layout {
+        let uuid = if has_meta_uuid { 248 } else { 32 };
+        Layout::new((0, Width::U32), 224, None, uuid, None, Some(240))
+    }
+
+    /// [`Layout::of_block`], the superblock included ([`Layout::superblock`] with
+    /// `has_meta_uuid`).
+    pub fn of_block_in(b: &[u8], has_meta_uuid: bool) -> Option<Layout> {
+        if be_u32(b, 0)?.to_be_bytes() == *b"XFSB" {
+            return Some(Layout::superblock(has_meta_uuid));
+        }
+        Layout::of_block(b)
+    }
+
     /// The layout of a v5 metadata block, recognized by its magic; `None` for blocks that
     /// are not self-describing (or not v5). The superblock is not listed: its uuid is
-    /// `sb_uuid` or `sb_meta_uuid` depending on a feature bit.
+    /// `sb_uuid` or `sb_meta_uuid` depending on a feature bit (see [`Layout::of_block_in`]).
     pub fn of_block(b: &[u8]) -> Option<Layout> {
         let m32 = be_u32(b, 0)?.to_be_bytes();
         Some(match &m32 {
@@ -156,6 +173,21 @@ impl Layout {
     /// The `blkno` the block carries.
     pub fn read_blkno(&self, b: &[u8]) -> Option<u64> {
         be_u64(b, self.blkno?)
+    }
+
+    /// Stores `lsn` as the block's LSN, when its layout has one and `b` holds it.
+    pub fn write_lsn(&self, b: &mut [u8], lsn: u64) {
+        if let Some(o) = self.lsn {
+            put_be64(b, o, lsn);
+        }
+    }
+
+    /// Recomputes and stores the block's CRC32c over the whole of `b` (as the write
+    /// verifiers do); nothing when `b` does not hold the CRC field.
+    pub fn write_crc(&self, b: &mut [u8]) {
+        if let Some(c) = crc::xfs_cksum(b, self.crc) {
+            put_le32(b, self.crc, c);
+        }
     }
 }
 
@@ -242,5 +274,25 @@ mod tests {
         b[100] ^= 1;
         assert_eq!(verify(&b, &l, &want).crc, CrcState::Bad);
         assert!(!verify(&b[..30], &l, &want).uuid_ok);
+    }
+
+    #[test]
+    fn superblock_layout_and_writers() {
+        let mut b = vec![0u8; 512];
+        b[..4].copy_from_slice(b"XFSB");
+        b[32..48].copy_from_slice(&[1; 16]);
+        b[248..264].copy_from_slice(&[2; 16]);
+        assert!(Layout::of_block(&b).is_none());
+        let l = Layout::of_block_in(&b, true).unwrap();
+        assert_eq!(l.read_uuid(&b), Some([2; 16]));
+        let l4 = Layout::of_block_in(&b, false).unwrap();
+        assert_eq!(l4.read_uuid(&b), Some([1; 16]));
+        l.write_lsn(&mut b, 0x1_0000_0002);
+        l.write_crc(&mut b);
+        assert_eq!(l.read_lsn(&b), Some(0x1_0000_0002));
+        assert_eq!(crc::verify(&b, l.crc, true), CrcState::Correct);
+        let mut short = vec![0u8; 230];
+        l.write_lsn(&mut short, 5);
+        assert!(short.iter().all(|&x| x == 0));
     }
 }

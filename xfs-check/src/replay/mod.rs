@@ -42,20 +42,32 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use xfs_format::addr::NULLAGINO;
-use xfs_format::bytes::{be32, be64, le16, le32, le64};
+use xfs_format::addr::{AgBno, AgIno, AgNo, NULLAGINO};
+use xfs_format::ag::{AgHeader, RawAgHeader, RawAgf, RawAgi, XFS_AGF_MAGIC, XFS_AGI_MAGIC};
+use xfs_format::attr::XFS_ATTR3_RMT_MAGIC;
+use xfs_format::bmap::{bmdr_maxrecs, BMDR_HDR_SIZE, XFS_BMAP_CRC_MAGIC};
+use xfs_format::btree::{BlockHeader, PtrFormat, XFS_BTREE_LBLOCK_CRC_LEN, XFS_BTREE_LBLOCK_LEN};
+use xfs_format::bytes::{put_be32, put_be64, put_le32};
 use xfs_format::crc::xfs_cksum;
 use xfs_format::error::{Error, Result};
 use xfs_format::fs::Filesystem;
-use xfs_format::inode::{RawDinode, XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC};
+use xfs_format::inode::{
+    RawDinode, XFS_DINODE_CRC_OFF, XFS_DINODE_MAGIC, XFS_DINODE_NEXT_UNLINKED_OFF,
+    XFS_DINODE_V2_SIZE, XFS_DINODE_V3_SIZE, XFS_LOG_DINODE_V2_SIZE,
+};
 use xfs_format::log::items::{
-    Extent, Item, ItemBody, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
+    BufLogFormat, Extent, InodeLogFormat, Item, ItemBody, XFS_BLF_CANCEL, XFS_BLF_CHUNK,
+    XFS_BLF_DQUOT_BUFS, XFS_BLF_INODE_BUF, XFS_ILOG_ABROOT, XFS_ILOG_AFORK, XFS_ILOG_DBROOT,
+    XFS_ILOG_DEV, XFS_ILOG_DFORK, XFS_LI_ATTRD, XFS_LI_ATTRI, XFS_LI_BUD, XFS_LI_BUF, XFS_LI_BUI,
     XFS_LI_CUD, XFS_LI_CUI, XFS_LI_DQUOT, XFS_LI_EFD, XFS_LI_EFI, XFS_LI_ICREATE, XFS_LI_INODE,
-    XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI,
+    XFS_LI_QUOTAOFF, XFS_LI_RUD, XFS_LI_RUI, XFS_RMAP_EXTENT_UNMAP,
 };
 use xfs_format::log::{read_fs_log, LogReport, LogState};
-use xfs_format::sb::Geometry;
+use xfs_format::sb::{
+    Geometry, Superblock, XFS_SB_FDBLOCKS_OFF, XFS_SB_ICOUNT_OFF, XFS_SB_IFREE_OFF,
+};
 use xfs_format::source::{ByteSource, MAX_READ};
+use xfs_format::verify::Layout;
 
 mod efi;
 
@@ -63,12 +75,6 @@ mod efi;
 pub const DEFAULT_OVERLAY_CAP: u64 = 1 << 30;
 
 const SECTOR: u64 = 512;
-const XFS_BLF_INODE_BUF: u16 = 1;
-const XFS_BLF_CANCEL: u16 = 2;
-const XFS_BLF_DQUOT_BUFS: u16 = 0x1c;
-const XFS_BLF_CHUNK: usize = 128;
-const NEXT_UNLINKED_OFF: usize = 96;
-const DI_LSN_OFF: usize = 112;
 
 /// Something of the log that was not (or not fully) replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -232,9 +238,9 @@ impl<S: ByteSource> ReplayedSource<S> {
         }
         // Pass 1: cancelled buffers.
         for it in rep.transactions.iter().flat_map(|t| t.items.iter()) {
-            if let Some(b) = BufFmt::of(it) {
-                if b.flags & XFS_BLF_CANCEL != 0 {
-                    let c = r.cancels.entry((b.blkno, b.len)).or_insert(0u32);
+            if let Some(b) = buf_format(it) {
+                if b.blf_flags & XFS_BLF_CANCEL != 0 {
+                    let c = r.cancels.entry((b.blf_blkno, b.blf_len)).or_insert(0u32);
                     *c = c.saturating_add(1);
                 }
             }
@@ -250,9 +256,9 @@ impl<S: ByteSource> ReplayedSource<S> {
             let lsn = (u64::from(t.lsn.0) << 32) | u64::from(t.lsn.1);
             last_lsn = last_lsn.max(lsn);
             let rank = |it: &Item| -> u8 {
-                match (it.item_type, BufFmt::of(it)) {
-                    (XFS_LI_BUF, Some(b)) if b.flags & XFS_BLF_CANCEL != 0 => 3,
-                    (XFS_LI_BUF, Some(b)) if b.flags & XFS_BLF_INODE_BUF != 0 => 2,
+                match (it.item_type, buf_format(it)) {
+                    (XFS_LI_BUF, Some(b)) if b.blf_flags & XFS_BLF_CANCEL != 0 => 3,
+                    (XFS_LI_BUF, Some(b)) if b.blf_flags & XFS_BLF_INODE_BUF != 0 => 2,
                     (XFS_LI_BUF | XFS_LI_ICREATE, _) => 0,
                     _ => 1,
                 }
@@ -445,56 +451,11 @@ fn intent_id(b: &ItemBody) -> Option<u64> {
 }
 
 /// The format structure of a buffer item (`xfs_buf_log_format`).
-#[derive(Debug, Clone, Copy)]
-struct BufFmt<'a> {
-    flags: u16,
-    len: u16,
-    blkno: i64,
-    map: &'a [u8],
-}
-
-impl<'a> BufFmt<'a> {
-    fn of(it: &'a Item) -> Option<BufFmt<'a>> {
-        if it.item_type != XFS_LI_BUF {
-            return None;
-        }
-        let r = it.data.first()?;
-        if r.len() < 20 {
-            return None;
-        }
-        let words = usize::try_from(le32(r, 16)).unwrap_or(usize::MAX);
-        let map_end = words.saturating_mul(4).saturating_add(20).min(r.len());
-        Some(BufFmt {
-            flags: le16(r, 4),
-            len: le16(r, 6),
-            blkno: le64(r, 8) as i64,
-            map: r.get(20..map_end).unwrap_or(&[]),
-        })
+fn buf_format(it: &Item) -> Option<BufLogFormat<'_>> {
+    if it.item_type != XFS_LI_BUF {
+        return None;
     }
-
-    fn bit(&self, n: usize) -> bool {
-        let w = le32(self.map, (n / 32).saturating_mul(4));
-        (w >> (n % 32)) & 1 != 0
-    }
-
-    /// Runs of dirty chunks: (first chunk, number of chunks), in bitmap order.
-    fn runs(&self) -> Vec<(usize, usize)> {
-        let bits = self.map.len().saturating_mul(8);
-        let mut out = Vec::new();
-        let mut i = 0usize;
-        while i < bits {
-            if self.bit(i) {
-                let start = i;
-                while i < bits && self.bit(i) {
-                    i = i.saturating_add(1);
-                }
-                out.push((start, i.saturating_sub(start)));
-            } else {
-                i = i.saturating_add(1);
-            }
-        }
-        out
-    }
+    BufLogFormat::parse(it.data.first()?)
 }
 
 struct Replayer<'a, S> {
@@ -510,55 +471,17 @@ type Ctx = (u32, (u32, u32));
 /// A log item's transaction context and its rank in the log.
 type LogPos = (Ctx, u64);
 
-fn put_be16(b: &mut [u8], off: usize, v: u16) {
-    if let Some(d) = b.get_mut(off..off.saturating_add(2)) {
-        d.copy_from_slice(&v.to_be_bytes());
-    }
-}
-fn put_be32(b: &mut [u8], off: usize, v: u32) {
-    if let Some(d) = b.get_mut(off..off.saturating_add(4)) {
-        d.copy_from_slice(&v.to_be_bytes());
-    }
-}
-fn put_be64(b: &mut [u8], off: usize, v: u64) {
-    if let Some(d) = b.get_mut(off..off.saturating_add(8)) {
-        d.copy_from_slice(&v.to_be_bytes());
-    }
-}
-fn be16(b: &[u8], off: usize) -> u16 {
-    u16::from_be_bytes([
-        b.get(off).copied().unwrap_or(0),
-        b.get(off.saturating_add(1)).copied().unwrap_or(0),
-    ])
-}
-
 /// Stores the XFS checksum of `buf` (field at `off`).
 fn set_crc(buf: &mut [u8], off: usize) {
     if let Some(c) = xfs_cksum(buf, off) {
-        if let Some(d) = buf.get_mut(off..off.saturating_add(4)) {
-            d.copy_from_slice(&c.to_le_bytes());
-        }
+        put_le32(buf, off, c);
     }
 }
 
-/// Where a v5 metadata block keeps its LSN, UUID and CRC, by magic: (lsn, uuid, crc).
-fn v5_layout(buf: &[u8], has_meta_uuid: bool) -> Option<(Option<usize>, usize, usize)> {
-    let m = be32(buf, 0).to_be_bytes();
-    Some(match &m {
-        b"XFSB" => (Some(240), if has_meta_uuid { 248 } else { 32 }, 224),
-        b"XAGF" => (Some(208), 64, 216),
-        b"XAGI" => (Some(320), 296, 312),
-        b"XAFL" => (Some(24), 8, 32),
-        b"AB3B" | b"AB3C" | b"IAB3" | b"FIB3" | b"RMB3" | b"R3FC" => (Some(24), 32, 52),
-        b"BMA3" => (Some(32), 40, 64),
-        b"XDB3" | b"XDD3" | b"XDF3" => (Some(16), 24, 4),
-        b"XSLM" => (Some(48), 16, 12),
-        b"XARM" => (None, 16, 12),
-        _ => match be16(buf, 8) {
-            0x3df1 | 0x3dff | 0x3ebe | 0x3bee => (Some(24), 32, 12),
-            _ => return None,
-        },
-    })
+/// Remote attribute value blocks (`XARM`) carry a header and a CRC per filesystem block
+/// and are not LSN-stamped by recovery.
+fn is_attr_rmt(buf: &[u8], layout: &Layout) -> bool {
+    layout.read_magic(buf) == Some(u64::from(XFS_ATTR3_RMT_MAGIC))
 }
 
 impl<S: ByteSource> efi::BlockReader for Replayer<'_, S> {
@@ -603,60 +526,60 @@ impl<S: ByteSource> Replayer<'_, S> {
 
     /// The metadata LSN a v5 block carries, if it is of a known type and of this filesystem.
     fn block_lsn(&self, buf: &[u8]) -> Option<u64> {
-        let (lsn_off, uuid_off, _) = v5_layout(buf, self.geo.has_meta_uuid)?;
-        let lsn = be64(buf, lsn_off?);
-        let uuid = buf.get(uuid_off..uuid_off.saturating_add(16))?;
-        (uuid == self.meta_uuid).then_some(lsn)
+        let layout = Layout::of_block_in(buf, self.geo.has_meta_uuid)?;
+        if is_attr_rmt(buf, &layout) {
+            return None;
+        }
+        let lsn = layout.read_lsn(buf)?;
+        (layout.read_uuid(buf)? == self.meta_uuid).then_some(lsn)
     }
 
     /// What the write verifiers do to a replayed v5 block: stamp the LSN, recompute the CRC.
     fn finish_v5_block(&self, buf: &mut [u8], lsn: u64) {
-        let Some((lsn_off, _, crc_off)) = v5_layout(buf, self.geo.has_meta_uuid) else {
+        let Some(layout) = Layout::of_block_in(buf, self.geo.has_meta_uuid) else {
             return;
         };
-        if &be32(buf, 0).to_be_bytes() == b"XARM" {
+        if is_attr_rmt(buf, &layout) {
             // Remote attribute blocks: a header and a CRC per filesystem block, no LSN.
             let bs = usize::try_from(self.geo.block_size)
                 .unwrap_or(4096)
                 .max(512);
             for blk in buf.chunks_mut(bs) {
-                if &be32(blk, 0).to_be_bytes() == b"XARM" {
-                    set_crc(blk, crc_off);
+                if is_attr_rmt(blk, &layout) {
+                    layout.write_crc(blk);
                 }
             }
             return;
         }
-        if let Some(o) = lsn_off {
-            put_be64(buf, o, lsn);
-        }
-        set_crc(buf, crc_off);
+        layout.write_lsn(buf, lsn);
+        layout.write_crc(buf);
     }
 
     fn buffer(&mut self, it: &Item, lsn: u64, ctx: Ctx) -> Result<()> {
-        let Some(b) = BufFmt::of(it) else {
+        let Some(b) = buf_format(it) else {
             self.note(ctx, "BUF", "damaged buffer item: not replayed".into());
             return Ok(());
         };
-        if b.flags & XFS_BLF_CANCEL != 0 {
-            if let Some(c) = self.cancels.get_mut(&(b.blkno, b.len)) {
+        if b.blf_flags & XFS_BLF_CANCEL != 0 {
+            if let Some(c) = self.cancels.get_mut(&(b.blf_blkno, b.blf_len)) {
                 *c = c.saturating_sub(1);
                 if *c == 0 {
-                    self.cancels.remove(&(b.blkno, b.len));
+                    self.cancels.remove(&(b.blf_blkno, b.blf_len));
                 }
             }
             return Ok(());
         }
-        if self.cancelled(b.blkno, b.len) {
+        if self.cancelled(b.blf_blkno, b.blf_len) {
             self.stats.buffers_cancelled = self.stats.buffers_cancelled.saturating_add(1);
             return Ok(());
         }
-        let Some((off, len)) = self.byte_range(b.blkno, u64::from(b.len)) else {
+        let Some((off, len)) = self.byte_range(b.blf_blkno, u64::from(b.blf_len)) else {
             self.note(
                 ctx,
                 "BUF",
                 format!(
                     "buffer at daddr {:#x} ({} basic blocks) is outside the filesystem: not replayed",
-                    b.blkno, b.len
+                    b.blf_blkno, b.blf_len
                 ),
             );
             return Ok(());
@@ -665,12 +588,12 @@ impl<S: ByteSource> Replayer<'_, S> {
             self.note(
                 ctx,
                 "BUF",
-                format!("cannot read buffer at daddr {:#x}", b.blkno),
+                format!("cannot read buffer at daddr {:#x}", b.blf_blkno),
             );
             return Ok(());
         };
-        let runs = b.runs();
-        if b.flags & XFS_BLF_INODE_BUF != 0 {
+        let runs = b.dirty_runs();
+        if b.blf_flags & XFS_BLF_INODE_BUF != 0 {
             self.inode_buffer(&b, it, &runs, &mut buf);
             self.stats.inode_buffers_replayed = self.stats.inode_buffers_replayed.saturating_add(1);
             return self.src.put_sectors(off, &buf);
@@ -683,11 +606,11 @@ impl<S: ByteSource> Replayer<'_, S> {
                 }
             }
         }
-        if b.flags & XFS_BLF_DQUOT_BUFS != 0 {
+        if b.blf_flags & XFS_BLF_DQUOT_BUFS != 0 {
             self.note(
                 ctx,
                 "BUF",
-                format!("dquot buffer at daddr {:#x}: not replayed", b.blkno),
+                format!("dquot buffer at daddr {:#x}: not replayed", b.blf_blkno),
             );
             return Ok(());
         }
@@ -698,7 +621,7 @@ impl<S: ByteSource> Replayer<'_, S> {
                     "BUF",
                     format!(
                         "buffer at daddr {:#x}: fewer data regions than dirty ranges",
-                        b.blkno
+                        b.blf_blkno
                     ),
                 );
                 break;
@@ -719,12 +642,18 @@ impl<S: ByteSource> Replayer<'_, S> {
     }
 
     /// `XFS_BLF_INODE_BUF`: only the logged unlinked pointers are copied.
-    fn inode_buffer(&self, b: &BufFmt<'_>, it: &Item, runs: &[(usize, usize)], buf: &mut [u8]) {
+    fn inode_buffer(
+        &self,
+        b: &BufLogFormat<'_>,
+        it: &Item,
+        runs: &[(usize, usize)],
+        buf: &mut [u8],
+    ) {
         let isize = usize::try_from(self.geo.inode_size).unwrap_or(512).max(256);
         let count = buf.len().checked_div(isize).unwrap_or(0);
         for i in 0..count {
             let ino_off = i.saturating_mul(isize);
-            let at = ino_off.saturating_add(NEXT_UNLINKED_OFF);
+            let at = ino_off.saturating_add(XFS_DINODE_NEXT_UNLINKED_OFF);
             let hit = runs.iter().enumerate().find(|(_, &(s, n))| {
                 let lo = s.saturating_mul(XFS_BLF_CHUNK);
                 let hi = s.saturating_add(n).saturating_mul(XFS_BLF_CHUNK);
@@ -755,21 +684,16 @@ impl<S: ByteSource> Replayer<'_, S> {
             self.note(ctx, "INO", "inode item without core: not replayed".into());
             return Ok(());
         };
-        // Native (56-byte) or packed 32-bit (52-byte) inode log format.
-        let (ino_off, u_off, blk_off) = match f.len() {
-            52 => (12usize, 20usize, 36usize),
-            n if n >= 56 => (16, 24, 40),
-            _ => {
-                self.note(ctx, "INO", "short inode log format: not replayed".into());
-                return Ok(());
-            }
+        let Some(fmt) = InodeLogFormat::parse(f) else {
+            self.note(ctx, "INO", "short inode log format: not replayed".into());
+            return Ok(());
         };
-        let fields = le32(f, 4);
-        let ino = le64(f, ino_off);
-        let rdev = le32(f, u_off);
-        let blkno = le64(f, blk_off) as i64;
-        let blen = le32(f, blk_off.saturating_add(8));
-        let boffset = usize::try_from(le32(f, blk_off.saturating_add(12))).unwrap_or(usize::MAX);
+        let fields = fmt.ilf_fields;
+        let ino = fmt.ilf_ino;
+        let rdev = fmt.ilf_rdev;
+        let blkno = fmt.ilf_blkno;
+        let blen = fmt.ilf_len as u32;
+        let boffset = usize::try_from(fmt.ilf_boffset as u32).unwrap_or(usize::MAX);
         let Ok(blen16) = u16::try_from(blen) else {
             self.note(ctx, "INO", format!("inode {ino}: bad buffer length {blen}"));
             return Ok(());
@@ -799,7 +723,10 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         };
-        if be16(dip, 0) != XFS_DINODE_MAGIC || le16(ld, 0) != XFS_DINODE_MAGIC {
+        // The geometry's inode size is at least 256, so the on-disk core is all there.
+        let disk = RawDinode::parse(dip, 0).unwrap_or_default();
+        let log = log_core(ld);
+        if disk.di_magic != XFS_DINODE_MAGIC || log.di_magic != XFS_DINODE_MAGIC {
             self.note(
                 ctx,
                 "INO",
@@ -810,23 +737,26 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        let v3 = dip.get(4).copied().unwrap_or(0) >= 3;
+        let v3 = disk.di_version >= 3;
         if v3 {
-            let disk = be64(dip, DI_LSN_OFF);
-            if disk != 0 && disk != u64::MAX && disk > lsn {
+            if disk.di_lsn != 0 && disk.di_lsn != u64::MAX && disk.di_lsn > lsn {
                 self.stats.inodes_not_newer = self.stats.inodes_not_newer.saturating_add(1);
                 return Ok(());
             }
         } else {
-            let (lf, df) = (le16(ld, 30), be16(dip, 30));
+            let (lf, df) = (log.di_flushiter, disk.di_flushiter);
             if lf < df && !(df == u16::MAX && lf < (u16::MAX >> 1)) {
                 self.stats.inodes_not_newer = self.stats.inodes_not_newer.saturating_add(1);
                 return Ok(());
             }
         }
-        let log_v3 = ld.get(4).copied().unwrap_or(0) >= 3;
-        let core = if log_v3 { 176 } else { 96 };
-        if ld.len() < core || isize < core.max(100) {
+        let log_v3 = log.di_version >= 3;
+        let core = if log_v3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_LOG_DINODE_V2_SIZE
+        };
+        if ld.len() < core || isize < core.max(XFS_DINODE_V2_SIZE) {
             self.note(
                 ctx,
                 "INO",
@@ -834,12 +764,14 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        match RawDinode::from_log(ld) {
-            Some(core) => core.write_logged_core(dip, lsn, log_v3),
-            None => return Ok(()),
-        }
-        let dsz = if v3 { 176usize } else { 100 };
-        let forkoff = usize::from(dip.get(82).copied().unwrap_or(0)).saturating_mul(8);
+        log.write_logged_core(dip, lsn, log_v3);
+        let dsz = if v3 {
+            XFS_DINODE_V3_SIZE
+        } else {
+            XFS_DINODE_V2_SIZE
+        };
+        // The logged di_forkoff, now written over the disk core.
+        let forkoff = usize::from(log.di_forkoff).saturating_mul(8);
         let dfork_size = if forkoff > 0 {
             forkoff
         } else {
@@ -847,22 +779,25 @@ impl<S: ByteSource> Replayer<'_, S> {
         };
         let afork_off = dsz.saturating_add(forkoff);
         let afork_size = isize.saturating_sub(afork_off);
-        if fields & 0x010 != 0 {
+        if fields & XFS_ILOG_DEV != 0 {
+            // ilf_u.ilfu_rdev goes to the start of the data fork.
             put_be32(dip, dsz, rdev);
         }
         let mut next = 2usize;
         let mut problems = Vec::new();
-        if fields & 0x00e != 0 {
+        if fields & XFS_ILOG_DFORK != 0 {
             if let Some(r) = it.data.get(next) {
-                if let Err(e) = copy_fork(dip, dsz, dfork_size, r, fields & 0x008 != 0) {
+                if let Err(e) = copy_fork(dip, dsz, dfork_size, r, fields & XFS_ILOG_DBROOT != 0) {
                     problems.push(format!("data fork: {e}"));
                 }
             }
             next = next.saturating_add(1);
         }
-        if fields & 0x1c0 != 0 && forkoff > 0 {
+        if fields & XFS_ILOG_AFORK != 0 && forkoff > 0 {
             if let Some(r) = it.data.get(next) {
-                if let Err(e) = copy_fork(dip, afork_off, afork_size, r, fields & 0x100 != 0) {
+                if let Err(e) =
+                    copy_fork(dip, afork_off, afork_size, r, fields & XFS_ILOG_ABROOT != 0)
+                {
                     problems.push(format!("attr fork: {e}"));
                 }
             }
@@ -911,18 +846,13 @@ impl<S: ByteSource> Replayer<'_, S> {
             );
             return Ok(());
         }
-        let fsb = u64::from(ag)
-            .saturating_mul(u64::from(g.ag_blocks))
-            .saturating_add(u64::from(agbno));
-        let daddr = fsb.saturating_mul(bbs_per_block);
+        // Past u64 (not for a valid geometry), the chunk is outside the filesystem.
+        let daddr = g
+            .agbno_to_daddr(AgNo(ag), AgBno(agbno))
+            .map_or(u64::MAX, |d| d.0);
         let total_bbs = u64::from(length).saturating_mul(bbs_per_block);
         // The chunk is written in inode cluster buffers; all of them cancelled: skip.
-        let cluster_bytes = if g.has_crc {
-            8192u64.saturating_mul(u64::from(g.inode_size / 256).max(1))
-        } else {
-            8192
-        }
-        .max(u64::from(g.block_size));
+        let cluster_bytes = g.inode_cluster_bytes();
         let cluster_bbs = (cluster_bytes / SECTOR).clamp(1, total_bbs.max(1));
         let nclusters = total_bbs.div_ceil(cluster_bbs);
         let cancelled = (0..nclusters)
@@ -948,21 +878,24 @@ impl<S: ByteSource> Replayer<'_, S> {
         let mut buf = vec![0u8; len];
         let isz = usize::try_from(isize).unwrap_or(512);
         let agino_base = u64::from(agbno) << g.inopb_log;
-        let ag_shift = u32::from(g.ag_blk_log).saturating_add(u32::from(g.inopb_log));
         for (i, dip) in buf.chunks_mut(isz).take(count as usize).enumerate() {
-            put_be16(dip, 0, XFS_DINODE_MAGIC);
-            if let Some(v) = dip.get_mut(4) {
-                *v = if g.has_crc { 3 } else { 2 };
-            }
-            put_be32(dip, 92, gen);
-            put_be32(dip, NEXT_UNLINKED_OFF, NULLAGINO);
+            // xfs_ialloc_inode_init: a zeroed inode with magic, version, generation and an
+            // empty unlinked pointer; v3 inodes also get their number and the uuid.
+            let mut core = RawDinode {
+                di_magic: XFS_DINODE_MAGIC,
+                di_version: if g.has_crc { 3 } else { 2 },
+                di_gen: gen,
+                di_next_unlinked: NULLAGINO,
+                ..RawDinode::default()
+            };
             if g.has_crc {
-                let agino = agino_base.saturating_add(i as u64);
-                let ino = u64::from(ag).checked_shl(ag_shift).unwrap_or(0) | agino;
-                put_be64(dip, 152, ino);
-                if let Some(d) = dip.get_mut(160..176) {
-                    d.copy_from_slice(&self.meta_uuid);
-                }
+                // The chunk lies inside AG `ag`, so its AG inode numbers fit.
+                let agino = u32::try_from(agino_base.saturating_add(i as u64)).unwrap_or(u32::MAX);
+                core.di_ino = g.ino_make(AgNo(ag), AgIno(agino)).map_or(0, |n| n.0);
+                core.di_uuid = self.meta_uuid;
+            }
+            core.write(dip, g.has_crc);
+            if g.has_crc {
                 set_crc(dip, XFS_DINODE_CRC_OFF);
             }
         }
@@ -1013,7 +946,6 @@ impl<S: ByteSource> Replayer<'_, S> {
         nextents: u32,
         lsn: u64,
     ) -> std::result::Result<(), String> {
-        const UNMAP: u32 = 3;
         if !self.geo.has_rmapbt || !self.geo.has_crc {
             return Err("reverse-mapping updates on a filesystem without rmapbt".into());
         }
@@ -1023,16 +955,13 @@ impl<S: ByteSource> Replayer<'_, S> {
         let blocks = {
             let mut st = efi::Staged::new(&*self, self.geo);
             for e in extents {
-                if e.flags & 0xff != UNMAP || e.startoff >= 1 << 54 {
+                let unmap = e.rmap_offset().filter(|_| e.op() == XFS_RMAP_EXTENT_UNMAP);
+                let Some(off) = unmap else {
                     return Err(format!(
                         "update type {:#x} is not replayed (only unmaps are)",
                         e.flags
                     ));
-                }
-                let off = e.startoff
-                    | if e.flags & (1 << 31) != 0 { 1 << 63 } else { 0 }
-                    | if e.flags & (1 << 30) != 0 { 1 << 62 } else { 0 }
-                    | if e.flags & (1 << 29) != 0 { 1 << 61 } else { 0 };
+                };
                 if st.rmap_unmap(e.startblock, e.len, e.owner, off).is_none() {
                     return Err(format!(
                         "unmapping block {} (+{}) owner {}: no exactly matching rmapbt record, \
@@ -1060,38 +989,42 @@ impl<S: ByteSource> Replayer<'_, S> {
         }
         let (mut icount, mut ifree, mut fdblocks) = (0u64, 0u64, 0u64);
         for ag in 0..self.geo.ag_count {
-            let base = u64::from(ag)
-                .saturating_mul(u64::from(self.geo.ag_blocks))
-                .saturating_mul(u64::from(self.geo.block_size));
-            let ss = u64::from(self.geo.sect_size);
+            let at = |h: AgHeader| h.offset(self.geo, ag).unwrap_or(u64::MAX);
             let (Some(agf), Some(agi)) = (
-                self.read(base.saturating_add(ss), 512),
-                self.read(base.saturating_add(ss.saturating_mul(2)), 512),
+                self.read(at(AgHeader::Agf), 512),
+                self.read(at(AgHeader::Agi), 512),
             ) else {
                 return Ok(());
             };
-            if &agf.get(..4).unwrap_or(&[]) != b"XAGF" || &agi.get(..4).unwrap_or(&[]) != b"XAGI" {
+            let (Some(agf), Some(agi)) = (RawAgf::read_sector(&agf), RawAgi::read_sector(&agi))
+            else {
+                return Ok(());
+            };
+            if agf.agf_magicnum != XFS_AGF_MAGIC || agi.agi_magicnum != XFS_AGI_MAGIC {
                 return Ok(());
             }
-            icount = icount.saturating_add(u64::from(be32(&agi, 16)));
-            ifree = ifree.saturating_add(u64::from(be32(&agi, 28)));
+            icount = icount.saturating_add(u64::from(agi.agi_count));
+            ifree = ifree.saturating_add(u64::from(agi.agi_freecount));
             fdblocks = fdblocks
-                .saturating_add(u64::from(be32(&agf, 52)))
-                .saturating_add(u64::from(be32(&agf, 48)))
-                .saturating_add(u64::from(be32(&agf, 60)));
+                .saturating_add(u64::from(agf.agf_freeblks))
+                .saturating_add(u64::from(agf.agf_flcount))
+                .saturating_add(u64::from(agf.agf_btreeblks));
         }
         let ss = usize::try_from(self.geo.sect_size).unwrap_or(512).max(512);
         let Some(mut sb) = self.read(0, ss) else {
             return Ok(());
         };
-        if be64(&sb, 128) == icount && be64(&sb, 136) == ifree && be64(&sb, 144) == fdblocks {
+        let Ok(raw) = Superblock::parse(&sb, 0).map(|s| s.raw) else {
+            return Ok(());
+        };
+        if raw.sb_icount == icount && raw.sb_ifree == ifree && raw.sb_fdblocks == fdblocks {
             return Ok(());
         }
-        put_be64(&mut sb, 128, icount);
-        put_be64(&mut sb, 136, ifree);
-        put_be64(&mut sb, 144, fdblocks);
+        put_be64(&mut sb, XFS_SB_ICOUNT_OFF, icount);
+        put_be64(&mut sb, XFS_SB_IFREE_OFF, ifree);
+        put_be64(&mut sb, XFS_SB_FDBLOCKS_OFF, fdblocks);
         if self.geo.has_crc {
-            set_crc(&mut sb, 224);
+            Layout::superblock(self.geo.has_meta_uuid).write_crc(&mut sb);
         }
         self.stats.sb_counters_recomputed = true;
         self.src.put_sectors(0, &sb)
@@ -1100,18 +1033,21 @@ impl<S: ByteSource> Replayer<'_, S> {
     /// Inodes left on AGI unlinked lists: a mount frees them after recovery.
     fn unlinked(&mut self) {
         for ag in 0..self.geo.ag_count {
-            let base = u64::from(ag)
-                .saturating_mul(u64::from(self.geo.ag_blocks))
-                .saturating_mul(u64::from(self.geo.block_size));
-            let at = base.saturating_add(u64::from(self.geo.sect_size).saturating_mul(2));
+            let at = AgHeader::Agi.offset(self.geo, ag).unwrap_or(u64::MAX);
             let Some(agi) = self.read(at, 512) else {
                 continue;
             };
-            if agi.get(..4) != Some(b"XAGI") {
+            let Some(agi) = RawAgi::read_sector(&agi) else {
+                continue;
+            };
+            if agi.agi_magicnum != XFS_AGI_MAGIC {
                 continue;
             }
-            let heads: Vec<usize> = (0..64usize)
-                .filter(|b| be32(&agi, 40usize.saturating_add(b.saturating_mul(4))) != NULLAGINO)
+            let heads: Vec<u32> = agi
+                .agi_unlinked
+                .iter()
+                .copied()
+                .filter(|&h| h != NULLAGINO)
                 .collect();
             if !heads.is_empty() {
                 self.note(
@@ -1126,6 +1062,26 @@ impl<S: ByteSource> Replayer<'_, S> {
             }
         }
     }
+}
+
+/// `b` zero-filled to at least `n` bytes, for decoding the fixed fields of a short region
+/// with the bytes that are absent read as 0.
+fn zero_filled(b: &[u8], n: usize) -> Vec<u8> {
+    let mut c = b.to_vec();
+    if c.len() < n {
+        c.resize(n, 0);
+    }
+    c
+}
+
+/// The logged core (`xfs_log_dinode`) of an inode item. A region shorter than a v1/v2 log
+/// core is cut to whole 16-bit units and zero-filled, so that the magic and `di_flushiter`
+/// read as 0 when the region ends inside them; such a core is then refused as short.
+fn log_core(ld: &[u8]) -> RawDinode {
+    RawDinode::from_log(ld).unwrap_or_else(|| {
+        let whole = ld.get(..ld.len() & !1).unwrap_or_default();
+        RawDinode::from_log(&zero_filled(whole, XFS_LOG_DINODE_V2_SIZE)).unwrap_or_default()
+    })
 }
 
 /// Copies a logged fork region into the inode literal area at `at` (`size` bytes); a btree
@@ -1159,22 +1115,36 @@ fn copy_fork(
     // In-memory root: a long-format btree block header (72 bytes on v5, 24 on v4), keys and
     // pointers sized for the region; on disk: level, numrecs, keys, pointers sized for the
     // fork.
-    let hdr = if r.get(..4) == Some(b"BMA3") { 72 } else { 24 };
+    // Zero-filled to a whole v4 header: absent bytes of a short region read as 0.
+    let Some(h) = BlockHeader::parse(
+        &zero_filled(r, XFS_BTREE_LBLOCK_LEN),
+        PtrFormat::Long,
+        false,
+    ) else {
+        return Err("btree root header unreadable".into());
+    };
+    let hdr = if h.bb_magic == XFS_BMAP_CRC_MAGIC {
+        XFS_BTREE_LBLOCK_CRC_LEN
+    } else {
+        XFS_BTREE_LBLOCK_LEN
+    };
     let rmax = r.len().saturating_sub(hdr) / 16;
-    let dmax = area.len().saturating_sub(4) / 16;
-    let numrecs = usize::from(be16(r, 6));
+    let dmax = bmdr_maxrecs(area.len());
+    let numrecs = usize::from(h.bb_numrecs);
     if numrecs > rmax || numrecs > dmax {
         return Err(format!("btree root with {numrecs} records does not fit"));
     }
     area.fill(0);
-    for (d, s) in [(0usize, 4usize), (2, 6)] {
-        put_be16(area, d, be16(r, s));
+    // xfs_bmdr_block: bb_level, bb_numrecs.
+    let bmdr = [h.bb_level.to_be_bytes(), h.bb_numrecs.to_be_bytes()].concat();
+    if let Some(d) = area.get_mut(..BMDR_HDR_SIZE) {
+        d.copy_from_slice(&bmdr);
     }
     let klen = numrecs.saturating_mul(8);
     let copies = [
-        (4usize, hdr),
+        (BMDR_HDR_SIZE, hdr),
         (
-            4usize.saturating_add(dmax.saturating_mul(8)),
+            BMDR_HDR_SIZE.saturating_add(dmax.saturating_mul(8)),
             hdr.saturating_add(rmax.saturating_mul(8)),
         ),
     ];

@@ -5,6 +5,9 @@
 use serde::Serialize;
 
 use super::bytes::{be32, le16, le32, le64};
+use crate::btrees::{
+    XFS_RMAP_OFF_ATTR_FORK, XFS_RMAP_OFF_BMBT_BLOCK, XFS_RMAP_OFF_MASK, XFS_RMAP_OFF_UNWRITTEN,
+};
 use crate::bytes::be16;
 use crate::inode::RawDinode;
 
@@ -40,6 +43,163 @@ pub const XFS_LI_BUD: u16 = 0x1245;
 pub const XFS_LI_ATTRI: u16 = 0x1246;
 /// `XFS_LI_ATTRD`: extended attribute update done.
 pub const XFS_LI_ATTRD: u16 = 0x1247;
+
+/// `XFS_BLF_INODE_BUF`: the buffer is an inode cluster buffer (only unlinked pointers logged).
+pub const XFS_BLF_INODE_BUF: u16 = 0x1;
+/// `XFS_BLF_CANCEL`: the buffer was freed; earlier items for it are not replayed.
+pub const XFS_BLF_CANCEL: u16 = 0x2;
+/// `XFS_BLF_UDQUOT_BUF | XFS_BLF_PDQUOT_BUF | XFS_BLF_GDQUOT_BUF`: a dquot buffer.
+pub const XFS_BLF_DQUOT_BUFS: u16 = 0x1c;
+/// `XFS_BLF_CHUNK`: bytes of buffer per bit of the dirty bitmap.
+pub const XFS_BLF_CHUNK: usize = 128;
+
+/// `XFS_ILOG_CORE`: the inode core was logged.
+pub const XFS_ILOG_CORE: u32 = 0x001;
+/// `XFS_ILOG_DDATA`: local data fork data.
+pub const XFS_ILOG_DDATA: u32 = 0x002;
+/// `XFS_ILOG_DEXT`: data fork extents.
+pub const XFS_ILOG_DEXT: u32 = 0x004;
+/// `XFS_ILOG_DBROOT`: data fork btree root (in-memory block format).
+pub const XFS_ILOG_DBROOT: u32 = 0x008;
+/// `XFS_ILOG_DEV`: device number (`ilf_u.ilfu_rdev`).
+pub const XFS_ILOG_DEV: u32 = 0x010;
+/// `XFS_ILOG_ADATA`: local attribute fork data.
+pub const XFS_ILOG_ADATA: u32 = 0x040;
+/// `XFS_ILOG_AEXT`: attribute fork extents.
+pub const XFS_ILOG_AEXT: u32 = 0x080;
+/// `XFS_ILOG_ABROOT`: attribute fork btree root (in-memory block format).
+pub const XFS_ILOG_ABROOT: u32 = 0x100;
+/// `XFS_ILOG_DFORK`: any of the data fork flags.
+pub const XFS_ILOG_DFORK: u32 = XFS_ILOG_DDATA | XFS_ILOG_DEXT | XFS_ILOG_DBROOT;
+/// `XFS_ILOG_AFORK`: any of the attribute fork flags.
+pub const XFS_ILOG_AFORK: u32 = XFS_ILOG_ADATA | XFS_ILOG_AEXT | XFS_ILOG_ABROOT;
+
+/// Bytes of `xfs_buf_log_format` before the dirty bitmap.
+const BLF_HDR_SIZE: usize = 20;
+
+/// `struct xfs_buf_log_format`: region 0 of a buffer item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufLogFormat<'a> {
+    /// `blf_flags` (`XFS_BLF_*`; the buffer type is in bits 11..16).
+    pub blf_flags: u16,
+    /// `blf_len`: length of the buffer in basic blocks.
+    pub blf_len: u16,
+    /// `blf_blkno`: disk address of the buffer in 512-byte sectors.
+    pub blf_blkno: i64,
+    /// `blf_map_size`: 32-bit words of the dirty bitmap.
+    pub blf_map_size: u32,
+    /// `blf_data_map`: the whole bitmap words of the region, at most `blf_map_size`.
+    pub blf_data_map: &'a [u8],
+}
+
+impl<'a> BufLogFormat<'a> {
+    /// Decodes the format region; `None` when it is shorter than the 20-byte header.
+    pub fn parse(r: &'a [u8]) -> Option<BufLogFormat<'a>> {
+        if r.len() < BLF_HDR_SIZE {
+            return None;
+        }
+        let blf_map_size = le32(r, 16);
+        let words = usize::try_from(blf_map_size)
+            .unwrap_or(usize::MAX)
+            .min(r.len().saturating_sub(BLF_HDR_SIZE) / 4);
+        Some(BufLogFormat {
+            blf_flags: le16(r, 4),
+            blf_len: le16(r, 6),
+            blf_blkno: le64(r, 8) as i64,
+            blf_map_size,
+            blf_data_map: r
+                .get(BLF_HDR_SIZE..BLF_HDR_SIZE.saturating_add(words.saturating_mul(4)))
+                .unwrap_or(&[]),
+        })
+    }
+
+    /// The bitmap words.
+    pub fn map_words(&self) -> impl Iterator<Item = u32> + 'a {
+        self.blf_data_map.chunks_exact(4).map(|w| le32(w, 0))
+    }
+
+    /// Whether chunk `n` ([`XFS_BLF_CHUNK`] bytes) of the buffer is dirty.
+    pub fn is_dirty(&self, n: usize) -> bool {
+        let w = le32(self.blf_data_map, (n / 32).saturating_mul(4));
+        (w >> (n % 32)) & 1 != 0
+    }
+
+    /// Number of dirty chunks.
+    pub fn dirty_chunks(&self) -> u32 {
+        self.map_words()
+            .map(u32::count_ones)
+            .fold(0u32, u32::saturating_add)
+    }
+
+    /// Runs of dirty chunks, (first chunk, number of chunks), in bitmap order: the data
+    /// regions after the format region hold them in this order.
+    pub fn dirty_runs(&self) -> Vec<(usize, usize)> {
+        let bits = self.blf_data_map.len().saturating_mul(8);
+        let mut out = Vec::new();
+        let mut i = 0usize;
+        while i < bits {
+            if self.is_dirty(i) {
+                let start = i;
+                while i < bits && self.is_dirty(i) {
+                    i = i.saturating_add(1);
+                }
+                out.push((start, i.saturating_sub(start)));
+            } else {
+                i = i.saturating_add(1);
+            }
+        }
+        out
+    }
+}
+
+/// `struct xfs_inode_log_format`: region 0 of an inode item, in either layout (56 bytes
+/// natively, 52 in the packed 32-bit layout without `ilf_pad`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InodeLogFormat {
+    /// `ilf_fields`: which parts were logged (`XFS_ILOG_*`).
+    pub ilf_fields: u32,
+    /// `ilf_asize`: bytes of logged attribute fork.
+    pub ilf_asize: u16,
+    /// `ilf_dsize`: bytes of logged data fork.
+    pub ilf_dsize: u16,
+    /// `ilf_ino`: the inode number.
+    pub ilf_ino: u64,
+    /// `ilf_u.ilfu_rdev`: the device number (with [`XFS_ILOG_DEV`]).
+    pub ilf_rdev: u32,
+    /// `ilf_blkno`: disk address of the inode cluster buffer in 512-byte sectors.
+    pub ilf_blkno: i64,
+    /// `ilf_len`: length of that buffer in 512-byte sectors.
+    pub ilf_len: i32,
+    /// `ilf_boffset`: byte offset of the inode in that buffer.
+    pub ilf_boffset: i32,
+}
+
+impl InodeLogFormat {
+    /// Bytes of the native layout.
+    pub const SIZE: usize = 56;
+    /// Bytes of the packed 32-bit layout.
+    pub const PACKED_SIZE: usize = 52;
+
+    /// Decodes the format region; `None` when it is neither 52 bytes nor at least 56.
+    pub fn parse(r: &[u8]) -> Option<InodeLogFormat> {
+        // (ilf_ino, ilf_u, ilf_blkno) offsets of each layout.
+        let (ino_off, u_off, blk_off) = match r.len() {
+            Self::PACKED_SIZE => (12, 20, 36),
+            n if n >= Self::SIZE => (16, 24, 40),
+            _ => return None,
+        };
+        Some(InodeLogFormat {
+            ilf_fields: le32(r, 4),
+            ilf_asize: le16(r, 8),
+            ilf_dsize: le16(r, 10),
+            ilf_ino: le64(r, ino_off),
+            ilf_rdev: le32(r, u_off),
+            ilf_blkno: le64(r, blk_off) as i64,
+            ilf_len: le32(r, blk_off.saturating_add(8)) as i32,
+            ilf_boffset: le32(r, blk_off.saturating_add(12)) as i32,
+        })
+    }
+}
 
 /// The short names `xfs_logprint -t` gives item types.
 pub fn type_name(t: u16) -> &'static str {
@@ -168,6 +328,39 @@ pub struct MapExtent {
     pub len: u32,
     /// `me_flags`: operation and fork flags.
     pub flags: u32,
+}
+
+/// `XFS_RMAP_EXTENT_TYPE_MASK`: the operation bits of `me_flags`.
+pub const XFS_RMAP_EXTENT_TYPE_MASK: u32 = 0xff;
+/// `XFS_RMAP_EXTENT_UNMAP`: the operation that removes a mapping from the rmapbt.
+pub const XFS_RMAP_EXTENT_UNMAP: u32 = 3;
+/// `XFS_RMAP_EXTENT_ATTR_FORK`: the mapping is of the attribute fork.
+pub const XFS_RMAP_EXTENT_ATTR_FORK: u32 = 1 << 31;
+/// `XFS_RMAP_EXTENT_BMBT_BLOCK`: the mapping is a BMBT block.
+pub const XFS_RMAP_EXTENT_BMBT_BLOCK: u32 = 1 << 30;
+/// `XFS_RMAP_EXTENT_UNWRITTEN`: the mapping is unwritten.
+pub const XFS_RMAP_EXTENT_UNWRITTEN: u32 = 1 << 29;
+
+impl MapExtent {
+    /// The operation (`me_flags & XFS_RMAP_EXTENT_TYPE_MASK`).
+    pub fn op(&self) -> u32 {
+        self.flags & XFS_RMAP_EXTENT_TYPE_MASK
+    }
+
+    /// The rmapbt record offset (`rm_offset`) of this mapping: the file offset with the
+    /// fork, BMBT-block and unwritten flags; `None` when the offset does not fit its 54 bits.
+    pub fn rmap_offset(&self) -> Option<u64> {
+        if self.startoff > XFS_RMAP_OFF_MASK {
+            return None;
+        }
+        let flag = |f: u32, off: u64| if self.flags & f != 0 { off } else { 0 };
+        Some(
+            self.startoff
+                | flag(XFS_RMAP_EXTENT_ATTR_FORK, XFS_RMAP_OFF_ATTR_FORK)
+                | flag(XFS_RMAP_EXTENT_BMBT_BLOCK, XFS_RMAP_OFF_BMBT_BLOCK)
+                | flag(XFS_RMAP_EXTENT_UNWRITTEN, XFS_RMAP_OFF_UNWRITTEN),
+        )
+    }
 }
 
 /// One extent of a CUI (`xfs_phys_extent`).
@@ -428,24 +621,16 @@ pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
         |n: usize| -> Option<ItemBody> { (r.len() < n).then(|| damaged(type_name(t), n, r.len())) };
     match t {
         XFS_LI_BUF => {
-            if let Some(d) = need(20) {
-                return d;
-            }
-            let map_size = le32(r, 16);
-            let words = usize::try_from(map_size)
-                .unwrap_or(usize::MAX)
-                .min(r.len().saturating_sub(20) / 4);
-            let dirty_chunks = (0..words)
-                .map(|i| le32(r, 20usize.saturating_add(i.saturating_mul(4))).count_ones())
-                .fold(0u32, u32::saturating_add);
-            let flags = le16(r, 4);
+            let Some(f) = BufLogFormat::parse(r) else {
+                return damaged(type_name(t), BLF_HDR_SIZE, r.len());
+            };
             ItemBody::Buf {
-                flags,
-                len: le16(r, 6),
-                blkno: le64(r, 8) as i64,
-                map_size,
-                dirty_chunks,
-                blft: blft_name(flags),
+                flags: f.blf_flags,
+                len: f.blf_len,
+                blkno: f.blf_blkno,
+                map_size: f.blf_map_size,
+                dirty_chunks: f.dirty_chunks(),
+                blft: blft_name(f.blf_flags),
                 content: regions.get(1).and_then(|d| content_name(d)),
                 data_bytes: regions
                     .iter()
@@ -455,35 +640,29 @@ pub fn decode(regions: &[Vec<u8>]) -> ItemBody {
             }
         }
         XFS_LI_INODE => {
-            // 56 bytes natively, 52 in the packed 32-bit layout (no ilf_pad).
-            let (ino_off, blk_off) = match r.len() {
-                52 => (12, 36),
-                n if n >= 56 => (16, 40),
-                n => return damaged("INO", 56, n),
+            let Some(f) = InodeLogFormat::parse(r) else {
+                return damaged("INO", InodeLogFormat::SIZE, r.len());
             };
-            let fields = le32(r, 4);
-            let asize = le16(r, 8);
-            let dsize = le16(r, 10);
             let core = regions.get(1).and_then(|c| RawDinode::from_log(c));
             // Regions after the core: data fork (if logged), then attr fork (if logged).
             let mut next = 2usize;
             let mut data_fork_bytes = 0;
             let mut attr_fork_bytes = 0;
-            if fields & 0x00e != 0 && dsize > 0 {
+            if f.ilf_fields & XFS_ILOG_DFORK != 0 && f.ilf_dsize > 0 {
                 data_fork_bytes = regions.get(next).map_or(0, |d| d.len() as u64);
                 next = next.saturating_add(1);
             }
-            if fields & 0x1c0 != 0 && asize > 0 {
+            if f.ilf_fields & XFS_ILOG_AFORK != 0 && f.ilf_asize > 0 {
                 attr_fork_bytes = regions.get(next).map_or(0, |d| d.len() as u64);
             }
             ItemBody::Inode {
-                fields,
-                asize,
-                dsize,
-                ino: le64(r, ino_off),
-                blkno: le64(r, blk_off) as i64,
-                len: le32(r, blk_off.saturating_add(8)) as i32,
-                boffset: le32(r, blk_off.saturating_add(12)) as i32,
+                fields: f.ilf_fields,
+                asize: f.ilf_asize,
+                dsize: f.ilf_dsize,
+                ino: f.ilf_ino,
+                blkno: f.ilf_blkno,
+                len: f.ilf_len,
+                boffset: f.ilf_boffset,
                 core,
                 data_fork_bytes,
                 attr_fork_bytes,
@@ -612,6 +791,64 @@ mod tests {
         r[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(decode(&[r]), ItemBody::Rui { extents, .. } if extents.is_empty()));
         assert_eq!(blft_name(0x9000), "superblock");
+    }
+
+    /// Little-endian fields (value, width in bytes) laid end to end.
+    fn le_fields(fields: &[(u64, usize)]) -> Vec<u8> {
+        let mut r = Vec::new();
+        for &(v, n) in fields {
+            r.extend_from_slice(&v.to_le_bytes()[..n]);
+        }
+        r
+    }
+
+    #[test]
+    fn buf_and_inode_log_formats() {
+        // type, size, flags, len, blkno, map_size (9), two map words, then 3 stray bytes.
+        let hdr = [
+            (0x123c, 2),
+            (0, 2),
+            (XFS_BLF_INODE_BUF.into(), 2),
+            (16, 2),
+            (77, 8),
+        ];
+        let map = [(9, 4), (0x8000_0006, 4), (1, 4), (0, 3)];
+        let r = le_fields(&[&hdr[..], &map[..]].concat());
+        let b = BufLogFormat::parse(&r).unwrap();
+        // Only the two whole words of the region count.
+        assert_eq!((b.blf_len, b.blf_blkno, b.blf_data_map.len()), (16, 77, 8));
+        assert_eq!(b.dirty_runs(), vec![(1, 2), (31, 2)]);
+        assert_eq!(b.dirty_chunks(), 4);
+        assert!(BufLogFormat::parse(&r[..19]).is_none());
+        // type, size, fields, asize, dsize, [ilf_pad natively], ino, u (rdev + 12 bytes),
+        // blkno, len, boffset.
+        let fields = u64::from(XFS_ILOG_CORE | XFS_ILOG_DEV);
+        let head = [(0x123b, 2), (0, 2), (fields, 4), (0, 2), (0, 2)];
+        let tail = [
+            (131, 8),
+            (0x0801, 4),
+            (0, 8),
+            (0, 4),
+            (64, 8),
+            (32, 4),
+            (512, 4),
+        ];
+        for pad in [&[][..], &[(0, 4)][..]] {
+            let f = le_fields(&[&head[..], pad, &tail[..]].concat());
+            let i = InodeLogFormat::parse(&f).unwrap();
+            assert_eq!(
+                (
+                    i.ilf_fields,
+                    i.ilf_ino,
+                    i.ilf_rdev,
+                    i.ilf_blkno,
+                    i.ilf_len,
+                    i.ilf_boffset
+                ),
+                (0x11, 131, 0x0801, 64, 32, 512)
+            );
+        }
+        assert!(InodeLogFormat::parse(&[0u8; 54]).is_none());
         assert_eq!(content_name(b"XAGI...."), Some("agi"));
     }
 }
