@@ -6,6 +6,7 @@
 //! inodes in use.
 
 use xfs_format::addr::AgIno;
+use xfs_format::inode::RawDinode;
 use xfs_format::ByteSource;
 
 use crate::dinode::{dinode_core, mode_ftype};
@@ -84,13 +85,17 @@ impl<S: ByteSource> Checker<'_, S> {
                     }
                 }
                 let dino = |i: u32| chunk_dinode(&bufs, start, i, ipb, isz);
+                // Each inode's core, decoded once for the passes below.
+                let cores: Vec<Option<RawDinode>> =
+                    (0..64u32).map(|i| dino(i).map(dinode_core)).collect();
+                let core = |i: u32| cores.get(i as usize).and_then(Option::as_ref);
                 // Buffer verifier of each cluster (phase 3 reads them).
                 if phase == 3 {
                     let mut i = 0u32;
                     while i < 64 {
                         let bad = (i..i.saturating_add(per_cluster).min(64)).any(|j| {
                             sparse.checked_shr(j).unwrap_or(0) & 1 == 0
-                                && dino(j).is_some_and(|d| !self.buf_inode_ok(agno, d))
+                                && core(j).is_some_and(|di| !self.buf_inode_ok(agno, di))
                         });
                         if bad {
                             let agbno = agbno0.saturating_add(i.checked_div(ipb).unwrap_or(0));
@@ -109,9 +114,9 @@ impl<S: ByteSource> Checker<'_, S> {
                         if sparse.checked_shr(i).unwrap_or(0) & 1 != 0 {
                             continue;
                         }
-                        if let Some(d) = dino(i) {
+                        if let (Some(d), Some(di)) = (dino(i), core(i)) {
                             let ino = self.ino_of(agno, start.saturating_add(i));
-                            self.verify_dinode(agno, ino, d);
+                            self.verify_dinode(agno, ino, d, di);
                         }
                     }
                 }
@@ -120,9 +125,10 @@ impl<S: ByteSource> Checker<'_, S> {
                     if sparse.checked_shr(i).unwrap_or(0) & 1 != 0 {
                         continue;
                     }
-                    let Some(d) = dino(i) else { continue };
-                    let d = d.to_vec();
-                    self.process_chunk_inode(agno, start, i, &d);
+                    let (Some(d), Some(di)) = (dino(i), core(i)) else {
+                        continue;
+                    };
+                    self.process_chunk_inode(agno, start, i, d, di);
                 }
             }
         }
@@ -135,14 +141,20 @@ impl<S: ByteSource> Checker<'_, S> {
     /// process_dinode for inode `i` of the chunk at `start`, then its in-core state: used,
     /// directory, file type, link count and reflink flag, as both the chunk pass and the
     /// newly-discovered-inode pass record them.
-    pub(crate) fn process_chunk_inode(&mut self, agno: u32, start: u32, i: u32, d: &[u8]) {
+    pub(crate) fn process_chunk_inode(
+        &mut self,
+        agno: u32,
+        start: u32,
+        i: u32,
+        d: &[u8],
+        di: &RawDinode,
+    ) {
         let ino = self.ino_of(agno, start.saturating_add(i));
         let was_free = !self.slot(ino).is_some_and(|s| s.used);
-        let o = self.dinode(agno, ino, d, was_free);
+        let o = self.dinode(agno, ino, (d, di), was_free);
         if o.used && was_free {
             self.push(Kind::ImapInuseMarkedFree, vec![("ino", ino.into())]);
         }
-        let di = dinode_core(d);
         if let Some(s) = self.slot_mut(agno, start, i) {
             s.used = o.used;
             s.isdir = o.isdir;
@@ -245,10 +257,10 @@ impl<S: ByteSource> Checker<'_, S> {
                 }
             }
             for i in 0..64u32 {
-                let Some(d) = chunk_dinode(&bufs, start, i, ipb, isz).map(<[u8]>::to_vec) else {
+                let Some(d) = chunk_dinode(&bufs, start, i, ipb, isz) else {
                     continue;
                 };
-                self.process_chunk_inode(agno, start, i, &d);
+                self.process_chunk_inode(agno, start, i, d, &dinode_core(d));
             }
             self.push(Kind::FoundInodesNotInTree, vec![]);
         }

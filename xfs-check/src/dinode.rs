@@ -83,8 +83,7 @@ impl<S: ByteSource> Checker<'_, S> {
     }
 
     /// The libxfs inode buffer verifier (magic, version, next_unlinked).
-    pub(crate) fn buf_inode_ok(&self, agno: u32, d: &[u8]) -> bool {
-        let di = dinode_core(d);
+    pub(crate) fn buf_inode_ok(&self, agno: u32, di: &RawDinode) -> bool {
         let nu = di.di_next_unlinked;
         di.di_magic == XFS_DINODE_MAGIC
             && self.good_version(di.di_version)
@@ -159,9 +158,8 @@ impl<S: ByteSource> Checker<'_, S> {
     }
 
     /// Verify-mode pass of process_dinode_int: lines without the action suffix.
-    pub(crate) fn verify_dinode(&mut self, agno: u32, ino: u64, d: &[u8]) {
-        let di = dinode_core(d);
-        if self.core_checks(&di, d, (agno, ino), true).is_err() {
+    pub(crate) fn verify_dinode(&mut self, agno: u32, ino: u64, d: &[u8], di: &RawDinode) {
+        if self.core_checks(di, d, (agno, ino), true).is_err() {
             return;
         }
         let mode = di.di_mode;
@@ -169,7 +167,7 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push(Kind::InodeBadFormat, vec![("ino", ino.into())]);
             return;
         }
-        self.flag_checks(&di, ino, mode);
+        self.flag_checks(di, ino, mode);
     }
 
     /// The flag checks shared by both modes; returns (bad flags changed, clear).
@@ -188,14 +186,19 @@ impl<S: ByteSource> Checker<'_, S> {
     }
 
     /// process_dinode_int (not verify mode).
-    pub(crate) fn dinode(&mut self, agno: u32, ino: u64, d: &[u8], was_free: bool) -> Outcome {
+    pub(crate) fn dinode(
+        &mut self,
+        agno: u32,
+        ino: u64,
+        (d, di): (&[u8], &RawDinode),
+        was_free: bool,
+    ) -> Outcome {
         let clear = Outcome {
             status: true,
             used: false,
             isdir: false,
         };
-        let di = dinode_core(d);
-        let Ok(retval) = self.core_checks(&di, d, (agno, ino), false) else {
+        let Ok(retval) = self.core_checks(di, d, (agno, ino), false) else {
             return clear;
         };
         let i = ("ino", Val::from(ino));
@@ -214,7 +217,7 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push(Kind::InodeBadFormat, vec![i]);
             return clear;
         }
-        let (fixed, clr) = self.flag_checks(&di, ino, mode);
+        let (fixed, clr) = self.flag_checks(di, ino, mode);
         if clr {
             return clear;
         }
@@ -224,18 +227,18 @@ impl<S: ByteSource> Checker<'_, S> {
         if self.phase == 4 && di.di_next_unlinked != NULLAGINO {
             self.push(Kind::InodeClearNextUnlinked, vec![i.clone()]);
         }
-        let Some(ty) = self.inode_type(&di, ino) else {
+        let Some(ty) = self.inode_type(di, ino) else {
             return clear;
         };
-        self.check_extsize_and_times(&di, ino);
-        if self.check_inode_sizes(&di, ty, ino) || self.check_forkoff(&di, ino) {
+        self.check_extsize_and_times(di, ino);
+        if self.check_inode_sizes(di, ty, ino) || self.check_forkoff(di, ino) {
             return clear;
         }
-        let Some(data) = self.data_fork(&di, d, ty, ino) else {
+        let Some(data) = self.data_fork(di, d, ty, ino) else {
             self.push(Kind::BadDataFork, vec![i]);
             return clear;
         };
-        let (attr, attr_bad) = self.attr_fork(&di, d, ty, ino);
+        let (attr, attr_bad) = self.attr_fork(di, d, ty, ino);
         if matches!(ty, Type::Chr | Type::Blk | Type::Sock | Type::Fifo) && data.blocks != 0 {
             self.push_misc(
                 Kind::InodeMiscBlocks,
@@ -245,8 +248,8 @@ impl<S: ByteSource> Checker<'_, S> {
             );
             return clear;
         }
-        self.check_counts(&di, ino, &data, &attr);
-        if self.check_contents(&di, d, ty, ino, &data.recs) {
+        self.check_counts(di, ino, &data, &attr);
+        if self.check_contents(di, d, ty, ino, &data.recs) {
             return clear;
         }
         Outcome {

@@ -139,19 +139,21 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 } else {
                     None
                 };
-                let entry = vec![
-                    ("name", Val::from(name.as_str())),
-                    ("dir_ino", dir.into()),
-                    ("ino", t.into()),
-                ];
+                let entry = || {
+                    vec![
+                        ("name", Val::from(name.as_str())),
+                        ("dir_ino", dir.into()),
+                        ("ino", t.into()),
+                    ]
+                };
                 let free = slot.is_some_and(|s| !s.used);
                 let slot = match slot {
                     Some(s) if s.used => s,
                     _ if sf => {
                         if free {
-                            self.push(Kind::SfdirEntryFreeP6, entry);
+                            self.push(Kind::SfdirEntryFreeP6, entry());
                         } else {
-                            let mut f = entry;
+                            let mut f = entry();
                             f.insert(2, ("reason", "non-existent".into()));
                             self.push(Kind::SfdirEntryBadRef, f);
                         }
@@ -165,7 +167,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         } else {
                             Kind::LfdirEntryNonexistP6
                         };
-                        self.push(kind, entry);
+                        self.push(kind, entry());
                         continue;
                     }
                 };
