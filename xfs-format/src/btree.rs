@@ -337,12 +337,7 @@ impl Addressing for FsbAddressing<'_> {
         self.geo
     }
     fn byte_offset(&self, ptr: u64) -> Option<u64> {
-        let (agno, agbno) = self.geo.fsb_to_agbno(ptr);
-        let agno = u32::try_from(agno).ok()?;
-        if agbno >= u64::from(self.geo.ag_size(agno)?) {
-            return None;
-        }
-        self.geo.agbno_to_offset(agno, agbno)
+        self.geo.fsb_byte_offset(crate::addr::Fsb(ptr))
     }
     fn expected_owner(&self) -> u64 {
         self.owner

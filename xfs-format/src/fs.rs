@@ -161,12 +161,7 @@ impl<S: ByteSource> Filesystem<S> {
     /// Byte offset of filesystem block `fsb` (`agno << agblklog | agbno`), `None` when it is
     /// outside the filesystem.
     pub fn fsb_to_offset(&self, fsb: u64) -> Option<u64> {
-        let (agno, agbno) = self.geo.fsb_to_agbno(fsb);
-        let agno = u32::try_from(agno).ok()?;
-        if agbno >= u64::from(self.geo.ag_size(agno)?) {
-            return None;
-        }
-        self.geo.agbno_to_offset(agno, agbno)
+        self.geo.fsb_byte_offset(crate::addr::Fsb(fsb))
     }
 
     /// Reads `count` filesystem blocks from `fsb`; all of them must lie in one AG.
