@@ -19,7 +19,8 @@ use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
 use xfs_format::ByteSource;
 
-use crate::dir2::{verifier_error, Verify};
+use crate::dir2::Verify;
+use crate::finding::verifier_error;
 use crate::finding::{Kind, Val};
 use crate::state::Checker;
 
@@ -135,7 +136,7 @@ impl<S: ByteSource> Checker<'_, S> {
 
     fn attr_verifier_error(&mut self, v: Verify, ops: &str, daddr: u64) {
         let bytes = u64::from(self.fs.geo.block_size);
-        self.push_kind(
+        self.push(
             Kind::VerifierError,
             verifier_error(v == Verify::Corrupt, ops, daddr, bytes),
         );
@@ -212,21 +213,21 @@ impl<S: ByteSource> Checker<'_, S> {
             if ForkFormat::from_raw(aformat) == ForkFormat::Extents && anex == 0 {
                 return false;
             }
-            self.push_kind(Kind::AttrBlock0Missing, vec![i]);
+            self.push(Kind::AttrBlock0Missing, vec![i]);
             return true;
         };
         let Some(off) = self.fs.fsb_to_offset(fsb) else {
-            self.push_kind(Kind::AttrBlock0Invalid, vec![i]);
+            self.push(Kind::AttrBlock0Invalid, vec![i]);
             return true;
         };
         let daddr = off / 512;
         let Ok(buf) = self.fs.read_fsb(fsb, 1).map(|c| c.into_owned()) else {
-            self.push_kind(Kind::AttrBlock0Unreadable, vec![i]);
+            self.push(Kind::AttrBlock0Unreadable, vec![i]);
             return true;
         };
         let v = self.da_node_read(&buf, daddr);
         if v == Verify::Corrupt {
-            self.push_kind(Kind::AttrBlock0Corrupt, vec![i]);
+            self.push(Kind::AttrBlock0Corrupt, vec![i]);
             return true;
         }
         let magic = da_magic(&buf).unwrap_or(0);
@@ -237,7 +238,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 .unwrap_or_default();
             let owner = id.owner;
             if owner != ino {
-                self.push_kind(
+                self.push(
                     Kind::AttrHdrOwner,
                     vec![i, ("owner", owner.into()), ("daddr", daddr.into())],
                 );
@@ -245,14 +246,14 @@ impl<S: ByteSource> Checker<'_, S> {
             }
             let blkno = id.blkno;
             if blkno != daddr {
-                self.push_kind(
+                self.push(
                     Kind::AttrHdrBlkno,
                     vec![("daddr", daddr.into()), ("blkno", blkno.into()), i],
                 );
                 return true;
             }
             if id.uuid != self.fs.geo.meta_uuid {
-                self.push_kind(Kind::AttrHdrUuid, vec![i, ("daddr", daddr.into())]);
+                self.push(Kind::AttrHdrUuid, vec![i, ("daddr", daddr.into())]);
                 return true;
             }
         }
@@ -261,14 +262,14 @@ impl<S: ByteSource> Checker<'_, S> {
                 let bs = self.fs.geo.block_size as usize;
                 let h = leaf_hdr(&buf, self.fs.geo.has_crc, bs);
                 if h.h.info.forw != 0 || h.h.info.back != 0 {
-                    self.push_kind(Kind::AttrWouldClearLinks, vec![i]);
+                    self.push(Kind::AttrWouldClearLinks, vec![i]);
                 }
                 self.leaf_attr_block(ino, recs, &buf, 0)
             }
             // The da btree below a node root is not walked yet.
             DA_NODE_MAGIC | DA3_NODE_MAGIC => false,
             _ => {
-                self.push_kind(Kind::AttrBadRootMagic, vec![("magic", magic.into()), i]);
+                self.push(Kind::AttrBadRootMagic, vec![("magic", magic.into()), i]);
                 true
             }
         }
@@ -277,14 +278,14 @@ impl<S: ByteSource> Checker<'_, S> {
     /// set_da_freemap: claims [start, stop) of the block; true on a conflict.
     fn da_claim(&mut self, map: &mut [bool], start: usize, stop: usize) -> bool {
         if start > stop {
-            self.push_kind(
+            self.push(
                 Kind::DaBadRange,
                 vec![("start", start.into()), ("stop", stop.into())],
             );
             return true;
         }
         if stop > map.len() {
-            self.push_kind(
+            self.push(
                 Kind::DaRangeEnd,
                 vec![
                     ("start", start.into()),
@@ -301,7 +302,7 @@ impl<S: ByteSource> Checker<'_, S> {
             .enumerate()
         {
             if *b {
-                self.push_kind(
+                self.push(
                     Kind::DaMultiClaim,
                     vec![("b", start.saturating_add(n).into())],
                 );
@@ -321,7 +322,7 @@ impl<S: ByteSource> Checker<'_, S> {
         let blk = || ("blk", Val::U(da_bno.into()));
         let count = h.count();
         if count == 0 && da_bno == 0 {
-            self.push_kind(Kind::AttrEmptyLeaf0, vec![i()]);
+            self.push(Kind::AttrEmptyLeaf0, vec![i()]);
             return false;
         }
         if count == 0
@@ -330,7 +331,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 .saturating_add(h.hsize)
                 > bs
         {
-            self.push_kind(
+            self.push(
                 Kind::AttrBadCount,
                 vec![("count", count.into()), blk(), i()],
             );
@@ -349,18 +350,18 @@ impl<S: ByteSource> Checker<'_, S> {
             let flags = ent_n.flags;
             let ent = ("i", Val::U(n as u64));
             if nameidx > bs {
-                self.push_kind(
+                self.push(
                     Kind::AttrBadNameidx,
                     vec![("idx", nameidx.into()), blk(), i()],
                 );
                 return true;
             }
             if flags & ATTR_INCOMPLETE != 0 {
-                self.push_kind(Kind::AttrIncomplete, vec![ent, blk(), i()]);
+                self.push(Kind::AttrIncomplete, vec![ent, blk(), i()]);
                 return true;
             }
             if self.da_claim(&mut map, e, e.saturating_add(LEAF_ENTRY_SIZE)) {
-                self.push_kind(Kind::AttrEntryOverlap, vec![ent, blk(), i()]);
+                self.push(Kind::AttrEntryOverlap, vec![ent, blk(), i()]);
                 return true;
             }
             let nh = LeafNameHdr::at(b, nameidx, flags & ATTR_LOCAL != 0);
@@ -368,14 +369,14 @@ impl<S: ByteSource> Checker<'_, S> {
             let name = nh.name(b);
             let size = if nh.local {
                 if namelen == 0 || name.len() != namelen || !namecheck(name) {
-                    self.push_kind(
+                    self.push(
                         Kind::AttrBadName,
                         vec![ent, blk(), i(), ("namelen", namelen.into())],
                     );
                     return true;
                 }
                 if hash != da_hashname(name) || hash < last_hash {
-                    self.push_kind(Kind::AttrBadHash, vec![ent, blk(), i()]);
+                    self.push(Kind::AttrBadHash, vec![ent, blk(), i()]);
                     return true;
                 }
                 nh.entsize()
@@ -388,25 +389,25 @@ impl<S: ByteSource> Checker<'_, S> {
                     || hash < last_hash
                     || valueblk == 0
                 {
-                    self.push_kind(Kind::AttrRemoteInconsistent, vec![ent, blk(), i()]);
+                    self.push(Kind::AttrRemoteInconsistent, vec![ent, blk(), i()]);
                     return true;
                 }
                 if self.rmtval_get(ino, recs, valueblk, valuelen) {
-                    self.push_kind(Kind::AttrRemoteGetFailed, vec![ent, i()]);
+                    self.push(Kind::AttrRemoteGetFailed, vec![ent, i()]);
                     return true;
                 }
                 nh.entsize()
             };
             last_hash = hash;
             if self.da_claim(&mut map, nameidx, nameidx.saturating_add(size)) {
-                self.push_kind(Kind::AttrNameOverlap, vec![ent, blk(), i()]);
+                self.push(Kind::AttrNameOverlap, vec![ent, blk(), i()]);
                 return true;
             }
             usedbs = usedbs.saturating_add(size);
             firstb = firstb.min(nameidx);
         }
         if (h.h.holes == 0 && firstb != h.firstused) || h.firstused > firstb {
-            self.push_kind(
+            self.push(
                 Kind::AttrFirstusedFix,
                 vec![
                     ("found", h.firstused.into()),
@@ -417,7 +418,7 @@ impl<S: ByteSource> Checker<'_, S> {
             );
         }
         if usedbs != usize::from(h.h.usedbytes) {
-            self.push_kind(
+            self.push(
                 Kind::AttrUsedbytesFix,
                 vec![
                     ("found", usize::from(h.h.usedbytes).into()),
@@ -450,12 +451,12 @@ impl<S: ByteSource> Checker<'_, S> {
             let Some((fsb, _)) =
                 xfs_format::bmap::lookup(recs, u64::from(valueblk).saturating_add(n))
             else {
-                self.push_kind(Kind::AttrRemoteMissing, vec![i]);
+                self.push(Kind::AttrRemoteMissing, vec![i]);
                 return true;
             };
             let (Some(off), Ok(buf)) = (self.fs.fsb_to_offset(fsb), self.fs.read_fsb(fsb, 1))
             else {
-                self.push_kind(Kind::AttrRemoteUnreadable, vec![i]);
+                self.push(Kind::AttrRemoteUnreadable, vec![i]);
                 return true;
             };
             let daddr = off / 512;
@@ -486,7 +487,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 };
                 if v != Verify::Ok {
                     self.attr_verifier_error(v, "xfs_attr3_rmt", daddr);
-                    self.push_kind(Kind::AttrRemoteCorrupt, vec![i]);
+                    self.push(Kind::AttrRemoteCorrupt, vec![i]);
                     return true;
                 }
             }

@@ -104,7 +104,7 @@ impl<S: ByteSource> Checker<'_, S> {
                             self.bad_clusters.insert(daddr, cl_bytes);
                             self.push(
                                 Kind::VerifierError,
-                                crate::dir2::verifier_error(true, "xfs_inode", daddr, cl_bytes),
+                                crate::finding::verifier_error(true, "xfs_inode", daddr, cl_bytes),
                             );
                         }
                         i = i.saturating_add(per_cluster);

@@ -625,13 +625,11 @@ impl<S: ByteSource> Checker<'_, S> {
             sp = r.startblock;
             let (sag, sbno) = match checked {
                 Ok(at) => at,
-                Err(problem) => {
-                    if let Some((kind, mut fields)) = problem {
-                        fields.push(i.clone());
-                        self.push(kind, fields);
-                        done = idx;
-                        error = true;
-                    }
+                Err((kind, mut fields)) => {
+                    fields.push(i.clone());
+                    self.push(kind, fields);
+                    done = idx;
+                    error = true;
                     break;
                 }
             };
@@ -737,8 +735,7 @@ impl<S: ByteSource> Checker<'_, S> {
 
 /// The first of process_bmbt_reclist_int's checks that extent record `r` (number `idx`,
 /// after the record `prev` = (startoff, blockcount, startblock)) fails, with the finding's
-/// fields but the inode number; `Err(None)` when the record cannot be placed but
-/// xfs_repair prints nothing. `Ok` gives the AG and AG block the extent starts at.
+/// fields but the inode number. `Ok` gives the AG and AG block the extent starts at.
 #[allow(clippy::type_complexity)]
 fn record_problem(
     geo: &xfs_format::sb::Geometry,
@@ -747,10 +744,10 @@ fn record_problem(
     prev: Option<(u64, u64, u64)>,
     attr: bool,
     ty: Type,
-) -> Result<(AgNo, AgBno), Option<(Kind, Vec<(&'static str, Val)>)>> {
+) -> Result<(AgNo, AgBno), (Kind, Vec<(&'static str, Val)>)> {
     let at = |off: u64, fsbno: u64| vec![("off", Val::from(off)), ("fsbno", fsbno.into())];
     if let Some((po, pc, ps)) = prev.filter(|(po, pc, _)| po.saturating_add(*pc) > r.startoff) {
-        return Err(Some((
+        return Err((
             Kind::BmapOutOfOrder,
             vec![
                 ("rec", idx.into()),
@@ -762,7 +759,7 @@ fn record_problem(
                 ("ps", ps.into()),
                 ("pc", pc.into()),
             ],
-        )));
+        ));
     }
     if r.unwritten && (attr || !matches!(ty, Type::Data | Type::RtData)) {
         let kind = if attr {
@@ -770,10 +767,10 @@ fn record_problem(
         } else {
             Kind::BmapUnwrittenNonreg
         };
-        return Err(Some((kind, at(r.startoff, r.startblock))));
+        return Err((kind, at(r.startoff, r.startblock)));
     }
     if r.blockcount == 0 {
-        return Err(Some((Kind::BmapZeroLen, at(r.startoff, r.startblock))));
+        return Err((Kind::BmapZeroLen, at(r.startoff, r.startblock)));
     }
     let start = r.startblock;
     let end = start
@@ -785,20 +782,20 @@ fn record_problem(
             .filter(|(a, bno)| geo.ag_size(a.0).is_some_and(|sz| bno.0 < sz))
     };
     let Some(s) = place(start) else {
-        return Err(Some((Kind::BmapBadStart, at(r.startoff, start))));
+        return Err((Kind::BmapBadStart, at(r.startoff, start)));
     };
     let Some(e) = place(end) else {
-        return Err(Some((Kind::BmapBadEnd, at(r.startoff, end))));
+        return Err((Kind::BmapBadEnd, at(r.startoff, end)));
     };
     if s.0 != e.0 {
-        return Err(Some((
+        return Err((
             Kind::BmapOverflow,
             vec![
                 ("start", start.into()),
                 ("end", end.into()),
                 ("off", r.startoff.into()),
             ],
-        )));
+        ));
     }
     Ok(s)
 }

@@ -13,7 +13,7 @@ use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, Layout};
 use xfs_format::ByteSource;
 
-use crate::finding::{Kind, Val};
+use crate::finding::{verifier_error, Kind, Val};
 use crate::state::Checker;
 
 /// Result of a libxfs buffer read verifier.
@@ -22,26 +22,6 @@ pub(crate) enum Verify {
     Ok,
     BadCrc,
     Corrupt,
-}
-
-/// The fields of a `verifier_error` finding: what a libxfs read verifier reports about the
-/// `bytes`-byte buffer at `daddr` read with the buffer ops `ops`.
-pub(crate) fn verifier_error(
-    corrupt: bool,
-    ops: &str,
-    daddr: u64,
-    bytes: u64,
-) -> Vec<(&'static str, Val)> {
-    vec![
-        (
-            "error",
-            if corrupt { "corruption" } else { "CRC error" }.into(),
-        ),
-        ("addr", "<addr>".into()),
-        ("ops", ops.into()),
-        ("daddr", daddr.into()),
-        ("bytes", bytes.into()),
-    ]
 }
 
 /// What process_dir2_data tells its caller.
@@ -83,7 +63,7 @@ impl<S: ByteSource> Checker<'_, S> {
             ("blk", dbno.into()),
             ("ino", ino.into()),
         ];
-        self.push_kind(Kind::DirBlockBadMagic, fields);
+        self.push(Kind::DirBlockBadMagic, fields);
     }
 
     /// The entry `name` of directory `dir_ino` (at `at`: its block and offset in a
@@ -179,18 +159,18 @@ impl<S: ByteSource> Checker<'_, S> {
         } else if last >= leafblk.saturating_add(fsbcount) {
             self.leaf_node_dir(ino, recs, &dg, leafblk, &mut st)
         } else {
-            self.push_kind(Kind::DirBadSizeFormat, vec![("ino", ino.into())]);
+            self.push(Kind::DirBadSizeFormat, vec![("ino", ino.into())]);
             return true;
         };
         let _ = st.parent;
         if !st.dot {
-            self.push_kind(Kind::DirNoDot, vec![("ino", ino.into())]);
+            self.push(Kind::DirNoDot, vec![("ino", ino.into())]);
         }
         if !st.dotdot {
             if ino == self.fs.sb.raw.sb_rootino {
-                self.push_kind(Kind::DirNoDotdotRoot, vec![("ino", ino.into())]);
+                self.push(Kind::DirNoDotdotRoot, vec![("ino", ino.into())]);
             } else {
-                self.push_kind(Kind::DirNoDotdot, vec![("ino", ino.into())]);
+                self.push(Kind::DirNoDotdot, vec![("ino", ino.into())]);
             }
         }
         res
@@ -248,7 +228,7 @@ impl<S: ByteSource> Checker<'_, S> {
             } else {
                 "xfs_dir3_data"
             };
-            self.push_kind(
+            self.push(
                 Kind::VerifierError,
                 verifier_error(v == Verify::Corrupt, ops, daddr, dg.blksize.into()),
             );
@@ -260,11 +240,11 @@ impl<S: ByteSource> Checker<'_, S> {
     fn block_dir(&mut self, ino: u64, recs: &[BmbtRec], dg: &DirGeo, st: &mut DataState) -> bool {
         let blk = ("blk", Val::U(0));
         let Some((buf, v)) = self.dir_buf(ino, recs, dg, 0, true) else {
-            self.push_kind(Kind::DirBlockMissing, vec![blk, ("ino", ino.into())]);
+            self.push(Kind::DirBlockMissing, vec![blk, ("ino", ino.into())]);
             return true;
         };
         if v == Verify::Corrupt {
-            self.push_kind(Kind::DirBlockCorrupt, vec![blk, ("ino", ino.into())]);
+            self.push(Kind::DirBlockCorrupt, vec![blk, ("ino", ino.into())]);
             return true;
         }
         let magic = DataHdr::parse(&buf, dg.has_crc).magic;
@@ -304,13 +284,13 @@ impl<S: ByteSource> Checker<'_, S> {
                 let dbno = f;
                 match self.dir_buf(ino, recs, dg, dbno, false) {
                     None => {
-                        self.push_kind(
+                        self.push(
                             Kind::DirDataBlockMissing,
                             vec![("blk", dbno.into()), ("ino", ino.into())],
                         );
                     }
                     Some((_, Verify::Corrupt)) => {
-                        self.push_kind(
+                        self.push(
                             Kind::DirDataBlockCorrupt,
                             vec![("blk", dbno.into()), ("ino", ino.into())],
                         );
@@ -388,15 +368,15 @@ impl<S: ByteSource> Checker<'_, S> {
         };
         let blk = ("blk", Val::U(leafblk));
         if let Some(corrupt) = verdict {
-            self.push_kind(
+            self.push(
                 Kind::VerifierError,
                 verifier_error(corrupt, "xfs_da3_node", daddr, dg.blksize.into()),
             );
-            self.push_kind(Kind::DirCorruptTreeBlock, vec![blk, ("ino", ino.into())]);
+            self.push(Kind::DirCorruptTreeBlock, vec![blk, ("ino", ino.into())]);
             return true;
         }
         if !(1..5).contains(&level) {
-            self.push_kind(Kind::DirBadHeaderDepth, vec![("ino", ino.into())]);
+            self.push(Kind::DirBadHeaderDepth, vec![("ino", ino.into())]);
             return true;
         }
         false
@@ -420,11 +400,11 @@ impl<S: ByteSource> Checker<'_, S> {
             .map(|f| (f.offset, f.length));
         let (ptr, badbest, freeseen) = structure_pass(d, (start, endptr), ftype, &bf);
         if ptr != endptr {
-            self.push_kind(
+            self.push(
                 Kind::DirDataCorrupt,
                 vec![("blk", da_bno.into()), ("ino", ino.into())],
             );
-            self.push_kind(Kind::DirWouldJunkBlock, vec![]);
+            self.push(Kind::DirWouldJunkBlock, vec![]);
             return true;
         }
         let sb = &self.fs.sb.raw;
@@ -452,7 +432,7 @@ impl<S: ByteSource> Checker<'_, S> {
             ptr = ptr.saturating_add(it.entsize(ftype));
         }
         if freeseen != 7 || badbest {
-            self.push_kind(
+            self.push(
                 Kind::DirBadBestfree,
                 vec![("blk", da_bno.into()), ("ino", ino.into())],
             );
@@ -516,7 +496,7 @@ impl<S: ByteSource> Checker<'_, S> {
             clearino = false;
         }
         if nl == 0 {
-            self.push_kind(
+            self.push(
                 Kind::DirEntryZeroNamelen,
                 vec![
                     ("blk", da_bno.into()),
@@ -527,7 +507,7 @@ impl<S: ByteSource> Checker<'_, S> {
             clearino = true;
         }
         if clearino {
-            self.push_kind(Kind::DirEntryWouldClearIno, vec![("off", off.into())]);
+            self.push(Kind::DirEntryWouldClearIno, vec![("off", off.into())]);
         }
         let mut junkit = first == b'/';
         let mut why = String::new();
@@ -549,7 +529,7 @@ impl<S: ByteSource> Checker<'_, S> {
                     ));
                     junkit = true;
                 } else if ino != ent && ino == root {
-                    self.push_kind(
+                    self.push(
                         Kind::DirRootDotdotFix,
                         vec![("dir_ino", ino.into()), ("ino", ent.into())],
                     );
@@ -558,7 +538,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 if !junkit {
                     if let Some(p) = st.parent {
                         if !self.valid_ino(p) {
-                            self.push_kind(
+                            self.push(
                                 Kind::DirDotdotBad,
                                 vec![("dir_ino", ino.into()), ("ino", p.into())],
                             );
@@ -574,7 +554,7 @@ impl<S: ByteSource> Checker<'_, S> {
             if !st.dot {
                 st.dot = true;
                 if ent != ino {
-                    self.push_kind(
+                    self.push(
                         Kind::DirDotBad,
                         vec![("dir_ino", ino.into()), ("ino", ent.into())],
                     );
@@ -590,7 +570,7 @@ impl<S: ByteSource> Checker<'_, S> {
             junkit = true;
         }
         if junkit {
-            self.push_kind(Kind::DirEntryWouldClear, vec![("what", why.into())]);
+            self.push(Kind::DirEntryWouldClear, vec![("what", why.into())]);
         }
     }
 }

@@ -19,7 +19,7 @@ use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
 use xfs_format::{ByteSource, Filesystem};
 
-use crate::dir2::verifier_error;
+use crate::finding::verifier_error;
 use crate::finding::{Kind, Val};
 /// Most directory blocks looked at per directory.
 const MAX_BLOCKS: u64 = 1 << 20;

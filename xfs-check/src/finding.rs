@@ -601,6 +601,26 @@ impl Serialize for Finding {
     }
 }
 
+/// The fields of a `verifier_error` finding: what a libxfs read verifier reports about the
+/// `bytes`-byte buffer at `daddr` read with the buffer ops `ops`.
+pub(crate) fn verifier_error(
+    corrupt: bool,
+    ops: &str,
+    daddr: u64,
+    bytes: u64,
+) -> Vec<(&'static str, Val)> {
+    vec![
+        (
+            "error",
+            if corrupt { "corruption" } else { "CRC error" }.into(),
+        ),
+        ("addr", "<addr>".into()),
+        ("ops", ops.into()),
+        ("daddr", daddr.into()),
+        ("bytes", bytes.into()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

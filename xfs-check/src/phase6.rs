@@ -49,7 +49,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             if self.clusters_seen.insert(d) {
                 self.push(
                     Kind::VerifierError,
-                    crate::dir2::verifier_error(true, "xfs_inode", d, b),
+                    crate::finding::verifier_error(true, "xfs_inode", d, b),
                 );
             }
         }

@@ -369,21 +369,8 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     }
 
     fn verifier(&mut self, error: i32, ops: &str, daddr: u64, bytes: u64) {
-        let what = if error == EFSBADCRC {
-            "CRC error"
-        } else {
-            "corruption"
-        };
-        self.push(f(
-            Kind::VerifierError,
-            vec![
-                ("error", what.into()),
-                ("addr", "<addr>".into()),
-                ("ops", ops.into()),
-                ("daddr", daddr.into()),
-                ("bytes", bytes.into()),
-            ],
-        ));
+        let fields = crate::finding::verifier_error(error != EFSBADCRC, ops, daddr, bytes);
+        self.push(f(Kind::VerifierError, fields));
     }
 
     fn agino_to_agbno(&self, agino: u32) -> u32 {

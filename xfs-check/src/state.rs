@@ -117,10 +117,6 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         }
     }
 
-    pub(crate) fn push_kind(&mut self, kind: Kind, fields: Vec<(&'static str, Val)>) {
-        self.push(kind, fields);
-    }
-
     pub(crate) fn phase(&self) -> u8 {
         self.phase
     }

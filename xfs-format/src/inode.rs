@@ -415,20 +415,19 @@ impl RawDinode {
 
     /// The nanoseconds field of each legacy timestamp, by name (`atime`, `mtime`, `ctime`,
     /// and `crtime` on v3); empty for bigtime inodes, whose timestamps have no such field.
-    pub fn legacy_nsecs(&self) -> Vec<(&'static str, u32)> {
-        if self.has_bigtime() {
-            return Vec::new();
-        }
-        let low = |raw: u64| u32::try_from(raw & 0xffff_ffff).unwrap_or(0);
-        let mut v = vec![
-            ("atime", low(self.di_atime)),
-            ("mtime", low(self.di_mtime)),
-            ("ctime", low(self.di_ctime)),
-        ];
-        if self.di_version >= 3 {
-            v.push(("crtime", low(self.di_crtime)));
-        }
-        v
+    pub fn legacy_nsecs(&self) -> impl Iterator<Item = (&'static str, u32)> {
+        let legacy = !self.has_bigtime();
+        let v3 = self.di_version >= 3;
+        [
+            ("atime", self.di_atime, true),
+            ("mtime", self.di_mtime, true),
+            ("ctime", self.di_ctime, true),
+            ("crtime", self.di_crtime, v3),
+        ]
+        .into_iter()
+        .filter(move |&(_, _, present)| legacy && present)
+        // The low 32 bits of a legacy timestamp are its nanoseconds.
+        .map(|(name, raw, _)| (name, u32::try_from(raw & 0xffff_ffff).unwrap_or(0)))
     }
 
     /// Size of the core for this inode's version (`xfs_dinode_size`).

@@ -495,26 +495,38 @@ fn check_block(
     if c.crc == CrcState::Bad {
         findings.push(DirFinding::BadCrc);
     }
-    let expectations = [
-        (ctx.daddr, h.blkno_ok, id.blkno, &mut c.blkno_ok, true),
-        (ctx.owner, h.owner_ok, id.owner, &mut c.owner_ok, false),
-    ];
-    for (want, ok, found, slot, is_blkno) in expectations {
-        let Some(expected) = want else { continue };
-        *slot = Some(ok);
-        if !ok {
-            findings.push(if is_blkno {
-                DirFinding::BadBlkno { found, expected }
-            } else {
-                DirFinding::BadOwner { found, expected }
-            });
+    c.blkno_ok = expect(ctx.daddr, h.blkno_ok, findings, |expected| {
+        DirFinding::BadBlkno {
+            found: id.blkno,
+            expected,
         }
-    }
+    });
+    c.owner_ok = expect(ctx.owner, h.owner_ok, findings, |expected| {
+        DirFinding::BadOwner {
+            found: id.owner,
+            expected,
+        }
+    });
     c.uuid_ok = Some(h.uuid_ok);
     if !h.uuid_ok {
         findings.push(DirFinding::BadUuid);
     }
     c
+}
+
+/// One header expectation of the caller (`None`: not checked): its verdict, and the finding
+/// `bad(expected)` when the header does not meet it.
+fn expect(
+    want: Option<u64>,
+    ok: bool,
+    findings: &mut Vec<DirFinding>,
+    bad: impl FnOnce(u64) -> DirFinding,
+) -> Option<bool> {
+    let expected = want?;
+    if !ok {
+        findings.push(bad(expected));
+    }
+    Some(ok)
 }
 
 /// One line of `xfs_db print` output: the full field path (`bu[3].inumber`) and the field.
