@@ -208,6 +208,10 @@ impl Kind {
         match self {
             SbPrimaryBad => "The primary superblock fails validation; xfs_repair looks for a secondary copy.",
             NomodifyAbortPrimarySb => "xfs_repair -n stops here: the primary superblock would have to be rewritten.",
+            SbOnlyOneAg | SbTwoAgsMismatch => "With one or two AGs there are not enough secondary superblocks to confirm the geometry; xfs_repair stops unless run with -o force_geometry (so does check).",
+            SbNotEnoughMatching => "Fewer than half of the superblock copies agree on the geometry; xfs_repair will not guess which is right.",
+            MountV1Inodes | MountV1Dirs => "A format older than xfs_repair 6.1 supports (version 1 inodes or directories); xfs_repair stops, so does check.",
+            MountRtSubvolume | MountRtReflink | MountRtRmapbt | MountRtInitFailed | MountRefused => "xfs_repair cannot set up this filesystem (a realtime subvolume needs its device, given to xfs_repair with -r) and stops.",
             SbSecondaryNone => "No valid superblock was found anywhere: this is not a usable XFS filesystem.",
             SbWouldReset | AgfWouldReset | AgiWouldReset => "This AG header would be rewritten by xfs_repair.",
             LogDirtyAlert => "The log holds changes not yet written in place; run `check --replay-log` to check the filesystem as a mount's log recovery would leave it.",
@@ -250,6 +254,19 @@ kinds! {
     SbFeatures2Mismatch = "sb_features2_mismatch", Corruption, PrimarySuperblock, "superblock has a features2 mismatch, correcting";
     SbSharedVn = "sb_shared_vn", Corruption, PrimarySuperblock, "resetting shared_vn to zero";
     SbPrimaryWouldWrite = "sb_primary_would_write", Action, PrimarySuperblock, "would write modified primary superblock";
+    SbOnlyOneAg = "sb_only_one_ag", Fatal, PrimarySuperblock, "Only one AG detected - cannot validate filesystem geometry.\nUse the -o force_geometry option to proceed.";
+    SbTwoAgsMismatch = "sb_two_ags_mismatch", Fatal, PrimarySuperblock, "Only two AGs detected and they do not match - cannot validate filesystem geometry.\nUse the -o force_geometry option to proceed.";
+    SbNotEnoughMatching = "sb_not_enough_matching", Fatal, PrimarySuperblock, "Not enough matching superblocks - cannot proceed.";
+    MountSizeCheck = "mount_size_check", Corruption, PrimarySuperblock, "xfs_repair: size check failed";
+    MountV1Inodes = "mount_v1_inodes", Fatal, PrimarySuperblock, "xfs_repair: V1 inodes unsupported. Please try an older xfsprogs.";
+    MountV1Dirs = "mount_v1_dirs", Fatal, PrimarySuperblock, "xfs_repair: V1 directories unsupported. Please try an older xfsprogs.";
+    MountUnsupported = "mount_unsupported", Fatal, PrimarySuperblock, "xfs_repair: Unsupported features detected. Please try a newer xfsprogs.";
+    MountRtReflink = "mount_rt_reflink", Corruption, PrimarySuperblock, "xfs_repair: Reflink not compatible with realtime device. Please try a newer xfsprogs.";
+    MountRtRmapbt = "mount_rt_rmapbt", Corruption, PrimarySuperblock, "xfs_repair: Reverse mapping btree not compatible with realtime device. Please try a newer xfsprogs.";
+    MountRtSubvolume = "mount_rt_subvolume", Corruption, PrimarySuperblock, "xfs_repair: filesystem has a realtime subvolume";
+    MountRtInitFailed = "mount_rt_init_failed", Action, PrimarySuperblock, "xfs_repair: realtime device init failed";
+    MountAgReadFailed = "mount_ag_read_failed", Corruption, PrimarySuperblock, "xfs_repair: read of AG {ag:u} failed";
+    MountRefused = "mount_refused", Fatal, PrimarySuperblock, "xfs_repair: cannot repair this filesystem.  Sorry.";
     NomodifyAbortPrimarySb = "nomodify_abort_primary_sb", Fatal, PrimarySuperblock, "Primary superblock would have been modified.\nCannot proceed further in no_modify mode.\nExiting now.";
     LogDirtyAlert = "log_dirty_alert", Corruption, Log, "ALERT: The filesystem has valuable metadata changes in a log which is being\nignored because the -n option was used.  Expect spurious inconsistencies\nwhich may be resolved by first mounting the filesystem to replay the log.";
     LogUnreadable = "log_unreadable", Corruption, Log, "zero_log: cannot find log head/tail (xlog_find_tail={error:i})";

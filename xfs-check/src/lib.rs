@@ -104,6 +104,9 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
 pub struct CheckOptions {
     /// `src` is a view whose log was replayed (in memory): no dirty-log alert.
     pub log_replayed: bool,
+    /// `xfs_repair -o force_geometry`: go on when the geometry cannot be confirmed by
+    /// secondary superblocks (one or two AGs).
+    pub force_geometry: bool,
 }
 
 /// [`check`] with options, calling `progress(phase, what)` as each phase starts (for a
@@ -115,7 +118,7 @@ pub fn check_with<S: ByteSource>(
 ) -> xfs_format::Result<Report> {
     progress(1, "find and verify superblock");
     let mut p1 = Vec::new();
-    let res = phase1::phase1(&src, &mut p1)?;
+    let res = phase1::phase1(&src, opts.force_geometry, &mut p1)?;
     let mut phases = vec![PhaseReport {
         phase: 1,
         findings: p1,

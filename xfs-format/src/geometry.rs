@@ -12,6 +12,61 @@ use serde::Serialize;
 /// Size of the v5 AGFL header (`struct xfs_agfl`) before the block array.
 pub const XFS_AGFL_HDR_SIZE: u32 = 36;
 
+/// `XFS_AG_MIN_BYTES`: the smallest AG mkfs makes (16 MiB).
+pub const XFS_AG_MIN_BYTES: u64 = 1 << 24;
+/// `XFS_AG_MAX_BYTES`: the largest AG the format allows (1 TiB).
+pub const XFS_AG_MAX_BYTES: u64 = 1 << 40;
+
+/// The AG size (in blocks) and count mkfs.xfs chooses by default for a device of `dblocks`
+/// blocks of `1 << blocklog` bytes (`calc_default_ag_geometry`): the largest AG from 32 TiB
+/// up (or from 4 TiB on one disk), four AGs on one disk from 128 MiB up, otherwise more AGs
+/// the larger the device (`multidisk`: the device reports a stripe unit or width). `None`
+/// for an empty device or an unusable block log.
+///
+/// ```
+/// use xfs_format::geometry::default_ag_geometry;
+/// // 64 MiB of 4 KiB blocks: 4 AGs of 4096 blocks; 10 MiB: one AG.
+/// assert_eq!(default_ag_geometry(12, 16384, false), Some((4096, 4)));
+/// assert_eq!(default_ag_geometry(12, 2560, false), Some((2560, 1)));
+/// // 1 GiB: 4 AGs.
+/// assert_eq!(default_ag_geometry(12, 262144, false), Some((65536, 4)));
+/// ```
+pub fn default_ag_geometry(blocklog: u32, dblocks: u64, multidisk: bool) -> Option<(u64, u64)> {
+    let bytes = |b: u64| b.checked_shr(blocklog);
+    let max_blocks = (XFS_AG_MAX_BYTES - 1).checked_shr(blocklog)?;
+    let (tib, gib, mib) = (bytes(1 << 40)?, bytes(1 << 30)?, bytes(1 << 20)?);
+    let blocks =
+        if dblocks >= tib.saturating_mul(32) || (!multidisk && dblocks >= tib.saturating_mul(4)) {
+            max_blocks
+        } else {
+            let shift: u32 = if !multidisk && dblocks >= mib.saturating_mul(128) {
+                2
+            } else {
+                // XFS_MULTIDISK_AGLOG, one less at each size step down.
+                let steps = [
+                    dblocks <= gib.saturating_mul(512),
+                    dblocks <= gib.saturating_mul(8),
+                    dblocks < mib.saturating_mul(128),
+                    dblocks < mib.saturating_mul(64),
+                    dblocks < mib.saturating_mul(32),
+                ];
+                5u32.saturating_sub(steps.iter().filter(|s| **s).count() as u32)
+            };
+            let b = dblocks.checked_shr(shift)?;
+            let rem = dblocks & 1u64.checked_shl(shift)?.saturating_sub(1);
+            if rem != 0 && b < max_blocks {
+                b.saturating_add(1)
+            } else {
+                b
+            }
+        };
+    if blocks == 0 {
+        return None;
+    }
+    let count = dblocks.div_ceil(blocks);
+    Some((blocks, count))
+}
+
 /// Geometry derived from a validated superblock. Everything a decoder needs to locate
 /// structures is here and passed explicitly (no global superblock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
