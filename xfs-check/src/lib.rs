@@ -73,8 +73,8 @@ pub struct Report {
     pub phases: Vec<PhaseReport>,
     /// The run stopped early, as xfs_repair -n does after a bad primary superblock.
     pub stopped: bool,
-    /// xfs_repair 6.1.0 crashes (segfaults) on this image; the findings stop where its
-    /// output stops, and this says where.
+    /// xfs_repair 6.1.0 would crash (segfault) on this image: where, and that its output
+    /// would stop there. The findings still cover the whole check.
     pub repair_crash: Option<String>,
 }
 
@@ -165,19 +165,17 @@ pub fn check_with<S: ByteSource>(
         let (p6, p7, crash) = phase6::phases67(&ck);
         repair_crash = crash.map(|d| {
             format!(
-                "xfs_repair 6.1.0 segfaults in phase 6 on directory inode {d} (data block without a directory magic number); phase 6 output stops there and phase 7 is not run"
+                "xfs_repair 6.1.0 would segfault in phase 6 at directory inode {d} (a data block without a directory magic number): its output would stop there; every finding is reported here"
             )
         });
         phases.push(PhaseReport {
             phase: 6,
             findings: p6,
         });
-        if repair_crash.is_none() {
-            phases.push(PhaseReport {
-                phase: 7,
-                findings: p7,
-            });
-        }
+        phases.push(PhaseReport {
+            phase: 7,
+            findings: p7,
+        });
     }
     Ok(Report {
         phases,

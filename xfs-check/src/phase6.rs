@@ -106,9 +106,8 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             let Ok(inode) = self.c.fs.read_inode(dir) else {
                 continue;
             };
-            if self.crashes_on(&inode) {
+            if self.crash.is_none() && self.crashes_on(&inode) {
                 self.crash = Some(dir);
-                return;
             }
             let Ok(listing) = self.c.fs.read_dir(&inode) else {
                 continue;
@@ -234,8 +233,8 @@ impl<S: ByteSource> Walk<'_, '_, S> {
     }
 }
 
-/// Phases 6 and 7. Returns (phase 6 findings, phase 7 findings, the directory at which
-/// xfs_repair 6.1.0 would crash in phase 6 -- output stops there).
+/// Phases 6 and 7. Returns (phase 6 findings, phase 7 findings, the first directory at
+/// which xfs_repair 6.1.0 would crash in phase 6: its output stops there, ours goes on).
 pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding>, Option<u64>) {
     let sb = &c.fs.sb.raw;
     let root = sb.sb_rootino;
@@ -259,9 +258,6 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
     if c.slot(root).is_some_and(|s| s.used && s.isdir) {
         w.reached.insert(root);
         w.walk(root, true);
-    }
-    if w.crash.is_some() {
-        return (w.p6, Vec::new(), w.crash);
     }
     // Disconnected inodes, in inode order.
     let mut used = Vec::new();
@@ -290,9 +286,6 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
                 vec![("ino", (*ino).into()), ("orphanage", "lost+found".into())],
             );
             w.walk(*ino, false);
-            if w.crash.is_some() {
-                return (w.p6, Vec::new(), w.crash);
-            }
         } else {
             w.push(
                 Kind::DisconnectedInode,
