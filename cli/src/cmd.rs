@@ -237,7 +237,9 @@ enum Command {
         /// Extract by inode number instead of by path
         #[arg(long, value_name = "INO")]
         inode: Option<u64>,
-        /// Overwrite existing files
+        /// Overwrite existing files, and start even when the destination's free space is
+        /// less than the file data to write (holes and unwritten extents are written as
+        /// holes and not counted)
         #[arg(long)]
         force: bool,
     },

@@ -35,8 +35,10 @@ fn sparse_copy(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     let f = std::fs::File::create(&p).unwrap();
     f.set_len(bytes.len() as u64).unwrap();
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
     for (i, chunk) in bytes.chunks(64 << 10).enumerate() {
-        if chunk.iter().any(|&b| b != 0) {
+        // (a slice comparison is a memcmp, fast in debug builds too)
+        if *chunk != ZEROS[..chunk.len()] {
             f.write_all_at(chunk, (i as u64) << 16).unwrap();
         }
     }
