@@ -394,7 +394,7 @@ impl Segment {
     }
 
     fn is_linear(&self) -> bool {
-        self.seg_type == "striped" && self.stripe_count == 1 && self.stripes.len() == 1
+        self.seg_type == "striped" && self.stripe_count == 1
     }
 }
 
@@ -1078,10 +1078,185 @@ mod tests {
         assert_eq!(!lvm_crc(!0, b"a"), 0xe8b7_be43);
     }
 
+    const PV_UUID: &str = "abcdefGHIJKLmnopQRSTuvwxYZ012345";
+    const MDA_AT: usize = 4096;
+    const MDA_SIZE: usize = 16384;
+
+    fn put(b: &mut [u8], at: usize, v: &[u8]) {
+        b[at..at + v.len()].copy_from_slice(v);
+    }
+
+    /// A 2 MiB whole-device PV whose one metadata area holds `text`, at `text_at` of the
+    /// area's ring (wrapping past its end when it must), with every checksum right.
+    fn pv_image(text: &[u8], text_at: usize) -> Vec<u8> {
+        let mut img = vec![0u8; 2 << 20];
+        // label in sector 1
+        let l = 512;
+        put(&mut img, l, LABEL_ID);
+        put(&mut img, l + 8, &1u64.to_le_bytes());
+        put(&mut img, l + 20, &32u32.to_le_bytes());
+        put(&mut img, l + 24, LABEL_TYPE);
+        let h = l + 32;
+        put(&mut img, h, PV_UUID.as_bytes());
+        put(&mut img, h + 32, &(2u64 << 20).to_le_bytes());
+        put(&mut img, h + 40, &(1u64 << 20).to_le_bytes()); // data area at 1 MiB
+                                                            // zero entry at h+56, then the metadata area list
+        put(&mut img, h + 72, &(MDA_AT as u64).to_le_bytes());
+        put(&mut img, h + 80, &(MDA_SIZE as u64).to_le_bytes());
+        let crc = lvm_crc(LVM_CRC_SEED, &img[l + 20..l + 512]);
+        put(&mut img, l + 16, &crc.to_le_bytes());
+        // metadata area header and text
+        let m = MDA_AT;
+        put(&mut img, m + 4, MDA_MAGIC);
+        put(&mut img, m + 20, &1u32.to_le_bytes());
+        put(&mut img, m + 24, &(MDA_AT as u64).to_le_bytes());
+        put(&mut img, m + 32, &(MDA_SIZE as u64).to_le_bytes());
+        put(&mut img, m + 40, &(text_at as u64).to_le_bytes());
+        put(&mut img, m + 48, &(text.len() as u64).to_le_bytes());
+        put(&mut img, m + 56, &lvm_crc(LVM_CRC_SEED, text).to_le_bytes());
+        let first = text.len().min(MDA_SIZE - text_at);
+        put(&mut img, m + text_at, &text[..first]);
+        put(&mut img, m + 512, &text[first..]);
+        let crc = lvm_crc(LVM_CRC_SEED, &img[m + 4..m + 512]);
+        put(&mut img, m, &crc.to_le_bytes());
+        img
+    }
+
+    /// VG metadata: 4 KiB extents from 1 MiB, 256 of them; `lvs` inserted as written.
+    fn vg_text(lvs: &str) -> String {
+        format!(
+            "vg0 {{\nid = \"VGVGVG-0000-0000-0000-0000-0000-000000\"\nseqno = 7\nextent_size = 8\n\
+             physical_volumes {{\npv0 {{\nid = \"{}\"\npe_start = 2048\npe_count = 256\n}}\n}}\n\
+             logical_volumes {{\n{lvs}\n}}\n}}\ncontents = \"Text Format Volume Group\"\n",
+            uuid_text(PV_UUID.as_bytes())
+        )
+    }
+
+    const TWO_SEGMENTS: &str =
+        "lv {\nid = \"x\"\nstatus = [\"READ\", \"VISIBLE\"]\nsegment_count = 2\n\
+        segment2 {\nstart_extent = 2\nextent_count = 2\ntype = \"striped\"\nstripe_count = 1\n\
+        stripes = [\"pv0\", 10]\n}\n\
+        segment1 {\nstart_extent = 0\nextent_count = 2\ntype = \"striped\"\nstripe_count = 1\n\
+        stripes = [\"pv0\", 100]\n}\n}\n\
+        thin {\nid = \"y\"\nstatus = [\"VISIBLE\"]\nsegment1 {\nstart_extent = 0\n\
+        extent_count = 1\ntype = \"thin\"\n}\n}";
+
+    #[test]
+    fn synthetic_pv_with_wrapped_metadata() {
+        let text = vg_text(TWO_SEGMENTS);
+        for at in [512, MDA_SIZE - 100] {
+            let mut img = pv_image(text.as_bytes(), at);
+            put(&mut img, (1 << 20) + 100 * 4096, b"XFSB");
+            let src = xfs_format::SliceSource(img);
+            let r = scan(&src, &PartitionTable::default());
+            assert!(r.notes.is_empty(), "{:?}", r.notes);
+            assert_eq!(r.pvs.len(), 1);
+            assert_eq!(r.pvs[0].uuid, uuid_text(PV_UUID.as_bytes()));
+            assert_eq!(r.pvs[0].label_sector, 1);
+            let vg = &r.vgs[0];
+            assert_eq!(
+                (vg.name.as_str(), vg.seqno, vg.extent_size),
+                ("vg0", 7, 4096)
+            );
+            assert_eq!(vg.pvs[0].found, Some(0));
+            let lv = &vg.lvs[0];
+            assert!(lv.linear && lv.has_xfs && lv.visible);
+            assert_eq!(lv.size, 4 * 4096);
+            // segment 1 (extents 100-101) first, then segment 2 (extents 10-11)
+            assert_eq!(
+                r.resolve("vg0/lv").unwrap(),
+                [
+                    ((1 << 20) + 100 * 4096, 8192),
+                    ((1 << 20) + 10 * 4096, 8192)
+                ]
+            );
+            assert!(
+                matches!(r.resolve("vg0/thin"), Err(LvmError::Unsupported(m)) if m.contains("unsupported LV type") && m.contains("thin"))
+            );
+            assert!(matches!(r.resolve("vg0/none"), Err(LvmError::NotFound(_))));
+            assert!(matches!(r.resolve("vg0"), Err(LvmError::NotFound(_))));
+        }
+    }
+
+    #[test]
+    fn hostile_segments_are_refused() {
+        for (seg, want) in [
+            (
+                "start_extent = 0\nextent_count = 300\nstripes = [\"pv0\", 0]",
+                "runs past",
+            ),
+            (
+                "start_extent = 0\nextent_count = 2\nstripes = [\"pv0\", 9223372036854775807]",
+                "runs past",
+            ),
+            (
+                "start_extent = 5\nextent_count = 2\nstripes = [\"pv0\", 0]",
+                "do not follow",
+            ),
+            (
+                "start_extent = 0\nextent_count = 2\nstripes = [\"pv9\", 0]",
+                "unknown PV",
+            ),
+            (
+                "start_extent = 0\nextent_count = 2\nstripes = []",
+                "without a stripe",
+            ),
+        ] {
+            let lv =
+                format!("lv {{\nsegment1 {{\ntype = \"striped\"\nstripe_count = 1\n{seg}\n}}\n}}");
+            let img = pv_image(vg_text(&lv).as_bytes(), 512);
+            let r = scan(&xfs_format::SliceSource(img), &PartitionTable::default());
+            let e = r.resolve("vg0/lv").unwrap_err().to_string();
+            assert!(e.contains(want), "{seg}: {e}");
+        }
+    }
+
+    #[test]
+    fn bad_checksums_are_notes() {
+        let text = vg_text(TWO_SEGMENTS);
+        let mut img = pv_image(text.as_bytes(), 512);
+        img[MDA_AT + 600] ^= 1; // text
+        let r = scan(&xfs_format::SliceSource(img), &PartitionTable::default());
+        assert_eq!(r.pvs.len(), 1);
+        assert!(r.vgs.is_empty());
+        assert!(r.notes[0].contains("fails its checksum"), "{:?}", r.notes);
+        let mut img = pv_image(text.as_bytes(), 512);
+        img[512 + 40] ^= 1; // pv_header
+        let r = scan(&xfs_format::SliceSource(img), &PartitionTable::default());
+        assert!(
+            r.pvs.is_empty() && r.notes[0].contains("label"),
+            "{:?}",
+            r.notes
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_text_never_panics(s in "[a-z0-9 =\\[\\]{},\"#\\n\\\\-]{0,400}") {
             let _ = parse_metadata(&s);
+        }
+
+        /// Edited metadata text, checksums made right again: never a panic, and whatever
+        /// resolves lies inside the image.
+        #[test]
+        fn mutated_metadata_never_panics(edits in proptest::collection::vec((0usize..2000, proptest::prelude::any::<u8>()), 0..12)) {
+            let mut text = vg_text(TWO_SEGMENTS).into_bytes();
+            for (at, b) in edits {
+                let n = text.len();
+                text[at % n] = b;
+            }
+            let img = pv_image(&text, MDA_SIZE - 300);
+            let size = img.len() as u64;
+            let r = scan(&xfs_format::SliceSource(img), &PartitionTable::default());
+            for vg in &r.vgs {
+                for lv in &vg.lvs {
+                    if let Ok(pieces) = r.resolve(&format!("{}/{}", vg.name, lv.name)) {
+                        for (s, l) in pieces {
+                            proptest::prop_assert!(s + l <= size);
+                        }
+                    }
+                }
+            }
         }
 
         #[test]
