@@ -252,6 +252,8 @@ fn check_ls_cat_through_volumes() {
             assert_eq!(j["size"], file["size"], "{name}:{path}");
         }
     }
+    // Read-only: the disk's bytes are those decompressed.
+    assert!(std::fs::read(&img).unwrap() == testdata_zst("lvm-gpt.img.zst"));
 }
 
 #[test]
