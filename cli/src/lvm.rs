@@ -415,6 +415,9 @@ pub struct LogicalVolume {
     pub linear: bool,
     /// An XFS superblock magic at its first byte (linear LVs only).
     pub has_xfs: bool,
+    /// The snapshot whose copy-on-write store this LV is (a `snapshot` segment's
+    /// `cow_store`): its bytes are the exception store, not a filesystem.
+    pub cow_of: Option<String>,
 }
 
 /// A PV as the VG metadata lists it.
@@ -575,7 +578,13 @@ impl ScanResult {
                     lv.size,
                     if lv.has_xfs { "yes" } else { "-" },
                     types_uniq.join(", "),
-                    if lv.linear { "" } else { " (not readable)" },
+                    if lv.cow_of.is_some() {
+                        " (snapshot store, not readable)"
+                    } else if lv.linear {
+                        ""
+                    } else {
+                        " (not readable)"
+                    },
                     if lv.visible { "" } else { " (hidden)" }
                 ));
                 for seg in &lv.segments {
@@ -619,6 +628,12 @@ impl ScanResult {
 
     fn map_lv(&self, vg: &VolumeGroup, lv: &LogicalVolume) -> Result<Vec<(u64, u64)>, LvmError> {
         let full = format!("{}/{}", vg.name, lv.name);
+        if let Some(snap) = &lv.cow_of {
+            return Err(LvmError::Unsupported(format!(
+                "{full}: unsupported LV type: snapshot (the copy-on-write store of {}/{snap})",
+                vg.name
+            )));
+        }
         let mut pieces: Vec<(u64, u64)> = Vec::new();
         let mut next_extent = 0u64;
         let broken = |m: String| LvmError::Broken(format!("{full}: {m}"));
@@ -930,7 +945,25 @@ fn parse_vg(name: &str, vg: &Value, notes: &mut Vec<String>) -> VolumeGroup {
                 size: extents.saturating_mul(extent_size),
                 linear: false,
                 has_xfs: false,
+                cow_of: None,
             });
+        }
+    }
+    // Snapshots: the hidden LV with the `snapshot` segment names its copy-on-write store,
+    // which is itself a linear LV.
+    if let Some(list) = vg.get("logical_volumes") {
+        for (snap, l) in list.sections() {
+            for (_, seg) in l.sections() {
+                if seg.str("type") != Some("snapshot") {
+                    continue;
+                }
+                // `merging_store` while a merge into the origin is under way
+                if let Some(cow) = seg.str("cow_store").or(seg.str("merging_store")) {
+                    if let Some(lv) = lvs.iter_mut().find(|lv| lv.name == cow) {
+                        lv.cow_of = Some(snap.to_string());
+                    }
+                }
+            }
         }
     }
     VolumeGroup {
@@ -1139,7 +1172,11 @@ mod tests {
         segment1 {\nstart_extent = 0\nextent_count = 2\ntype = \"striped\"\nstripe_count = 1\n\
         stripes = [\"pv0\", 100]\n}\n}\n\
         thin {\nid = \"y\"\nstatus = [\"VISIBLE\"]\nsegment1 {\nstart_extent = 0\n\
-        extent_count = 1\ntype = \"thin\"\n}\n}";
+        extent_count = 1\ntype = \"thin\"\n}\n}\n\
+        snap {\nid = \"z\"\nstatus = [\"VISIBLE\"]\nsegment1 {\nstart_extent = 0\n\
+        extent_count = 1\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 50]\n}\n}\n\
+        snapshot0 {\nid = \"w\"\nstatus = [\"READ\"]\nsegment1 {\nstart_extent = 0\n\
+        extent_count = 4\ntype = \"snapshot\"\norigin = \"lv\"\ncow_store = \"snap\"\n}\n}";
 
     #[test]
     fn synthetic_pv_with_wrapped_metadata() {
@@ -1174,6 +1211,14 @@ mod tests {
                 matches!(r.resolve("vg0/thin"), Err(LvmError::Unsupported(m)) if m.contains("unsupported LV type") && m.contains("thin"))
             );
             assert!(matches!(r.resolve("vg0/none"), Err(LvmError::NotFound(_))));
+            // the snapshot's store and the snapshot itself; the origin reads
+            assert!(
+                matches!(r.resolve("vg0/snap"), Err(LvmError::Unsupported(m)) if m.contains("copy-on-write store of vg0/snapshot0"))
+            );
+            assert!(
+                matches!(r.resolve("vg0/snapshot0"), Err(LvmError::Unsupported(m)) if m.contains("snapshot"))
+            );
+            assert!(!vg.lvs[3].visible);
             assert!(matches!(r.resolve("vg0"), Err(LvmError::NotFound(_))));
         }
     }
