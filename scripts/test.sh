@@ -8,6 +8,7 @@ need=()
 command -v mkfs.xfs >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.xfs ] || need+=(xfsprogs)
 command -v sfdisk >/dev/null 2>&1 || [ -x /usr/sbin/sfdisk ] || need+=(fdisk)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
+command -v pvcreate >/dev/null 2>&1 || [ -x /usr/sbin/pvcreate ] || [ -x /sbin/pvcreate ] || need+=(lvm2)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}" >&2
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -237,7 +237,9 @@ enum Command {
         /// Extract by inode number instead of by path
         #[arg(long, value_name = "INO")]
         inode: Option<u64>,
-        /// Overwrite existing files
+        /// Overwrite existing files, and start even when the destination's free space is
+        /// less than the file data to write (holes and unwritten extents are written as
+        /// holes and not counted)
         #[arg(long)]
         force: bool,
     },
@@ -281,7 +283,8 @@ enum Command {
         #[arg(short = 'o', value_name = "SUBOPT", value_parser = ["force_geometry"])]
         suboptions: Vec<String>,
     },
-    /// List the MBR/GPT partitions of a whole-disk image and which hold XFS
+    /// List the MBR/GPT partitions of a whole-disk image, the LVM2 volumes on them, and which
+    /// hold XFS (open one with --partition N or --volume VG/LV)
     Partitions {
         #[command(flatten)]
         common: Common,
@@ -865,6 +868,7 @@ fn block(
 fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
     let raw = open_raw(&common.image, common.no_mmap)?;
     let table = list_partitions(&*raw).map_err(|e| CliError::from_format(&common.image, 0, &e))?;
+    let lvm = xfs_inspect::lvm::scan(&*raw, &table);
     if common.json {
         let parts: Vec<_> = table
             .partitions
@@ -874,7 +878,7 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
                        "name": p.name, "xfs": p.has_xfs})
             })
             .collect();
-        let v = json!({ "scheme": scheme_name(&table), "partitions": parts, "gpt": table.gpt, "notes": table.notes });
+        let v = json!({ "scheme": scheme_name(&table), "partitions": parts, "gpt": table.gpt, "notes": table.notes, "lvm": lvm });
         print_json(out, &v)?;
         return Ok(());
     }
@@ -886,6 +890,9 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
             common.image.display(),
             if xfs { " (XFS starts at byte 0)" } else { "" }
         )?;
+        for line in lvm.text_lines() {
+            writeln!(out, "{line}")?;
+        }
         return Ok(());
     }
     writeln!(out, "{} partition table", scheme_name(&table))?;
@@ -911,6 +918,9 @@ fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
     }
     for note in &table.notes {
         writeln!(out, "# {note}")?;
+    }
+    for line in lvm.text_lines() {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 
 use xfs_format::bmap::{ForkData, WhichFork};
 use xfs_format::fields::{fmt_uuid, to_json};
-use xfs_format::files::{dev_numbers, ftype_name, type_char, Entry, LookupError};
+use xfs_format::files::{dev_numbers, ftype_name, type_char, DataSink, Entry, LookupError};
 use xfs_format::inode::{
     Inode, Timestamp, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 };
@@ -330,9 +330,126 @@ pub fn cat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErro
             &json!({"path": path, "ino": ino, "size": n, "sha256": digest}),
         );
     }
+    // A regular file as stdout keeps the holes (seeking over them); a pipe or terminal gets
+    // zeros.
+    if let Some(f) = regular_stdout() {
+        out.flush()?;
+        let mut w = SparseWriter::new(&f).map_err(|e| write_err("standard output", &e))?;
+        let n = fs
+            .copy_data_to(&inode, &mut w)
+            .map_err(|e| copy_err(common, base, "standard output", e))?;
+        w.finish(n).map_err(|e| write_err("standard output", &e))?;
+        return Ok(());
+    }
     fs.copy_data(&inode, out)
-        .map_err(|e| fs_err(common, base, &e))?;
+        .map_err(|e| copy_err(common, base, "standard output", e))?;
     Ok(())
+}
+
+/// Stdout as a file of its own (a duplicate descriptor sharing the offset) when it is a
+/// regular file not opened for appending (where a seek past the end would not leave a hole).
+fn regular_stdout() -> Option<fs::File> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let f = fs::File::from(fd);
+    if !f.metadata().ok()?.file_type().is_file() {
+        return None;
+    }
+    let flags = nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_GETFL).ok()?;
+    if nix::fcntl::OFlag::from_bits_truncate(flags).contains(nix::fcntl::OFlag::O_APPEND) {
+        return None;
+    }
+    Some(f)
+}
+
+/// A write error naming what was written.
+fn write_err(what: &str, e: &std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return CliError::new(String::new()); // the reader closed the pipe
+    }
+    CliError::new(format!("{what}: write error: {e}"))
+}
+
+/// An error of copying a file's data: a failed write names `dest`, the rest is the image's.
+fn copy_err(common: &Common, base: u64, dest: &str, e: xfs_format::Error) -> CliError {
+    match e {
+        xfs_format::Error::Write(w) => write_err(dest, &w),
+        other => fs_err(common, base, &other),
+    }
+}
+
+/// Writes a file's content into a regular file from its current offset, seeking over holes
+/// so that they stay holes; [`SparseWriter::finish`] sets the length a trailing hole needs.
+struct SparseWriter<'f> {
+    file: &'f fs::File,
+    /// The file offset the content starts at.
+    start: u64,
+    buf: Vec<u8>,
+}
+
+/// Data is written in pieces of this size.
+const SPARSE_BUF: usize = 1 << 20;
+
+impl<'f> SparseWriter<'f> {
+    fn new(file: &'f fs::File) -> std::io::Result<Self> {
+        use std::io::Seek;
+        let mut f = file;
+        let start = f.stream_position()?;
+        Ok(SparseWriter {
+            file,
+            start,
+            buf: Vec::new(),
+        })
+    }
+
+    fn flush_buf(&mut self) -> std::io::Result<()> {
+        let mut f = self.file;
+        f.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Flushes, and makes the file `len` bytes long from where the content started (never
+    /// shorter than it was).
+    fn finish(mut self, len: u64) -> std::io::Result<()> {
+        use std::io::Seek;
+        self.flush_buf()?;
+        let end = self.start.saturating_add(len);
+        if self.file.metadata()?.len() < end {
+            self.file.set_len(end)?;
+        }
+        let mut f = self.file;
+        f.seek(std::io::SeekFrom::Start(end))?;
+        Ok(())
+    }
+}
+
+impl DataSink for SparseWriter<'_> {
+    fn data(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.buf.len().saturating_add(bytes.len()) > SPARSE_BUF {
+            self.flush_buf()?;
+        }
+        if bytes.len() >= SPARSE_BUF {
+            let mut f = self.file;
+            return f.write_all(bytes);
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn hole(&mut self, len: u64) -> std::io::Result<()> {
+        use std::io::Seek;
+        self.flush_buf()?;
+        let step = i64::try_from(len).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "hole too large to seek over",
+            )
+        })?;
+        let mut f = self.file;
+        f.seek(std::io::SeekFrom::Current(step))?;
+        Ok(())
+    }
 }
 
 /// Feeds written bytes to a hash.
@@ -773,7 +890,75 @@ struct Extractor<'a> {
     warnings: Vec<String>,
 }
 
+/// Bytes free to an unprivileged writer on the filesystem that `dest` (or, when it does not
+/// exist yet, its nearest existing ancestor) is on; `None` when statvfs fails.
+fn free_bytes(dest: &Path) -> Option<u64> {
+    let mut p = dest;
+    let at = loop {
+        if p.as_os_str().is_empty() {
+            break Path::new(".");
+        }
+        if fs::symlink_metadata(p).is_ok() {
+            break p;
+        }
+        p = p.parent().unwrap_or(Path::new("."));
+    };
+    let st = nix::sys::statvfs::statvfs(at).ok()?;
+    // fsblkcnt_t and c_ulong are u64 on 64-bit Linux but narrower elsewhere.
+    #[allow(clippy::useless_conversion)]
+    Some(u64::from(st.blocks_available()).saturating_mul(u64::from(st.fragment_size())))
+}
+
+/// Refuses an extract of `need` bytes of file data onto a filesystem with `free` bytes.
+fn fits(dest: &Path, need: u64, free: u64) -> Result<(), CliError> {
+    if need > free {
+        return Err(CliError::new(format!(
+            "{}: the extract needs {need} bytes of file data but its filesystem has {free} bytes \
+             free (holes are not counted; use --force to start anyway)",
+            dest.display()
+        )));
+    }
+    Ok(())
+}
+
 impl Extractor<'_> {
+    /// Bytes of file data an extract of `ino` will write (holes and unwritten extents left
+    /// out, hard-linked files once), walking the tree as [`Extractor::extract`] will.
+    /// Unreadable parts count nothing: the extract reports them.
+    fn allocated_bytes(&self, ino: u64) -> u64 {
+        let mut total = 0u64;
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![ino];
+        let mut dirs = 0usize;
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            let Ok(i) = self.fs.read_inode(n) else {
+                continue;
+            };
+            match i.file_type() {
+                S_IFREG => {
+                    total = total.saturating_add(self.fs.data_allocated_bytes(&i).unwrap_or(0));
+                }
+                S_IFDIR if dirs < MAX_WALK_DIRS => {
+                    dirs = dirs.saturating_add(1);
+                    if let Ok(listing) = self.fs.read_dir(&i) {
+                        stack.extend(
+                            listing
+                                .entries
+                                .iter()
+                                .filter(|e| e.name != b"." && e.name != b"..")
+                                .map(|e| e.ino),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        total
+    }
+
     fn io(&self, what: &Path, e: std::io::Error) -> CliError {
         CliError::new(format!("{}: {e}", what.display()))
     }
@@ -885,17 +1070,20 @@ impl Extractor<'_> {
             }
             S_IFREG => {
                 self.prepare(dest)?;
-                let mut f = fs::OpenOptions::new()
+                let f = fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .open(dest)
                     .map_err(|e| self.io(dest, e))?;
-                let mut w = std::io::BufWriter::new(&mut f);
-                self.fs
-                    .copy_data(&i, &mut w)
-                    .map_err(|e| fs_err(self.common, self.base, &e))?;
-                w.flush().map_err(|e| self.io(dest, e))?;
-                drop(w);
+                // Holes and unwritten extents stay holes: seeked over, the length set last.
+                let shown = dest.display().to_string();
+                let mut w = SparseWriter::new(&f).map_err(|e| write_err(&shown, &e))?;
+                let n = self
+                    .fs
+                    .copy_data_to(&i, &mut w)
+                    .map_err(|e| copy_err(self.common, self.base, &shown, e))?;
+                w.finish(n).map_err(|e| write_err(&shown, &e))?;
+                drop(f);
                 self.set_meta(dest, &i);
             }
             S_IFLNK => {
@@ -989,6 +1177,12 @@ pub fn extract(
         files: 0,
         warnings: Vec::new(),
     };
+    if !opts.force {
+        let need = x.allocated_bytes(ino);
+        if let Some(free) = free_bytes(dest) {
+            fits(dest, need, free)?;
+        }
+    }
     x.extract(ino, dest)?;
     // Directory times last, deepest first, so writing their contents does not change them.
     let dirs = std::mem::take(&mut x.dir_times);

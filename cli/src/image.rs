@@ -1,11 +1,13 @@
-//! Opening an image: mmap or pread, `--offset`, and whole-disk images with `--partition`.
+//! Opening an image: mmap or pread, `--offset`, and whole-disk images with `--partition` or,
+//! for LVM2 logical volumes, `--volume VG/LV`.
 
 use std::fs::File;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use xfs_check::replay::{ReplayReport, ReplayedSource, DEFAULT_OVERLAY_CAP};
-use xfs_format::{ByteSource, FileSource, Filesystem, SliceSource, Window};
+use xfs_format::{ByteSource, Concat, FileSource, Filesystem, SliceSource, Window};
+use xfs_inspect::lvm;
 use xfs_inspect::partition::{list_partitions, PartitionTable, Scheme};
 
 use crate::error::CliError;
@@ -15,6 +17,8 @@ use crate::error::CliError;
 pub struct OpenOptions {
     pub offset: Option<u64>,
     pub partition: Option<u32>,
+    /// An LVM2 logical volume, `VG/LV`.
+    pub volume: Option<String>,
     pub no_mmap: bool,
     /// Show the filesystem as log recovery would leave it (an in-memory overlay).
     pub replay_log: bool,
@@ -53,21 +57,42 @@ pub fn open_raw(path: &Path, no_mmap: bool) -> Result<Box<dyn ByteSource>, CliEr
     Ok(Box::new(SliceSource(map)))
 }
 
-/// Where the filesystem starts in the image, after `--offset` / `--partition` /
+/// Where the filesystem is in the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// From this byte, for this many bytes (to the end of the image when `None`).
+    Range(u64, Option<u64>),
+    /// An LVM2 logical volume: these byte ranges (start, length) of the image, in order.
+    Volume(Vec<(u64, u64)>),
+}
+
+/// Where the filesystem is in the image, after `--offset` / `--partition` / `--volume` /
 /// partition-table detection.
 pub fn locate(
     path: &Path,
     raw: &dyn ByteSource,
     opts: &OpenOptions,
-) -> Result<(u64, Option<u64>), CliError> {
+) -> Result<Placement, CliError> {
     let shown = path.display();
     if opts.offset.is_some() && opts.partition.is_some() {
         return Err(CliError::new("--offset and --partition cannot be combined"));
     }
+    if opts.volume.is_some() && (opts.offset.is_some() || opts.partition.is_some()) {
+        return Err(CliError::new(
+            "--volume cannot be combined with --offset or --partition",
+        ));
+    }
     if let Some(off) = opts.offset {
-        return Ok((off, None));
+        return Ok(Placement::Range(off, None));
     }
     let table = list_partitions(raw).map_err(|e| CliError::from_format(path, 0, &e))?;
+    if let Some(name) = &opts.volume {
+        let found = lvm::scan(raw, &table);
+        let pieces = found
+            .resolve(name)
+            .map_err(|e| CliError::new(format!("{shown}: {e}")))?;
+        return Ok(Placement::Volume(pieces));
+    }
     if let Some(n) = opts.partition {
         let p = table
             .partitions
@@ -79,29 +104,61 @@ pub fn locate(
                     describe_table(&table)
                 ))
             })?;
-        return Ok((p.start, Some(p.len)));
+        return Ok(Placement::Range(p.start, Some(p.len)));
     }
     let starts_with_xfs = raw.read_at(0, 4).is_ok_and(|m| *m == *b"XFSB");
-    if !starts_with_xfs && !table.partitions.is_empty() {
-        let xfs: Vec<String> = table
-            .partitions
-            .iter()
-            .filter(|p| p.has_xfs)
-            .map(|p| format!("{} (byte {})", p.index, p.start))
-            .collect();
-        return Err(CliError::new(if xfs.is_empty() {
-            format!(
-                "{shown} is a whole-disk image ({}) and no partition holds an XFS superblock",
-                describe_table(&table)
-            )
+    if starts_with_xfs {
+        return Ok(Placement::Range(0, None));
+    }
+    let xfs: Vec<String> = table
+        .partitions
+        .iter()
+        .filter(|p| p.has_xfs)
+        .map(|p| format!("{} (byte {})", p.index, p.start))
+        .collect();
+    // Logical volumes holding XFS, on partitions or on the whole image.
+    let lvm = lvm::scan(raw, &table);
+    let lvs: Vec<String> = lvm
+        .vgs
+        .iter()
+        .flat_map(|vg| {
+            vg.lvs
+                .iter()
+                .filter(|lv| lv.has_xfs)
+                .map(move |lv| format!("{}/{}", vg.name, lv.name))
+        })
+        .collect();
+    if table.partitions.is_empty() && lvm.pvs.is_empty() {
+        return Ok(Placement::Range(0, None));
+    }
+    let mut choices = Vec::new();
+    if !xfs.is_empty() {
+        choices.push(format!(
+            "XFS found in partition {}: choose one with --partition N",
+            xfs.join(", ")
+        ));
+    }
+    if !lvs.is_empty() {
+        choices.push(format!(
+            "XFS found in logical volume {}: choose one with --volume VG/LV",
+            lvs.join(", ")
+        ));
+    }
+    if table.partitions.is_empty() {
+        return Err(CliError::new(if choices.is_empty() {
+            format!("{shown} is an LVM2 physical volume and no logical volume holds XFS")
         } else {
-            format!(
-                "{shown} is a whole-disk image; XFS found in partition {}: choose one with --partition N",
-                xfs.join(", ")
-            )
+            format!("{shown} is an LVM2 physical volume; {}", choices.join("; "))
         }));
     }
-    Ok((0, None))
+    Err(CliError::new(if choices.is_empty() {
+        format!(
+            "{shown} is a whole-disk image ({}) and no partition or logical volume holds an XFS superblock",
+            describe_table(&table)
+        )
+    } else {
+        format!("{shown} is a whole-disk image; {}", choices.join("; "))
+    }))
 }
 
 /// "GPT", "MBR" or "no partition table".
@@ -120,15 +177,29 @@ fn describe_table(t: &PartitionTable) -> String {
 /// Opens the image and returns the byte range holding the filesystem, with its start.
 pub fn open_src(path: &Path, opts: &OpenOptions) -> Result<(Source, u64), CliError> {
     let raw = open_raw(path, opts.no_mmap)?;
-    let (start, len) = locate(path, &*raw, opts)?;
-    if start >= raw.size() {
-        return Err(CliError::new(format!(
-            "{}: offset {start} is beyond the end of the image ({} bytes)",
-            path.display(),
-            raw.size()
-        )));
-    }
-    let src = Window::new(raw, start, len);
+    let (src, start) = match locate(path, &*raw, opts)? {
+        Placement::Range(start, len) => {
+            if start >= raw.size() {
+                return Err(CliError::new(format!(
+                    "{}: offset {start} is beyond the end of the image ({} bytes)",
+                    path.display(),
+                    raw.size()
+                )));
+            }
+            (Window::new(raw, start, len), start)
+        }
+        Placement::Volume(pieces) => {
+            // Byte positions in messages are made absolute with the first segment's start:
+            // exact for a single-segment LV, positions within the LV otherwise.
+            let start = match pieces.as_slice() {
+                [(s, _)] => *s,
+                _ => 0,
+            };
+            let lv = Concat::new(raw, &pieces).map_err(|e| CliError::from_format(path, 0, &e))?;
+            let boxed: Box<dyn ByteSource> = Box::new(lv);
+            (Window::new(boxed, 0, None), start)
+        }
+    };
     if opts.replay_log {
         let (src, rep) = replay(path, src, start)?;
         warn_not_replayed(&rep);

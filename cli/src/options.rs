@@ -27,6 +27,10 @@ pub struct Common {
     /// Whole-disk image: use partition N (as numbered by `xfs-inspect partitions`)
     #[arg(long, value_name = "N", global = true)]
     pub partition: Option<u32>,
+    /// Whole-disk image with LVM2: use logical volume VG/LV (as listed by `xfs-inspect
+    /// partitions`); linear volumes only, their segments read in order wherever they lie
+    #[arg(long, value_name = "VG/LV", global = true, conflicts_with_all = ["offset", "partition"])]
+    pub volume: Option<String>,
     /// Read with pread instead of a memory map (always so for block devices)
     #[arg(long, global = true)]
     pub no_mmap: bool,
@@ -45,6 +49,7 @@ impl Common {
         OpenOptions {
             offset: self.offset,
             partition: self.partition,
+            volume: self.volume.clone(),
             no_mmap: self.no_mmap,
             replay_log: self.replay_log,
         }

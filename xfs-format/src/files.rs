@@ -345,26 +345,25 @@ impl<S: ByteSource> Filesystem<S> {
     /// chunks of at most 1 MiB, holes, unwritten extents and blocks past the last extent
     /// read as zeros. Returns the number of bytes written.
     pub fn copy_data(&self, inode: &Inode, w: &mut dyn Write) -> Result<u64> {
+        self.copy_data_to(inode, &mut ZeroFill(w))
+    }
+
+    /// Streams the first `di_size` bytes of a file's data to `sink`, in order: the bytes of
+    /// written extents as [`DataSink::data`] (in chunks of at most 1 MiB), holes, unwritten
+    /// extents and the part past the last extent as [`DataSink::hole`] runs, so that a sparse
+    /// file can be written sparse. Returns the number of bytes passed on (data and holes).
+    pub fn copy_data_to(&self, inode: &Inode, sink: &mut dyn DataSink) -> Result<u64> {
         // di_size is signed on disk; a negative size is corruption, not a huge file.
-        let size = inode.raw.di_size;
-        if i64::try_from(size).is_err() {
-            return Err(Error::Corrupt {
-                offset: inode.offset,
-                kind: CorruptKind::OutOfRange {
-                    what: "file size (negative di_size)",
-                    value: size,
-                },
-            });
-        }
+        let size = checked_size(inode)?;
         if let ForkData::Local(bytes) = &inode.data_fork.data {
             let n = usize::try_from(size).unwrap_or(usize::MAX).min(bytes.len());
             let data = bytes.get(..n).unwrap_or_default();
-            write_io(w, data)?;
+            sink.data(data).map_err(Error::Write)?;
             return Ok(n as u64);
         }
         let recs = self.fork_records(inode, WhichFork::Data)?;
         let bs = u64::from(self.geo.block_size);
-        let mut pos = 0u64; // bytes written
+        let mut pos = 0u64; // bytes passed on
         for m in bmap::map_with_holes(&recs) {
             if pos >= size {
                 break;
@@ -376,15 +375,15 @@ impl<S: ByteSource> Filesystem<S> {
             let start_byte = startoff.saturating_mul(bs);
             if start_byte > pos {
                 // Overlapping records were skipped past; fill any gap.
-                zeros(w, start_byte.min(size).saturating_sub(pos))?;
+                hole(sink, start_byte.min(size).saturating_sub(pos))?;
                 pos = start_byte.min(size);
             }
             let end_byte = startoff.saturating_add(len).saturating_mul(bs).min(size);
             let mut cur = pos.max(start_byte);
-            while cur < end_byte {
-                let n = (end_byte.saturating_sub(cur)).min(CHUNK);
-                match rec {
-                    Some(r) if !r.unwritten => {
+            match rec {
+                Some(r) if !r.unwritten => {
+                    while cur < end_byte {
+                        let n = (end_byte.saturating_sub(cur)).min(CHUNK);
                         let into = cur.saturating_sub(start_byte);
                         let blk_in = into.checked_div(bs).unwrap_or(0);
                         let skip = into.checked_rem(bs).unwrap_or(0);
@@ -392,19 +391,47 @@ impl<S: ByteSource> Filesystem<S> {
                         let buf = self.read_fsb(r.startblock.saturating_add(blk_in), nblocks)?;
                         let s = usize::try_from(skip).unwrap_or(0);
                         let e = s.saturating_add(usize::try_from(n).unwrap_or(0));
-                        write_io(w, buf.get(s..e).unwrap_or_default())?;
+                        sink.data(buf.get(s..e).unwrap_or_default())
+                            .map_err(Error::Write)?;
+                        cur = cur.saturating_add(n);
                     }
-                    _ => zeros(w, n)?,
                 }
-                cur = cur.saturating_add(n);
+                _ if cur < end_byte => {
+                    hole(sink, end_byte.saturating_sub(cur))?;
+                }
+                _ => {}
             }
             pos = pos.max(end_byte);
         }
         if pos < size {
-            zeros(w, size.saturating_sub(pos))?;
+            hole(sink, size.saturating_sub(pos))?;
             pos = size;
         }
         Ok(pos)
+    }
+
+    /// Bytes of a file's data that have blocks written behind them within `di_size`: written
+    /// extents (unwritten ones and holes left out), or the inline data. What a sparse copy of
+    /// the file allocates, give or take the destination's block rounding.
+    pub fn data_allocated_bytes(&self, inode: &Inode) -> Result<u64> {
+        let size = checked_size(inode)?;
+        if let ForkData::Local(bytes) = &inode.data_fork.data {
+            return Ok((bytes.len() as u64).min(size));
+        }
+        let bs = u64::from(self.geo.block_size);
+        let size_blocks = size.div_ceil(bs.max(1));
+        let recs = self.fork_records(inode, WhichFork::Data)?;
+        let mut blocks = 0u64;
+        for m in bmap::map_with_holes(&recs) {
+            if let Mapping::Extent(r) = m {
+                if r.unwritten || r.startoff >= size_blocks {
+                    continue;
+                }
+                let end = r.end().min(size_blocks);
+                blocks = blocks.saturating_add(end.saturating_sub(r.startoff));
+            }
+        }
+        Ok(blocks.saturating_mul(bs))
     }
 
     /// Lists an inode's extended attributes with their values (remote values read).
@@ -537,18 +564,55 @@ fn split(path: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn write_io(w: &mut dyn Write, data: &[u8]) -> Result<()> {
-    w.write_all(data).map_err(Error::Write)
+/// Where [`Filesystem::copy_data_to`] puts a file's content: data, and runs of zeros that
+/// have no written blocks behind them (holes, unwritten extents), which a sparse copy skips.
+pub trait DataSink {
+    /// The next bytes of the file.
+    fn data(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// The next `len` bytes of the file are zeros with no written block behind them.
+    fn hole(&mut self, len: u64) -> std::io::Result<()>;
 }
 
-fn zeros(w: &mut dyn Write, mut n: u64) -> Result<()> {
-    let buf = [0u8; 8192];
-    while n > 0 {
-        let k = n.min(buf.len() as u64);
-        write_io(w, buf.get(..k as usize).unwrap_or_default())?;
-        n = n.saturating_sub(k);
+/// A [`DataSink`] over a plain writer: holes are written as zeros.
+pub struct ZeroFill<'a>(pub &'a mut dyn Write);
+
+impl DataSink for ZeroFill<'_> {
+    fn data(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(bytes)
     }
-    Ok(())
+
+    fn hole(&mut self, mut len: u64) -> std::io::Result<()> {
+        let buf = [0u8; 8192];
+        while len > 0 {
+            let k = len.min(buf.len() as u64);
+            self.0
+                .write_all(buf.get(..k as usize).unwrap_or_default())?;
+            len = len.saturating_sub(k);
+        }
+        Ok(())
+    }
+}
+
+fn hole(sink: &mut dyn DataSink, len: u64) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    sink.hole(len).map_err(Error::Write)
+}
+
+/// `di_size`, refused when negative on disk.
+fn checked_size(inode: &Inode) -> Result<u64> {
+    let size = inode.raw.di_size;
+    if i64::try_from(size).is_err() {
+        return Err(Error::Corrupt {
+            offset: inode.offset,
+            kind: CorruptKind::OutOfRange {
+                what: "file size (negative di_size)",
+                value: size,
+            },
+        });
+    }
+    Ok(size)
 }
 
 impl Inode {

@@ -80,4 +80,4 @@ pub use geometry::Geometry;
 pub use inode::{Inode, RawDinode, Timestamp};
 pub use log::LogReport;
 pub use sb::{RawSb, Superblock};
-pub use source::{ByteSource, FileSource, PreadSource, ReadAt, SliceSource, Window};
+pub use source::{ByteSource, Concat, FileSource, PreadSource, ReadAt, SliceSource, Window};

@@ -183,6 +183,114 @@ impl<S: ByteSource> ByteSource for Window<S> {
     }
 }
 
+/// Several windows of another source read as one: a logical volume whose segments lie in
+/// different places of a disk (LVM2 linear segments). Piece `i` covers the bytes after those
+/// of pieces `0..i`.
+#[derive(Debug)]
+pub struct Concat<S> {
+    inner: S,
+    /// (start in `inner`, length, first logical byte), in logical order.
+    pieces: Vec<(u64, u64, u64)>,
+    size: u64,
+}
+
+impl<S: ByteSource> Concat<S> {
+    /// The concatenation of `pieces` (start in `inner`, length) in the order given. Fails with
+    /// [`Error::Truncated`] naming the first piece that does not lie wholly inside `inner`, and
+    /// when the total length overflows.
+    pub fn new(inner: S, pieces: &[(u64, u64)]) -> Result<Self> {
+        let mut out = Vec::with_capacity(pieces.len());
+        let mut size = 0u64;
+        for &(start, len) in pieces {
+            let fits = start
+                .checked_add(len)
+                .is_some_and(|end| end <= inner.size());
+            let next = size.checked_add(len);
+            let (true, Some(next)) = (fits, next) else {
+                return Err(Error::Truncated {
+                    offset: start,
+                    len: usize::try_from(len).unwrap_or(usize::MAX),
+                    size: inner.size(),
+                });
+            };
+            if len > 0 {
+                out.push((start, len, size));
+            }
+            size = next;
+        }
+        Ok(Concat {
+            inner,
+            pieces: out,
+            size,
+        })
+    }
+
+    /// The pieces as (start in the inner source, length), in logical order.
+    pub fn pieces(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.pieces.iter().map(|&(s, l, _)| (s, l))
+    }
+
+    /// Reads from the piece holding logical byte `offset`: at most `len` bytes, to the end of
+    /// that piece.
+    fn read_piece(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        let i = self
+            .pieces
+            .partition_point(|&(_, _, first)| first <= offset)
+            .saturating_sub(1);
+        let truncated = Error::Truncated {
+            offset,
+            len,
+            size: self.size,
+        };
+        let Some(&(start, plen, first)) = self.pieces.get(i) else {
+            return Err(truncated);
+        };
+        let into = offset.saturating_sub(first);
+        let n = plen.saturating_sub(into).min(len as u64) as usize;
+        if n == 0 {
+            return Err(truncated);
+        }
+        self.inner
+            .read_at(start.saturating_add(into), n)
+            .map_err(|e| match e {
+                Error::Io { len, source, .. } => Error::Io {
+                    offset,
+                    len,
+                    source,
+                },
+                Error::Truncated { .. } => truncated,
+                other => other,
+            })
+    }
+}
+
+impl<S: ByteSource> ByteSource for Concat<S> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        check_range(offset, len, self.size)?;
+        if len == 0 {
+            return Ok(Cow::Borrowed(&[]));
+        }
+        let first = self.read_piece(offset, len)?;
+        if first.len() >= len {
+            return Ok(first);
+        }
+        // The range crosses into the next pieces.
+        let mut buf = Vec::with_capacity(len);
+        buf.extend_from_slice(&first);
+        drop(first);
+        while buf.len() < len {
+            let at = offset.saturating_add(buf.len() as u64);
+            let part = self.read_piece(at, len.saturating_sub(buf.len()))?;
+            buf.extend_from_slice(&part);
+        }
+        Ok(Cow::Owned(buf))
+    }
+}
+
 impl<S: ByteSource + ?Sized> ByteSource for Box<S> {
     fn size(&self) -> u64 {
         (**self).size()
@@ -227,6 +335,38 @@ mod tests {
         assert!(w.read_at(1, 3).is_err());
         let past = Window::new(SliceSource(vec![0u8; 4]), 10, None);
         assert_eq!(past.size(), 0);
+    }
+
+    #[test]
+    fn concat_joins_pieces_in_order() {
+        let disk = SliceSource((0u8..100).collect::<Vec<_>>());
+        let c = Concat::new(&disk, &[(50, 10), (0, 0), (10, 5), (90, 10)]).unwrap();
+        assert_eq!(c.size(), 25);
+        assert_eq!(&*c.read_at(0, 3).unwrap(), &[50, 51, 52]);
+        assert!(matches!(c.read_at(2, 3).unwrap(), Cow::Borrowed(_)));
+        assert_eq!(&*c.read_at(8, 4).unwrap(), &[58, 59, 10, 11]);
+        assert_eq!(
+            &*c.read_at(9, 12).unwrap(),
+            &[59, 10, 11, 12, 13, 14, 90, 91, 92, 93, 94, 95]
+        );
+        assert_eq!(&*c.read_at(24, 1).unwrap(), &[99]);
+        assert!(matches!(c.read_at(24, 2), Err(Error::Truncated { .. })));
+        assert!(c.read_at(25, 0).is_ok());
+        assert!(Concat::new(&disk, &[(95, 10)]).is_err());
+        assert!(Concat::new(&disk, &[(u64::MAX, 2)]).is_err());
+        let empty = Concat::new(&disk, &[]).unwrap();
+        assert_eq!(empty.size(), 0);
+        assert!(empty.read_at(0, 1).is_err());
+    }
+
+    #[test]
+    fn concat_medium_errors_are_logical_offsets() {
+        let disk = PreadSource::new(BadSectors, 1 << 20);
+        let c = Concat::new(disk, &[(0, 1024), (8 * 512, 1024)]).unwrap();
+        match c.read_at(1000, 100) {
+            Err(Error::Io { offset, .. }) => assert_eq!(offset, 1024),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
     }
 
     /// A disk whose sectors 8..16 fail with EIO.
