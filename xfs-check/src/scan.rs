@@ -1736,9 +1736,10 @@ impl<S: ByteSource> Ag<'_, '_, S> {
     }
 }
 
-/// The level a root is scanned at: `levels - 1` (may be -1 for a bad AGF).
+/// The level a root is scanned at: `levels - 1` computed on the unsigned field and read
+/// as a signed level, as xfs_repair passes it (a bad AGF's 0 gives -1, 0xffffffff -2).
 fn level_of(levels: u32) -> i32 {
-    i32::try_from(levels).unwrap_or(i32::MAX).saturating_sub(1)
+    levels.wrapping_sub(1).cast_signed()
 }
 
 /// The AGF or the AGI: phase 2 checks both alike (read verifier, identity fields, uuid),
