@@ -4,7 +4,7 @@
 #![allow(clippy::collapsible_match)] // the match arms mirror xfs_repair's switch statements
 
 use xfs_format::addr::{AgBno, AgNo, Fsb, NULLAGINO};
-use xfs_format::bmap::{records_in, BmbtRec, BmdrRoot};
+use xfs_format::bmap::{records_in, BmbtRec, WhichFork};
 use xfs_format::inode::{
     RawDinode, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
     XFS_DIFLAG_EXTSIZE as DIFLAG_EXTSIZE, XFS_DIFLAG_EXTSZINHERIT as DIFLAG_EXTSZINHERIT,
@@ -539,45 +539,36 @@ impl<S: ByteSource> Checker<'_, S> {
         false
     }
 
-    /// The mappings of a fork in extents or btree format (`fork`: its bytes in the inode,
-    /// which start at byte `off` of the inode `d`; `nex`: the extent count the inode claims),
-    /// and how many BMBT blocks the fork has, each claimed as metadata in the block map.
+    /// A fork in extents or btree format (`fork`: its bytes in the inode, which start at
+    /// byte `off` of the inode `d`; `nex`: the extent count the inode claims): its mappings
+    /// checked and claimed (process_exinode / process_btinode), and whether they are bad.
     /// Extent records are read up to the end of the inode, as many as the count claims.
-    fn fork_mappings(
-        &mut self,
-        (d, off, fork): (&[u8], usize, &[u8]),
-        format: u8,
-        nex: u64,
-        ino: u64,
-    ) -> (Vec<BmbtRec>, u64) {
-        if format == FMT_EXTENTS {
-            return (records_in(d, off, nex), 0);
-        }
-        match self.fs.bmbt_records(&BmdrRoot::parse(fork), ino) {
-            Ok(w) => {
-                for b in &w.blocks {
-                    self.claim_meta(*b);
-                }
-                (w.records, w.blocks.len() as u64)
-            }
-            Err(_) => (Vec::new(), 0),
-        }
-    }
-
-    /// A fork in extents or btree format: its mappings checked and claimed
-    /// (process_exinode / process_btinode), and whether they are bad.
     fn mapped_fork(
         &mut self,
-        at: (&[u8], usize, &[u8]),
+        (d, off, fork): (&[u8], usize, &[u8]),
         format: u8,
         nex: u64,
         (ino, ty): (u64, Type),
         which: &str,
     ) -> (Mapped, bool) {
-        let (recs, nb) = self.fork_mappings(at, format, nex, ino);
+        if format == FMT_BTREE {
+            let wf = if which == "attr" {
+                WhichFork::Attr
+            } else {
+                WhichFork::Data
+            };
+            let t = self.process_btinode(fork, ino, ty, wf);
+            let m = Mapped {
+                blocks: t.blocks,
+                extents: t.extents,
+                recs: t.recs,
+            };
+            return (m, t.bad);
+        }
+        let recs = records_in(d, off, nex);
         let (err, blocks, extents) = self.reclist(&recs, ty, ino, which);
         let m = Mapped {
-            blocks: blocks.saturating_add(nb),
+            blocks,
             extents,
             recs,
         };
@@ -590,14 +581,6 @@ impl<S: ByteSource> Checker<'_, S> {
             kind,
             vec![("what", type_name(ty).into()), ("ino", ino.into()), value],
         );
-    }
-
-    pub(crate) fn claim_meta(&mut self, fsb: u64) {
-        if let Some((a, b)) = self.fs.geo.fsb_split(Fsb(fsb)) {
-            if let Some(m) = self.bmaps.get_mut(a.0 as usize) {
-                m.set(b.0, bm::INUSE);
-            }
-        }
     }
 
     /// process_bmbt_reclist_int: (error, blocks, extents counted).
@@ -776,24 +759,37 @@ fn record_problem(
     let end = start
         .saturating_add(u64::from(r.blockcount))
         .saturating_sub(1);
-    // xfs_verify_fsbno without the header check, as process_bmbt_reclist_int has it.
-    let place = |b: u64| {
-        geo.fsb_split(Fsb(b))
-            .filter(|(a, bno)| geo.ag_size(a.0).is_some_and(|sz| bno.0 < sz))
-    };
-    let Some(s) = place(start) else {
-        return Err((Kind::BmapBadStart, at(r.startoff, start)));
-    };
-    let Some(e) = place(end) else {
-        return Err((Kind::BmapBadEnd, at(r.startoff, end)));
-    };
-    if s.0 != e.0 {
+    // verify_dfsbno_range: the AG numbers of the two ends as the raw shift gives them,
+    // then libxfs_verify_fsbno of each end (inside an AG, past its header blocks).
+    let log = u32::from(geo.ag_blk_log);
+    if start.checked_shr(log) != end.checked_shr(log) {
         return Err((
             Kind::BmapOverflow,
             vec![
                 ("start", start.into()),
                 ("end", end.into()),
                 ("off", r.startoff.into()),
+            ],
+        ));
+    }
+    if !geo.verify_fsbno(Fsb(start)) {
+        return Err((Kind::BmapBadStart, at(r.startoff, start)));
+    }
+    if !geo.verify_fsbno(Fsb(end)) {
+        return Err((Kind::BmapBadEnd, at(r.startoff, end)));
+    }
+    let s = geo.fsb_split_lossy(Fsb(start));
+    let last = r
+        .startoff
+        .saturating_add(u64::from(r.blockcount))
+        .saturating_sub(1);
+    if last > xfs_format::bmap::max_file_offset(geo) {
+        return Err((
+            Kind::BmapExceedsMax,
+            vec![
+                ("start", r.startoff.into()),
+                ("count", u64::from(r.blockcount).into()),
+                ("fsbno", start.into()),
             ],
         ));
     }

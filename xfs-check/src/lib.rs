@@ -34,6 +34,7 @@
 
 mod agheader;
 mod attr_repair;
+mod bmbt;
 mod dino_chunks;
 mod dinode;
 mod dir2;

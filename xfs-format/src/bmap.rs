@@ -150,6 +150,65 @@ pub fn bmdr_maxrecs(fork_len: usize) -> usize {
     fork_len.saturating_sub(BMDR_HDR_SIZE) / 16
 }
 
+/// `XFS_BMDR_SPACE_CALC`: bytes an in-inode BMBT root of `numrecs` key/pointer pairs takes.
+pub fn bmdr_space(numrecs: usize) -> usize {
+    numrecs.saturating_mul(16).saturating_add(BMDR_HDR_SIZE)
+}
+
+/// `m_bmap_dmxr[leaf ? 0 : 1]`: records per BMBT leaf block, or key/pointer pairs per node
+/// block, of this geometry.
+pub fn bmbt_maxrecs(geo: &Geometry, leaf: bool) -> usize {
+    btree::max_recs(&BmbtKind, geo.block_size as usize, geo.has_crc, leaf)
+}
+
+/// `m_bmap_dmnr`: the fewest records (or pairs) a non-root BMBT block may hold, half the
+/// maximum.
+pub fn bmbt_minrecs(geo: &Geometry, leaf: bool) -> usize {
+    bmbt_maxrecs(geo, leaf) / 2
+}
+
+/// `xfs_iext_max_nextents`: the most extents a fork can have (data: 2^31 - 1, or 2^48 - 1
+/// with nrext64; attr: 2^15 - 1, or 2^32 - 1).
+pub fn max_extents(geo: &Geometry, which: WhichFork) -> u64 {
+    match (which, geo.has_nrext64) {
+        (WhichFork::Data, false) => (1 << 31) - 1,
+        (WhichFork::Data, true) => (1 << 48) - 1,
+        (WhichFork::Attr, false) => (1 << 15) - 1,
+        (WhichFork::Attr, true) => (1 << 32) - 1,
+    }
+}
+
+/// `m_bm_maxlevels[fork]` (`xfs_bmap_compute_maxlevels`): the tallest BMBT a fork can need,
+/// the in-inode root counted: a root of the fewest pointers the fork must hold (3 for data,
+/// 2 for attributes) over blocks each as empty as allowed.
+pub fn bmbt_maxlevels(geo: &Geometry, which: WhichFork) -> u32 {
+    let root_recs: u64 = match which {
+        WhichFork::Data => 3,
+        WhichFork::Attr => 2,
+    };
+    let leaf = bmbt_minrecs(geo, true).max(1) as u64;
+    let node = bmbt_minrecs(geo, false).max(1) as u64;
+    let mut blocks = max_extents(geo, which).div_ceil(leaf);
+    let mut level = 1u32;
+    while blocks > 1 && level < 64 {
+        blocks = if blocks <= root_recs {
+            1
+        } else {
+            blocks.div_ceil(node)
+        };
+        level = level.saturating_add(1);
+    }
+    level
+}
+
+/// The last file block a mapping may reach (`fs_max_file_offset`: the largest signed 64-bit
+/// byte offset, in blocks).
+pub fn max_file_offset(geo: &Geometry) -> u64 {
+    (i64::MAX as u64)
+        .checked_shr(geo.block_log.into())
+        .unwrap_or(0)
+}
+
 /// The BMBT root stored in an inode fork (`xfs_bmdr_block` with keys and pointers).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BmdrRoot {

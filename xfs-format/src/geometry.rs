@@ -270,6 +270,26 @@ impl Geometry {
             .is_some_and(|size| agbno.0 < size && agbno.0 >= self.ag_header_blocks())
     }
 
+    /// `XFS_FSB_TO_AGNO` / `XFS_FSB_TO_AGBNO` exactly as libxfs computes them: the AG number
+    /// is truncated to its 32-bit type, so a block number with bits set far above the AG
+    /// number's width still names a block of a low AG. This is how xfs_repair reads and
+    /// checks a corrupted pointer; [`Geometry::fsb_split`] refuses such numbers instead.
+    pub fn fsb_split_lossy(&self, fsb: Fsb) -> (AgNo, AgBno) {
+        let log = u32::from(self.ag_blk_log);
+        let agno = fsb.0.checked_shr(log).unwrap_or(0) as u32;
+        let mask = 1u64
+            .checked_shl(log)
+            .map_or(u64::MAX, |m| m.wrapping_sub(1));
+        (AgNo(agno), AgBno((fsb.0 & mask) as u32))
+    }
+
+    /// `xfs_verify_fsbno`: a filesystem block number that names a block of an AG past its
+    /// header sectors, its AG number taken as libxfs takes it ([`Geometry::fsb_split_lossy`]).
+    pub fn verify_fsbno(&self, fsb: Fsb) -> bool {
+        let (agno, agbno) = self.fsb_split_lossy(fsb);
+        agno.0 < self.ag_count && self.verify_agbno(agno, agbno)
+    }
+
     /// `xfs_verify_agino`: an inode whose block lies inside the AG, past its headers.
     pub fn verify_agino(&self, agno: AgNo, agino: AgIno) -> bool {
         self.verify_agbno(agno, self.agino_to_agbno(agino))
