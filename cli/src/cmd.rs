@@ -307,6 +307,7 @@ fn run_check(common: &Common, replay: bool) -> Result<xfs_check::Report, CliErro
     let (src, base) = open_src(&common.image, &opts)?;
     let copts = xfs_check::CheckOptions {
         log_replayed: replay,
+        base_offset: base,
     };
     // A spinner with the running phase on stderr, only when a person is watching.
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
@@ -336,7 +337,8 @@ fn check(out: &mut Out<'_>, common: &Common, format: CheckFormat) -> Result<Exit
     let report = run_check(common, common.replay_log)?;
     match format {
         CheckFormat::Repair => {
-            for f in report.findings() {
+            crate::check_out::read_error_block(out, &report)?;
+            for f in report.repair_findings() {
                 writeln!(out, "{}", f.render())?;
             }
         }
@@ -426,8 +428,9 @@ fn human_report(out: &mut Out<'_>, report: &xfs_check::Report) -> Result<(), Cli
             let why = f.kind.explanation();
             writeln!(
                 out,
-                "  [phase {}] {}",
+                "  [phase {}]{} {}",
                 f.phase,
+                crate::check_out::label(f),
                 f.render().replace('\n', " / ")
             )?;
             writeln!(out, "      {why}")?;

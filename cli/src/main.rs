@@ -1,5 +1,6 @@
 //! `xfs-inspect`: an offline, read-only inspector for XFS filesystem images.
 
+mod check_out;
 mod cmd;
 mod error;
 mod files_cmd;

@@ -46,11 +46,14 @@ mod phase3;
 mod phase4;
 mod phase6;
 mod phase7;
+mod readerr;
 pub mod replay;
 mod rmap;
 mod sb;
 mod scan;
 mod state;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 use xfs_format::{ByteSource, Filesystem};
@@ -71,6 +74,9 @@ pub struct PhaseReport {
 pub struct Report {
     /// The phases that ran, in order.
     pub phases: Vec<PhaseReport>,
+    /// The ranges that could not be read (`image_truncated` first, then one `read_error` per
+    /// unreadable range), in the order they were met. Not xfs_repair's: it stops at the first.
+    pub read_errors: Vec<Finding>,
     /// The run stopped early, as xfs_repair -n does after a bad primary superblock.
     pub stopped: bool,
     /// xfs_repair 6.1.0 crashes (segfaults) on this image; the findings stop where its
@@ -79,12 +85,20 @@ pub struct Report {
 }
 
 impl Report {
-    /// Every finding of every phase, in output order.
+    /// Every finding: the read errors first, then every phase's, in output order.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.read_errors
+            .iter()
+            .chain(self.phases.iter().flat_map(|p| p.findings.iter()))
+    }
+
+    /// The findings of the phases (xfs_repair's), without the read errors.
+    pub fn repair_findings(&self) -> impl Iterator<Item = &Finding> {
         self.phases.iter().flat_map(|p| p.findings.iter())
     }
 
-    /// Exit status of `xfs_repair -n`: 1 iff any finding other than a libxfs diagnostic.
+    /// Exit status of `xfs_repair -n`: 1 iff any finding other than a libxfs diagnostic (a
+    /// read error counts).
     pub fn exit_code(&self) -> u8 {
         u8::from(self.findings().any(Finding::is_dirty))
     }
@@ -104,6 +118,9 @@ pub fn check<S: ByteSource>(src: S) -> xfs_format::Result<Report> {
 pub struct CheckOptions {
     /// `src` is a view whose log was replayed (in memory): no dirty-log alert.
     pub log_replayed: bool,
+    /// Where `src` starts in the image or device (`--offset`, a partition): read errors
+    /// name absolute byte offsets.
+    pub base_offset: u64,
 }
 
 /// [`check`] with options, calling `progress(phase, what)` as each phase starts (for a
@@ -113,6 +130,12 @@ pub fn check_with<S: ByteSource>(
     opts: &CheckOptions,
     progress: &mut dyn FnMut(u8, &str),
 ) -> xfs_format::Result<Report> {
+    let reads = Arc::new(readerr::ReadLog::default());
+    let src = readerr::Recorder::new(src, Arc::clone(&reads));
+    let mut progress = |phase: u8, what: &str| {
+        reads.set_phase(phase);
+        progress(phase, what);
+    };
     progress(1, "find and verify superblock");
     let mut p1 = Vec::new();
     let res = phase1::phase1(&src, &mut p1)?;
@@ -123,11 +146,13 @@ pub fn check_with<S: ByteSource>(
     if let phase1::Phase1::Stop = res {
         return Ok(Report {
             phases,
+            read_errors: Vec::new(),
             stopped: true,
             repair_crash: None,
         });
     }
     let fs = Filesystem::open(src)?;
+    reads.set_fs_size(fs.claimed_size());
     progress(2, "scan free space and inode maps");
     let mut p2 = Vec::new();
     phase2::zero_log(&fs, opts.log_replayed, &mut p2);
@@ -144,6 +169,7 @@ pub fn check_with<S: ByteSource>(
     let rmap_suspect = ags.iter().any(|a| a.rmap_suspect);
     let refc_suspect = ags.iter().any(|a| a.refc_suspect);
     let mut ck = state::Checker::new(&fs, &mut ags);
+    ck.reads = Some(Arc::clone(&reads));
     drop(ags);
     progress(3, "process every inode");
     let p3 = phase3::phase3(&mut ck);
@@ -176,8 +202,21 @@ pub fn check_with<S: ByteSource>(
             });
         }
     }
+    let (read_errors, taint) = readerr::findings(&fs, &reads, Some(&ck.bmaps), opts.base_offset);
+    if !read_errors.is_empty() {
+        for p in &mut phases {
+            let mut prev = false;
+            for f in &mut p.findings {
+                // Rule 7: a "would ..." action follows the finding it is the consequence of.
+                let e = taint.explains(&fs.geo, f) || (prev && f.class == Class::Action);
+                f.explained_by_read_error = Some(e);
+                prev = e;
+            }
+        }
+    }
     Ok(Report {
         phases,
+        read_errors,
         stopped: false,
         repair_crash,
     })
