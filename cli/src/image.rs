@@ -128,6 +128,7 @@ pub fn open_src(path: &Path, opts: &OpenOptions) -> Result<(Source, u64), CliErr
             raw.size()
         )));
     }
+    warn_if_mounted(path, opts.replay_log);
     let src = Window::new(raw, start, len);
     if opts.replay_log {
         let (src, rep) = replay(path, src, start)?;
@@ -135,6 +136,30 @@ pub fn open_src(path: &Path, opts: &OpenOptions) -> Result<(Source, u64), CliErr
         return Ok((src, start));
     }
     Ok((src, start))
+}
+
+/// Warns on stderr (once per run) when the filesystem in `path` is mounted: what is read is
+/// live and may change while it is read.
+fn warn_if_mounted(path: &Path, replayed: bool) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let mounts = crate::mounts::mounts_of(path);
+    if mounts.is_empty() || WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    for m in mounts {
+        let how = if m.rw { "read-write" } else { "read-only" };
+        let hint = if replayed {
+            ""
+        } else {
+            "; --replay-log also shows what is still only in its log"
+        };
+        eprintln!(
+            "xfs-inspect: warning: {} is mounted {how} at {} ({}): the filesystem is live, what is read may change while it is read and findings may be transient{hint}",
+            path.display(),
+            m.point,
+            m.device
+        );
+    }
 }
 
 /// Replays the log of the filesystem in `src` into an in-memory overlay; the result is again

@@ -7,6 +7,7 @@ mod files_cmd;
 mod image;
 mod log_cmd;
 mod mmap;
+mod mounts;
 mod options;
 
 use std::process::ExitCode;
