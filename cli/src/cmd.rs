@@ -848,7 +848,7 @@ fn block(
 }
 
 fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
-    let raw = open_raw(&common.image, common.no_mmap)?;
+    let raw = open_raw(&common.image, &common.open_options())?;
     let table = list_partitions(&*raw).map_err(|e| CliError::from_format(&common.image, 0, &e))?;
     if common.json {
         let parts: Vec<_> = table

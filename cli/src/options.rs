@@ -37,6 +37,10 @@ pub struct Common {
     /// filesystem as a mount's log recovery would leave it
     #[arg(long, global = true)]
     pub replay_log: bool,
+    /// Directory a compressed (.zst) image is decompressed into, as a sparse temporary file
+    /// removed at exit (default: $TMPDIR, else /tmp)
+    #[arg(long, value_name = "DIR", global = true)]
+    pub tmpdir: Option<PathBuf>,
 }
 
 impl Common {
@@ -47,6 +51,7 @@ impl Common {
             partition: self.partition,
             no_mmap: self.no_mmap,
             replay_log: self.replay_log,
+            tmpdir: self.tmpdir.clone(),
         }
     }
 
