@@ -554,7 +554,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Timeline { common, bodyfile } => files_cmd::timeline(&mut out, &common, bodyfile)?,
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::error::finished())
 }
 
 fn ag_err(

@@ -59,9 +59,10 @@ fn resolve(
         return Ok((format!("<inode {ino}>"), ino));
     }
     let path = t.path.clone().unwrap_or_else(|| "/".into());
-    let ino = fs
-        .lookup(&path, follow_last)
-        .map_err(|e| lookup_err(common, base, e))?;
+    let ino = fs.lookup(&path, follow_last).map_err(|e| match e {
+        LookupError::Fs(e) => crate::error::lookup_io_err(&common.image, &path, base, &e),
+        other => lookup_err(common, base, other),
+    })?;
     Ok((path, ino))
 }
 
@@ -71,7 +72,8 @@ fn read_inode(
     base: u64,
     ino: u64,
 ) -> Result<Inode, CliError> {
-    fs.read_inode(ino).map_err(|e| fs_err(common, base, &e))
+    fs.read_inode(ino)
+        .map_err(|e| crate::error::inode_err(&common.image, ino, base, &e))
 }
 
 /// Sets a key of a JSON object (no-op on other values, so it cannot panic).
@@ -289,7 +291,7 @@ pub fn readlink(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), Cl
         .read_symlink(&inode)
         .map_err(|e| fs_err(common, base, &e))?;
     if common.json {
-        let findings: Vec<String> = link.findings.iter().map(|f| format!("{f:?}")).collect();
+        let findings: Vec<String> = link.findings.iter().map(|f| f.to_string()).collect();
         return print_json(
             out,
             &json!({"path": path, "ino": ino, "target": lossy(&link.target), "findings": findings}),
@@ -298,7 +300,7 @@ pub fn readlink(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), Cl
     out.write_all(&link.target)?;
     writeln!(out)?;
     for f in &link.findings {
-        eprintln!("xfs-inspect: warning: {path}: {f:?}");
+        crate::error::warn_finding(&path, f);
     }
     Ok(())
 }
@@ -322,7 +324,7 @@ pub fn cat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErro
         let mut h = HashWriter(sha2::Sha256::default());
         let n = fs
             .copy_data(&inode, &mut h)
-            .map_err(|e| fs_err(common, base, &e))?;
+            .map_err(|e| crate::error::data_err(&common.image, &path, base, &e))?;
         use sha2::Digest;
         let digest: String = h.0.finalize().iter().map(|b| format!("{b:02x}")).collect();
         return print_json(
@@ -331,7 +333,7 @@ pub fn cat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErro
         );
     }
     fs.copy_data(&inode, out)
-        .map_err(|e| fs_err(common, base, &e))?;
+        .map_err(|e| crate::error::data_err(&common.image, &path, base, &e))?;
     Ok(())
 }
 
@@ -402,7 +404,7 @@ pub fn getfattr(
                        "length": a.value.len(), "incomplete": a.incomplete})
             })
             .collect();
-        let f: Vec<String> = findings.iter().map(|f| format!("{f:?}")).collect();
+        let f: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
         return print_json(
             out,
             &json!({"path": path, "ino": ino, "attrs": list, "findings": f}),
@@ -420,7 +422,7 @@ pub fn getfattr(
         writeln!(out)?;
     }
     for f in &findings {
-        eprintln!("xfs-inspect: warning: {path}: {f:?}");
+        crate::error::warn_finding(&path, f);
     }
     Ok(())
 }
@@ -496,7 +498,7 @@ pub fn ls(out: &mut Out<'_>, common: &Common, t: &Target, o: LsOpts) -> Result<(
             }
         }
         for f in &listing.findings {
-            eprintln!("xfs-inspect: warning: {dpath}: {f:?}");
+            crate::error::warn_finding(&dpath, f);
         }
         if common.json {
             json_dirs.push(
@@ -590,9 +592,13 @@ fn walk_tree(
         if !visited.insert(dino) || visited.len() > MAX_WALK_DIRS {
             continue;
         }
-        let Ok(dir) = fs.read_inode(dino) else {
-            warnings.push(format!("{dpath}: inode {dino} unreadable"));
-            continue;
+        let dir = match fs.read_inode(dino) {
+            Ok(d) => d,
+            Err(e) => {
+                crate::error::mark_partial();
+                warnings.push(crate::error::inode_line(&dpath, dino, &e));
+                continue;
+            }
         };
         if dir.file_type() != S_IFDIR {
             continue;
@@ -605,7 +611,7 @@ fn walk_tree(
             }
         };
         for f in &listing.findings {
-            warnings.push(format!("{dpath}: {f:?}"));
+            warnings.push(crate::error::finding_line(&dpath, f));
         }
         let mut children = Vec::new();
         for e in listing.entries {
@@ -831,7 +837,13 @@ impl Extractor<'_> {
     }
 
     fn extract(&mut self, ino: u64, dest: &Path) -> Result<(), CliError> {
-        let i = read_inode(self.fs, self.common, self.base, ino)?;
+        let i = self.fs.read_inode(ino).map_err(|e| {
+            CliError::new(crate::error::inode_line(
+                &dest.display().to_string(),
+                ino,
+                &e,
+            ))
+        })?;
         let ftype = i.file_type();
         if ftype != S_IFDIR {
             if let Some(first) = self.linked.get(&ino) {
@@ -862,7 +874,8 @@ impl Extractor<'_> {
                     .read_dir(&i)
                     .map_err(|e| fs_err(self.common, self.base, &e))?;
                 for f in &listing.findings {
-                    self.warnings.push(format!("{}: {f:?}", dest.display()));
+                    self.warnings
+                        .push(crate::error::finding_line(&dest.display().to_string(), f));
                 }
                 for e in listing.entries {
                     if e.name == b"." || e.name == b".." {
@@ -878,6 +891,8 @@ impl Extractor<'_> {
                     }
                     let child = dest.join(OsStr::from_bytes(&e.name));
                     if let Err(err) = self.extract(e.ino, &child) {
+                        // Goes on with the rest; the result is partial (exit status 1).
+                        crate::error::mark_partial();
                         self.warnings.push(err.0);
                     }
                 }
@@ -891,9 +906,14 @@ impl Extractor<'_> {
                     .open(dest)
                     .map_err(|e| self.io(dest, e))?;
                 let mut w = std::io::BufWriter::new(&mut f);
-                self.fs
-                    .copy_data(&i, &mut w)
-                    .map_err(|e| fs_err(self.common, self.base, &e))?;
+                self.fs.copy_data(&i, &mut w).map_err(|e| {
+                    crate::error::data_err(
+                        &self.common.image,
+                        &dest.display().to_string(),
+                        self.base,
+                        &e,
+                    )
+                })?;
                 w.flush().map_err(|e| self.io(dest, e))?;
                 drop(w);
                 self.set_meta(dest, &i);
