@@ -45,11 +45,9 @@ pub fn open_raw(path: &Path, opts: &OpenOptions) -> Result<Box<dyn ByteSource>, 
     }
     // A memory map turns a failed read into SIGBUS: devices, and files on filesystems whose
     // reads fail while the file looks healthy (FUSE, network), are read with pread.
-    let remote = || {
-        crate::mounts::fstype_holding(path).is_some_and(|t| crate::mounts::fails_remotely(&t))
-    };
-    if opts.no_mmap || ft.is_block_device() || ft.is_char_device() || meta.len() == 0 || remote()
-    {
+    let remote =
+        || crate::mounts::fstype_holding(path).is_some_and(|t| crate::mounts::fails_remotely(&t));
+    if opts.no_mmap || ft.is_block_device() || ft.is_char_device() || meta.len() == 0 || remote() {
         let src = FileSource::from_file(file)
             .map_err(|e| CliError::new(format!("cannot read {shown}: {e}")))?;
         return Ok(Box::new(src));
