@@ -1,7 +1,5 @@
 //! Is the image live? The mounts of a block device (or of its partitions) and of the loop
-//! devices backed by an image file, from `/proc/self/mountinfo` and `/sys`; and the type of
-//! the filesystem an image file lives on (FUSE and network filesystems fail reads in ways a
-//! memory map turns into SIGBUS).
+//! devices backed by an image file, from `/proc/self/mountinfo` and `/sys`.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -40,7 +38,8 @@ fn unescape(s: &str) -> String {
         match oct {
             Some(d) if c == b'\\' && d.iter().all(|x| (b'0'..=b'7').contains(x)) => {
                 let v = d.iter().fold(0u32, |acc, x| {
-                    acc.saturating_mul(8).saturating_add(u32::from(x - b'0'))
+                    acc.saturating_mul(8)
+                        .saturating_add(u32::from(x.saturating_sub(b'0')))
                 });
                 out.push(u8::try_from(v).unwrap_or(b'?'));
                 i = i.saturating_add(4);
@@ -54,12 +53,11 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// One line of mountinfo: (major:minor, mount point, rw, fstype, source).
+/// One line of mountinfo: (major:minor, mount point, rw, source).
 struct Line {
     dev: (u64, u64),
     point: String,
     rw: bool,
-    fstype: String,
     source: String,
 }
 
@@ -74,14 +72,12 @@ fn mountinfo() -> Vec<Line> {
             let dev = parse_pair(f.get(2)?)?;
             let point = unescape(f.get(4)?);
             let rw = f.get(5)?.split(',').any(|o| o == "rw");
-            let mut p = post.split(' ');
-            let fstype = p.next()?.to_owned();
-            let source = unescape(p.next().unwrap_or(""));
+            // After the separator: fstype, source, super options.
+            let source = unescape(post.split(' ').nth(1).unwrap_or(""));
             Some(Line {
                 dev,
                 point,
                 rw,
-                fstype,
                 source,
             })
         })
@@ -179,44 +175,6 @@ pub fn mounts_of(path: &Path) -> Vec<Mount> {
         .collect()
 }
 
-/// The type of the filesystem holding the file `path` (`xfs`, `fuse.sshfs`, `nfs4`, ...).
-pub fn fstype_holding(path: &Path) -> Option<String> {
-    let meta = fs::metadata(path).ok()?;
-    let dev = dev_pair(meta.dev());
-    // The last matching line is the mount on top.
-    mountinfo()
-        .into_iter()
-        .filter(|l| l.dev == dev)
-        .last()
-        .map(|l| l.fstype)
-}
-
-/// Filesystems whose reads can fail with EIO at any time while a regular file on them looks
-/// healthy: userspace (FUSE) and network filesystems.
-pub fn fails_remotely(fstype: &str) -> bool {
-    fstype == "fuse"
-        || fstype.starts_with("fuse.")
-        || fstype == "fuseblk"
-        || matches!(
-            fstype,
-            "nfs"
-                | "nfs4"
-                | "cifs"
-                | "smb3"
-                | "smbfs"
-                | "9p"
-                | "ceph"
-                | "glusterfs"
-                | "afs"
-                | "virtiofs"
-                | "davfs"
-                | "sshfs"
-                | "lustre"
-                | "gfs2"
-                | "ocfs2"
-        )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +185,5 @@ mod tests {
         assert_eq!(dev_pair((259u64 << 8) | 5), (259, 5));
         assert_eq!(unescape(r"/mnt/a\040b"), "/mnt/a b");
         assert_eq!(unescape(r"/x\\y"), r"/x\\y");
-        assert!(fails_remotely("fuse.sshfs") && fails_remotely("nfs4") && !fails_remotely("xfs"));
     }
 }

@@ -27,7 +27,8 @@ pub struct Common {
     /// Whole-disk image: use partition N (as numbered by `xfs-inspect partitions`)
     #[arg(long, value_name = "N", global = true)]
     pub partition: Option<u32>,
-    /// Read with pread instead of a memory map (always so for block devices)
+    /// Read a decompressed .zst copy with pread too (images and devices are always read
+    /// with pread: a memory map would turn a failing disk's read errors into SIGBUS)
     #[arg(long, global = true)]
     pub no_mmap: bool,
     /// Print JSON instead of text

@@ -369,15 +369,15 @@ fn describe<S: ByteSource>(
     let ag_bytes = u64::from(geo.ag_blocks).saturating_mul(bs);
     let ag = u32::try_from(off.checked_div(ag_bytes).unwrap_or(0)).unwrap_or(u32::MAX);
     let in_ag = off.checked_rem(ag_bytes).unwrap_or(off);
-    let agbno = in_ag / bs;
+    let agbno = in_ag.checked_div(bs).unwrap_or(0);
     let last_in_ag = in_ag.saturating_add(len.saturating_sub(1));
     let held = |what: String| Held { what, ag, agbno };
     // The AG headers: four sectors at the start of the AG.
     let sect = u64::from(geo.sect_size.max(1));
     if in_ag < sect.saturating_mul(4) {
         let names = ["superblock", "AGF", "AGI", "AGFL"];
-        let first = usize::try_from(in_ag / sect).unwrap_or(0);
-        let last = usize::try_from((last_in_ag / sect).min(3)).unwrap_or(0);
+        let first = usize::try_from(in_ag.checked_div(sect).unwrap_or(0)).unwrap_or(0);
+        let last = usize::try_from(last_in_ag.checked_div(sect).unwrap_or(0).min(3)).unwrap_or(0);
         let list: Vec<&str> = names.get(first..=last.max(first)).unwrap_or(&[]).to_vec();
         taint.ags.insert(ag);
         return held(format!("{} of AG {ag}", list.join(", ")));
@@ -401,11 +401,15 @@ fn describe<S: ByteSource>(
         .and_then(|m| m.get(ag as usize))
         .map(|m| m.get(u32::try_from(agbno).unwrap_or(u32::MAX)));
     if state == Some(bm::INO) {
-        let cl_blocks = (geo.inode_cluster_bytes() / bs).max(1);
-        let first_b = agbno.saturating_sub(agbno % cl_blocks);
-        let last_b = last_in_ag / bs;
+        let cl_blocks = geo
+            .inode_cluster_bytes()
+            .checked_div(bs)
+            .unwrap_or(1)
+            .max(1);
+        let first_b = agbno.saturating_sub(agbno.checked_rem(cl_blocks).unwrap_or(0));
+        let last_b = last_in_ag.checked_div(bs).unwrap_or(0);
         let last_b = last_b
-            .saturating_sub(last_b % cl_blocks)
+            .saturating_sub(last_b.checked_rem(cl_blocks).unwrap_or(0))
             .saturating_add(cl_blocks);
         let ino = |b: u64| {
             geo.agbno_to_agino(AgBno(u32::try_from(b).unwrap_or(u32::MAX)))
