@@ -12,6 +12,18 @@
 //! counts; `finding` renders findings exactly as xfs_repair prints them. The disk is read
 //! only through [`xfs_format`]'s decoded views.
 //!
+//! Unlike xfs_repair, which stops at the first read error, the check goes on: `readerr`
+//! notes every read that fails (a medium error, or past the end of a truncated image) and
+//! turns each into a `read_error` finding ([`Report::read_errors`]) naming the absolute byte
+//! range and what it held; every other finding then carries `explained_by_read_error`,
+//! true when an unreadable range can account for it. The rules: a range taints the AG of an
+//! AG header or btree block (and every AG a missing tail overlaps), the inodes of an inode
+//! cluster, the inode whose fork block it is, or the log; a finding is explained when it
+//! names a tainted AG, inode (or an inode of a tainted AG) or block, is about the summary
+//! counters, is about connectivity or link counts (or inodes missing from the inode btree)
+//! while something was tainted, is about a tainted log, or is the `would ...` action right
+//! after an explained finding.
+//!
 //! # Example
 //!
 //! Check an image and print what `xfs_repair -n` would print:

@@ -43,7 +43,7 @@
 //! account for. On readable images nothing changes: no finding carries the mark.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -63,6 +63,42 @@ pub const RELOCATE_BUDGET: Duration = Duration::from_secs(10);
 /// Most failures noted (a truncated terabyte could fail millions of reads); later failures
 /// inside a range already noted are dropped anyway.
 const MAX_FAILURES: usize = 100_000;
+
+/// Merged half-open ranges `start..end`, for lookups in O(log n) however many there are.
+#[derive(Debug, Default)]
+pub(crate) struct Ranges(BTreeMap<u64, u64>);
+
+impl Ranges {
+    /// Adds `start..end`, merged with the ranges it overlaps or touches.
+    fn insert(&mut self, start: u64, end: u64) {
+        let (mut s, mut e) = (start, end.max(start));
+        if let Some((&ps, &pe)) = self.0.range(..=s).next_back() {
+            if pe >= s {
+                s = ps;
+                e = e.max(pe);
+            }
+        }
+        let over: Vec<u64> = self.0.range(s..=e).map(|(k, _)| *k).collect();
+        for k in over {
+            if let Some(v) = self.0.remove(&k) {
+                e = e.max(v);
+            }
+        }
+        self.0.insert(s, e);
+    }
+
+    /// Whether one range holds all of `start..end`.
+    fn covers(&self, start: u64, end: u64) -> bool {
+        self.0
+            .range(..=start)
+            .next_back()
+            .is_some_and(|(_, &pe)| pe >= end && pe > start)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// One failed read.
 #[derive(Debug, Clone)]
@@ -85,6 +121,8 @@ pub(crate) struct Failure {
 #[derive(Debug, Default)]
 struct LogState {
     failures: Vec<Failure>,
+    /// Every range noted (requests and bad sectors): a read inside one is not noted again.
+    known: Ranges,
     phase: u8,
     owner: Option<u64>,
     fs_size: u64,
@@ -185,13 +223,7 @@ impl<S: ByteSource> Recorder<S> {
                 return;
             }
             // A range already noted (the checker reads some structures twice).
-            let known = st.failures.iter().any(|f| {
-                f.bad
-                    .iter()
-                    .any(|&(o, l)| offset >= o && end <= o.saturating_add(l))
-                    || (f.offset == offset && f.len == len)
-            });
-            if known {
+            if st.known.covers(offset, end.max(offset.saturating_add(1))) {
                 return;
             }
             (st.phase, st.owner, st.fs_size)
@@ -226,7 +258,13 @@ impl<S: ByteSource> Recorder<S> {
             }
             _ => return,
         };
-        self.log.state().failures.push(failure);
+        let mut st = self.log.state();
+        st.known
+            .insert(failure.offset, failure.offset.saturating_add(failure.len));
+        for &(o, l) in &failure.bad {
+            st.known.insert(o, o.saturating_add(l));
+        }
+        st.failures.push(failure);
     }
 }
 
@@ -251,11 +289,12 @@ impl<S: ByteSource> ByteSource for Recorder<S> {
 pub(crate) struct Taint {
     any: bool,
     ags: BTreeSet<u32>,
-    inodes: Vec<(u64, u64)>,
+    /// Inode numbers, as ranges `first..last + 1`.
+    inodes: Ranges,
     owners: BTreeSet<u64>,
     log: bool,
     /// Unreadable ranges, relative to the filesystem.
-    ranges: Vec<(u64, u64)>,
+    ranges: Ranges,
 }
 
 /// What a failed range held, with the AG it taints or the inodes.
@@ -296,7 +335,7 @@ pub(crate) fn findings<S: ByteSource>(
     for f in &failures {
         taint.any = true;
         for &(off, len) in &f.bad {
-            taint.ranges.push((off, len));
+            taint.ranges.insert(off, off.saturating_add(len));
             let held = describe(fs, f, off, len, bmaps, &mut taint);
             if f.past_end {
                 // Every AG the missing range overlaps.
@@ -417,7 +456,7 @@ fn describe<S: ByteSource>(
                 .map_or(0, |i| i.0)
         };
         let (a, b) = (ino(first_b), ino(last_b).saturating_sub(1));
-        taint.inodes.push((a, b));
+        taint.inodes.insert(a, b.saturating_add(1));
         return held(format!("inode cluster of inodes {a}..{b}"));
     }
     // A block of the inode being processed.
@@ -465,7 +504,7 @@ fn fork_block<S: ByteSource>(fs: &Filesystem<Recorder<S>>, ino: u64, fsb: Option
 impl Taint {
     fn ino_hit(&self, geo: &xfs_format::Geometry, ino: u64) -> bool {
         self.owners.contains(&ino)
-            || self.inodes.iter().any(|&(a, b)| ino >= a && ino <= b)
+            || self.inodes.covers(ino, ino.saturating_add(1))
             || geo
                 .ino_split(Ino(ino))
                 .is_some_and(|(ag, _)| self.ags.contains(&ag.0))
@@ -476,11 +515,7 @@ impl Taint {
         let ag = off
             .checked_div(ag_bytes)
             .and_then(|a| u32::try_from(a).ok());
-        ag.is_some_and(|a| self.ags.contains(&a))
-            || self
-                .ranges
-                .iter()
-                .any(|&(o, l)| off >= o && off < o.saturating_add(l))
+        ag.is_some_and(|a| self.ags.contains(&a)) || self.ranges.covers(off, off.saturating_add(1))
     }
 
     /// Whether `f` can be accounted for by the unreadable ranges (module docs, rules 1-6).
@@ -519,5 +554,69 @@ impl Taint {
             f.kind,
             Kind::FoundInodesNotInTree | Kind::InoBtreeTooCorrupt
         ) && lost_something
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use xfs_format::{PreadSource, ReadAt};
+
+    /// A disk whose sectors 3 and 4 fail.
+    struct Bad;
+
+    impl ReadAt for Bad {
+        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+            let end = offset.saturating_add(buf.len() as u64);
+            if offset < 5 * 512 && end > 3 * 512 {
+                return Err(std::io::Error::from_raw_os_error(5));
+            }
+            buf.fill(1);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn ranges_merge_and_cover() {
+        let mut r = Ranges::default();
+        r.insert(10, 20);
+        r.insert(30, 40);
+        assert!(r.covers(12, 18) && !r.covers(18, 32) && !r.covers(20, 21));
+        r.insert(15, 35);
+        assert!(r.covers(10, 40) && !r.covers(9, 11));
+        assert_eq!(r.0.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_request_is_located_sector_by_sector() {
+        let log = Arc::new(ReadLog::default());
+        let r = Recorder::new(PreadSource::new(Bad, 1 << 20), Arc::clone(&log));
+        log.set_phase(3);
+        log.set_owner(Some(131));
+        assert!(r.read_at(0, 8192).is_err());
+        // The same range again is not noted twice, nor a part of it.
+        assert!(r.read_at(1536, 512).is_err());
+        assert!(r.read_at(8192, 512).is_ok());
+        let f = log.take();
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].offset, f[0].len), (0, 8192));
+        assert_eq!(f[0].bad, vec![(1536, 1024)]);
+        assert_eq!((f[0].phase, f[0].owner), (3, Some(131)));
+        assert!(!f[0].past_end);
+    }
+
+    #[test]
+    fn reads_past_the_end_count_only_inside_the_filesystem() {
+        let log = Arc::new(ReadLog::default());
+        let r = Recorder::new(xfs_format::SliceSource(vec![0u8; 4096]), Arc::clone(&log));
+        log.set_fs_size(16384);
+        assert!(r.read_at(3584, 1024).is_err());
+        // Beyond the filesystem: a bad address, not truncation.
+        assert!(r.read_at(20000, 512).is_err());
+        let f = log.take();
+        assert_eq!(f.len(), 1);
+        assert!(f[0].past_end);
+        assert_eq!(f[0].bad, vec![(4096, 512)]);
     }
 }
