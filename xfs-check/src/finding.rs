@@ -85,6 +85,9 @@ pub struct Finding {
     /// When some reads failed: whether an unreadable range can account for this finding
     /// (the rules are in the `readerr` module docs). None when every read succeeded.
     pub explained_by_read_error: Option<bool>,
+    /// The AG whose scan printed it (phase 2), when its fields do not say: for the
+    /// explanation of read errors only, never rendered.
+    pub(crate) ag_context: Option<u32>,
 }
 
 /// The on-disk structure a finding concerns: how the human report groups findings.
@@ -541,6 +544,7 @@ impl Finding {
             class: kind.class(),
             fields,
             explained_by_read_error: None,
+            ag_context: None,
         }
     }
 

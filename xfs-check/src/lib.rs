@@ -21,8 +21,9 @@
 //! cluster, the inode whose fork block it is, or the log; a finding is explained when it
 //! names a tainted AG, inode (or an inode of a tainted AG) or block, is about the summary
 //! counters, is about connectivity or link counts (or inodes missing from the inode btree)
-//! while something was tainted, is about a tainted log, or is the `would ...` action right
-//! after an explained finding.
+//! while something was tainted, is about a tainted log, is the `would ...` action right
+//! after an explained finding, or is about a directory one of whose entries was explained
+//! (its entries junked, the directory's hash table is rebuilt).
 //!
 //! # Example
 //!
@@ -216,11 +217,28 @@ pub fn check_with<S: ByteSource>(
     }
     let (read_errors, taint) = readerr::findings(&fs, &reads, Some(&ck.bmaps), opts.base_offset);
     if !read_errors.is_empty() {
+        // Directories with an entry explained by a read error (rule 8).
+        let mut junked_in = std::collections::BTreeSet::new();
+        let u = |f: &Finding, n: &str| match f.get(n) {
+            Some(Val::U(v)) => Some(*v),
+            _ => None,
+        };
         for p in &mut phases {
             let mut prev = false;
             for f in &mut p.findings {
+                let about_junked = f.kind.structure() == Structure::Directories
+                    && ["ino", "dir_ino"]
+                        .iter()
+                        .any(|n| u(f, n).is_some_and(|d| junked_in.contains(&d)));
                 // Rule 7: a "would ..." action follows the finding it is the consequence of.
-                let e = taint.explains(&fs.geo, f) || (prev && f.class == Class::Action);
+                let e = taint.explains(&fs.geo, f)
+                    || (prev && f.class == Class::Action)
+                    || about_junked;
+                if e {
+                    if let (Some(d), Some(_)) = (u(f, "dir_ino"), u(f, "ino")) {
+                        junked_in.insert(d);
+                    }
+                }
                 f.explained_by_read_error = Some(e);
                 prev = e;
             }

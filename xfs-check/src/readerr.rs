@@ -27,7 +27,7 @@
 //! - the internal log taints the log.
 //!
 //! A finding is then `explained_by_read_error` when
-//! 1. it names (`ag`, `ag2`) a tainted AG;
+//! 1. it names (`ag`, `ag2`) a tainted AG, or the scan of a tainted AG printed it;
 //! 2. it names an inode (`ino`, `dir_ino`) that is tainted, or that lives in a tainted AG;
 //! 3. it names a block (`fsbno`, `daddr`) in a tainted AG or in an unreadable range;
 //! 4. it is about the superblock summary counters (which count what could be read);
@@ -37,7 +37,10 @@
 //!    would have accounted for them may be in the unreadable ranges;
 //! 6. it is about the log and the log is tainted;
 //! 7. it is an action (`would ...`) right after an explained finding of the same phase: the
-//!    consequence xfs_repair prints of it.
+//!    consequence xfs_repair prints of it;
+//! 8. it is about a directory (`ino`, `dir_ino`) for which an earlier explained finding named
+//!    an entry (`dir_ino` with `ino`): an entry pointing into an unreadable range is junked,
+//!    and the directory's hash table and size follow.
 //!
 //! Every other finding stays unexplained: corruption that the unreadable ranges cannot
 //! account for. On readable images nothing changes: no finding carries the mark.
@@ -527,10 +530,11 @@ impl Taint {
             Some(Val::U(v)) => Some(*v),
             _ => None,
         };
-        let ag_hit = ["ag", "ag2"].iter().any(|n| {
-            u(n).and_then(|a| u32::try_from(a).ok())
-                .is_some_and(|a| self.ags.contains(&a))
-        });
+        let ag_hit = f.ag_context.is_some_and(|a| self.ags.contains(&a))
+            || ["ag", "ag2"].iter().any(|n| {
+                u(n).and_then(|a| u32::try_from(a).ok())
+                    .is_some_and(|a| self.ags.contains(&a))
+            });
         let ino_hit = ["ino", "dir_ino"]
             .iter()
             .any(|n| u(n).is_some_and(|i| self.ino_hit(geo, i)));

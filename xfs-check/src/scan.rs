@@ -1886,6 +1886,9 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
         .map(|agno| scan_ag(&c, agno))
         .collect();
     for (agno, mut r) in (0u32..).zip(results) {
+        for f in &mut r.findings {
+            f.ag_context = Some(agno);
+        }
         out.append(&mut r.findings);
         tot.fdblocks = tot.fdblocks.saturating_add(r.counts.fdblocks);
         tot.agicount = tot.agicount.saturating_add(r.counts.agicount);
