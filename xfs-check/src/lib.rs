@@ -215,7 +215,9 @@ pub fn check_with<S: ByteSource>(
             });
         }
     }
-    let (read_errors, taint) = readerr::findings(&fs, &reads, Some(&ck.bmaps), opts.base_offset);
+    let (mut read_errors, taint) =
+        readerr::findings(&fs, &reads, Some(&ck.bmaps), opts.base_offset);
+    readerr::name_btree_blocks(&mut read_errors, &phases, opts.base_offset);
     if !read_errors.is_empty() {
         // Directories with an entry explained by a read error (rule 8).
         let mut junked_in = std::collections::BTreeSet::new();

@@ -397,6 +397,43 @@ pub(crate) fn findings<S: ByteSource>(
     (out, taint)
 }
 
+/// A "metadata block" read error names its btree when a read verifier finding of the run
+/// names the same block (`Metadata ... error detected at <addr>, xfs_cntbt block 0x...`).
+pub(crate) fn name_btree_blocks(
+    read_errors: &mut [Finding],
+    phases: &[crate::PhaseReport],
+    base: u64,
+) {
+    for r in read_errors.iter_mut().filter(|r| r.kind == Kind::ReadError) {
+        let is_meta = matches!(r.get("what"), Some(Val::S(w)) if w.starts_with("metadata block"));
+        let Some(Val::U(off)) = r.get("offset").cloned() else {
+            continue;
+        };
+        if !is_meta {
+            continue;
+        }
+        let daddr = off.saturating_sub(base) / SECTOR;
+        let ops = phases
+            .iter()
+            .flat_map(|p| p.findings.iter())
+            .filter(|f| f.kind == Kind::VerifierError && f.get("daddr") == Some(&Val::U(daddr)))
+            .find_map(|f| match f.get("ops") {
+                Some(Val::S(o)) => Some(o.trim_start_matches("xfs_").to_owned()),
+                _ => None,
+            });
+        let (Some(ops), Some(Val::U(ag)), Some(Val::U(agbno))) =
+            (ops, r.get("ag").cloned(), r.get("agbno").cloned())
+        else {
+            continue;
+        };
+        for (name, v) in &mut r.fields {
+            if *name == "what" {
+                *v = Val::S(format!("{ops} block {agbno} of AG {ag}"));
+            }
+        }
+    }
+}
+
 /// What the bytes at `off` (relative to the filesystem) were to hold; notes what that taints.
 fn describe<S: ByteSource>(
     fs: &Filesystem<Recorder<S>>,
