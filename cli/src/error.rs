@@ -126,15 +126,27 @@ pub fn inode_err(image: &Path, ino: u64, base: u64, e: &Error) -> CliError {
     }
 }
 
-/// An error looking up `path`: a read error names the path it stopped in.
-pub fn lookup_io_err(image: &Path, path: &str, base: u64, e: &Error) -> CliError {
-    match e {
-        Error::Io { .. } => CliError(format!(
+/// An error looking up `path`: a read error names the path and, when known, what on the
+/// way could not be read (`held`: "inode N of /a/b", "directory /a (inode N)").
+pub fn lookup_io_err(
+    image: &Path,
+    path: &str,
+    held: Option<&str>,
+    base: u64,
+    e: &Error,
+) -> CliError {
+    match (e, held) {
+        (Error::Io { .. }, Some(h)) => CliError(format!(
+            "{}: {path}: {h} could not be read: {}",
+            image.display(),
+            cause(e)
+        )),
+        (Error::Io { .. }, None) => CliError(format!(
             "{}: {path}: lookup stopped, a directory or inode on the way could not be read: {}",
             image.display(),
             cause(e)
         )),
-        other => CliError::from_format(image, base, other),
+        (other, _) => CliError::from_format(image, base, other),
     }
 }
 

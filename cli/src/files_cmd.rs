@@ -60,10 +60,55 @@ fn resolve(
     }
     let path = t.path.clone().unwrap_or_else(|| "/".into());
     let ino = fs.lookup(&path, follow_last).map_err(|e| match e {
-        LookupError::Fs(e) => crate::error::lookup_io_err(&common.image, &path, base, &e),
-        other => lookup_err(common, base, other),
+        LookupError::Fs(e) => {
+            let held = unreadable_step(fs, &path);
+            crate::error::lookup_io_err(&common.image, &path, held.as_deref(), base, &e)
+        }
+        // Not found, but a block of a directory on the way could not be read.
+        other => match unreadable_step(fs, &path) {
+            Some(h) => CliError::new(format!(
+                "{}: {path}: not found, but {h} (the entry may be in it)",
+                common.image.display()
+            )),
+            None => lookup_err(common, base, other),
+        },
     })?;
     Ok((path, ino))
+}
+
+/// After a lookup of `path` failed on a read: which step could not be read ("inode N of
+/// /a/b", "directory /a (inode N)"), walking the path again one component at a time.
+fn unreadable_step(fs: &Filesystem<Source>, path: &str) -> Option<String> {
+    let mut ino = fs.root_ino();
+    let mut at = String::from("/");
+    for comp in path.split('/').filter(|c| !c.is_empty()).take(4096) {
+        let Ok(dir) = fs.read_inode(ino) else {
+            return Some(format!("inode {ino} of {at}"));
+        };
+        let Ok(listing) = fs.read_dir(&dir) else {
+            return Some(format!("directory {at} (inode {ino})"));
+        };
+        let next = listing
+            .entries
+            .iter()
+            .find(|e| e.name == comp.as_bytes())
+            .map(|e| e.ino);
+        let parent = at.clone();
+        at = format!("{}/{comp}", at.trim_end_matches('/'));
+        match next {
+            Some(n) => ino = n,
+            None => {
+                let f = listing
+                    .findings
+                    .iter()
+                    .find(|f| f.to_string().contains("could not be read"));
+                return f.map(|f| format!("directory {parent} (inode {ino}), {f}"));
+            }
+        }
+    }
+    fs.read_inode(ino)
+        .is_err()
+        .then(|| format!("inode {ino} of {at}"))
 }
 
 fn read_inode(
