@@ -281,6 +281,19 @@ fn unreadable_ranges_are_located_findings() {
         err.contains("/dir1/file-with-a-longish-name-040") && err.contains("bytes "),
         "{err}"
     );
+    assert!(err.contains("inode ") && err.lines().count() == 1, "{err}");
+    // A lookup through an unreadable directory block says so, instead of "not found".
+    let out = inspect([
+        "stat",
+        image.to_str().unwrap(),
+        "/dir3/file-with-a-longish-name-000",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let range = format!("bytes {}..{}", dirblk.0, dirblk.0 + dirblk.1);
+    assert!(
+        err.contains("directory /dir3") && err.contains(&range),
+        "{err}"
+    );
     // extract goes on with the rest and exits 1.
     let dest = dir.path().join("out");
     let out = inspect([
