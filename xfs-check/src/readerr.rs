@@ -98,6 +98,14 @@ impl Ranges {
             .is_some_and(|(_, &pe)| pe >= end && pe > start)
     }
 
+    /// Whether some range meets `start..end`.
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.0
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, &pe)| pe > start)
+    }
+
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -119,6 +127,8 @@ pub(crate) struct Failure {
     error: String,
     /// Past the end of a truncated image.
     past_end: bool,
+    /// The medium failed the request but read every piece of it again.
+    transient: bool,
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +136,9 @@ struct LogState {
     failures: Vec<Failure>,
     /// Every range noted (requests and bad sectors): a read inside one is not noted again.
     known: Ranges,
+    /// The bad sectors found: a read that meets one fails at once, without asking the medium
+    /// again (a failing disk may take seconds per attempt).
+    bad: Ranges,
     phase: u8,
     owner: Option<u64>,
     fs_size: u64,
@@ -179,10 +192,11 @@ impl<S: ByteSource> Recorder<S> {
     }
 
     /// Re-reads `offset..offset+len` in small pieces; the pieces that fail, merged.
-    fn locate(&self, offset: u64, len: u64) -> Vec<(u64, u64)> {
+    /// Also says whether every piece read back (a transient error).
+    fn locate(&self, offset: u64, len: u64) -> (Vec<(u64, u64)>, bool) {
         let started = Instant::now();
         if self.log.state().relocate_spent >= RELOCATE_BUDGET {
-            return vec![(offset, len)];
+            return (vec![(offset, len)], false);
         }
         let pieces = len.div_ceil(SECTOR).max(1);
         let step = pieces
@@ -212,9 +226,9 @@ impl<S: ByteSource> Recorder<S> {
         st.relocate_spent = st.relocate_spent.saturating_add(started.elapsed());
         if bad.is_empty() {
             // Every piece read back: the error was transient; report the whole request.
-            bad.push((offset, len));
+            return (vec![(offset, len)], true);
         }
-        bad
+        (bad, false)
     }
 
     fn note(&self, offset: u64, len: usize, e: &Error) {
@@ -232,15 +246,23 @@ impl<S: ByteSource> Recorder<S> {
             (st.phase, st.owner, st.fs_size)
         };
         let failure = match e {
-            Error::Io { source, .. } => Failure {
-                offset,
-                len,
-                bad: self.locate(offset, len),
-                phase,
-                owner,
-                error: source.to_string(),
-                past_end: false,
-            },
+            Error::Io { source, .. } => {
+                let (bad, transient) = self.locate(offset, len);
+                Failure {
+                    offset,
+                    len,
+                    bad,
+                    phase,
+                    owner,
+                    error: if transient {
+                        format!("{source} (transient: every sector read back when read again)")
+                    } else {
+                        source.to_string()
+                    },
+                    past_end: false,
+                    transient,
+                }
+            }
             Error::Truncated { .. } => {
                 let size = self.inner.size();
                 // Only the filesystem's own bytes: a read past the filesystem's end comes from
@@ -257,6 +279,7 @@ impl<S: ByteSource> Recorder<S> {
                     owner,
                     error: "beyond the end of the image (the image is truncated)".to_owned(),
                     past_end: true,
+                    transient: false,
                 }
             }
             _ => return,
@@ -266,6 +289,9 @@ impl<S: ByteSource> Recorder<S> {
             .insert(failure.offset, failure.offset.saturating_add(failure.len));
         for &(o, l) in &failure.bad {
             st.known.insert(o, o.saturating_add(l));
+            if !failure.past_end && !failure.transient {
+                st.bad.insert(o, o.saturating_add(l));
+            }
         }
         st.failures.push(failure);
     }
@@ -277,6 +303,14 @@ impl<S: ByteSource> ByteSource for Recorder<S> {
     }
 
     fn read_at(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        let end = offset.saturating_add(len as u64);
+        if len > 0 && self.log.state().bad.overlaps(offset, end) {
+            return Err(Error::Io {
+                offset,
+                len,
+                source: std::io::Error::from_raw_os_error(5),
+            });
+        }
         match self.inner.read_at(offset, len) {
             Ok(b) => Ok(b),
             Err(e) => {
@@ -624,6 +658,7 @@ mod tests {
         r.insert(10, 20);
         r.insert(30, 40);
         assert!(r.covers(12, 18) && !r.covers(18, 32) && !r.covers(20, 21));
+        assert!(r.overlaps(19, 31) && !r.overlaps(20, 30) && r.overlaps(0, 11));
         r.insert(15, 35);
         assert!(r.covers(10, 40) && !r.covers(9, 11));
         assert_eq!(r.0.len(), 1);
@@ -639,6 +674,9 @@ mod tests {
         // The same range again is not noted twice, nor a part of it.
         assert!(r.read_at(1536, 512).is_err());
         assert!(r.read_at(8192, 512).is_ok());
+        // A known bad sector fails at once, and the good ones around it still read.
+        assert!(r.read_at(1024, 1024).is_err());
+        assert!(r.read_at(512, 1024).is_ok());
         let f = log.take();
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].offset, f[0].len), (0, 8192));
