@@ -195,6 +195,7 @@ fn unreadable_ranges_are_located_findings() {
     let cluster = buffer_of(&img, &["path /dir1/file-with-a-longish-name-040"]);
     let dirblk = buffer_of(&img, &["path /dir3", "dblock 0"]);
     let bad = [agf, cluster, dirblk];
+    let before = std::fs::read(&img).unwrap();
     let fuse = Fuse::serve(&img, &bad);
     let image = fuse.image();
 
@@ -312,6 +313,8 @@ fn unreadable_ranges_are_located_findings() {
     assert!(dest.join("dir2/file-with-a-longish-name-059").is_file());
     let readable = std::fs::read(dest.join("dir0/file-with-a-longish-name-005")).unwrap();
     assert_eq!(readable.len(), 3000);
+    drop(fuse);
+    assert!(std::fs::read(&img).unwrap() == before, "the image changed");
 }
 
 #[test]
