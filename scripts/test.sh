@@ -9,6 +9,10 @@ command -v mkfs.xfs >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.xfs ] || need+=(xfspr
 command -v sfdisk >/dev/null 2>&1 || [ -x /usr/sbin/sfdisk ] || need+=(fdisk)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v pvcreate >/dev/null 2>&1 || [ -x /usr/sbin/pvcreate ] || [ -x /sbin/pvcreate ] || need+=(lvm2)
+# The read-error tests (cli/tests/read_errors.rs): a FUSE file failing chosen reads, and
+# /usr/bin/time for the memory bound.
+/usr/bin/python3 -c "import fusepy" >/dev/null 2>&1 || need+=(python3-fusepy fuse3)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}" >&2
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -320,6 +320,7 @@ fn run_check(
     let copts = xfs_check::CheckOptions {
         log_replayed: replay,
         force_geometry,
+        base_offset: base,
     };
     // A spinner with the running phase on stderr, only when a person is watching.
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
@@ -354,7 +355,8 @@ fn check(
     let report = run_check(common, common.replay_log, force_geometry)?;
     match format {
         CheckFormat::Repair => {
-            for f in report.findings() {
+            crate::check_out::read_error_block(out, &report)?;
+            for f in report.repair_findings() {
                 writeln!(out, "{}", f.render())?;
             }
         }
@@ -445,8 +447,9 @@ fn human_report(out: &mut Out<'_>, report: &xfs_check::Report) -> Result<(), Cli
             let why = f.kind.explanation();
             writeln!(
                 out,
-                "  [phase {}] {}",
+                "  [phase {}]{} {}",
                 f.phase,
+                crate::check_out::label(f),
                 f.render().replace('\n', " / ")
             )?;
             writeln!(out, "      {why}")?;
@@ -572,7 +575,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Timeline { common, bodyfile } => files_cmd::timeline(&mut out, &common, bodyfile)?,
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::error::finished())
 }
 
 fn ag_err(
@@ -866,7 +869,7 @@ fn block(
 }
 
 fn partitions(out: &mut Out<'_>, common: &Common) -> Result<(), CliError> {
-    let raw = open_raw(&common.image, common.no_mmap)?;
+    let raw = open_raw(&common.image, &common.open_options())?;
     let table = list_partitions(&*raw).map_err(|e| CliError::from_format(&common.image, 0, &e))?;
     let lvm = xfs_inspect::lvm::scan(&*raw, &table);
     if common.json {

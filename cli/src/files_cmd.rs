@@ -59,10 +59,56 @@ fn resolve(
         return Ok((format!("<inode {ino}>"), ino));
     }
     let path = t.path.clone().unwrap_or_else(|| "/".into());
-    let ino = fs
-        .lookup(&path, follow_last)
-        .map_err(|e| lookup_err(common, base, e))?;
+    let ino = fs.lookup(&path, follow_last).map_err(|e| match e {
+        LookupError::Fs(e) => {
+            let held = unreadable_step(fs, &path);
+            crate::error::lookup_io_err(&common.image, &path, held.as_deref(), base, &e)
+        }
+        // Not found, but a block of a directory on the way could not be read.
+        other => match unreadable_step(fs, &path) {
+            Some(h) => CliError::new(format!(
+                "{}: {path}: not found, but {h} (the entry may be in it)",
+                common.image.display()
+            )),
+            None => lookup_err(common, base, other),
+        },
+    })?;
     Ok((path, ino))
+}
+
+/// After a lookup of `path` failed on a read: which step could not be read ("inode N of
+/// /a/b", "directory /a (inode N)"), walking the path again one component at a time.
+fn unreadable_step(fs: &Filesystem<Source>, path: &str) -> Option<String> {
+    let mut ino = fs.root_ino();
+    let mut at = String::from("/");
+    for comp in path.split('/').filter(|c| !c.is_empty()).take(4096) {
+        let Ok(dir) = fs.read_inode(ino) else {
+            return Some(format!("inode {ino} of {at}"));
+        };
+        let Ok(listing) = fs.read_dir(&dir) else {
+            return Some(format!("directory {at} (inode {ino})"));
+        };
+        let next = listing
+            .entries
+            .iter()
+            .find(|e| e.name == comp.as_bytes())
+            .map(|e| e.ino);
+        let parent = at.clone();
+        at = format!("{}/{comp}", at.trim_end_matches('/'));
+        match next {
+            Some(n) => ino = n,
+            None => {
+                let f = listing
+                    .findings
+                    .iter()
+                    .find(|f| f.to_string().contains("could not be read"));
+                return f.map(|f| format!("directory {parent} (inode {ino}), {f}"));
+            }
+        }
+    }
+    fs.read_inode(ino)
+        .is_err()
+        .then(|| format!("inode {ino} of {at}"))
 }
 
 fn read_inode(
@@ -71,7 +117,8 @@ fn read_inode(
     base: u64,
     ino: u64,
 ) -> Result<Inode, CliError> {
-    fs.read_inode(ino).map_err(|e| fs_err(common, base, &e))
+    fs.read_inode(ino)
+        .map_err(|e| crate::error::inode_err(&common.image, ino, base, &e))
 }
 
 /// Sets a key of a JSON object (no-op on other values, so it cannot panic).
@@ -289,7 +336,7 @@ pub fn readlink(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), Cl
         .read_symlink(&inode)
         .map_err(|e| fs_err(common, base, &e))?;
     if common.json {
-        let findings: Vec<String> = link.findings.iter().map(|f| format!("{f:?}")).collect();
+        let findings: Vec<String> = link.findings.iter().map(|f| f.to_string()).collect();
         return print_json(
             out,
             &json!({"path": path, "ino": ino, "target": lossy(&link.target), "findings": findings}),
@@ -298,7 +345,7 @@ pub fn readlink(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), Cl
     out.write_all(&link.target)?;
     writeln!(out)?;
     for f in &link.findings {
-        eprintln!("xfs-inspect: warning: {path}: {f:?}");
+        crate::error::warn_finding(&path, f);
     }
     Ok(())
 }
@@ -322,7 +369,7 @@ pub fn cat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErro
         let mut h = HashWriter(sha2::Sha256::default());
         let n = fs
             .copy_data(&inode, &mut h)
-            .map_err(|e| fs_err(common, base, &e))?;
+            .map_err(|e| crate::error::data_err(&common.image, &path, base, &e))?;
         use sha2::Digest;
         let digest: String = h.0.finalize().iter().map(|b| format!("{b:02x}")).collect();
         return print_json(
@@ -337,12 +384,12 @@ pub fn cat(out: &mut Out<'_>, common: &Common, t: &Target) -> Result<(), CliErro
         let mut w = SparseWriter::new(&f).map_err(|e| write_err("standard output", &e))?;
         let n = fs
             .copy_data_to(&inode, &mut w)
-            .map_err(|e| copy_err(common, base, "standard output", e))?;
+            .map_err(|e| copy_err(common, base, &path, "standard output", e))?;
         w.finish(n).map_err(|e| write_err("standard output", &e))?;
         return Ok(());
     }
     fs.copy_data(&inode, out)
-        .map_err(|e| copy_err(common, base, "standard output", e))?;
+        .map_err(|e| copy_err(common, base, &path, "standard output", e))?;
     Ok(())
 }
 
@@ -371,10 +418,12 @@ fn write_err(what: &str, e: &std::io::Error) -> CliError {
 }
 
 /// An error of copying a file's data: a failed write names `dest`, the rest is the image's.
-fn copy_err(common: &Common, base: u64, dest: &str, e: xfs_format::Error) -> CliError {
+/// An error of a content copy of the file at `path` in the image into `dest`: a write
+/// error names the destination, a read error the file.
+fn copy_err(common: &Common, base: u64, path: &str, dest: &str, e: xfs_format::Error) -> CliError {
     match e {
         xfs_format::Error::Write(w) => write_err(dest, &w),
-        other => fs_err(common, base, &other),
+        other => crate::error::data_err(&common.image, path, base, &other),
     }
 }
 
@@ -519,7 +568,7 @@ pub fn getfattr(
                        "length": a.value.len(), "incomplete": a.incomplete})
             })
             .collect();
-        let f: Vec<String> = findings.iter().map(|f| format!("{f:?}")).collect();
+        let f: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
         return print_json(
             out,
             &json!({"path": path, "ino": ino, "attrs": list, "findings": f}),
@@ -537,7 +586,7 @@ pub fn getfattr(
         writeln!(out)?;
     }
     for f in &findings {
-        eprintln!("xfs-inspect: warning: {path}: {f:?}");
+        crate::error::warn_finding(&path, f);
     }
     Ok(())
 }
@@ -613,7 +662,7 @@ pub fn ls(out: &mut Out<'_>, common: &Common, t: &Target, o: LsOpts) -> Result<(
             }
         }
         for f in &listing.findings {
-            eprintln!("xfs-inspect: warning: {dpath}: {f:?}");
+            crate::error::warn_finding(&dpath, f);
         }
         if common.json {
             json_dirs.push(
@@ -707,9 +756,13 @@ fn walk_tree(
         if !visited.insert(dino) || visited.len() > MAX_WALK_DIRS {
             continue;
         }
-        let Ok(dir) = fs.read_inode(dino) else {
-            warnings.push(format!("{dpath}: inode {dino} unreadable"));
-            continue;
+        let dir = match fs.read_inode(dino) {
+            Ok(d) => d,
+            Err(e) => {
+                crate::error::mark_partial();
+                warnings.push(crate::error::inode_line(&dpath, dino, &e));
+                continue;
+            }
         };
         if dir.file_type() != S_IFDIR {
             continue;
@@ -722,7 +775,7 @@ fn walk_tree(
             }
         };
         for f in &listing.findings {
-            warnings.push(format!("{dpath}: {f:?}"));
+            warnings.push(crate::error::finding_line(&dpath, f));
         }
         let mut children = Vec::new();
         for e in listing.entries {
@@ -1016,7 +1069,13 @@ impl Extractor<'_> {
     }
 
     fn extract(&mut self, ino: u64, dest: &Path) -> Result<(), CliError> {
-        let i = read_inode(self.fs, self.common, self.base, ino)?;
+        let i = self.fs.read_inode(ino).map_err(|e| {
+            CliError::new(crate::error::inode_line(
+                &dest.display().to_string(),
+                ino,
+                &e,
+            ))
+        })?;
         let ftype = i.file_type();
         if ftype != S_IFDIR {
             if let Some(first) = self.linked.get(&ino) {
@@ -1047,7 +1106,8 @@ impl Extractor<'_> {
                     .read_dir(&i)
                     .map_err(|e| fs_err(self.common, self.base, &e))?;
                 for f in &listing.findings {
-                    self.warnings.push(format!("{}: {f:?}", dest.display()));
+                    self.warnings
+                        .push(crate::error::finding_line(&dest.display().to_string(), f));
                 }
                 for e in listing.entries {
                     if e.name == b"." || e.name == b".." {
@@ -1063,6 +1123,8 @@ impl Extractor<'_> {
                     }
                     let child = dest.join(OsStr::from_bytes(&e.name));
                     if let Err(err) = self.extract(e.ino, &child) {
+                        // Goes on with the rest; the result is partial (exit status 1).
+                        crate::error::mark_partial();
                         self.warnings.push(err.0);
                     }
                 }
@@ -1081,7 +1143,7 @@ impl Extractor<'_> {
                 let n = self
                     .fs
                     .copy_data_to(&i, &mut w)
-                    .map_err(|e| copy_err(self.common, self.base, &shown, e))?;
+                    .map_err(|e| copy_err(self.common, self.base, &shown, &shown, e))?;
                 w.finish(n).map_err(|e| write_err(&shown, &e))?;
                 drop(f);
                 self.set_meta(dest, &i);

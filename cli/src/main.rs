@@ -1,11 +1,13 @@
 //! `xfs-inspect`: an offline, read-only inspector for XFS filesystem images.
 
+mod check_out;
 mod cmd;
 mod error;
 mod files_cmd;
 mod image;
 mod log_cmd;
 mod mmap;
+mod mounts;
 mod options;
 
 use std::process::ExitCode;

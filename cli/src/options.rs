@@ -31,7 +31,8 @@ pub struct Common {
     /// partitions`); linear volumes only, their segments read in order wherever they lie
     #[arg(long, value_name = "VG/LV", global = true, conflicts_with_all = ["offset", "partition"])]
     pub volume: Option<String>,
-    /// Read with pread instead of a memory map (always so for block devices)
+    /// Read a decompressed .zst copy with pread too (images and devices are always read
+    /// with pread: a memory map would turn a failing disk's read errors into SIGBUS)
     #[arg(long, global = true)]
     pub no_mmap: bool,
     /// Print JSON instead of text
@@ -41,6 +42,10 @@ pub struct Common {
     /// filesystem as a mount's log recovery would leave it
     #[arg(long, global = true)]
     pub replay_log: bool,
+    /// Directory a compressed (.zst) image is decompressed into, as a sparse temporary file
+    /// removed at exit (default: $TMPDIR, else /tmp)
+    #[arg(long, value_name = "DIR", global = true)]
+    pub tmpdir: Option<PathBuf>,
 }
 
 impl Common {
@@ -52,6 +57,7 @@ impl Common {
             volume: self.volume.clone(),
             no_mmap: self.no_mmap,
             replay_log: self.replay_log,
+            tmpdir: self.tmpdir.clone(),
         }
     }
 

@@ -151,7 +151,9 @@ impl<S: ByteSource> Checker<'_, S> {
     ) {
         let ino = self.ino_of(agno, start.saturating_add(i));
         let was_free = !self.slot(ino).is_some_and(|s| s.used);
+        self.reading_for(Some(ino));
         let o = self.dinode(agno, ino, (d, di), was_free);
+        self.reading_for(None);
         if o.used && was_free {
             self.push(Kind::ImapInuseMarkedFree, vec![("ino", ino.into())]);
         }

@@ -22,6 +22,10 @@ pub enum Class {
     Info,
     /// The run ends here.
     Fatal,
+    /// A range of the image could not be read (a medium error, or past the end of a
+    /// truncated image): not an xfs_repair finding, and not corruption.
+    #[serde(rename = "read_error")]
+    ReadError,
 }
 
 /// A value of a finding.
@@ -78,6 +82,12 @@ pub struct Finding {
     pub class: Class,
     /// Subject ids and values by name (`ag`, `agbno`, `found`, `expected`, ...).
     pub fields: Vec<(&'static str, Val)>,
+    /// When some reads failed: whether an unreadable range can account for this finding
+    /// (the rules are in the `readerr` module docs). None when every read succeeded.
+    pub explained_by_read_error: Option<bool>,
+    /// The AG whose scan printed it (phase 2), when its fields do not say: for the
+    /// explanation of read errors only, never rendered.
+    pub(crate) ag_context: Option<u32>,
 }
 
 /// The on-disk structure a finding concerns: how the human report groups findings.
@@ -85,6 +95,8 @@ pub struct Finding {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Structure {
+    /// Ranges of the image that could not be read.
+    ReadErrors,
     /// The primary superblock (AG 0 sector 0) and the search for a secondary one.
     PrimarySuperblock,
     /// The secondary superblocks of AGs 1 and up.
@@ -133,6 +145,7 @@ impl Structure {
     /// The heading the human report uses.
     pub fn label(self) -> &'static str {
         match self {
+            Structure::ReadErrors => "unreadable ranges of the image",
             Structure::PrimarySuperblock => "primary superblock",
             Structure::SecondarySuperblocks => "AG superblocks",
             Structure::Log => "internal log",
@@ -206,6 +219,8 @@ impl Kind {
         use Kind::*;
         let k = self.name();
         match self {
+            ReadError => "These bytes could not be read (the medium failed, or the image ends before them); the findings they account for are marked as explained.",
+            ImageTruncated => "The image is shorter than the filesystem its superblock describes (a copy that stopped early?); every structure in the missing part is unreadable.",
             SbPrimaryBad => "The primary superblock fails validation; xfs_repair looks for a secondary copy.",
             NomodifyAbortPrimarySb => "xfs_repair -n stops here: the primary superblock would have to be rewritten.",
             SbOnlyOneAg | SbTwoAgsMismatch => "With one or two AGs there are not enough secondary superblocks to confirm the geometry; xfs_repair stops unless run with -o force_geometry (so does check).",
@@ -244,6 +259,9 @@ impl Serialize for Kind {
 }
 
 kinds! {
+    // Not xfs_repair's: unreadable ranges (readerr module), printed in a block of their own.
+    ImageTruncated = "image_truncated", ReadError, ReadErrors, "the image is {missing:u} bytes shorter than the filesystem: it ends at byte {size:u}, the filesystem at byte {fs_end:u}";
+    ReadError = "read_error", ReadError, ReadErrors, "read error at bytes {offset:u}..{end:u} ({length:u} bytes, AG {ag:u} block {agbno:u}): {what:s}: {error:s}";
     SbPrimaryBad = "sb_primary_bad", Corruption, PrimarySuperblock, "bad primary superblock - {reason:s} !!!";
     SbPrimaryUnverified = "sb_primary_unverified", Corruption, PrimarySuperblock, "couldn't verify primary superblock - {reason:s} !!!";
     SbSecondarySearch = "sb_secondary_search", Info, PrimarySuperblock, "attempting to find secondary superblock...";
@@ -565,6 +583,8 @@ impl Finding {
             phase,
             class: kind.class(),
             fields,
+            explained_by_read_error: None,
+            ag_context: None,
         }
     }
 
@@ -607,6 +627,11 @@ impl Finding {
         out
     }
 
+    /// Whether an unreadable range accounts for this finding.
+    pub fn is_explained(&self) -> bool {
+        self.explained_by_read_error == Some(true)
+    }
+
     /// Whether this finding makes the exit status 1 (everything but libxfs diagnostics).
     pub fn is_dirty(&self) -> bool {
         self.class != Class::Diag
@@ -635,6 +660,9 @@ impl Serialize for Finding {
         m.serialize_entry("class", &self.class)?;
         for (k, v) in &self.fields {
             m.serialize_entry(k, v)?;
+        }
+        if let Some(e) = self.explained_by_read_error {
+            m.serialize_entry("explained_by_read_error", &e)?;
         }
         m.serialize_entry("text", &self.render())?;
         m.end()

@@ -103,13 +103,17 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             }
             // '.' of every directory.
             self.add_ref(dir);
+            self.c.reading_for(Some(dir));
             let Ok(inode) = self.c.fs.read_inode(dir) else {
+                self.c.reading_for(None);
                 continue;
             };
             if self.crash.is_none() && self.crashes_on(&inode) {
                 self.crash = Some(dir);
             }
-            let Ok(listing) = self.c.fs.read_dir(&inode) else {
+            let listing = self.c.fs.read_dir(&inode);
+            self.c.reading_for(None);
+            let Ok(listing) = listing else {
                 continue;
             };
             let sf = inode.raw.di_format == 1;

@@ -35,6 +35,14 @@ use crate::sb::{compare_sb, verify_sb, SbError};
 const EFSBADCRC: i32 = -74;
 const EFSCORRUPTED: i32 = -117;
 
+/// The medium failed, or the image ends before the structure: not corruption.
+fn is_read_error(e: &xfs_format::Error) -> bool {
+    matches!(
+        e,
+        xfs_format::Error::Io { .. } | xfs_format::Error::Truncated { .. }
+    )
+}
+
 fn f(kind: Kind, fields: Vec<(&'static str, Val)>) -> Finding {
     Finding::new(2, kind, fields)
 }
@@ -450,10 +458,24 @@ impl<S: ByteSource> Ag<'_, '_, S> {
             self.verifier(EFSCORRUPTED, "xfs_sb", sb_daddr, sect);
         }
         // AGF.
-        let agf = fs.read_agf(self.agno).ok();
-        let agi = fs.read_agi(self.agno).ok();
-        let (Some(agf), Some(agi)) = (agf, agi) else {
-            return self.r;
+        let (agf, agi) = match (fs.read_agf(self.agno), fs.read_agi(self.agno)) {
+            (Ok(agf), Ok(agi)) => (agf, agi),
+            // One header could not be read (a medium error, a truncated image): walk what
+            // the other one reaches, so that the AG's inodes or free space are still seen.
+            (Err(e), Ok(agi)) if is_read_error(&e) => {
+                self.validate_agi(&agi);
+                let mut r = self.r;
+                r.bmap = Some(self.bmap);
+                return r;
+            }
+            (Ok(agf), Err(e)) if is_read_error(&e) => {
+                self.scan_freelist(&agf);
+                self.validate_agf(&agf);
+                let mut r = self.r;
+                r.bmap = Some(self.bmap);
+                return r;
+            }
+            _ => return self.r,
         };
         let agf_ids = hdr_ids!(
             Agf,
@@ -1865,6 +1887,9 @@ pub fn phase2<S: ByteSource>(fs: &Filesystem<S>, out: &mut Vec<Finding>) -> Vec<
         .map(|agno| scan_ag(&c, agno))
         .collect();
     for (agno, mut r) in (0u32..).zip(results) {
+        for f in &mut r.findings {
+            f.ag_context = Some(agno);
+        }
         out.append(&mut r.findings);
         tot.fdblocks = tot.fdblocks.saturating_add(r.counts.fdblocks);
         tot.agicount = tot.agicount.saturating_add(r.counts.agicount);

@@ -32,9 +32,18 @@ pub struct Checker<'a, S> {
     /// Phase 4 data-fork mappings of regular files per AG (agbno, end, owner) on reflink
     /// filesystems: the observations refcounts are computed from.
     pub data_maps: Vec<Vec<(u32, u32, u64)>>,
+    /// Where failed reads are noted, told which inode is being processed.
+    pub(crate) reads: Option<std::sync::Arc<crate::readerr::ReadLog>>,
 }
 
 impl<'a, S: ByteSource> Checker<'a, S> {
+    /// Tells the read log which inode the reads that follow are for (None: no inode).
+    pub(crate) fn reading_for(&self, ino: Option<u64>) {
+        if let Some(r) = &self.reads {
+            r.set_owner(ino);
+        }
+    }
+
     pub fn new(fs: &'a Filesystem<S>, ags: &mut [AgResult]) -> Self {
         let geo = &fs.geo;
         let hdr_blocks = geo.ag_header_blocks();
@@ -108,6 +117,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             dir_bufs_seen: std::collections::BTreeSet::new(),
             dir_badlist: std::collections::BTreeSet::new(),
             data_maps: vec![Vec::new(); geo.ag_count as usize],
+            reads: None,
             incore,
             bmaps,
             hdr_blocks,

@@ -11,10 +11,12 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading `len` bytes at byte `offset` of the image failed.
+    /// Reading `len` bytes at byte `offset` of the image failed. Unlike every other position
+    /// a decoder reports (relative to the filesystem), `offset` is where the medium failed:
+    /// absolute in the image or device, after any `--offset` or partition start.
     #[error("read error at bytes {offset}..{end} of the image: {source}", end = offset.saturating_add(*len as u64))]
     Io {
-        /// First byte of the failed read (in the image, after any partition offset).
+        /// First byte of the failed read, absolute in the image or device.
         offset: u64,
         /// Bytes requested.
         len: usize,

@@ -165,14 +165,10 @@ impl<S: ByteSource> ByteSource for Window<S> {
         check_range(offset, len, self.size)?;
         // In range of the window, so start + offset <= inner.size() and cannot overflow.
         let abs = self.start.saturating_add(offset);
-        // Positions in errors stay relative to the window, like every other offset a decoder
-        // reports; the caller knows where the window starts.
+        // A medium error keeps the position the medium failed at: absolute in the image or
+        // device, so that it can be fed to dd or compared with the kernel's log. Truncation is
+        // about the window (the filesystem area), so its positions are the window's.
         self.inner.read_at(abs, len).map_err(|e| match e {
-            Error::Io { len, source, .. } => Error::Io {
-                offset,
-                len,
-                source,
-            },
             Error::Truncated { len, .. } => Error::Truncated {
                 offset,
                 len,
@@ -393,14 +389,14 @@ mod tests {
                 len,
                 source,
             }) => {
-                // Reported relative to the window (the filesystem), like decoder offsets.
-                assert_eq!((offset, len), (3072, 2048));
+                // Reported where the medium failed: absolute, past the window's start.
+                assert_eq!((offset, len), (1024 + 3072, 2048));
                 assert_eq!(source.raw_os_error(), Some(5));
             }
             other => panic!("expected an I/O error, got {other:?}"),
         }
         let msg = src.read_at(7000, 100).unwrap_err().to_string();
-        assert!(msg.contains("bytes 7000..7100"), "{msg}");
+        assert!(msg.contains("bytes 8024..8124"), "{msg}");
     }
 
     #[test]
