@@ -21,8 +21,6 @@ pub enum Phase1 {
 }
 
 const BSIZE: u64 = 1 << 20;
-/// What get_sb reads of each AG start: four AG header sectors of the largest sector size.
-const AGH_READ: u64 = 4 << 15;
 
 fn parse_raw(buf: &[u8]) -> Option<RawSb> {
     Superblock::parse_copy(buf, 0, false).ok().map(|s| s.raw)
@@ -69,8 +67,8 @@ enum Verified {
     Stop,
 }
 
-/// `verify_set_primary_sb`: the candidate's geometry against every secondary's. A copy past
-/// the end of the image (where xfs_repair dies on the short read) is left out of the vote.
+/// `verify_set_primary_sb`: the candidate's geometry against every secondary's. A copy that
+/// cannot be read (where xfs_repair dies) is left out of the vote.
 fn verify_set_primary<S: ByteSource>(
     src: &S,
     rsb: &RawSb,
@@ -80,23 +78,21 @@ fn verify_set_primary<S: ByteSource>(
     // Distinct geometries with their vote count and the first AG that showed each, newest
     // first as sb.c's list (ties go to the most recently added).
     let mut list: Vec<(SbGeometry, usize, u32)> = vec![(SbGeometry::of(rsb), 1, 0)];
-    let (mut num_sbs, mut num_ok) = (1usize, 0usize);
+    // Only the superblock sector of each copy is read: an unreadable AGF beside it does not
+    // make the copy unreadable.
+    let sect = u64::from(rsb.sb_sectsize.max(512));
+    let (mut unreadable, mut num_ok) = (0usize, 0usize);
     for agno in 1..rsb.sb_agcount {
-        let Some(off) = 1u64
+        let buf = 1u64
             .checked_shl(rsb.sb_blocklog.into())
             .and_then(|bs| bs.checked_mul(rsb.sb_agblocks.into()))
             .and_then(|ag| ag.checked_mul(agno.into()))
-        else {
-            break;
-        };
-        let avail = src.size().saturating_sub(off).min(AGH_READ);
-        if avail < u64::from(rsb.sb_sectsize.max(512)) {
-            break;
-        }
-        let Ok(buf) = src.read_at(off, usize::try_from(avail).unwrap_or(0)) else {
+            .filter(|off| off.saturating_add(sect) <= src.size())
+            .and_then(|off| src.read_at(off, usize::try_from(sect).unwrap_or(512)).ok());
+        let Some(buf) = buf else {
+            unreadable = unreadable.saturating_add(1);
             continue;
         };
-        num_sbs = num_sbs.saturating_add(1);
         let Some(sb) = parse_raw(&buf) else { continue };
         if verify_sb(&buf, &sb, false).is_err() {
             continue;
@@ -108,6 +104,10 @@ fn verify_set_primary<S: ByteSource>(
             None => list.insert(0, (geo, 1, agno)),
         }
     }
+    // The vote counts the copies that could be read (xfs_repair dies on the first that
+    // cannot); how many AGs there are decides the one- and two-AG refusals.
+    let agcount = rsb.sb_agcount as usize;
+    let num_sbs = agcount.saturating_sub(unreadable).max(1);
     if num_ok < num_sbs / 2 {
         return Verified::Insufficient;
     }
@@ -120,17 +120,17 @@ fn verify_set_primary<S: ByteSource>(
     let Some((_, refs, index)) = best else {
         return Verified::Insufficient;
     };
-    let stop = match num_sbs {
-        1 => (!force_geometry).then_some(Kind::SbOnlyOneAg),
-        2 => (*refs != 2 && !force_geometry).then_some(Kind::SbTwoAgsMismatch),
-        n => (*refs < n / 2).then_some(Kind::SbNotEnoughMatching),
+    let stop = match agcount {
+        0 | 1 => (!force_geometry).then_some(Kind::SbOnlyOneAg),
+        2 => (*refs != 2 && unreadable == 0 && !force_geometry).then_some(Kind::SbTwoAgsMismatch),
+        _ => (*refs < num_sbs / 2).then_some(Kind::SbNotEnoughMatching),
     };
     if let Some(k) = stop {
         out.push(Finding::new(1, k, vec![]));
         return Verified::Stop;
     }
     Verified::Ok {
-        modified: *index != 0 && num_sbs > 2,
+        modified: *index != 0 && agcount > 2,
     }
 }
 
