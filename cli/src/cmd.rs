@@ -16,6 +16,7 @@ use xfs_inspect::partition::list_partitions;
 
 use crate::error::CliError;
 use crate::files_cmd;
+use crate::forensic_cmd;
 use crate::image::{open_raw, open_src, scheme_name, OpenOptions, Source};
 use crate::log_cmd;
 use crate::options::{print_json, Common, Out};
@@ -275,6 +276,39 @@ enum Command {
         /// Check with and without log replay and label each finding
         #[arg(long, conflicts_with = "replay_log")]
         triage: bool,
+    },
+    /// Deleted files: freed directory entries, free inodes and the log's history
+    ///
+    /// Lists every deleted name still recorded in directory data blocks (freed entries keep
+    /// their name and the low 32 bits of their inode number; blocks of removed directories
+    /// are found in free space), every free inode that left traces, and every inode whose
+    /// earlier state the log holds (the whole log ring is read, not only tail to head).
+    /// Each has a verdict: recoverable (every block it had is free now), partly,
+    /// overwritten, or unknown. Text output is in the manner of The Sleuth Kit's `fls -d`
+    /// (`r/r * INO:<TAB>PATH`), then `ils`-style lines for inodes without a name; --json
+    /// prints one object per line (name, path, ino, verdict, evidence, size, times,
+    /// extents). A summary per evidence source goes to stderr.
+    Deleted {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a deleted inode's content to DEST (or stdout) from the best evidence
+    ///
+    /// The extents come from the newest logged core that had them (else a residual data
+    /// fork); size and times from the logged core. Only blocks that are free now are read;
+    /// blocks in use by other files are written as zeros unless --force. DEST is never
+    /// overwritten. With --json, prints size, SHA-256 and the verdict (content goes only to
+    /// DEST). Exit status: 0 complete, 1 partial, 2 nothing can be recovered.
+    Recover {
+        #[command(flatten)]
+        common: Common,
+        /// Inode number of the deleted file (as `deleted` lists it)
+        ino: u64,
+        /// Where to write the content (default: stdout)
+        dest: Option<PathBuf>,
+        /// Also read blocks that are in use by other files now
+        #[arg(long)]
+        force: bool,
     },
     /// List the MBR/GPT partitions of a whole-disk image and which hold XFS
     Partitions {
@@ -549,6 +583,16 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             )?
         }
         Command::Timeline { common, bodyfile } => files_cmd::timeline(&mut out, &common, bodyfile)?,
+        Command::Deleted { common } => return forensic_cmd::deleted(&mut out, &common),
+        Command::Recover {
+            common,
+            ino,
+            dest,
+            force,
+        } => {
+            let opts = forensic_cmd::RecoverOpts { force };
+            return forensic_cmd::recover(&mut out, &common, ino, dest.as_deref(), opts);
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 mod cmd;
 mod error;
 mod files_cmd;
+mod forensic_cmd;
 mod image;
 mod log_cmd;
 mod mmap;

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds testdata/deleted-v5.img.zst and testdata/deleted-v5.manifest.json.zst: a v5
+# filesystem (64 MiB sparse, 4 KiB blocks) populated by the kernel through a loop mount, then
+# partly deleted, for `deleted` and `recover` (cli/tests/deleted.rs):
+#
+#   /block/   40 files (a block-format directory)
+#   /leaf/    300 files (a leaf/node-format directory: more entries than one block holds)
+#   /gone/    40 files in a directory that is then removed with all its files
+#   /keep/    a few files that stay
+#
+# Files are 1 KiB to 150 KiB. Their content is pseudo-random and unique per 4 KiB block (a
+# per-block header naming file and block, then a slice of a shared random pool at a random
+# offset), so a block recovered from the wrong place cannot match, while the image still
+# compresses well (zstd --long finds the pool). After `sync` the manifest records name,
+# parent path, inode number (from stat), size and SHA-256 of every file; then every other
+# file of /block and /leaf is deleted and /gone is removed with its files, and the
+# filesystem is unmounted cleanly. The final image must be clean for `xfs_repair -n`.
+#
+# Mounting is done only here, on a fresh temporary directory, and always undone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/loop-mount.sh
+
+img="$work/deleted-v5.img"
+manifest="$work/deleted-v5.manifest.json"
+truncate -s 64M "$img"
+mkfs.xfs -q -f -m crc=1,uuid=0badf11e-0000-4000-8000-00000000de1e "$img"
+mount_img "$img"
+python3 - "$mnt" "$manifest" <<'PY'
+import hashlib, json, os, random, sys
+root, manifest = sys.argv[1], sys.argv[2]
+rng = random.Random(20261201)
+POOL = bytes(rng.getrandbits(8) for _ in range(256 * 1024))
+def content(name, size):
+    out = bytearray()
+    blk = 0
+    while len(out) < size:
+        head = f"{name}:{blk:05d}:{rng.getrandbits(64):016x}\n".encode()
+        off = rng.randrange(0, len(POOL) - 4096)
+        out += head + POOL[off:off + 4096 - len(head)]
+        blk += 1
+    return bytes(out[:size])
+def size():
+    # mostly small files, some up to 150 KiB
+    return rng.choice([rng.randrange(1024, 8192), rng.randrange(1024, 40960),
+                       rng.randrange(1024, 153601)])
+files = []
+for d, count in (("block", 40), ("leaf", 300), ("gone", 40), ("keep", 5)):
+    os.makedirs(f"{root}/{d}")
+    for i in range(count):
+        name = f"{d}-file-{i:04d}.bin"
+        data = content(name, size())
+        with open(f"{root}/{d}/{name}", "wb") as f:
+            f.write(data)
+        files.append({"dir": f"/{d}", "name": name, "size": len(data),
+                      "sha256": hashlib.sha256(data).hexdigest()})
+os.sync()
+for f in files:
+    f["ino"] = os.stat(f"{root}{f['dir']}/{f['name']}").st_ino
+    f["deleted"] = False
+dirs = {d: os.stat(f"{root}/{d}").st_ino for d in ("block", "leaf", "gone", "keep")}
+for d in ("block", "leaf"):
+    mine = [f for f in files if f["dir"] == f"/{d}"]
+    for f in mine[::2]:
+        os.unlink(f"{root}{f['dir']}/{f['name']}")
+        f["deleted"] = True
+for f in files:
+    if f["dir"] == "/gone":
+        os.unlink(f"{root}/gone/{f['name']}")
+        f["deleted"] = True
+os.rmdir(f"{root}/gone")
+os.sync()
+with open(manifest, "w") as m:
+    json.dump({"dirs": dirs, "files": files}, m, indent=1)
+PY
+umount_img
+check_clean "$img"
+zstd -q -19 --long=27 -f "$img" -o testdata/deleted-v5.img.zst
+zstd -q -19 -f "$manifest" -o testdata/deleted-v5.manifest.json.zst
+echo "testdata/deleted-v5.img.zst: $(stat -c %s testdata/deleted-v5.img.zst) bytes"
