@@ -65,7 +65,7 @@ fn state_json(s: &InodeState) -> serde_json::Value {
     json!({
         "source": s.source.as_str(),
         "lsn": s.lsn.map(|(c, b)| format!("{c}/{b}")),
-        "mode": format!("{:o}", s.mode),
+        "mode": s.mode,
         "uid": s.uid,
         "gid": s.gid,
         "size": s.size,
@@ -329,6 +329,69 @@ pub struct TimelineDeleted {
     pub size: u64,
     /// atime, mtime, ctime, crtime (when known).
     pub times: [Option<Timestamp>; 4],
+}
+
+impl TimelineDeleted {
+    /// The TSK bodyfile line (`MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime`).
+    pub fn bodyfile_line(&self) -> String {
+        let sec = |i: usize| {
+            self.times
+                .get(i)
+                .copied()
+                .flatten()
+                .map_or(0, |t: Timestamp| t.sec)
+        };
+        let t = mode_char(self.mode);
+        let perms: String = (0..9)
+            .map(|i| {
+                let bit = 0o400u16 >> i;
+                if self.mode & bit == 0 {
+                    '-'
+                } else {
+                    ['r', 'w', 'x'].get(i % 3).copied().unwrap_or('-')
+                }
+            })
+            .collect();
+        format!(
+            "0|{}|{}|{t}/{t}{perms}|{}|{}|{}|{}|{}|{}|{}",
+            self.name.replace('|', "\\|"),
+            self.ino,
+            self.uid,
+            self.gid,
+            self.size,
+            sec(0),
+            sec(1),
+            sec(2),
+            sec(3)
+        )
+    }
+
+    /// The mactime events (0 m, 1 a, 2 c, 3 b) with their times.
+    pub fn events(&self) -> Vec<(u8, Timestamp)> {
+        // times holds a, m, c, b; mactime orders them m, a, c, b.
+        [(1u8, 0usize), (0, 1), (2, 2), (3, 3)]
+            .iter()
+            .filter_map(|&(what, i)| self.times.get(i).copied().flatten().map(|t| (what, t)))
+            .collect()
+    }
+
+    /// The JSON object `timeline --json` lists.
+    pub fn to_json(&self) -> serde_json::Value {
+        let t = |i: usize| self.times.get(i).copied().flatten().map(|t| time_json(&t));
+        json!({
+            "path": self.name,
+            "ino": self.ino,
+            "deleted": true,
+            "mode": self.mode,
+            "uid": self.uid,
+            "gid": self.gid,
+            "size": self.size,
+            "atime": t(0),
+            "mtime": t(1),
+            "ctime": t(2),
+            "crtime": t(3),
+        })
+    }
 }
 
 /// The deleted entries for `timeline`, named ones first.

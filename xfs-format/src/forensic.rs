@@ -188,7 +188,7 @@ pub struct Report {
 }
 
 /// The free extents of every AG, from the bnobt.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FreeSpace {
     per_ag: Vec<Vec<(u32, u32)>>,
 }
@@ -281,6 +281,9 @@ struct NameHit {
     source: Source,
 }
 
+/// A deleted name: (parent directory, name, low 32 bits of the inode number).
+type NameKey = (Option<u64>, Vec<u8>, u64);
+
 /// The live tree: directory paths, names, and the data blocks of directories.
 #[derive(Default)]
 struct Live {
@@ -371,8 +374,12 @@ fn log_inodes(hist: &history::History) -> BTreeMap<u64, Vec<LoggedInode>> {
     by_ino
 }
 
-/// Inodes in use (with their generation) and free inodes of allocated chunks.
-fn inode_maps<S: ByteSource>(fs: &Filesystem<S>) -> (HashMap<u64, u32>, Vec<u64>) {
+/// Inodes in use (with their generation) and free inodes of allocated chunks; with `only`,
+/// the in-use map holds that inode alone (no other inode is read).
+fn inode_maps<S: ByteSource>(
+    fs: &Filesystem<S>,
+    only: Option<u64>,
+) -> (HashMap<u64, u32>, Vec<u64>) {
     let mut used = HashMap::new();
     let mut free = Vec::new();
     for ag in 0..fs.geo.ag_count {
@@ -410,7 +417,7 @@ fn inode_maps<S: ByteSource>(fs: &Filesystem<S>) -> (HashMap<u64, u32>, Vec<u64>
         for (ino, is_free) in inos {
             if is_free {
                 free.push(ino);
-            } else {
+            } else if only.is_none_or(|o| o == ino) {
                 let gen = fs.read_inode(ino).map_or(0, |i| i.raw.di_gen);
                 used.insert(ino, gen);
             }
@@ -591,7 +598,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
     let geo = &fs.geo;
     let free = FreeSpace::read(fs, &mut rep.warnings);
     let live = walk_live(fs, &mut rep.warnings);
-    let (used, free_inodes) = inode_maps(fs);
+    let (used, free_inodes) = inode_maps(fs, None);
     let valid = |i: u64| geo.verify_ino(crate::addr::Ino(i));
     let has_ftype = geo.has_ftype;
     let mut hits: Vec<NameHit> = Vec::new();
@@ -656,6 +663,12 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
     // 3. The log history: inode cores and directory buffers.
     let (hist, log_by_ino) = match LogGeometry::of(fs) {
         Ok(lg) => {
+            if crate::log::read_log(fs.source(), &lg).state == crate::log::LogState::Dirty {
+                rep.warnings.push(
+                    "the log is dirty: names and inodes of transactions not yet written in place are listed as deleted although log recovery would keep them (--replay-log shows the filesystem as recovery would leave it)"
+                        .into(),
+                );
+            }
             let h = history::read_history(fs.source(), &lg);
             let by = log_inodes(&h);
             (Some(h), by)
@@ -720,8 +733,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
         }
     }
     // Merge the names: one result per (parent, name, inode), live names left out.
-    let mut names: BTreeMap<(Option<u64>, Vec<u8>, u64), (StaleEntry, BTreeSet<Source>)> =
-        BTreeMap::new();
+    let mut names: BTreeMap<NameKey, (StaleEntry, BTreeSet<Source>)> = BTreeMap::new();
     for h in hits {
         let key = (
             h.parent,
@@ -907,6 +919,9 @@ pub struct Plan {
     pub verdict: Verdict,
     /// Why.
     pub reason: String,
+    /// The free space the verdict was judged against.
+    #[serde(skip)]
+    pub free: FreeSpace,
 }
 
 /// The best evidence for the content of deleted inode `ino`: the newest logged core with
@@ -915,7 +930,7 @@ pub struct Plan {
 pub fn recovery_plan<S: ByteSource>(fs: &Filesystem<S>, ino: u64) -> (Option<Plan>, Vec<String>) {
     let mut warnings = Vec::new();
     let free = FreeSpace::read(fs, &mut warnings);
-    let (used, _) = inode_maps(fs);
+    let (used, _) = inode_maps(fs, Some(ino));
     let live_gen = used.get(&ino).copied();
     let mut st = match LogGeometry::of(fs) {
         Ok(lg) => {
@@ -944,6 +959,7 @@ pub fn recovery_plan<S: ByteSource>(fs: &Filesystem<S>, ino: u64) -> (Option<Pla
             state,
             verdict,
             reason,
+            free,
         }),
         warnings,
     )
@@ -962,12 +978,7 @@ pub fn read_plan<S: ByteSource>(
     let size = plan.state.size;
     let mut recs: Vec<BmbtRec> = plan.state.extents.iter().map(|e| e.rec).collect();
     recs.sort_by_key(|r| r.startoff);
-    let free = if force {
-        None
-    } else {
-        let mut w = Vec::new();
-        Some(FreeSpace::read(fs, &mut w))
-    };
+    let free = (!force).then_some(&plan.free);
     let zero = vec![0u8; bs as usize];
     let (mut pos, mut wanted, mut read) = (0u64, 0u64, 0u64);
     let nblocks = size.div_ceil(bs.max(1));
