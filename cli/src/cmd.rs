@@ -309,6 +309,10 @@ enum Command {
         /// Also read blocks that are in use by other files now
         #[arg(long)]
         force: bool,
+        /// Which life of an inode number used by several deleted files: the `lsn` (CYCLE/BLOCK)
+        /// `deleted --json` gives for the name (default: the newest)
+        #[arg(long, value_name = "CYCLE/BLOCK")]
+        lsn: Option<String>,
     },
     /// List the MBR/GPT partitions of a whole-disk image and which hold XFS
     Partitions {
@@ -589,8 +593,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             ino,
             dest,
             force,
+            lsn,
         } => {
-            let opts = forensic_cmd::RecoverOpts { force };
+            let opts = forensic_cmd::RecoverOpts {
+                force,
+                lsn: lsn.as_deref().map(forensic_cmd::parse_lsn).transpose()?,
+            };
             return forensic_cmd::recover(&mut out, &common, ino, dest.as_deref(), opts);
         }
     }

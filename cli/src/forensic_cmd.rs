@@ -189,6 +189,15 @@ pub fn deleted(out: &mut Out<'_>, common: &Common) -> Result<ExitCode, CliError>
 pub struct RecoverOpts {
     /// Read blocks that are in use by other files now too.
     pub force: bool,
+    /// The life of the inode number to recover (the LSN `deleted` gives).
+    pub lsn: Option<(u32, u32)>,
+}
+
+/// Parses `CYCLE/BLOCK`.
+pub fn parse_lsn(s: &str) -> Result<(u32, u32), CliError> {
+    let bad = || CliError::new(format!("--lsn {s}: expected CYCLE/BLOCK, e.g. 1/2"));
+    let (c, b) = s.split_once('/').ok_or_else(bad)?;
+    Ok((c.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }
 
 /// `recover IMAGE INO [DEST]`
@@ -200,7 +209,7 @@ pub fn recover(
     opts: RecoverOpts,
 ) -> Result<ExitCode, CliError> {
     let (fs, base) = common.open()?;
-    let (plan, warnings) = forensic::recovery_plan(&fs, ino);
+    let (plan, warnings) = forensic::recovery_plan(&fs, ino, opts.lsn);
     for w in &warnings {
         eprintln!("xfs-inspect: warning: {w}");
     }

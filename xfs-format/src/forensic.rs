@@ -107,6 +107,9 @@ pub struct DeletedExtent {
     pub rec: BmbtRec,
     /// Blocks of it that are free now.
     pub free_blocks: u64,
+    /// Blocks of it free now but taken since the file was deleted (by a deleted file whose
+    /// extents were logged later, or by metadata that was freed again): not its content.
+    pub reused_blocks: u64,
 }
 
 /// The state of a deleted inode as the best evidence has it.
@@ -141,6 +144,10 @@ pub struct InodeState {
     pub extents: Vec<DeletedExtent>,
     /// LSN of the logged core the extents come from.
     pub extents_lsn: Option<(u32, u32)>,
+    /// Free blocks of the extents that were taken since (see
+    /// [`DeletedExtent::reused_blocks`]).
+    #[serde(skip)]
+    pub reused: BTreeSet<u64>,
 }
 
 /// A deleted file (or directory, or inode) and its verdict.
@@ -279,6 +286,17 @@ struct NameHit {
     parent: Option<u64>,
     entry: StaleEntry,
     source: Source,
+    /// LSN of the log item the name was seen in (log evidence only).
+    lsn: Option<(u32, u32)>,
+}
+
+/// A merged deleted name: the best reading of its entry, its sources, and the newest LSN it
+/// was seen at as a live entry and at all.
+struct NameSlot {
+    entry: StaleEntry,
+    sources: BTreeSet<Source>,
+    live_lsn: Option<(u32, u32)>,
+    any_lsn: Option<(u32, u32)>,
 }
 
 /// A deleted name: (parent directory, name, low 32 bits of the inode number).
@@ -378,8 +396,8 @@ fn log_inodes(hist: &history::History) -> BTreeMap<u64, Vec<LoggedInode>> {
 /// the in-use map holds that inode alone (no other inode is read).
 fn inode_maps<S: ByteSource>(
     fs: &Filesystem<S>,
-    only: Option<u64>,
-) -> (HashMap<u64, u32>, Vec<u64>) {
+    only: Option<&BTreeSet<u64>>,
+) -> (HashMap<u64, Ident>, Vec<u64>) {
     let mut used = HashMap::new();
     let mut free = Vec::new();
     for ag in 0..fs.geo.ag_count {
@@ -417,9 +435,9 @@ fn inode_maps<S: ByteSource>(
         for (ino, is_free) in inos {
             if is_free {
                 free.push(ino);
-            } else if only.is_none_or(|o| o == ino) {
-                let gen = fs.read_inode(ino).map_or(0, |i| i.raw.di_gen);
-                used.insert(ino, gen);
+            } else if only.is_none_or(|o| o.contains(&ino)) {
+                let id = fs.read_inode(ino).map_or((0, 0), |i| ident(&i.raw));
+                used.insert(ino, id);
             }
         }
     }
@@ -430,26 +448,181 @@ fn ts(core: &RawDinode, raw: u64) -> Timestamp {
     core.timestamp(raw)
 }
 
-/// The state of inode `ino` before its delete, from its logged cores (those of generations
-/// other than `live_gen`, the generation in use now, if any).
-fn state_from_log(cores: &[LoggedInode], live_gen: Option<u32>) -> Option<InodeState> {
-    let dead: Vec<&LoggedInode> = cores
-        .iter()
-        .filter(|l| live_gen.is_none_or(|g| l.core.di_gen != g))
+/// Extent records of a btree-format file from its logged BMBT root: (root bytes, inode,
+/// newest LSN of the BMBT blocks to use).
+type BmbtResolver<'a> = &'a dyn Fn(&[u8], u64, (u32, u32)) -> Vec<BmbtRec>;
+
+/// The BMBT root an inode item logs (`XFS_ILOG_DBROOT`) as the root an inode fork holds:
+/// the in-core root is a long-format btree block (header, then keys and pointers laid out
+/// for its length).
+fn logged_broot(b: &[u8], has_crc: bool) -> Option<crate::bmap::BmdrRoot> {
+    use crate::bmap::{XFS_BMAP_CRC_MAGIC, XFS_BMAP_MAGIC};
+    use crate::bytes::{be16, be32, be64};
+    if !matches!(be32(b, 0), XFS_BMAP_MAGIC | XFS_BMAP_CRC_MAGIC) {
+        return None;
+    }
+    let hdr = crate::btree::PtrFormat::Long.hdr_len(has_crc);
+    let maxrecs = b.len().saturating_sub(hdr) / 16;
+    let numrecs = be16(b, 6);
+    let n = usize::from(numrecs).min(maxrecs);
+    let at = |base: usize, i: usize| be64(b, base.saturating_add(i.saturating_mul(8)));
+    let pbase = hdr.saturating_add(maxrecs.saturating_mul(8));
+    Some(crate::bmap::BmdrRoot {
+        bb_level: be16(b, 4),
+        bb_numrecs: numrecs,
+        maxrecs,
+        keys: (0..n).map(|i| at(hdr, i)).collect(),
+        ptrs: (0..n).map(|i| at(pbase, i)).collect(),
+    })
+    .filter(|r| r.bb_level >= 1)
+}
+
+/// The image with BMBT blocks as the log history last logged them (up to an LSN), for
+/// walking the BMBT of a deleted btree-format file.
+struct LoggedBlocks<'a, S> {
+    src: &'a S,
+    blocks: HashMap<u64, Vec<u8>>,
+}
+
+impl<S: ByteSource> ByteSource for LoggedBlocks<'_, S> {
+    fn size(&self) -> u64 {
+        self.src.size()
+    }
+    fn read_at(&self, offset: u64, len: usize) -> crate::Result<std::borrow::Cow<'_, [u8]>> {
+        match self.blocks.get(&offset) {
+            Some(b) if b.len() == len => Ok(std::borrow::Cow::Borrowed(b)),
+            _ => self.src.read_at(offset, len),
+        }
+    }
+}
+
+/// The extent records below a logged BMBT root: each BMBT block as the newest logged copy
+/// not after `limit` has it (over what the disk holds), else as the disk holds it.
+fn bmbt_extents<S: ByteSource>(
+    fs: &Filesystem<S>,
+    bufs: &[history::LoggedBuffer],
+    broot: &[u8],
+    ino: u64,
+    limit: (u32, u32),
+) -> Vec<BmbtRec> {
+    let Some(root) = logged_broot(broot, fs.geo.has_crc) else {
+        return Vec::new();
+    };
+    let mut blocks: HashMap<u64, Vec<u8>> = HashMap::new();
+    // bufs are oldest first: later copies replace earlier ones.
+    for b in bufs.iter().filter(|b| b.lsn <= limit) {
+        let Some(off) = u64::try_from(b.blkno).ok().and_then(|d| d.checked_mul(512)) else {
+            continue;
+        };
+        let base = match blocks.remove(&off) {
+            Some(v) => v,
+            None => fs
+                .source()
+                .read_at(off, b.data.len())
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| vec![0; b.data.len()]),
+        };
+        let mut merged = base;
+        for (i, logged) in b.logged.iter().enumerate() {
+            if !*logged {
+                continue;
+            }
+            let at = i.saturating_mul(crate::log::items::XFS_BLF_CHUNK);
+            let end = at
+                .saturating_add(crate::log::items::XFS_BLF_CHUNK)
+                .min(merged.len());
+            if let (Some(d), Some(s)) = (merged.get_mut(at..end), b.data.get(at..end)) {
+                d.copy_from_slice(s);
+            }
+        }
+        blocks.insert(off, merged);
+    }
+    let src = LoggedBlocks {
+        src: fs.source(),
+        blocks,
+    };
+    crate::bmap::walk_bmbt(&src, &fs.geo, &root, ino).records
+}
+
+/// Whether a logged buffer holds a BMBT block.
+fn is_bmbt_block(b: &[u8]) -> bool {
+    use crate::bmap::{XFS_BMAP_CRC_MAGIC, XFS_BMAP_MAGIC};
+    matches!(
+        crate::bytes::be32(b, 0),
+        XFS_BMAP_MAGIC | XFS_BMAP_CRC_MAGIC
+    )
+}
+
+/// What tells two lives of one inode number apart: `di_gen` and `di_crtime` (a freed inode
+/// reallocated keeps its generation on current kernels, not its creation time).
+type Ident = (u32, u64);
+
+fn ident(c: &RawDinode) -> Ident {
+    (c.di_gen, c.di_crtime)
+}
+
+/// The logged cores of one inode number split into its lives, oldest first: a new life
+/// starts at a core with a mode whose identity differs from the current one's (cores of a
+/// freed inode, mode 0, stay with the life they end).
+fn lives(cores: &[LoggedInode]) -> Vec<Vec<&LoggedInode>> {
+    let mut out: Vec<Vec<&LoggedInode>> = Vec::new();
+    for l in cores {
+        let same = out
+            .last()
+            .and_then(|g| g.iter().find(|c| c.core.di_mode != 0))
+            .is_some_and(|first| ident(&first.core) == ident(&l.core));
+        match out.last_mut() {
+            Some(g) if same || l.core.di_mode == 0 => g.push(l),
+            _ => out.push(vec![l]),
+        }
+    }
+    out
+}
+
+/// The state of an inode before its delete, from its logged cores: of the lives that are
+/// not the one in use now (`live`), the last one begun by `near` (an LSN at which its name
+/// was seen), else the newest.
+fn state_from_log(
+    cores: &[LoggedInode],
+    live: Option<Ident>,
+    near: Option<(u32, u32)>,
+    bmbt: BmbtResolver<'_>,
+) -> Option<InodeState> {
+    let dead: Vec<Vec<&LoggedInode>> = lives(cores)
+        .into_iter()
+        .filter(|g| {
+            g.iter()
+                .find(|c| c.core.di_mode != 0)
+                .is_some_and(|c| live.is_none_or(|id| ident(&c.core) != id))
+        })
         .collect();
-    let ext = dead.iter().rev().find(|l| !l.extents.is_empty()).copied();
-    let gen = ext.map(|l| l.core.di_gen);
-    let same: Vec<&LoggedInode> = dead
+    let same = match near {
+        Some(n) => dead
+            .iter()
+            .rev()
+            .find(|g| g.first().is_some_and(|c| c.lsn <= n))
+            .or(dead.first()),
+        None => dead.last(),
+    }?;
+    // The newest core that maps the data: by extent records, or by a BMBT root.
+    let mapping = same
         .iter()
-        .filter(|l| gen.is_none_or(|g| l.core.di_gen == g))
-        .copied()
-        .collect();
+        .rev()
+        .find(|l| !l.extents.is_empty() || !l.broot.is_empty())
+        .copied();
+    let ext = mapping.filter(|l| !l.extents.is_empty());
     let alive = same
         .iter()
         .rev()
         .find(|l| l.core.di_mode != 0 && l.core.link_count() > 0)
         .or_else(|| same.iter().rev().find(|l| l.core.di_mode != 0))
         .copied()?;
+    // A btree-format file: its extents are in BMBT blocks, as logged before the delete (or
+    // as left on disk).
+    let btree = mapping
+        .filter(|l| l.extents.is_empty())
+        .map(|l| (l.lsn, bmbt(&l.broot, l.ino, alive.lsn.max(l.lsn))))
+        .filter(|(_, recs)| !recs.is_empty());
     let dtime = same
         .iter()
         .find(|l| l.lsn >= alive.lsn && l.core.link_count() == 0)
@@ -468,17 +641,40 @@ fn state_from_log(cores: &[LoggedInode], live_gen: Option<u32>) -> Option<InodeS
         ctime: ts(c, c.di_ctime),
         crtime: (c.di_version >= 3).then(|| ts(c, c.di_crtime)),
         dtime,
-        extents: ext.map_or_else(Vec::new, |l| {
-            l.extents
-                .iter()
-                .map(|&rec| DeletedExtent {
-                    rec,
-                    free_blocks: 0,
-                })
-                .collect()
-        }),
-        extents_lsn: ext.map(|l| l.lsn),
+        extents: ext
+            .map(|l| l.extents.clone())
+            .or_else(|| btree.as_ref().map(|(_, r)| r.clone()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|rec| DeletedExtent {
+                rec,
+                free_blocks: 0,
+                reused_blocks: 0,
+            })
+            .collect(),
+        extents_lsn: ext.map(|l| l.lsn).or(btree.map(|(l, _)| l)),
+        reused: BTreeSet::new(),
     })
+}
+
+/// The state of every life of every logged inode that is not in use now.
+fn every_dead_life(
+    by_ino: &BTreeMap<u64, Vec<LoggedInode>>,
+    used: &HashMap<u64, Ident>,
+    bmbt: BmbtResolver<'_>,
+) -> Vec<InodeState> {
+    by_ino
+        .iter()
+        .flat_map(|(i, c)| {
+            lives(c)
+                .into_iter()
+                .filter_map(|g| {
+                    let near = g.first().map(|l| l.lsn);
+                    state_from_log(c, used.get(i).copied(), near, bmbt)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// The state a free inode's on-disk core still shows, when it left traces.
@@ -523,29 +719,137 @@ fn state_from_disk<S: ByteSource>(fs: &Filesystem<S>, ino: u64) -> Option<InodeS
             .map(|rec| DeletedExtent {
                 rec,
                 free_blocks: 0,
+                reused_blocks: 0,
             })
             .collect(),
         extents_lsn: None,
+        reused: BTreeSet::new(),
     })
 }
 
-/// Fills in the free block counts of `st`'s extents and judges it.
-fn judge(
-    fs_geo: &crate::Geometry,
+/// Most blocks of one file whose content is looked at for signs of reuse.
+const MAX_REUSE_CHECKS: u64 = 1 << 16;
+
+/// An LSN as (cycle, block).
+type Lsn = (u32, u32);
+
+/// The blocks deleted files had, to tell which of two deleted files a free block belonged
+/// to last: the one whose extents were logged later.
+struct Claims {
+    /// start block -> (end block, LSN of the extents).
+    by_start: BTreeMap<u64, Vec<(u64, Lsn)>>,
+    max_len: u64,
+}
+
+impl Claims {
+    fn new<'a>(states: impl Iterator<Item = &'a InodeState>) -> Claims {
+        let mut c = Claims {
+            by_start: BTreeMap::new(),
+            max_len: 0,
+        };
+        for s in states {
+            let Some(lsn) = s.extents_lsn else { continue };
+            for e in &s.extents {
+                let len = u64::from(e.rec.blockcount);
+                c.max_len = c.max_len.max(len);
+                c.by_start
+                    .entry(e.rec.startblock)
+                    .or_default()
+                    .push((e.rec.startblock.saturating_add(len), lsn));
+            }
+        }
+        c
+    }
+
+    /// Whether a deleted file whose extents were logged after `lsn` (so not the file
+    /// whose extents were logged at `lsn`) claims block `fsb`.
+    fn newer(&self, lsn: Option<(u32, u32)>, fsb: u64) -> bool {
+        let lsn = lsn.unwrap_or((0, 0));
+        let lo = fsb.saturating_sub(self.max_len);
+        self.by_start
+            .range(lo..=fsb)
+            .flat_map(|(_, v)| v.iter())
+            .any(|&(end, l)| l > lsn && end > fsb)
+    }
+}
+
+/// Whether a block's first bytes are v5 metadata of this filesystem (a block header or an
+/// inode with its uuid): a data block reused by metadata since.
+fn is_metadata(b: &[u8], geo: &crate::Geometry) -> bool {
+    use crate::verify::Layout;
+    if !geo.has_crc {
+        return false;
+    }
+    let layouts = [
+        Layout::SBLOCK,
+        Layout::LBLOCK,
+        Layout::DA3_BLKINFO,
+        Layout::DIR3_BLK_HDR,
+        Layout::ATTR3_RMT_HDR,
+    ];
+    if layouts
+        .iter()
+        .any(|l| l.read_uuid(b) == Some(geo.meta_uuid))
+    {
+        return true;
+    }
+    RawDinode::parse(b, 0).is_ok_and(|d| {
+        d.di_magic == XFS_DINODE_MAGIC && d.di_version == 3 && d.di_uuid == geo.meta_uuid
+    })
+}
+
+/// Fills in the free and reused block counts of `st`'s extents and judges it.
+fn judge<S: ByteSource>(
+    fs: &Filesystem<S>,
     free: &FreeSpace,
+    claims: &Claims,
     st: &mut InodeState,
     realloc: bool,
 ) -> (Verdict, String) {
+    let fs_geo = &fs.geo;
+    let regular = st.mode & S_IFMT == crate::inode::S_IFREG;
     let mut total = 0u64;
     let mut freed = 0u64;
+    let mut reused_total = 0u64;
     let mut mapped_end = 0u64;
+    let mut checked = 0u64;
+    st.reused.clear();
+    let lsn = st.extents_lsn;
     for e in &mut st.extents {
         let len = u64::from(e.rec.blockcount);
         e.free_blocks = free.free_count(fs_geo, e.rec.startblock, len);
+        e.reused_blocks = 0;
+        if e.free_blocks > 0 {
+            for fsb in e.rec.startblock..e.rec.startblock.saturating_add(len) {
+                if checked >= MAX_REUSE_CHECKS {
+                    break;
+                }
+                checked = checked.saturating_add(1);
+                if free.free_count(fs_geo, fsb, 1) == 0 {
+                    continue;
+                }
+                let taken = claims.newer(lsn, fsb)
+                    || (regular
+                        && fs
+                            .fsb_to_offset(fsb)
+                            .and_then(|o| fs.source().read_at(o, 512).ok())
+                            .is_some_and(|b| is_metadata(&b, fs_geo)));
+                if taken {
+                    e.reused_blocks = e.reused_blocks.saturating_add(1);
+                    st.reused.insert(fsb);
+                }
+            }
+        }
         total = total.saturating_add(len);
-        freed = freed.saturating_add(e.free_blocks);
+        freed = freed.saturating_add(e.free_blocks.saturating_sub(e.reused_blocks));
+        reused_total = reused_total.saturating_add(e.reused_blocks);
         mapped_end = mapped_end.max(e.rec.end());
     }
+    let reused_note = if reused_total > 0 {
+        format!(" ({reused_total} free blocks were taken by a later file since)")
+    } else {
+        String::new()
+    };
     let bs = u64::from(fs_geo.block_size);
     let covers = mapped_end.saturating_mul(bs) >= st.size;
     if st.extents.is_empty() {
@@ -574,7 +878,7 @@ fn judge(
     } else if freed == 0 {
         (
             Verdict::Overwritten,
-            format!("none of its {total} blocks is free: reused"),
+            format!("none of its {total} blocks is free and unused: reused{reused_note}"),
         )
     } else if freed == total {
         (
@@ -587,7 +891,7 @@ fn judge(
     } else {
         (
             Verdict::Partly,
-            format!("{freed} of its {total} blocks are free"),
+            format!("{freed} of its {total} blocks are free and unused since{reused_note}"),
         )
     }
 }
@@ -609,6 +913,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
             parent: Some(*dir),
             entry,
             source: Source::DirectoryBlock,
+            lsn: None,
         }));
     }
     // 2. Directory data blocks in free space.
@@ -652,6 +957,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
                                 parent: owner,
                                 entry,
                                 source: Source::FreeDirectoryBlock,
+                                lsn: None,
                             });
                         }
                     }
@@ -679,6 +985,12 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
             (None, BTreeMap::new())
         }
     };
+    let bmbt_bufs = hist
+        .as_ref()
+        .map(|h| history::logged_buffers(h, is_bmbt_block))
+        .unwrap_or_default();
+    let bmbt =
+        |root: &[u8], ino: u64, limit: (u32, u32)| bmbt_extents(fs, &bmbt_bufs, root, ino, limit);
     // Shortform directories as logged: their entries then, with full inode numbers.
     for (dir, cores) in &log_by_ino {
         for l in cores.iter().filter(|l| {
@@ -700,6 +1012,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
                         live: true,
                     },
                     source: Source::LogShortformDir,
+                    lsn: Some(l.lsn),
                 });
             }
         }
@@ -728,12 +1041,13 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
                     parent: owner,
                     entry,
                     source: Source::LogDirectoryBlock,
+                    lsn: Some(buf.lsn),
                 });
             }
         }
     }
     // Merge the names: one result per (parent, name, inode), live names left out.
-    let mut names: BTreeMap<NameKey, (StaleEntry, BTreeSet<Source>)> = BTreeMap::new();
+    let mut names: BTreeMap<NameKey, NameSlot> = BTreeMap::new();
     for h in hits {
         let key = (
             h.parent,
@@ -748,13 +1062,22 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
                 continue;
             }
         }
-        let slot = names
-            .entry(key)
-            .or_insert_with(|| (h.entry.clone(), BTreeSet::new()));
-        if h.entry.high_known && !slot.0.high_known {
-            slot.0 = h.entry.clone();
+        let slot = names.entry(key).or_insert_with(|| NameSlot {
+            entry: h.entry.clone(),
+            sources: BTreeSet::new(),
+            live_lsn: None,
+            any_lsn: None,
+        });
+        if h.entry.high_known && !slot.entry.high_known {
+            slot.entry = h.entry.clone();
         }
-        slot.1.insert(h.source);
+        slot.sources.insert(h.source);
+        if h.lsn.is_some() {
+            slot.any_lsn = slot.any_lsn.max(h.lsn);
+            if h.entry.live {
+                slot.live_lsn = slot.live_lsn.max(h.lsn);
+            }
+        }
         if names.len() > MAX_RESULTS {
             rep.warnings
                 .push("too many deleted names: list cut short".into());
@@ -763,7 +1086,8 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
     }
     // Paths of deleted directories: a deleted name whose inode owns deleted entries.
     let mut dead_dir_name: HashMap<u64, (Option<u64>, Vec<u8>)> = HashMap::new();
-    for ((parent, name, _), (e, _)) in &names {
+    for ((parent, name, _), slot) in &names {
+        let e = &slot.entry;
         let is_dir = e.ftype == Some(XFS_DIR3_FT_DIR) || dead_dirs.contains_key(&e.inumber);
         if is_dir && !live.dir_path.contains_key(&e.inumber) {
             dead_dir_name.insert(e.inumber, (*parent, name.clone()));
@@ -810,14 +1134,17 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
         parts.join("/")
     };
     let mut named_inos: BTreeSet<u64> = BTreeSet::new();
-    for ((parent, name, _), (e, sources)) in names {
+    for ((parent, name, _), slot) in names {
+        let e = slot.entry;
+        let sources = slot.sources;
+        let near = slot.live_lsn.or(slot.any_lsn);
         let ino = e.inumber;
         named_inos.insert(ino);
         let live_gen = used.get(&ino).copied();
         let mut evidence: Vec<Source> = sources.into_iter().collect();
         let mut st = log_by_ino
             .get(&ino)
-            .and_then(|c| state_from_log(c, live_gen));
+            .and_then(|c| state_from_log(c, live_gen, near, &bmbt));
         if st.is_some() {
             evidence.push(Source::LogInode);
         } else if live_gen.is_none() {
@@ -827,8 +1154,8 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
             }
         }
         let realloc = live_gen.is_some();
-        let (verdict, reason) = match st.as_mut() {
-            Some(s) => judge(geo, &free, s, realloc),
+        let (verdict, reason) = match st {
+            Some(_) => (Verdict::Unknown, String::new()),
             None if realloc => (
                 Verdict::Overwritten,
                 "the inode is in use by a newer file".into(),
@@ -867,7 +1194,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
         let mut evidence = Vec::new();
         let mut st = log_by_ino
             .get(&ino)
-            .and_then(|c| state_from_log(c, live_gen));
+            .and_then(|c| state_from_log(c, live_gen, None, &bmbt));
         if st.is_some() {
             evidence.push(Source::LogInode);
         } else if live_gen.is_none() {
@@ -876,7 +1203,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
                 evidence.push(s.source);
             }
         }
-        let Some(mut s) = st else {
+        let Some(s) = st else {
             continue;
         };
         // Directories still in the tree and their older cores are not deleted files.
@@ -884,7 +1211,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
             continue;
         }
         let realloc = live_gen.is_some();
-        let (verdict, reason) = judge(geo, &free, &mut s, realloc);
+        let (verdict, reason) = (Verdict::Unknown, String::new());
         rep.deleted.push(Deleted {
             name: None,
             parent: None,
@@ -898,6 +1225,19 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
             verdict,
             reason,
         });
+    }
+    // Verdicts, once every deleted file's claim on its blocks is known.
+    let others = every_dead_life(&log_by_ino, &used, &bmbt);
+    let claims = Claims::new(
+        rep.deleted
+            .iter()
+            .filter_map(|d| d.inode.as_ref())
+            .chain(others.iter()),
+    );
+    for d in &mut rep.deleted {
+        if let Some(s) = d.inode.as_mut() {
+            (d.verdict, d.reason) = judge(fs, &free, &claims, s, d.realloc);
+        }
     }
     for d in &rep.deleted {
         for s in &d.evidence {
@@ -927,23 +1267,38 @@ pub struct Plan {
 /// The best evidence for the content of deleted inode `ino`: the newest logged core with
 /// extent records (of a generation not in use now), else the residual fork of the free
 /// on-disk inode. `None` when neither exists.
-pub fn recovery_plan<S: ByteSource>(fs: &Filesystem<S>, ino: u64) -> (Option<Plan>, Vec<String>) {
+///
+/// An inode number freed and used again has several lives in the log; `near` picks the
+/// one begun by that LSN (the `lsn` `find_deleted` gives), else the newest is used.
+pub fn recovery_plan<S: ByteSource>(
+    fs: &Filesystem<S>,
+    ino: u64,
+    near: Option<(u32, u32)>,
+) -> (Option<Plan>, Vec<String>) {
     let mut warnings = Vec::new();
     let free = FreeSpace::read(fs, &mut warnings);
-    let (used, _) = inode_maps(fs, Some(ino));
-    let live_gen = used.get(&ino).copied();
-    let mut st = match LogGeometry::of(fs) {
+    let (by_ino, bmbt_bufs) = match LogGeometry::of(fs) {
         Ok(lg) => {
             let h = history::read_history(fs.source(), &lg);
-            log_inodes(&h)
-                .get(&ino)
-                .and_then(|c| state_from_log(c, live_gen))
+            (log_inodes(&h), history::logged_buffers(&h, is_bmbt_block))
         }
         Err(e) => {
             warnings.push(format!("the log history cannot be read: {e}"));
-            None
+            (BTreeMap::new(), Vec::new())
         }
     };
+    let bmbt =
+        |root: &[u8], ino: u64, limit: (u32, u32)| bmbt_extents(fs, &bmbt_bufs, root, ino, limit);
+    let mut wanted: BTreeSet<u64> = by_ino.keys().copied().collect();
+    wanted.insert(ino);
+    let (used, _) = inode_maps(fs, Some(&wanted));
+    let live_gen = used.get(&ino).copied();
+    let mut st = by_ino
+        .get(&ino)
+        .and_then(|c| state_from_log(c, live_gen, near, &bmbt));
+    // Every deleted file the log describes, for the blocks they took later.
+    let others = every_dead_life(&by_ino, &used, &bmbt);
+    let claims = Claims::new(others.iter());
     if st.as_ref().is_none_or(|s| s.extents.is_empty()) && live_gen.is_none() {
         if let Some(d) = state_from_disk(fs, ino).filter(|d| !d.extents.is_empty()) {
             st = Some(d);
@@ -952,7 +1307,7 @@ pub fn recovery_plan<S: ByteSource>(fs: &Filesystem<S>, ino: u64) -> (Option<Pla
     let Some(mut state) = st else {
         return (None, warnings);
     };
-    let (verdict, reason) = judge(&fs.geo, &free, &mut state, live_gen.is_some());
+    let (verdict, reason) = judge(fs, &free, &claims, &mut state, live_gen.is_some());
     (
         Some(Plan {
             ino,
@@ -997,9 +1352,9 @@ pub fn read_plan<S: ByteSource>(
         let piece = match mapped {
             Some((fsb, false)) => {
                 wanted = wanted.saturating_add(1);
-                let ok = free
-                    .as_ref()
-                    .is_none_or(|f| f.free_count(&fs.geo, fsb, 1) == 1);
+                let ok = free.as_ref().is_none_or(|f| {
+                    f.free_count(&fs.geo, fsb, 1) == 1 && !plan.state.reused.contains(&fsb)
+                });
                 if ok {
                     let b = fs.read_fsb(fsb, 1)?;
                     read = read.saturating_add(1);

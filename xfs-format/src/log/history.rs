@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::bytes::be32;
 use super::items::{
-    BufLogFormat, ItemBody, XFS_BLF_CHUNK, XFS_ILOG_DDATA, XFS_ILOG_DEXT, XFS_LI_BUF,
+    BufLogFormat, ItemBody, XFS_BLF_CHUNK, XFS_ILOG_DBROOT, XFS_ILOG_DDATA, XFS_ILOG_DEXT,
+    XFS_LI_BUF,
 };
 use super::record::{self, lsn_parts, RecHeader, BBSIZE, XLOG_HEADER_MAGIC};
 use super::trans::{self, Finding, Reassembler, Transaction};
@@ -242,6 +243,10 @@ pub struct LoggedInode {
     /// shortform directory, an inline symlink).
     #[serde(skip)]
     pub local_data: Vec<u8>,
+    /// The data fork's BMBT root when it was logged (`XFS_ILOG_DBROOT`): the in-core root,
+    /// a long-format btree block header then keys and pointers laid out for its length.
+    #[serde(skip)]
+    pub broot: Vec<u8>,
     /// The transaction was committed (its commit record was read).
     pub committed: bool,
 }
@@ -268,8 +273,12 @@ pub fn logged_inodes(hist: &History) -> Vec<LoggedInode> {
             };
             let mut extents = Vec::new();
             let mut local_data = Vec::new();
+            let mut broot = Vec::new();
             if fields & XFS_ILOG_DDATA != 0 && *dsize > 0 {
                 local_data = it.data.get(2).cloned().unwrap_or_default();
+            }
+            if fields & XFS_ILOG_DBROOT != 0 && *dsize > 0 {
+                broot = it.data.get(2).cloned().unwrap_or_default();
             }
             if fields & XFS_ILOG_DEXT != 0 && *dsize > 0 {
                 if let Some(fork) = it.data.get(2) {
@@ -288,6 +297,7 @@ pub fn logged_inodes(hist: &History) -> Vec<LoggedInode> {
                 core: core.clone(),
                 extents,
                 local_data,
+                broot,
                 committed,
             });
         }
