@@ -588,22 +588,57 @@ fn state_from_log(
     near: Option<(u32, u32)>,
     bmbt: BmbtResolver<'_>,
 ) -> Option<InodeState> {
-    let dead: Vec<Vec<&LoggedInode>> = lives(cores)
+    state_of_life(cores, live, near, &BTreeSet::new(), bmbt)
+}
+
+/// The lives of an inode number that are not the one in use now (`live`), oldest first.
+fn dead_lives(cores: &[LoggedInode], live: Option<Ident>) -> Vec<Vec<&LoggedInode>> {
+    lives(cores)
         .into_iter()
         .filter(|g| {
             g.iter()
                 .find(|c| c.core.di_mode != 0)
                 .is_some_and(|c| live.is_none_or(|id| ident(&c.core) != id))
         })
-        .collect();
-    let same = match near {
+        .collect()
+}
+
+/// The LSN a life's first logged core has: what names it.
+fn life_start(g: &[&LoggedInode]) -> Option<Lsn> {
+    g.first().map(|c| c.lsn)
+}
+
+/// Which dead life: the last one begun by `near`, else the newest one not in `taken` (the
+/// lives other names were matched to).
+fn pick_life<'a, 'b>(
+    dead: &'a [Vec<&'b LoggedInode>],
+    near: Option<Lsn>,
+    taken: &BTreeSet<Lsn>,
+) -> Option<&'a Vec<&'b LoggedInode>> {
+    match near {
         Some(n) => dead
             .iter()
             .rev()
-            .find(|g| g.first().is_some_and(|c| c.lsn <= n))
+            .find(|g| life_start(g).is_some_and(|l| l <= n))
             .or(dead.first()),
-        None => dead.last(),
-    }?;
+        None => dead
+            .iter()
+            .rev()
+            .find(|g| life_start(g).is_none_or(|l| !taken.contains(&l))),
+    }
+}
+
+/// [`state_from_log`] with the lives `taken` by other names left out when `near` is not
+/// known.
+fn state_of_life(
+    cores: &[LoggedInode],
+    live: Option<Ident>,
+    near: Option<(u32, u32)>,
+    taken: &BTreeSet<Lsn>,
+    bmbt: BmbtResolver<'_>,
+) -> Option<InodeState> {
+    let dead = dead_lives(cores, live);
+    let same = pick_life(&dead, near, taken)?;
     // The newest core that maps the data: by extent records, or by a BMBT root.
     let mapping = same
         .iter()
@@ -853,7 +888,7 @@ fn judge<S: ByteSource>(
     let bs = u64::from(fs_geo.block_size);
     let covers = mapped_end.saturating_mul(bs) >= st.size;
     if st.extents.is_empty() {
-        return if st.size == 0 && st.mode & S_IFMT != S_IFDIR {
+        return if st.source == Source::LogInode && st.size == 0 && st.mode & S_IFMT != S_IFDIR {
             (
                 Verdict::Recoverable,
                 "empty file: nothing to recover".into(),
@@ -1133,6 +1168,21 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
         parts.reverse();
         parts.join("/")
     };
+    // The lives names seen in the log were matched to: a name seen only in a directory
+    // block is not given one of those.
+    let mut taken: HashMap<u64, BTreeSet<Lsn>> = HashMap::new();
+    for slot in names.values() {
+        let near = slot.live_lsn.or(slot.any_lsn);
+        let ino = slot.entry.inumber;
+        if let (Some(n), Some(cores)) = (near, log_by_ino.get(&ino)) {
+            let dead = dead_lives(cores, used.get(&ino).copied());
+            if let Some(l) = pick_life(&dead, Some(n), &BTreeSet::new()).and_then(|g| life_start(g))
+            {
+                taken.entry(ino).or_default().insert(l);
+            }
+        }
+    }
+    let none_taken = BTreeSet::new();
     let mut named_inos: BTreeSet<u64> = BTreeSet::new();
     for ((parent, name, _), slot) in names {
         let e = slot.entry;
@@ -1142,9 +1192,10 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
         named_inos.insert(ino);
         let live_gen = used.get(&ino).copied();
         let mut evidence: Vec<Source> = sources.into_iter().collect();
-        let mut st = log_by_ino
-            .get(&ino)
-            .and_then(|c| state_from_log(c, live_gen, near, &bmbt));
+        let mut st = log_by_ino.get(&ino).and_then(|c| {
+            let t = taken.get(&ino).unwrap_or(&none_taken);
+            state_of_life(c, live_gen, near, t, &bmbt)
+        });
         if st.is_some() {
             evidence.push(Source::LogInode);
         } else if live_gen.is_none() {
@@ -1296,6 +1347,14 @@ pub fn recovery_plan<S: ByteSource>(
     let mut st = by_ino
         .get(&ino)
         .and_then(|c| state_from_log(c, live_gen, near, &bmbt));
+    if let Some(c) = by_ino.get(&ino) {
+        let n = dead_lives(c, live_gen).len();
+        if n > 1 && near.is_none() {
+            warnings.push(format!(
+                "inode {ino} was used by {n} deleted files the log describes; this is the newest (pick another with --lsn, from `deleted --json`)"
+            ));
+        }
+    }
     // Every deleted file the log describes, for the blocks they took later.
     let others = every_dead_life(&by_ino, &used, &bmbt);
     let claims = Claims::new(others.iter());

@@ -325,8 +325,9 @@ pub struct LoggedBuffer {
 /// Largest buffer rebuilt (a directory block is at most 64 KiB).
 const MAX_BUF_BYTES: usize = 64 * 1024;
 
-/// Every logged buffer in `hist` whose first logged bytes satisfy `want` (given the
-/// rebuilt buffer), oldest first. Cancelled buffers and buffers over 64 KiB are skipped.
+/// Every logged buffer in `hist` whose first bytes were logged and satisfy `want` (given
+/// the first logged region), oldest first. Cancelled buffers and buffers over 64 KiB are
+/// skipped.
 pub fn logged_buffers(hist: &History, want: impl Fn(&[u8]) -> bool) -> Vec<LoggedBuffer> {
     let mut out = Vec::new();
     let all = hist.transactions.iter().chain(hist.incomplete.iter());
@@ -345,9 +346,16 @@ pub fn logged_buffers(hist: &History, want: impl Fn(&[u8]) -> bool) -> Vec<Logge
             if size == 0 || size > MAX_BUF_BYTES {
                 continue;
             }
+            // What the buffer is shows in its first bytes: without them logged, skip it
+            // before rebuilding anything.
+            let runs = f.dirty_runs();
+            let head_logged = runs.first().is_some_and(|&(start, _)| start == 0);
+            if !head_logged || !it.data.get(1).is_some_and(|r| want(r)) {
+                continue;
+            }
             let mut data = vec![0u8; size];
             let mut logged = vec![false; size.div_ceil(XFS_BLF_CHUNK)];
-            for (i, (start, count)) in f.dirty_runs().into_iter().enumerate() {
+            for (i, (start, count)) in runs.into_iter().enumerate() {
                 let Some(region) = it.data.get(i.saturating_add(1)) else {
                     break;
                 };
@@ -362,9 +370,6 @@ pub fn logged_buffers(hist: &History, want: impl Fn(&[u8]) -> bool) -> Vec<Logge
                 for l in logged.iter_mut().skip(start).take(count) {
                     *l = true;
                 }
-            }
-            if !want(&data) {
-                continue;
             }
             out.push(LoggedBuffer {
                 lsn: t.lsn,
