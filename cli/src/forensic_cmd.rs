@@ -181,6 +181,11 @@ pub fn deleted(out: &mut Out<'_>, common: &Common) -> Result<ExitCode, CliError>
     for w in &rep.warnings {
         eprintln!("xfs-inspect: warning: {w}");
     }
+    if rep.log_dirty && !common.replay_log {
+        eprintln!(
+            "xfs-inspect: warning: the log is dirty: files of transactions not yet written in place are listed as deleted although log recovery would keep them; --replay-log lists what is deleted once the log is replayed"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -34,7 +34,7 @@ use crate::source::ByteSource;
 /// Most directories walked, results kept, free blocks probed for directory magics.
 const MAX_DIRS: usize = 1 << 20;
 const MAX_RESULTS: usize = 1 << 22;
-const MAX_FREE_PROBES: u64 = 1 << 26;
+const MAX_FREE_PROBES: u64 = 1 << 22;
 /// Deepest directory tree walked and longest chain of deleted parents followed.
 const MAX_DEPTH: usize = 512;
 
@@ -192,6 +192,10 @@ pub struct Report {
     pub log_records: u64,
     /// Log record headers rejected (overwritten, bad CRC).
     pub log_rejected: u64,
+    /// The log is dirty: names and inodes of transactions not yet written in place look
+    /// deleted although log recovery would keep them (unless the source is already the
+    /// replayed view).
+    pub log_dirty: bool,
 }
 
 /// The free extents of every AG, from the bnobt.
@@ -1004,12 +1008,8 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
     // 3. The log history: inode cores and directory buffers.
     let (hist, log_by_ino) = match LogGeometry::of(fs) {
         Ok(lg) => {
-            if crate::log::read_log(fs.source(), &lg).state == crate::log::LogState::Dirty {
-                rep.warnings.push(
-                    "the log is dirty: names and inodes of transactions not yet written in place are listed as deleted although log recovery would keep them (--replay-log shows the filesystem as recovery would leave it)"
-                        .into(),
-                );
-            }
+            rep.log_dirty =
+                crate::log::read_log(fs.source(), &lg).state == crate::log::LogState::Dirty;
             let h = history::read_history(fs.source(), &lg);
             let by = log_inodes(&h);
             (Some(h), by)

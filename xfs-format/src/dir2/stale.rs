@@ -278,4 +278,22 @@ mod tests {
             let _ = scan_data_block(&b[..cut], true, &valid);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_blocks_never_panic(
+            mut b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4200),
+            magic in 0usize..4,
+        ) {
+            let m = [XFS_DIR3_DATA_MAGIC, XFS_DIR3_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC, XFS_DIR2_BLOCK_MAGIC][magic];
+            if b.len() >= 4 {
+                b[0..4].copy_from_slice(&m.to_be_bytes());
+            }
+            let valid = |i: u64| i > 64 && i < 1 << 40;
+            let s = scan_data_block(&b, true, &valid);
+            for e in s.stale.iter().chain(&s.live) {
+                proptest::prop_assert!(usize::from(e.pos) < b.len());
+            }
+        }
+    }
 }
