@@ -181,24 +181,48 @@ fn deleted_names_inodes_and_contents_come_back() {
         "{text}"
     );
 
-    // recover --json: the SHA-256 of what comes back, for every deleted file.
-    let mut exact = 0usize;
-    let mut failures = Vec::new();
-    for f in &gone {
-        let out = inspect([
-            "recover".as_ref(),
-            img.as_os_str(),
-            f.ino.to_string().as_ref(),
-            "--json".as_ref(),
-        ]);
-        assert_no_debug(&out);
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        if out.status.code() == Some(0) && v["sha256"] == f.sha256.as_str() {
-            exact += 1;
-        } else {
-            failures.push(format!("{} ({}): {}", f.path, out.status, v["reason"]));
-        }
-    }
+    // recover --json: the SHA-256 of what comes back, for every deleted file (four
+    // processes at a time).
+    let results: Vec<(bool, String)> = std::thread::scope(|scope| {
+        let chunks: Vec<Vec<&&File>> = (0..4)
+            .map(|k| gone.iter().skip(k).step_by(4).collect())
+            .collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let img = &img;
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|f| {
+                            let out = inspect([
+                                "recover".as_ref(),
+                                img.as_os_str(),
+                                f.ino.to_string().as_ref(),
+                                "--json".as_ref(),
+                            ]);
+                            assert_no_debug(&out);
+                            let v: Value =
+                                serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+                            let ok =
+                                out.status.code() == Some(0) && v["sha256"] == f.sha256.as_str();
+                            (ok, format!("{} ({}): {}", f.path, out.status, v["reason"]))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let exact = results.iter().filter(|(ok, _)| *ok).count();
+    let failures: Vec<&String> = results
+        .iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, m)| m)
+        .collect();
     eprintln!(
         "deleted contents recovered byte-exact: {exact} of {}; failures: {failures:?}",
         gone.len()
