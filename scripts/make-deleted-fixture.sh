@@ -14,7 +14,8 @@
 # compresses well (zstd --long finds the pool). After `sync` the manifest records name,
 # parent path, inode number (from stat), size and SHA-256 of every file; then every other
 # file of /block and /leaf is deleted and /gone is removed with its files, and the
-# filesystem is unmounted cleanly. The final image must be clean for `xfs_repair -n`.
+# filesystem is unmounted cleanly (the metadata is written in place with fsfreeze before the
+# deletes). The final image must be clean for `xfs_repair -n`.
 #
 # Mounting is done only here, on a fresh temporary directory, and always undone.
 set -euo pipefail
@@ -32,7 +33,7 @@ truncate -s 64M "$img"
 mkfs.xfs -q -f -m crc=1,uuid=0badf11e-0000-4000-8000-00000000de1e "$img"
 mount_img "$img"
 python3 - "$mnt" "$manifest" "${CHURN:-}" <<'PY'
-import hashlib, json, os, random, sys
+import hashlib, json, os, random, subprocess, sys
 root, manifest, churn = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 rng = random.Random(20261201)
 POOL = bytes(rng.getrandbits(8) for _ in range(256 * 1024))
@@ -72,6 +73,10 @@ for d, count in (("block", 40), ("leaf", 300), ("gone", 40), ("keep", 5)):
         files.append({"dir": f"/{d}", "name": name, "size": len(data),
                       "sha256": hashlib.sha256(data).hexdigest()})
 os.sync()
+# Freezing writes the metadata in place (a sync only forces the log): the directory blocks
+# are then on disk, and /gone's stays in free space after the rmdir.
+subprocess.run(["fsfreeze", "-f", root], check=True)
+subprocess.run(["fsfreeze", "-u", root], check=True)
 for f in files:
     f["ino"] = os.stat(f"{root}{f['dir']}/{f['name']}").st_ino
     f["deleted"] = False
