@@ -381,6 +381,16 @@ fn walk_live<S: ByteSource>(fs: &Filesystem<S>, warnings: &mut Vec<String>) -> L
     live
 }
 
+/// The LSN a v5 directory block was last written with: an entry in it was removed (or, in
+/// a block in free space, last alive) no later than that, so it names a life of its inode
+/// begun by then.
+fn block_lsn(scan: &DataScan) -> Option<Lsn> {
+    scan.ident
+        .as_ref()
+        .map(|i| crate::log::record::lsn_parts(i.lsn))
+        .filter(|&(c, _)| c != 0 && c != u32::MAX)
+}
+
 /// The `.` and `..` of a scanned block, if it has them.
 fn dot_entries(scan: &DataScan) -> (Option<u64>, Option<u64>) {
     let find = |n: &[u8]| scan.live.iter().find(|e| e.name == n).map(|e| e.inumber);
@@ -612,8 +622,9 @@ fn life_start(g: &[&LoggedInode]) -> Option<Lsn> {
     g.first().map(|c| c.lsn)
 }
 
-/// Which dead life: the last one begun by `near`, else the newest one not in `taken` (the
-/// lives other names were matched to).
+/// Which dead life: the last one begun by `near` (none when every life the log holds
+/// began later), else, without `near`, the newest one not in `taken` (the lives other names
+/// were matched to).
 fn pick_life<'a, 'b>(
     dead: &'a [Vec<&'b LoggedInode>],
     near: Option<Lsn>,
@@ -623,8 +634,7 @@ fn pick_life<'a, 'b>(
         Some(n) => dead
             .iter()
             .rev()
-            .find(|g| life_start(g).is_some_and(|l| l <= n))
-            .or(dead.first()),
+            .find(|g| life_start(g).is_some_and(|l| l <= n)),
         None => dead
             .iter()
             .rev()
@@ -948,11 +958,12 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
     // 1. Freed entries in the blocks of live directories.
     for (dir, bytes) in &live.blocks {
         let scan = scan_data_block(bytes, has_ftype, &valid);
+        let lsn = block_lsn(&scan);
         hits.extend(scan.stale.into_iter().map(|entry| NameHit {
             parent: Some(*dir),
             entry,
             source: Source::DirectoryBlock,
-            lsn: None,
+            lsn,
         }));
     }
     // 2. Directory data blocks in free space.
@@ -988,6 +999,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
                         if let Some(o) = owner {
                             dead_dirs.insert(o, dotdot);
                         }
+                        let lsn = block_lsn(&scan);
                         for entry in scan.live.into_iter().chain(scan.stale) {
                             if entry.name == b"." || entry.name == b".." {
                                 continue;
@@ -996,7 +1008,7 @@ pub fn find_deleted<S: ByteSource>(fs: &Filesystem<S>) -> Report {
                                 parent: owner,
                                 entry,
                                 source: Source::FreeDirectoryBlock,
-                                lsn: None,
+                                lsn,
                             });
                         }
                     }
