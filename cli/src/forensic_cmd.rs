@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
+use xfs_format::files::{ftype_name, type_char};
 use xfs_format::forensic::{self, Deleted, InodeState, Plan, Verdict};
-use xfs_format::inode::{civil_from_days, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use xfs_format::inode::civil_from_days;
 use xfs_format::{Filesystem, Timestamp};
 
 use crate::error::CliError;
@@ -29,31 +30,27 @@ fn fmt_time(t: &Timestamp) -> String {
     )
 }
 
-/// TSK's type letter of a directory entry's `ftype` (`XFS_DIR3_FT_*`).
+/// TSK's type letter of a directory entry's `ftype` (`XFS_DIR3_FT_*`, by the name the
+/// library gives it).
 fn ftype_char(ft: Option<u8>) -> char {
-    match ft {
-        Some(1) => 'r',
-        Some(2) => 'd',
-        Some(3) => 'c',
-        Some(4) => 'b',
-        Some(5) => 'p',
-        Some(6) => 's',
-        Some(7) => 'l',
+    match ftype_name(ft) {
+        "regular" => 'r',
+        "directory" => 'd',
+        "chardev" => 'c',
+        "blkdev" => 'b',
+        "fifo" => 'p',
+        "socket" => 's',
+        "symlink" => 'l',
         _ => '-',
     }
 }
 
-/// TSK's type letter of an inode mode.
+/// TSK's type letter of an inode mode (`r` for regular files, `-` when unknown).
 fn mode_char(mode: u16) -> char {
-    match mode & S_IFMT {
-        S_IFREG => 'r',
-        S_IFDIR => 'd',
-        S_IFLNK => 'l',
-        0o020000 => 'c',
-        0o060000 => 'b',
-        0o010000 => 'p',
-        0o140000 => 's',
-        _ => '-',
+    match type_char(mode) {
+        '-' => 'r',
+        '?' => '-',
+        c => c,
     }
 }
 
