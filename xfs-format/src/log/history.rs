@@ -60,12 +60,11 @@ pub struct History {
     pub findings: Vec<Finding>,
 }
 
-/// A candidate record with its data, before ordering.
+/// A candidate record, before ordering (its data is read again when it is decoded, so
+/// that no more than one record's data is held at a time).
 struct Candidate {
     rec: HistRecord,
     header: RecHeader,
-    ext: Vec<u8>,
-    data: Vec<u8>,
 }
 
 /// Reads every record of the log area described by `geo`.
@@ -124,8 +123,24 @@ pub fn read_history<S: ByteSource + ?Sized>(src: &S, geo: &LogGeometry) -> Histo
             c.rec.cycle,
             c.rec.block.saturating_add(step).checked_rem(n).unwrap_or(0),
         ));
-        let mut unpacked = c.data;
-        record::unpack_data(&c.header, &c.ext, &mut unpacked, geo.logv2);
+        let hb = c.rec.header_blocks;
+        let ext = if hb > 1 {
+            dev.read_wrapped(c.rec.block.saturating_add(1), hb.saturating_sub(1))
+        } else {
+            Ok(Vec::new())
+        };
+        let (Ok(ext), Ok(mut unpacked)) = (
+            ext,
+            dev.read_wrapped(c.rec.block.saturating_add(hb), c.rec.data_blocks),
+        ) else {
+            hist.rejected.push(Finding {
+                block: c.rec.block,
+                byte: 0,
+                message: "record data cannot be read again".into(),
+            });
+            continue;
+        };
+        record::unpack_data(&c.header, &ext, &mut unpacked, geo.logv2);
         let len = usize::try_from(c.header.len)
             .unwrap_or(usize::MAX)
             .min(unpacked.len());
@@ -221,8 +236,6 @@ fn candidate<S: ByteSource + ?Sized>(
             crc,
         },
         header: h,
-        ext,
-        data,
     })
 }
 
