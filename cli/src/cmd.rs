@@ -16,6 +16,7 @@ use xfs_inspect::partition::list_partitions;
 
 use crate::error::CliError;
 use crate::files_cmd;
+use crate::forensic_cmd;
 use crate::image::{open_raw, open_src, scheme_name, OpenOptions, Source};
 use crate::log_cmd;
 use crate::options::{print_json, Common, Out};
@@ -248,7 +249,9 @@ enum Command {
     /// Default: mactime-like lines (time, m/a/c/b flag, path), oldest first. With
     /// --bodyfile: the TSK body format `MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime`
     /// for mactime(1). Allocated inodes no directory reaches are listed as
-    /// /$OrphanFiles/OrphanFile-INO.
+    /// /$OrphanFiles/OrphanFile-INO. Deleted names that `deleted` finds are listed too,
+    /// marked as TSK marks them: `NAME (deleted)`, or `(deleted-realloc)` when the inode
+    /// number is in use again.
     Timeline {
         #[command(flatten)]
         common: Common,
@@ -282,6 +285,43 @@ enum Command {
         /// superblocks can confirm (xfs_repair -n, and check, stop there otherwise)
         #[arg(short = 'o', value_name = "SUBOPT", value_parser = ["force_geometry"])]
         suboptions: Vec<String>,
+    },
+    /// Deleted files: freed directory entries, free inodes and the log's history
+    ///
+    /// Lists every deleted name still recorded in directory data blocks (freed entries keep
+    /// their name and the low 32 bits of their inode number; blocks of removed directories
+    /// are found in free space), every free inode that left traces, and every inode whose
+    /// earlier state the log holds (the whole log ring is read, not only tail to head).
+    /// Each has a verdict: recoverable (every block it had is free now), partly,
+    /// overwritten, or unknown. Text output is in the manner of The Sleuth Kit's `fls -d`
+    /// (`r/r * INO:<TAB>PATH`), then `ils`-style lines for inodes without a name; --json
+    /// prints one object per line (name, path, ino, verdict, evidence, size, times,
+    /// extents). A summary per evidence source goes to stderr.
+    Deleted {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a deleted inode's content to DEST (or stdout) from the best evidence
+    ///
+    /// The extents come from the newest logged core that had them (else a residual data
+    /// fork); size and times from the logged core. Only blocks that are free now are read;
+    /// blocks in use by other files are written as zeros unless --force. DEST is never
+    /// overwritten. With --json, prints size, SHA-256 and the verdict (content goes only to
+    /// DEST). Exit status: 0 complete, 1 partial, 2 nothing can be recovered.
+    Recover {
+        #[command(flatten)]
+        common: Common,
+        /// Inode number of the deleted file (as `deleted` lists it)
+        ino: u64,
+        /// Where to write the content (default: stdout)
+        dest: Option<PathBuf>,
+        /// Also read blocks that are in use by other files now
+        #[arg(long)]
+        force: bool,
+        /// Which life of an inode number used by several deleted files: the `lsn` (CYCLE/BLOCK)
+        /// `deleted --json` gives for the name (default: the newest)
+        #[arg(long, value_name = "CYCLE/BLOCK")]
+        lsn: Option<String>,
     },
     /// List the MBR/GPT partitions of a whole-disk image, the LVM2 volumes on them, and which
     /// hold XFS (open one with --partition N or --volume VG/LV)
@@ -573,6 +613,20 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             )?
         }
         Command::Timeline { common, bodyfile } => files_cmd::timeline(&mut out, &common, bodyfile)?,
+        Command::Deleted { common } => return forensic_cmd::deleted(&mut out, &common),
+        Command::Recover {
+            common,
+            ino,
+            dest,
+            force,
+            lsn,
+        } => {
+            let opts = forensic_cmd::RecoverOpts {
+                force,
+                lsn: lsn.as_deref().map(forensic_cmd::parse_lsn).transpose()?,
+            };
+            return forensic_cmd::recover(&mut out, &common, ino, dest.as_deref(), opts);
+        }
     }
     out.flush()?;
     Ok(crate::error::finished())

@@ -836,6 +836,8 @@ pub fn timeline(out: &mut Out<'_>, common: &Common, bodyfile: bool) -> Result<()
             .entry(ino)
             .or_insert_with(|| vec![format!("/$OrphanFiles/OrphanFile-{ino}")]);
     }
+    // Deleted names and inodes (`deleted`), marked as TSK marks them: ` (deleted)`.
+    let deleted = crate::forensic_cmd::timeline_deleted(&fs);
     // Inodes are read one at a time as they are printed (nothing per inode is kept but its
     // names and, for the mactime order, its four timestamps), so memory stays small on
     // images with millions of inodes.
@@ -852,6 +854,7 @@ pub fn timeline(out: &mut Out<'_>, common: &Common, bodyfile: bool) -> Result<()
                 v.push(s);
             }
         }
+        v.extend(deleted.iter().map(|d| d.to_json()));
         return print_json(out, &json!(v));
     }
     if bodyfile {
@@ -887,9 +890,12 @@ pub fn timeline(out: &mut Out<'_>, common: &Common, bodyfile: bool) -> Result<()
                 )?;
             }
         }
+        for d in &deleted {
+            writeln!(out, "{}", d.bodyfile_line())?;
+        }
     } else {
         // mactime-like: one line per timestamp event, oldest first.
-        let names: Vec<&String> = by_ino.values().flatten().collect();
+        let mut names: Vec<&String> = by_ino.values().flatten().collect();
         let mut events: Vec<(i64, u32, u8, usize)> = Vec::new();
         let mut k = 0usize;
         for (ino, ns) in &by_ino {
@@ -906,6 +912,13 @@ pub fn timeline(out: &mut Out<'_>, common: &Common, bodyfile: bool) -> Result<()
                 if let Some(c) = i.crtime() {
                     add(c, 3);
                 }
+            }
+        }
+        for d in &deleted {
+            let idx = names.len();
+            names.push(&d.name);
+            for (what, t) in d.events() {
+                events.push((t.sec, t.nsec, what, idx));
             }
         }
         events.sort_unstable();

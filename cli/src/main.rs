@@ -4,6 +4,7 @@ mod check_out;
 mod cmd;
 mod error;
 mod files_cmd;
+mod forensic_cmd;
 mod image;
 mod log_cmd;
 mod mmap;

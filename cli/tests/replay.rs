@@ -130,9 +130,11 @@ fn listing(img: &Path, replay: bool) -> Vec<String> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split('|').collect();
-            // Symlinks are named "path -> target"; /$Metadata holds the realtime inodes.
+            // Symlinks are named "path -> target"; /$Metadata holds the realtime inodes;
+            // deleted names (`path (deleted)`, TSK's mark) are not in find's listing.
             let path = f.get(1)?.split(" -> ").next()?;
-            (f.len() > 6 && path != "/" && !path.starts_with("/$Metadata"))
+            let deleted = path.ends_with(" (deleted)") || path.ends_with(" (deleted-realloc)");
+            (f.len() > 6 && path != "/" && !path.starts_with("/$Metadata") && !deleted)
                 .then(|| format!("{path} {} {}", f[2], f[6]))
         })
         .collect();

@@ -61,6 +61,7 @@ pub mod error;
 pub mod features;
 pub mod fields;
 pub mod files;
+pub mod forensic;
 pub mod fs;
 pub mod geometry;
 pub mod inode;

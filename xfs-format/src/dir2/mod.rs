@@ -47,6 +47,7 @@ pub mod free;
 pub mod leaf;
 pub mod node;
 pub mod sf;
+pub mod stale;
 
 pub use crate::da_btree::{
     da_hashname, DaBlkinfo, NodeEntry, XFS_DA3_CRC_OFF, XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAGIC,

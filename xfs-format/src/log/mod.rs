@@ -6,6 +6,7 @@
 //! on the [`LogState`], with the log block and byte it concerns.
 
 mod bytes;
+pub mod history;
 pub mod items;
 pub mod record;
 pub mod trans;
