@@ -68,6 +68,16 @@ pub fn open_raw(path: &Path, opts: &OpenOptions) -> Result<Box<dyn ByteSource>, 
 }
 
 fn file_source(file: File, path: &Path) -> Result<Box<dyn ByteSource>, CliError> {
+    // No read-ahead: a medium error in a neighbouring range would fail the read-ahead
+    // request and with it the pages asked for (a multi-sector request fails whole), so
+    // errors would spread to readable blocks and the sector-by-sector re-read could not
+    // locate them. Advice only: a file system that ignores it reads as before.
+    let _ = nix::fcntl::posix_fadvise(
+        &file,
+        0,
+        0,
+        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_RANDOM,
+    );
     let src = FileSource::from_file(file)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))?;
     Ok(Box::new(src))

@@ -518,6 +518,7 @@ kinds! {
     // Phase 6.
     SfdirEntryFreeP6 = "sfdir_entry_free_p6", Corruption, Directories, "entry \"{name:s}\" in shortform directory inode {dir_ino:u} points to free inode {ino:u}";
     InodeVerifierError = "inode_verifier_error", Diag, Inodes, "Metadata corruption detected at <addr>, inode 0x{ino:h} data fork";
+    InodeDinodeVerifierError = "inode_dinode_verifier_error", Diag, Inodes, "Metadata corruption detected at <addr>, inode 0x{ino:h} dinode";
     CouldntMapInode = "couldnt_map_inode", Corruption, Inodes, "couldn't map inode {ino:u}, err = 117";
     CouldntMapInodeP7 = "couldnt_map_inode_p7", Corruption, Inodes, "couldn't map inode {ino:u}, err = 117, can't compare link counts";
     DirWouldJunkEntry = "dir_would_junk_entry", Action, Directories, "would junk entry";

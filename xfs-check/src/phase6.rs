@@ -93,8 +93,8 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 break;
             }
             self.note_cluster(dir);
-            if self.c.unmappable.contains(&dir) {
-                self.push(Kind::InodeVerifierError, vec![("ino", dir.into())]);
+            if let Some(why) = self.c.iget_error(dir) {
+                self.push(why, vec![("ino", dir.into())]);
                 self.push(Kind::CouldntMapInode, vec![("ino", dir.into())]);
                 if let (true, Some(p)) = (dotdot, parent) {
                     self.add_ref(p);

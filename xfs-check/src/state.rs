@@ -150,6 +150,20 @@ impl<'a, S: ByteSource> Checker<'a, S> {
         self.fs.geo.ino_split(Ino(ino)).map(|(a, i)| (a.0, i.0))
     }
 
+    /// Why `libxfs_iget` of `ino` would fail in phases 6 and 7, as the verifier line it
+    /// prints: the inode fails `xfs_dinode_verify` (CRC, fork formats, hints ...), or (a
+    /// short-form directory) its data fork cannot be loaded. `None`: it loads.
+    pub(crate) fn iget_error(&self, ino: u64) -> Option<Kind> {
+        if let Ok(i) = self.fs.read_inode(ino) {
+            if i.raw.verify_dinode(&i.buf, ino, &self.fs.geo).is_some() {
+                return Some(Kind::InodeDinodeVerifierError);
+            }
+        }
+        self.unmappable
+            .contains(&ino)
+            .then_some(Kind::InodeVerifierError)
+    }
+
     pub fn slot(&self, ino: u64) -> Option<Slot> {
         let (agno, agino) = self.split_ino(ino)?;
         let m = self.incore.ags.get(agno as usize)?;

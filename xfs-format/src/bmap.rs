@@ -168,9 +168,9 @@ pub fn bmbt_minrecs(geo: &Geometry, leaf: bool) -> usize {
 }
 
 /// `xfs_iext_max_nextents`: the most extents a fork can have (data: 2^31 - 1, or 2^48 - 1
-/// with nrext64; attr: 2^15 - 1, or 2^32 - 1).
-pub fn max_extents(geo: &Geometry, which: WhichFork) -> u64 {
-    match (which, geo.has_nrext64) {
+/// with large extent counts; attr: 2^15 - 1, or 2^32 - 1).
+pub fn max_extents(large: bool, which: WhichFork) -> u64 {
+    match (which, large) {
         (WhichFork::Data, false) => (1 << 31) - 1,
         (WhichFork::Data, true) => (1 << 48) - 1,
         (WhichFork::Attr, false) => (1 << 15) - 1,
@@ -188,7 +188,7 @@ pub fn bmbt_maxlevels(geo: &Geometry, which: WhichFork) -> u32 {
     };
     let leaf = bmbt_minrecs(geo, true).max(1) as u64;
     let node = bmbt_minrecs(geo, false).max(1) as u64;
-    let mut blocks = max_extents(geo, which).div_ceil(leaf);
+    let mut blocks = max_extents(geo.has_nrext64, which).div_ceil(leaf);
     let mut level = 1u32;
     while blocks > 1 && level < 64 {
         blocks = if blocks <= root_recs {

@@ -135,6 +135,9 @@ pub struct Geometry {
     pub has_logv2: bool,
     /// The uuid stamped into v5 metadata (`sb_meta_uuid` when meta_uuid is set).
     pub meta_uuid: [u8; 16],
+    /// `sb_rextsize`: the realtime extent size in blocks (set, at least 1, on every
+    /// filesystem; extent size hints of realtime files are multiples of it).
+    pub rext_size: u32,
 }
 
 impl Geometry {

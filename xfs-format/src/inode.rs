@@ -206,6 +206,17 @@ pub struct RawDinode {
     pub di_uuid: [u8; 16],
 }
 
+/// `XFS_MAX_BMBT_EXTLEN`: the longest extent a BMBT record holds, in blocks.
+pub const XFS_MAX_BMBT_EXTLEN: u32 = (1 << 21) - 1;
+
+/// `xfs_mode_to_ftype` is not `XFS_DIR3_FT_UNKNOWN`: the mode names a file type.
+pub fn mode_has_ftype(mode: u16) -> bool {
+    matches!(
+        mode & S_IFMT,
+        S_IFREG | S_IFDIR | S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK | S_IFLNK
+    )
+}
+
 impl RawDinode {
     /// Decodes the on-disk core from `buf` (needs 100 bytes; v3 fields are read when 176 are
     /// there).
@@ -406,6 +417,187 @@ impl RawDinode {
     /// The on-disk reflink flag (`XFS_DIFLAG2_REFLINK`, v3 inodes).
     pub fn is_reflink(&self) -> bool {
         self.di_version >= 3 && self.di_flags2 & XFS_DIFLAG2_REFLINK != 0
+    }
+
+    /// `xfs_dinode_verify`: what libxfs checks before it loads an inode (`libxfs_iget`), on
+    /// the inode's bytes `d` (one inode, `sb_inodesize` long) as inode `ino`. `None` when it
+    /// would load; otherwise which check fails. xfs_repair's phases 6 and 7 cannot map an
+    /// inode that fails here ("couldn't map inode N, err = 117").
+    pub fn verify_dinode(&self, d: &[u8], ino: u64, geo: &Geometry) -> Option<&'static str> {
+        if self.di_magic != XFS_DINODE_MAGIC {
+            return Some("magic");
+        }
+        if self.di_version >= 3 {
+            if !geo.has_crc {
+                return Some("v3 inode on a v4 filesystem");
+            }
+            let isz = (geo.inode_size as usize).min(d.len());
+            let crc = crc::verify(d.get(..isz).unwrap_or(d), XFS_DINODE_CRC_OFF, true);
+            if crc != CrcState::Correct {
+                return Some("crc");
+            }
+            if self.di_ino != ino {
+                return Some("inode number");
+            }
+            if self.di_uuid != geo.meta_uuid {
+                return Some("uuid");
+            }
+        }
+        let size = self.di_size;
+        if size & (1 << 63) != 0 {
+            return Some("negative size");
+        }
+        let mode = self.di_mode;
+        let fmt = mode & S_IFMT;
+        if mode != 0 && !mode_has_ftype(mode) {
+            return Some("file type");
+        }
+        if matches!(fmt, S_IFLNK | S_IFDIR) && size == 0 {
+            return Some("empty directory or symlink");
+        }
+        if self.has_large_extent_counts() {
+            if !geo.has_nrext64 || self.di_nrext64_pad() != 0 {
+                return Some("large extent counts");
+            }
+        } else if self.di_version >= 3 && self.di_big_nextents != 0 {
+            return Some("v3 pad");
+        }
+        let (nex, nae) = (self.data_extents(), self.attr_extents());
+        if mode != 0 && nex.saturating_add(nae) > self.di_nblocks {
+            return Some("extents beyond block count");
+        }
+        // m_dir_geo->max_extents: three 32 GiB directory spaces, in blocks.
+        if fmt == S_IFDIR && nex > (3u64 << 35).checked_shr(geo.block_log.into()).unwrap_or(0) {
+            return Some("directory extents");
+        }
+        let boff = usize::from(self.di_forkoff).saturating_mul(8);
+        if mode != 0 && boff > geo.inode_size as usize {
+            return Some("fork offset beyond the inode");
+        }
+        if self.di_forkoff != 0 {
+            let bad = match self.di_format {
+                XFS_DINODE_FMT_DEV => self.di_forkoff != 1,
+                XFS_DINODE_FMT_LOCAL | XFS_DINODE_FMT_EXTENTS | XFS_DINODE_FMT_BTREE => {
+                    usize::from(self.di_forkoff) >= geo.litino() / 8
+                }
+                _ => true,
+            };
+            if bad {
+                return Some("fork offset");
+            }
+        }
+        match fmt {
+            S_IFIFO | S_IFCHR | S_IFBLK | S_IFSOCK => {
+                if self.di_format != XFS_DINODE_FMT_DEV {
+                    return Some("device format");
+                }
+            }
+            S_IFREG | S_IFLNK | S_IFDIR => {
+                if let Some(e) = self.verify_fork(geo, WhichFork::Data) {
+                    return Some(e);
+                }
+            }
+            0 => {}
+            _ => return Some("file type"),
+        }
+        if self.di_forkoff != 0 {
+            if let Some(e) = self.verify_fork(geo, WhichFork::Attr) {
+                return Some(e);
+            }
+        } else if !matches!(self.di_aformat, 0 | XFS_DINODE_FMT_EXTENTS) || nae != 0 {
+            return Some("attribute fork without an offset");
+        }
+        let flags = self.di_flags;
+        let rt = flags & XFS_DIFLAG_REALTIME != 0;
+        // Byte sizes as libxfs computes them: 32 bits, truncated.
+        let bytes = |blocks: u32| (u64::from(blocks) << geo.block_log) as u32;
+        let (hint, inherit) = (
+            flags & XFS_DIFLAG_EXTSIZE != 0,
+            flags & XFS_DIFLAG_EXTSZINHERIT != 0,
+        );
+        let extsize = self.di_extsize;
+        let unit = if rt {
+            bytes(geo.rext_size)
+        } else {
+            geo.block_size
+        };
+        let extsize_bad = ((hint || inherit) && !matches!(fmt, S_IFDIR | S_IFREG))
+            || (hint && fmt != S_IFREG)
+            || (inherit && fmt != S_IFDIR)
+            || ((hint || inherit) && extsize == 0)
+            || (mode != 0 && !(hint || inherit) && extsize != 0)
+            || bytes(extsize).checked_rem(unit).is_none_or(|r| r != 0)
+            || extsize > XFS_MAX_BMBT_EXTLEN
+            || (!rt && extsize > geo.ag_blocks / 2);
+        if extsize_bad {
+            return Some("extent size hint");
+        }
+        if self.di_version < 3 {
+            return None;
+        }
+        let flags2 = self.di_flags2;
+        if flags2 & (XFS_DIFLAG2_REFLINK | XFS_DIFLAG2_COWEXTSIZE) != 0 && !geo.has_reflink {
+            return Some("reflink without the feature");
+        }
+        if flags2 & XFS_DIFLAG2_REFLINK != 0 && (fmt != S_IFREG || rt) {
+            return Some("reflink flag");
+        }
+        let cow_hint = flags2 & XFS_DIFLAG2_COWEXTSIZE != 0;
+        let cow = self.di_cowextsize;
+        let cow_bad = (cow_hint && !geo.has_reflink)
+            || (cow_hint && !matches!(fmt, S_IFDIR | S_IFREG))
+            || (cow_hint && cow == 0)
+            || (mode != 0 && !cow_hint && cow != 0)
+            || (cow_hint && rt)
+            || bytes(cow)
+                .checked_rem(geo.block_size)
+                .is_none_or(|r| r != 0)
+            || cow > XFS_MAX_BMBT_EXTLEN
+            || cow > geo.ag_blocks / 2;
+        if cow_bad {
+            return Some("CoW extent size hint");
+        }
+        if self.has_bigtime() && !geo.has_bigtime {
+            return Some("bigtime without the feature");
+        }
+        None
+    }
+
+    /// `xfs_dinode_verify_fork`: the fork's format against its size and extent count.
+    fn verify_fork(&self, geo: &Geometry, which: WhichFork) -> Option<&'static str> {
+        let (size, format, nex) = match which {
+            WhichFork::Data => (self.dfork_size(geo), self.di_format, self.data_extents()),
+            WhichFork::Attr => (self.afork_size(geo), self.di_aformat, self.attr_extents()),
+        };
+        let fmt = self.di_mode & S_IFMT;
+        if which == WhichFork::Data {
+            let fits = self.di_size <= size as u64;
+            if matches!(fmt, S_IFDIR | S_IFLNK) && fits && format != XFS_DINODE_FMT_LOCAL {
+                return Some("fork not local although its data fits");
+            }
+            if !fits && format == XFS_DINODE_FMT_LOCAL {
+                return Some("local fork too small");
+            }
+        }
+        match format {
+            XFS_DINODE_FMT_LOCAL => {
+                if (fmt == S_IFREG && which == WhichFork::Data) || nex != 0 {
+                    return Some("local fork");
+                }
+            }
+            XFS_DINODE_FMT_EXTENTS => {
+                if nex > (size / bmap::BMBT_REC_SIZE) as u64 {
+                    return Some("extents beyond the fork");
+                }
+            }
+            XFS_DINODE_FMT_BTREE => {
+                if nex > bmap::max_extents(self.has_large_extent_counts(), which) {
+                    return Some("too many extents");
+                }
+            }
+            _ => return Some("fork format"),
+        }
+        None
     }
 
     /// `di_size` as the signed `xfs_fsize_t` it is.

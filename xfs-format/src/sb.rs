@@ -539,6 +539,7 @@ impl Geometry {
             } else {
                 r.sb_uuid
             },
+            rext_size: r.sb_rextsize.max(1),
         })
     }
 }
