@@ -144,6 +144,7 @@ pub fn test_geo(v5: bool, ftype: bool, block_size: u32, dir_block_size: u32) -> 
         has_bigtime: false,
         has_nrext64: false,
         has_meta_uuid: false,
+        rext_size: 1,
         has_projid32: false,
         has_attr2: false,
         has_lazysbcount: false,
