@@ -386,6 +386,7 @@ fn tiny_geo(has_crc: bool) -> Geometry {
         has_lazysbcount: true,
         has_logv2: true,
         meta_uuid: [7; 16],
+        rext_size: 1,
     }
 }
 
