@@ -468,6 +468,12 @@ kinds! {
     AttrSfTotsizeFix = "attr_sf_totsize_fix", Action, Attributes, "would have corrected attribute totsize in inode {ino:u} from {found:u} to {expected:u}";
     SymlinkTooLong = "symlink_too_long", Corruption, Symlinks, "symlink in inode {ino:u} too long ({found:u} chars)";
     SymlinkZeroSize = "symlink_zero_size", Corruption, Symlinks, "zero size symlink in inode {ino:u}";
+    SymlinkNullBlock = "symlink_null_block", Corruption, Symlinks, "cannot read inode {ino:u}, file block {blk:i}, NULL disk block";
+    SymlinkReadFailed = "symlink_read_failed", Corruption, Symlinks, "cannot read inode {ino:u}, file block {blk:i}, disk block {fsbno:u}";
+    SymlinkCorruptBlock = "symlink_corrupt_block", Corruption, Symlinks, "Corrupt symlink remote block {fsbno:u}, inode {ino:u}.";
+    SymlinkBadCrc = "symlink_bad_crc", Corruption, Symlinks, "Bad symlink buffer CRC, block {fsbno:u}, inode {ino:u}.\nCorrecting CRC, but symlink may be bad.";
+    SymlinkBadHeader = "symlink_bad_header", Corruption, Symlinks, "bad symlink header ino {ino:u}, file block {blk:i}, disk block {fsbno:u}";
+    SymlinkNullChar = "symlink_null_char", Corruption, Symlinks, "found illegal null character in symlink inode {ino:u}";
     SymlinkProblem = "symlink_problem", Corruption, Symlinks, "problem with symbolic link in inode {ino:u}";
     WouldClearInode = "would_clear_inode", Action, Inodes, "would have cleared inode {ino:u}";
     WouldClearRoot = "would_clear_root", Action, Inodes, "would clear root inode {ino:u}";

@@ -24,7 +24,7 @@ pub struct Checker<'a, S> {
     pub(crate) uncertain: Vec<u64>,
     /// Short-form directories libxfs would refuse to load in phases 6 and 7.
     pub unmappable: std::collections::BTreeSet<u64>,
-    /// Directory buffers (daddr) already read once: the buffer cache hands them out again
+    /// Directory and symlink buffers (daddr) already read once: the buffer cache hands them out again
     /// without running the verifier.
     pub(crate) dir_bufs_seen: std::collections::BTreeSet<u64>,
     /// Directories whose da btree is bad (dir2_add_badlist): rebuilt in phase 6.

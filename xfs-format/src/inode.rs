@@ -544,8 +544,7 @@ impl RawDinode {
         }
         let cow_hint = flags2 & XFS_DIFLAG2_COWEXTSIZE != 0;
         let cow = self.di_cowextsize;
-        let cow_hint_bad =
-            !geo.has_reflink || !matches!(fmt, S_IFDIR | S_IFREG) || cow == 0 || rt;
+        let cow_hint_bad = !geo.has_reflink || !matches!(fmt, S_IFDIR | S_IFREG) || cow == 0 || rt;
         let cow_bad = (cow_hint && cow_hint_bad)
             || (mode != 0 && !cow_hint && cow != 0)
             || bytes(cow)
