@@ -7,7 +7,6 @@ use xfs_format::addr::{AgBno, AgNo, Fsb, NULLAGINO};
 use xfs_format::bmap::{records_in, BmbtRec, WhichFork};
 use xfs_format::inode::{
     RawDinode, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
-    XFS_DIFLAG_EXTSIZE as DIFLAG_EXTSIZE, XFS_DIFLAG_EXTSZINHERIT as DIFLAG_EXTSZINHERIT,
     XFS_DIFLAG_REALTIME as DIFLAG_REALTIME, XFS_DINODE_CRC_OFF, XFS_DINODE_FMT_BTREE as FMT_BTREE,
     XFS_DINODE_FMT_DEV as FMT_DEV, XFS_DINODE_FMT_EXTENTS as FMT_EXTENTS,
     XFS_DINODE_FMT_LOCAL as FMT_LOCAL, XFS_DINODE_MAGIC, XFS_SYMLINK_MAXLEN,
@@ -167,22 +166,139 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push(Kind::InodeBadFormat, vec![("ino", ino.into())]);
             return;
         }
-        self.flag_checks(di, ino, mode);
+        self.flag_checks(di, ino, mode, true);
     }
 
-    /// The flag checks shared by both modes; returns (bad flags changed, clear).
-    pub(crate) fn flag_checks(&mut self, di: &RawDinode, ino: u64, mode: u16) -> (bool, bool) {
-        let i = ("ino", Val::from(ino));
-        let mut fixed = false;
-        if di.di_flags & DIFLAG_REALTIME != 0 && self.fs.sb.raw.sb_rblocks == 0 {
-            self.push(Kind::InodeRtNoRtdev, vec![i.clone()]);
-            fixed = true;
+    /// process_dinode_int's checks of `di_flags` and (v3) `di_flags2`, shared by both
+    /// modes: each bad bit reported and masked out, "would fix" when something changed (not
+    /// in verify mode). Returns true when the inode would be cleared (a reflink flag it
+    /// cannot have).
+    pub(crate) fn flag_checks(
+        &mut self,
+        di: &RawDinode,
+        ino: u64,
+        mode: u16,
+        verify: bool,
+    ) -> bool {
+        use xfs_format::inode::*;
+        let geo = &self.fs.geo;
+        let (has_reflink, has_bigtime, has_nrext64) =
+            (geo.has_reflink, geo.has_bigtime, geo.has_nrext64);
+        let rbmino = self.fs.sb.raw.sb_rbmino;
+        let fmt = mode & S_IFMT;
+        let (isdir, isreg) = (fmt == S_IFDIR, fmt == S_IFREG);
+        let mut out: Vec<Kind> = Vec::new();
+        let orig = di.di_flags;
+        if orig != 0 {
+            let mut flags = orig;
+            if flags & !XFS_DIFLAG_ANY != 0 {
+                out.push(Kind::InodeBadFlagsSet);
+                flags &= XFS_DIFLAG_ANY;
+            }
+            // No realtime device is ever given (phase 1 refuses a realtime subvolume).
+            if flags & XFS_DIFLAG_REALTIME != 0 {
+                out.push(Kind::InodeRtNoRtdev);
+                flags &= !XFS_DIFLAG_REALTIME;
+            }
+            if flags & XFS_DIFLAG_NEWRTBM != 0 && ino != rbmino {
+                out.push(Kind::InodeNotRtBitmap);
+                flags &= !XFS_DIFLAG_NEWRTBM;
+            }
+            let dir_flags = XFS_DIFLAG_RTINHERIT
+                | XFS_DIFLAG_EXTSZINHERIT
+                | XFS_DIFLAG_PROJINHERIT
+                | XFS_DIFLAG_NOSYMLINKS;
+            if flags & dir_flags != 0 && mode != 0 && !isdir {
+                out.push(Kind::InodeDirFlagsNonDir);
+                flags &= !dir_flags;
+            }
+            let file_flags = XFS_DIFLAG_REALTIME | XFS_DIFLAG_EXTSIZE;
+            if flags & file_flags != 0 && mode != 0 && !isreg {
+                out.push(Kind::InodeFileFlagsNonFile);
+                flags &= !file_flags;
+            }
+            if !verify && flags != orig {
+                out.push(Kind::InodeWouldFixFlags);
+            }
         }
-        if di.is_reflink() && mode & S_IFMT != S_IFREG && mode != 0 {
-            self.push(Kind::InodeReflinkNonfile, vec![i]);
-            return (fixed, true);
+        let mut clear = false;
+        if di.di_version >= 3 {
+            let orig2 = di.di_flags2;
+            let mut f2 = orig2;
+            let rtish = orig & (XFS_DIFLAG_REALTIME | XFS_DIFLAG_RTINHERIT) != 0;
+            if f2 & !XFS_DIFLAG2_ANY != 0 {
+                out.push(Kind::InodeBadFlags2Set);
+                f2 &= XFS_DIFLAG2_ANY;
+            }
+            if f2 & XFS_DIFLAG2_DAX != 0 && mode != 0 && !(isreg || isdir) {
+                out.push(Kind::InodeDaxSpecial);
+                f2 &= !XFS_DIFLAG2_DAX;
+            }
+            if f2 & XFS_DIFLAG2_REFLINK != 0 {
+                let why = if !has_reflink {
+                    Some(Kind::InodeReflinkNoFeature)
+                } else if mode != 0 && !isreg {
+                    Some(Kind::InodeReflinkNonfile)
+                } else if rtish {
+                    Some(Kind::InodeReflinkRt)
+                } else {
+                    None
+                };
+                if let Some(k) = why {
+                    out.push(k);
+                    clear = true;
+                }
+            }
+            if !clear {
+                if f2 & XFS_DIFLAG2_COWEXTSIZE != 0 && !has_reflink {
+                    out.push(Kind::InodeCowNoFeature);
+                    f2 &= !XFS_DIFLAG2_COWEXTSIZE;
+                }
+                if f2 & XFS_DIFLAG2_COWEXTSIZE != 0 && mode != 0 && !isdir && !isreg {
+                    out.push(Kind::InodeCowNonfile);
+                    f2 &= !XFS_DIFLAG2_COWEXTSIZE;
+                }
+                if f2 & XFS_DIFLAG2_COWEXTSIZE != 0 && rtish {
+                    out.push(Kind::InodeCowRt);
+                    f2 &= !XFS_DIFLAG2_COWEXTSIZE;
+                }
+                if di.has_bigtime() && !has_bigtime {
+                    out.push(Kind::InodeBigtimeNoFeature);
+                    out.push(Kind::InodeWouldZeroTimestamps);
+                    f2 &= !XFS_DIFLAG2_BIGTIME;
+                }
+                if di.has_large_extent_counts() && !has_nrext64 {
+                    out.push(Kind::InodeNrext64NoFeature);
+                    f2 &= !XFS_DIFLAG2_NREXT64;
+                }
+                if di.has_large_extent_counts() {
+                    if di.di_nrext64_pad() != 0 {
+                        out.push(Kind::InodeWouldFixNrext64Pad);
+                    }
+                } else if di.di_big_nextents != 0 {
+                    out.push(Kind::InodeWouldFixV3Pad);
+                }
+                if !verify && f2 != orig2 {
+                    out.push(Kind::InodeWouldFixFlags2);
+                }
+            }
         }
-        (fixed, false)
+        for k in out {
+            let f = if matches!(
+                k,
+                Kind::InodeWouldFixFlags
+                    | Kind::InodeWouldFixFlags2
+                    | Kind::InodeWouldZeroTimestamps
+                    | Kind::InodeWouldFixNrext64Pad
+                    | Kind::InodeWouldFixV3Pad
+            ) {
+                vec![]
+            } else {
+                vec![("ino", Val::from(ino))]
+            };
+            self.push(k, f);
+        }
+        clear
     }
 
     /// process_dinode_int (not verify mode).
@@ -217,12 +333,8 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push(Kind::InodeBadFormat, vec![i]);
             return clear;
         }
-        let (fixed, clr) = self.flag_checks(di, ino, mode);
-        if clr {
+        if self.flag_checks(di, ino, mode, false) {
             return clear;
-        }
-        if fixed {
-            self.push(Kind::InodeWouldFixFlags, vec![]);
         }
         if self.phase == 4 && di.di_next_unlinked != NULLAGINO {
             self.push(Kind::InodeClearNextUnlinked, vec![i.clone()]);
@@ -251,6 +363,13 @@ impl<S: ByteSource> Checker<'_, S> {
         self.check_counts(di, ino, &data, &attr);
         if self.check_contents(di, d, ty, ino, &data.recs) {
             return clear;
+        }
+        // process_check_inode_nlink_version: v2 and later inodes keep di_onlink zero.
+        if di.di_version > 1 && di.di_onlink != 0 {
+            self.push(
+                Kind::InodeObsoleteNlink,
+                vec![i.clone(), ("found", u64::from(di.di_onlink).into())],
+            );
         }
         Outcome {
             status: retval || attr_bad,
@@ -295,11 +414,32 @@ impl<S: ByteSource> Checker<'_, S> {
     /// validate_extsize and the nanosecond fields of legacy timestamps (reported only).
     fn check_extsize_and_times(&mut self, di: &RawDinode, ino: u64) {
         let i = ("ino", Val::from(ino));
-        let extsize = di.di_extsize;
-        if extsize != 0 && di.di_flags & (DIFLAG_EXTSIZE | DIFLAG_EXTSZINHERIT) == 0 {
+        let geo = &self.fs.geo;
+        let (extsize, flags) = (di.di_extsize, di.di_flags);
+        // validate_extsize: the verifier's rules, and an inherited hint misaligned with
+        // the realtime extent size.
+        let inherit =
+            xfs_format::inode::XFS_DIFLAG_EXTSZINHERIT | xfs_format::inode::XFS_DIFLAG_RTINHERIT;
+        let misaligned =
+            flags & inherit == inherit && extsize.checked_rem(geo.rext_size).is_some_and(|r| r > 0);
+        if misaligned || !xfs_format::inode::validate_extsize(geo, extsize, di.di_mode, flags) {
             self.push(
                 Kind::InodeBadExtsize,
                 vec![("found", extsize.into()), i.clone()],
+            );
+        }
+        if di.di_version >= 3
+            && !xfs_format::inode::validate_cowextsize(
+                geo,
+                di.di_cowextsize,
+                di.di_mode,
+                flags,
+                di.di_flags2,
+            )
+        {
+            self.push(
+                Kind::InodeBadCowExtsize,
+                vec![("found", di.di_cowextsize.into()), i.clone()],
             );
         }
         for (name, ns) in di.legacy_nsecs() {

@@ -217,6 +217,61 @@ pub fn mode_has_ftype(mode: u16) -> bool {
     )
 }
 
+/// A block count in bytes as libxfs computes it for the hint checks: 32 bits, truncated.
+fn hint_bytes(geo: &Geometry, blocks: u32) -> u32 {
+    (u64::from(blocks) << geo.block_log) as u32
+}
+
+/// `xfs_inode_validate_extsize`: the extent size hint `extsize` (blocks) is allowed for an
+/// inode of this mode and `di_flags`: only files carry `EXTSIZE`, only directories
+/// `EXTSZINHERIT`, a hint needs its flag and the flag a hint, and it is a multiple of the
+/// (realtime) extent unit, at most `XFS_MAX_BMBT_EXTLEN` and (not realtime) half an AG.
+pub fn validate_extsize(geo: &Geometry, extsize: u32, mode: u16, flags: u16) -> bool {
+    let fmt = mode & S_IFMT;
+    let rt = flags & XFS_DIFLAG_REALTIME != 0;
+    let hint = flags & XFS_DIFLAG_EXTSIZE != 0;
+    let inherit = flags & XFS_DIFLAG_EXTSZINHERIT != 0;
+    let unit = if rt {
+        hint_bytes(geo, geo.rext_size)
+    } else {
+        geo.block_size
+    };
+    let bad = ((hint || inherit) && !matches!(fmt, S_IFDIR | S_IFREG))
+        || (hint && fmt != S_IFREG)
+        || (inherit && fmt != S_IFDIR)
+        || ((hint || inherit) && extsize == 0)
+        || (mode != 0 && !(hint || inherit) && extsize != 0)
+        || hint_bytes(geo, extsize)
+            .checked_rem(unit)
+            .is_none_or(|r| r != 0)
+        || extsize > XFS_MAX_BMBT_EXTLEN
+        || (!rt && extsize > geo.ag_blocks / 2);
+    !bad
+}
+
+/// `xfs_inode_validate_cowextsize`: the CoW extent size hint `cow` (blocks) is allowed: its
+/// flag needs reflink, a file or directory, a non-zero hint and no realtime flag; a hint
+/// needs its flag; a multiple of the block size, at most `XFS_MAX_BMBT_EXTLEN` and half an AG.
+pub fn validate_cowextsize(geo: &Geometry, cow: u32, mode: u16, flags: u16, flags2: u64) -> bool {
+    let fmt = mode & S_IFMT;
+    let rt = flags & XFS_DIFLAG_REALTIME != 0;
+    let hint = flags2 & XFS_DIFLAG2_COWEXTSIZE != 0;
+    let hint_bad = !geo.has_reflink || !matches!(fmt, S_IFDIR | S_IFREG) || cow == 0 || rt;
+    let bad = (hint && hint_bad)
+        || (mode != 0 && !hint && cow != 0)
+        || hint_bytes(geo, cow)
+            .checked_rem(geo.block_size)
+            .is_none_or(|r| r != 0)
+        || cow > XFS_MAX_BMBT_EXTLEN
+        || cow > geo.ag_blocks / 2;
+    !bad
+}
+
+/// `XFS_DIFLAG_ANY`: every `di_flags` bit defined.
+pub const XFS_DIFLAG_ANY: u16 = 0x7fff;
+/// `XFS_DIFLAG2_ANY`: every `di_flags2` bit defined through xfsprogs 6.1.
+pub const XFS_DIFLAG2_ANY: u64 = 0x1f;
+
 impl RawDinode {
     /// Decodes the on-disk core from `buf` (needs 100 bytes; v3 fields are read when 176 are
     /// there).
@@ -508,51 +563,21 @@ impl RawDinode {
             return Some("attribute fork without an offset");
         }
         let flags = self.di_flags;
-        let rt = flags & XFS_DIFLAG_REALTIME != 0;
-        // Byte sizes as libxfs computes them: 32 bits, truncated.
-        let bytes = |blocks: u32| (u64::from(blocks) << geo.block_log) as u32;
-        let (hint, inherit) = (
-            flags & XFS_DIFLAG_EXTSIZE != 0,
-            flags & XFS_DIFLAG_EXTSZINHERIT != 0,
-        );
-        let extsize = self.di_extsize;
-        let unit = if rt {
-            bytes(geo.rext_size)
-        } else {
-            geo.block_size
-        };
-        let extsize_bad = ((hint || inherit) && !matches!(fmt, S_IFDIR | S_IFREG))
-            || (hint && fmt != S_IFREG)
-            || (inherit && fmt != S_IFDIR)
-            || ((hint || inherit) && extsize == 0)
-            || (mode != 0 && !(hint || inherit) && extsize != 0)
-            || bytes(extsize).checked_rem(unit).is_none_or(|r| r != 0)
-            || extsize > XFS_MAX_BMBT_EXTLEN
-            || (!rt && extsize > geo.ag_blocks / 2);
-        if extsize_bad {
+        if !validate_extsize(geo, self.di_extsize, mode, flags) {
             return Some("extent size hint");
         }
         if self.di_version < 3 {
             return None;
         }
         let flags2 = self.di_flags2;
+        let rt = flags & XFS_DIFLAG_REALTIME != 0;
         if flags2 & (XFS_DIFLAG2_REFLINK | XFS_DIFLAG2_COWEXTSIZE) != 0 && !geo.has_reflink {
             return Some("reflink without the feature");
         }
         if flags2 & XFS_DIFLAG2_REFLINK != 0 && (fmt != S_IFREG || rt) {
             return Some("reflink flag");
         }
-        let cow_hint = flags2 & XFS_DIFLAG2_COWEXTSIZE != 0;
-        let cow = self.di_cowextsize;
-        let cow_hint_bad = !geo.has_reflink || !matches!(fmt, S_IFDIR | S_IFREG) || cow == 0 || rt;
-        let cow_bad = (cow_hint && cow_hint_bad)
-            || (mode != 0 && !cow_hint && cow != 0)
-            || bytes(cow)
-                .checked_rem(geo.block_size)
-                .is_none_or(|r| r != 0)
-            || cow > XFS_MAX_BMBT_EXTLEN
-            || cow > geo.ag_blocks / 2;
-        if cow_bad {
+        if !validate_cowextsize(geo, self.di_cowextsize, mode, flags, flags2) {
             return Some("CoW extent size hint");
         }
         if self.has_bigtime() && !geo.has_bigtime {
