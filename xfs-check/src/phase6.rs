@@ -93,7 +93,10 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 break;
             }
             self.note_cluster(dir);
-            if let Some(why) = self.c.iget_error(dir) {
+            self.c.reading_for(Some(dir));
+            let read = self.c.fs.read_inode(dir);
+            if let Some(why) = self.c.iget_error_of(dir, read.as_ref().ok()) {
+                self.c.reading_for(None);
                 self.push(why, vec![("ino", dir.into())]);
                 self.push(Kind::CouldntMapInode, vec![("ino", dir.into())]);
                 if let (true, Some(p)) = (dotdot, parent) {
@@ -103,8 +106,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             }
             // '.' of every directory.
             self.add_ref(dir);
-            self.c.reading_for(Some(dir));
-            let Ok(inode) = self.c.fs.read_inode(dir) else {
+            let Ok(inode) = read else {
                 self.c.reading_for(None);
                 continue;
             };

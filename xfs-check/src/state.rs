@@ -154,10 +154,17 @@ impl<'a, S: ByteSource> Checker<'a, S> {
     /// prints: the inode fails `xfs_dinode_verify` (CRC, fork formats, hints ...), or (a
     /// short-form directory) its data fork cannot be loaded. `None`: it loads.
     pub(crate) fn iget_error(&self, ino: u64) -> Option<Kind> {
-        if let Ok(i) = self.fs.read_inode(ino) {
-            if i.raw.verify_dinode(&i.buf, ino, &self.fs.geo).is_some() {
-                return Some(Kind::InodeDinodeVerifierError);
-            }
+        self.iget_error_of(ino, self.fs.read_inode(ino).ok().as_ref())
+    }
+
+    /// [`Checker::iget_error`] of an inode already read (`None`: it could not be read).
+    pub(crate) fn iget_error_of(
+        &self,
+        ino: u64,
+        inode: Option<&xfs_format::inode::Inode>,
+    ) -> Option<Kind> {
+        if inode.is_some_and(|i| i.raw.verify_dinode(&i.buf, ino, &self.fs.geo).is_some()) {
+            return Some(Kind::InodeDinodeVerifierError);
         }
         self.unmappable
             .contains(&ino)
