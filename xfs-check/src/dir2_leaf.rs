@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use xfs_format::bmap::BmbtRec;
-use xfs_format::da_btree::{da_magic, DaBlkinfo};
+use xfs_format::da_btree::da_magic;
 use xfs_format::dir2::free::free_best;
 use xfs_format::dir2::leaf::{leaf_ents, XFS_DIR2_NULL_DATAOFF as NULLDATAOFF};
 use xfs_format::dir2::{
@@ -14,6 +14,10 @@ use xfs_format::dir2::{
     XFS_DIR2_FREE_MAGIC as DIR2_FREE_MAGIC, XFS_DIR2_LEAF1_MAGIC as DIR2_LEAF1_MAGIC,
     XFS_DIR2_LEAFN_MAGIC as DIR2_LEAFN_MAGIC, XFS_DIR3_FREE_MAGIC as DIR3_FREE_MAGIC,
     XFS_DIR3_LEAF1_MAGIC as DIR3_LEAF1_MAGIC, XFS_DIR3_LEAFN_MAGIC as DIR3_LEAFN_MAGIC,
+};
+use xfs_format::dir2::{
+    XFS_DIR2_BLOCK_MAGIC as DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC as DIR2_DATA_MAGIC,
+    XFS_DIR3_BLOCK_MAGIC as DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC as DIR3_DATA_MAGIC,
 };
 use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
@@ -77,6 +81,103 @@ impl<S: ByteSource> Ctx<'_, S> {
                 ..Expected::default()
             },
         )
+    }
+
+    /// __check_dir3_header of a v5 block read at `daddr` (`layout`: where its owner, blkno
+    /// and uuid are): reports the first mismatch. True when the header is bad.
+    fn dir3_header_bad(&mut self, b: &[u8], daddr: u64, layout: &Layout) -> bool {
+        let id = V5Ident::read(b, layout).unwrap_or_default();
+        let ino = self.ino;
+        let f = if id.owner != ino {
+            (
+                Kind::DirHdrOwner,
+                vec![("ino", ino.into()), ("owner", id.owner.into()), ("daddr", daddr.into())],
+            )
+        } else if id.blkno != daddr {
+            (
+                Kind::DirHdrBlkno,
+                vec![("daddr", daddr.into()), ("blkno", id.blkno.into()), ("ino", ino.into())],
+            )
+        } else if id.uuid != self.fs.geo.meta_uuid {
+            (Kind::DirHdrUuid, vec![("ino", ino.into()), ("daddr", daddr.into())])
+        } else {
+            return false;
+        };
+        self.out.push(f);
+        true
+    }
+
+    /// The data-block pass of longform_dir2_entry_check: each data block read through
+    /// dir_read_buf (a verifier failure is reported and marks the directory for a rebuild)
+    /// and its v5 header checked (check_dir3_header). Returns (rebuild, stop): `stop` when
+    /// a block directory's block is bad, which skips its hash check.
+    fn check_data(&mut self, dir_ino_ok: &dyn Fn(u64) -> bool) -> (bool, bool) {
+        let v5 = self.dg.has_crc;
+        let fc = u64::from(self.dg.fsbcount).max(1);
+        let last = self.recs.iter().map(BmbtRec::end).max().unwrap_or(0);
+        let isblock = last == fc;
+        let leaf_f = self.fblk(self.dg.leaf_db.into());
+        let mut dbs: Vec<u64> = Vec::new();
+        for r in &self.recs {
+            let mut f = r.startoff;
+            while f < r.end() && f < leaf_f && dbs.len() < MAX_BLOCKS as usize {
+                dbs.push(f.checked_div(fc).unwrap_or(f));
+                f = f.saturating_add(1);
+            }
+        }
+        dbs.sort_unstable();
+        dbs.dedup();
+        let mut fixit = false;
+        for db in dbs {
+            let Some((b, daddr)) = self.read(db) else {
+                continue;
+            };
+            let magic = DataHdr::parse(&b, v5).magic;
+            let (want, ops) = match (isblock, v5) {
+                (true, true) => (DIR3_BLOCK_MAGIC, "xfs_dir3_block"),
+                (true, false) => (DIR2_BLOCK_MAGIC, "xfs_dir3_block"),
+                (false, true) => (DIR3_DATA_MAGIC, "xfs_dir3_data"),
+                (false, false) => (DIR2_DATA_MAGIC, "xfs_dir3_data"),
+            };
+            let h = self.v5_hdr(&b, daddr, &Layout::DIR3_BLK_HDR);
+            if v5 && h.crc == CrcState::Bad {
+                self.verifier(false, ops, daddr);
+                fixit = true;
+            } else if magic != want
+                || (v5 && !(h.uuid_ok && h.blkno_ok))
+                || !xfs_format::dir2::data::data_check(&b, &self.dg, dir_ino_ok)
+            {
+                self.verifier(true, ops, daddr);
+                fixit = true;
+            }
+            if (magic == DIR3_BLOCK_MAGIC || magic == DIR3_DATA_MAGIC)
+                && self.dir3_header_bad(&b, daddr, &Layout::DIR3_BLK_HDR)
+            {
+                fixit = true;
+                if isblock {
+                    return (true, true);
+                }
+            }
+            if isblock {
+                break;
+            }
+        }
+        (fixit, false)
+    }
+
+    /// The hash check of a block directory (dir_hash_see_all over the block's leaf, then
+    /// dir_hash_check). True when the directory would be rebuilt.
+    fn check_block(&mut self) -> bool {
+        let bs = self.dg.blksize as usize;
+        let Some((b, _)) = self.read(0) else {
+            return false;
+        };
+        let tail = xfs_format::dir2::BlockTail::parse(&b, bs);
+        let n = usize::try_from(tail.count).unwrap_or(0).min(bs / 8);
+        let ents = xfs_format::dir2::leaf::read_leaf_entries(&b, tail.leaf_offset(bs), n);
+        let (mut tab, _) = self.data();
+        let see = Self::see_all(&mut tab, &ents, usize::try_from(tail.stale).unwrap_or(0));
+        self.hash_check(&tab, see)
     }
 
     /// Data blocks: the hash table and the longest free space of each block.
@@ -235,7 +336,7 @@ impl<S: ByteSource> Ctx<'_, S> {
                 .push((Kind::DirLeafBadHeader, vec![blk, ("ino", self.ino.into())]));
             return true;
         }
-        if v5 && hdr.info.v5.as_ref().map_or(0, |i| i.owner) != self.ino {
+        if magic == DIR3_LEAF1_MAGIC && self.dir3_header_bad(&b, daddr, &Layout::DA3_BLKINFO) {
             return true;
         }
         let (mut tab, best) = self.data();
@@ -320,10 +421,9 @@ impl<S: ByteSource> Ctx<'_, S> {
                 ));
                 return true;
             }
-            let owner = DaBlkinfo::parse(&b, true)
-                .and_then(|i| i.v5)
-                .map_or(0, |i| i.owner);
-            if (magic == DIR3_LEAFN_MAGIC || magic == DA3_NODE_MAGIC) && owner != self.ino {
+            if (magic == DIR3_LEAFN_MAGIC || magic == DA3_NODE_MAGIC)
+                && self.dir3_header_bad(&b, daddr, &Layout::DA3_BLKINFO)
+            {
                 return true;
             }
             if magic == DA_NODE_MAGIC || magic == DA3_NODE_MAGIC {
@@ -374,8 +474,8 @@ impl<S: ByteSource> Ctx<'_, S> {
                     .push((Kind::DirFreeBadHeader, vec![blk, ("ino", self.ino.into())]));
                 return true;
             }
-            let owner = V5Ident::read(&b, &Layout::DIR3_BLK_HDR).map_or(0, |i| i.owner);
-            if magic == DIR3_FREE_MAGIC && owner != self.ino {
+            if magic == DIR3_FREE_MAGIC && self.dir3_header_bad(&b, daddr, &Layout::DIR3_BLK_HDR)
+            {
                 return true;
             }
             let mut used = 0usize;
@@ -418,10 +518,15 @@ impl<S: ByteSource> Ctx<'_, S> {
 
 /// Leaf/free block checks of a leaf- or node-format directory (`recs`: its data fork).
 /// Returns the findings and whether the directory would be rebuilt.
-pub(crate) fn check<S: ByteSource>(
+/// Phase 6 checks of a long-form directory (`recs`: its data fork) after its entries: the
+/// data-block pass of longform_dir2_entry_check when `dir_ino_ok` (xfs_verify_dir_ino) is
+/// given, then the hash check of a block directory or the leaf/free block checks of a leaf
+/// or node directory. Returns the findings and whether the directory would be rebuilt.
+pub(crate) fn check_with<S: ByteSource>(
     fs: &Filesystem<S>,
     ino: u64,
     recs: Vec<BmbtRec>,
+    dir_ino_ok: Option<&dyn Fn(u64) -> bool>,
 ) -> (Out, bool) {
     let Some(dg) = DirGeo::new(&fs.geo) else {
         return (Vec::new(), false);
@@ -436,13 +541,23 @@ pub(crate) fn check<S: ByteSource>(
         ino,
         out: Vec::new(),
     };
+    let mut fixit = false;
+    if let Some(ok) = dir_ino_ok {
+        let (f, stop) = c.check_data(ok);
+        if stop {
+            return (c.out, true);
+        }
+        fixit = f;
+    }
     // xfs_dir2_isleaf: the last block is the single leaf block.
-    let bad = if last == leafblk.saturating_add(fc) {
+    let bad = if last == fc {
+        dir_ino_ok.is_some() && c.check_block()
+    } else if last == leafblk.saturating_add(fc) {
         c.check_leaf()
     } else if last > leafblk.saturating_add(fc) {
         c.check_node()
     } else {
         false
     };
-    (c.out, bad)
+    (c.out, bad || fixit)
 }

@@ -37,6 +37,7 @@ mod attr_repair;
 mod dino_chunks;
 mod dinode;
 mod dir2;
+mod da_util;
 mod dir2_leaf;
 mod finding;
 mod incore;

@@ -219,7 +219,9 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         .fs
                         .fork_records(&inode, xfs_format::bmap::WhichFork::Data)
                         .unwrap_or_default();
-                    let (out, bad) = crate::dir2_leaf::check(self.c.fs, dir, recs);
+                    let c = self.c;
+                    let ok = |i: u64| c.verify_dir_ino(i);
+                    let (out, bad) = crate::dir2_leaf::check_with(self.c.fs, dir, recs, Some(&ok));
                     for (k, f) in out {
                         self.push(k, f);
                     }
