@@ -17,9 +17,9 @@ use xfs_format::da_btree::{
 };
 use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
-use xfs_format::ByteSource;
+use xfs_format::{ByteSource, Filesystem};
 
-use crate::da_util::{DaCursor, DaRead, Fork, Ops};
+use crate::da_util::{da_verify, DaCursor, DaRead, Fork, Ops};
 use crate::dir2::Verify;
 use crate::finding::verifier_error;
 use crate::finding::{Kind, Val};
@@ -109,9 +109,9 @@ fn leaf_struct_ok(b: &[u8], h: &LeafHdrView, blksize: usize) -> bool {
 const MAX_ATTR_LEAVES: usize = 1 << 20;
 
 /// The structural part of xfs_attr3_leaf_verify of block `b` of `c`'s filesystem.
-pub(crate) fn leaf_block_struct_ok<S: ByteSource>(c: &Checker<'_, S>, b: &[u8]) -> bool {
-    let v5 = c.fs.geo.has_crc;
-    let bs = c.fs.geo.block_size as usize;
+pub(crate) fn leaf_block_struct_ok<S: ByteSource>(fs: &Filesystem<S>, b: &[u8]) -> bool {
+    let v5 = fs.geo.has_crc;
+    let bs = fs.geo.block_size as usize;
     leaf_struct_ok(b, &leaf_hdr(b, v5, bs), bs)
 }
 
@@ -164,7 +164,7 @@ impl<S: ByteSource> Checker<'_, S> {
     /// One block read with xfs_da3_node_buf_ops (which hands attr leaf blocks to the attr
     /// leaf verifier). Returns the verifier outcome after reporting it.
     fn da_node_read(&mut self, b: &[u8], daddr: u64) -> Verify {
-        let (v, ops) = self.da_verify(b, daddr, Ops::Node);
+        let (v, ops) = da_verify(self.fs, b, daddr, Ops::Node);
         if v != Verify::Ok {
             self.attr_verifier_error(v, ops, daddr);
         }

@@ -15,7 +15,7 @@ use xfs_format::dir2::leaf::leaf_ents;
 use xfs_format::dir2::{LeafHdr, XFS_DIR2_LEAFN_MAGIC, XFS_DIR3_LEAFN_MAGIC};
 use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, Layout};
-use xfs_format::ByteSource;
+use xfs_format::{ByteSource, Filesystem};
 
 use crate::dir2::Verify;
 use crate::finding::{verifier_error, Kind, Val};
@@ -135,152 +135,156 @@ fn entry_at(b: &[u8], v5: bool, i: usize) -> NodeEntry {
         })
 }
 
-impl<S: ByteSource> Checker<'_, S> {
-    fn da_v5(&self) -> bool {
-        self.fs.geo.has_crc
-    }
+fn da_v5<S: ByteSource>(fs: &Filesystem<S>) -> bool {
+    fs.geo.has_crc
+}
 
-    /// Bytes of one block of `fork`'s da btree and fs blocks per da block.
-    fn da_geo(&self, fork: Fork) -> (usize, u64) {
-        match fork {
-            Fork::Dir => {
-                let dbs = self.fs.geo.dir_block_size;
-                let fc = dbs.checked_div(self.fs.geo.block_size).unwrap_or(1).max(1);
-                (dbs as usize, u64::from(fc))
+/// Bytes of one block of `fork`'s da btree and fs blocks per da block.
+fn da_geo<S: ByteSource>(fs: &Filesystem<S>, fork: Fork) -> (usize, u64) {
+    match fork {
+        Fork::Dir => {
+            let dbs = fs.geo.dir_block_size;
+            let fc = dbs.checked_div(fs.geo.block_size).unwrap_or(1).max(1);
+            (dbs as usize, u64::from(fc))
+        }
+        Fork::Attr => (fs.geo.block_size as usize, 1),
+    }
+}
+
+/// geo->node_ents of `fork`.
+fn node_ents<S: ByteSource>(fs: &Filesystem<S>, fork: Fork) -> usize {
+    NodeHdr::max_entries(da_geo(fs, fork).0, da_v5(fs))
+}
+
+/// xfs_da3_blkinfo_verify: the magic (`want`), and on v5 the uuid and blkno.
+fn blkinfo_ok<S: ByteSource>(fs: &Filesystem<S>, b: &[u8], daddr: u64, want: u16) -> bool {
+    if da_magic(b) != Some(want) {
+        return false;
+    }
+    if !da_v5(fs) {
+        return true;
+    }
+    let h = verify::verify(
+        b,
+        &Layout::DA3_BLKINFO,
+        &Expected {
+            blkno: Some(daddr),
+            uuid: Some(fs.geo.meta_uuid),
+            ..Expected::default()
+        },
+    );
+    h.uuid_ok && h.blkno_ok
+}
+
+fn da_crc_bad(b: &[u8]) -> bool {
+    verify::verify(b, &Layout::DA3_BLKINFO, &Expected::default()).crc == CrcState::Bad
+}
+
+/// xfs_da3_node_verify.
+fn node_verify<S: ByteSource>(fs: &Filesystem<S>, b: &[u8], daddr: u64) -> bool {
+    let v5 = da_v5(fs);
+    let want = if v5 {
+        XFS_DA3_NODE_MAGIC
+    } else {
+        XFS_DA_NODE_MAGIC
+    };
+    if !blkinfo_ok(fs, b, daddr, want) {
+        return false;
+    }
+    let h = NodeHdr::parse(b, v5).unwrap_or_default();
+    let count = usize::from(h.count);
+    h.level != 0
+        && h.level <= XFS_DA_NODE_MAXDEPTH
+        && count != 0
+        && (count <= node_ents(fs, Fork::Dir) || count <= node_ents(fs, Fork::Attr))
+}
+
+/// xfs_dir3_leafn read verifier.
+fn leafn_verify<S: ByteSource>(fs: &Filesystem<S>, b: &[u8], daddr: u64) -> Verify {
+    let v5 = da_v5(fs);
+    if v5 && da_crc_bad(b) {
+        return Verify::BadCrc;
+    }
+    let want = if v5 {
+        XFS_DIR3_LEAFN_MAGIC
+    } else {
+        XFS_DIR2_LEAFN_MAGIC
+    };
+    if !blkinfo_ok(fs, b, daddr, want) {
+        return Verify::Corrupt;
+    }
+    let (bs, _) = da_geo(fs, Fork::Dir);
+    let h = LeafHdr::parse(b, v5).unwrap_or_default();
+    let count = usize::from(h.count);
+    if count > LeafHdr::max_entries(bs, v5) {
+        return Verify::Corrupt;
+    }
+    let ents = leaf_ents(b, v5, count);
+    let ordered = ents
+        .windows(2)
+        .all(|w| matches!(w, [a, c] if a.hashval <= c.hashval));
+    let stale = ents.iter().filter(|e| e.address == 0).count();
+    if !ordered || stale != usize::from(h.stale) {
+        return Verify::Corrupt;
+    }
+    Verify::Ok
+}
+
+/// xfs_attr3_leaf read verifier.
+pub(crate) fn attr_leaf_verify<S: ByteSource>(fs: &Filesystem<S>, b: &[u8], daddr: u64) -> Verify {
+    let v5 = da_v5(fs);
+    if v5 && da_crc_bad(b) {
+        return Verify::BadCrc;
+    }
+    let want = if v5 {
+        XFS_ATTR3_LEAF_MAGIC
+    } else {
+        XFS_ATTR_LEAF_MAGIC
+    };
+    if !blkinfo_ok(fs, b, daddr, want) || !crate::attr_repair::leaf_block_struct_ok(fs, b) {
+        return Verify::Corrupt;
+    }
+    Verify::Ok
+}
+
+/// The read verifier of `ops` on `b`: its outcome and the name of the ops that ran it
+/// (xfs_da3_node_buf_ops switches to the leaf ops for leaf magics).
+pub(crate) fn da_verify<S: ByteSource>(
+    fs: &Filesystem<S>,
+    b: &[u8],
+    daddr: u64,
+    ops: Ops,
+) -> (Verify, &'static str) {
+    match ops {
+        Ops::Leafn => (leafn_verify(fs, b, daddr), "xfs_dir3_leafn"),
+        Ops::AttrLeaf => (attr_leaf_verify(fs, b, daddr), "xfs_attr3_leaf"),
+        Ops::Node => match da_magic(b).unwrap_or(0) {
+            m @ (XFS_DA3_NODE_MAGIC | XFS_DA_NODE_MAGIC) => {
+                let v = if m == XFS_DA3_NODE_MAGIC && da_crc_bad(b) {
+                    Verify::BadCrc
+                } else if node_verify(fs, b, daddr) {
+                    Verify::Ok
+                } else {
+                    Verify::Corrupt
+                };
+                (v, "xfs_da3_node")
             }
-            Fork::Attr => (self.fs.geo.block_size as usize, 1),
-        }
+            XFS_ATTR_LEAF_MAGIC | XFS_ATTR3_LEAF_MAGIC => {
+                (attr_leaf_verify(fs, b, daddr), "xfs_attr3_leaf")
+            }
+            XFS_DIR2_LEAFN_MAGIC | XFS_DIR3_LEAFN_MAGIC => {
+                (leafn_verify(fs, b, daddr), "xfs_dir3_leafn")
+            }
+            _ => (Verify::Corrupt, "xfs_da3_node"),
+        },
     }
+}
 
-    /// geo->node_ents of `fork`.
-    fn node_ents(&self, fork: Fork) -> usize {
-        NodeHdr::max_entries(self.da_geo(fork).0, self.da_v5())
-    }
-
-    /// xfs_da3_blkinfo_verify: the magic (`want`), and on v5 the uuid and blkno.
-    fn blkinfo_ok(&self, b: &[u8], daddr: u64, want: u16) -> bool {
-        if da_magic(b) != Some(want) {
-            return false;
-        }
-        if !self.da_v5() {
-            return true;
-        }
-        let h = verify::verify(
-            b,
-            &Layout::DA3_BLKINFO,
-            &Expected {
-                blkno: Some(daddr),
-                uuid: Some(self.fs.geo.meta_uuid),
-                ..Expected::default()
-            },
-        );
-        h.uuid_ok && h.blkno_ok
-    }
-
-    fn da_crc_bad(&self, b: &[u8]) -> bool {
-        verify::verify(b, &Layout::DA3_BLKINFO, &Expected::default()).crc == CrcState::Bad
-    }
-
-    /// xfs_da3_node_verify.
-    fn node_verify(&self, b: &[u8], daddr: u64) -> bool {
-        let v5 = self.da_v5();
-        let want = if v5 {
-            XFS_DA3_NODE_MAGIC
-        } else {
-            XFS_DA_NODE_MAGIC
-        };
-        if !self.blkinfo_ok(b, daddr, want) {
-            return false;
-        }
-        let h = NodeHdr::parse(b, v5).unwrap_or_default();
-        let count = usize::from(h.count);
-        h.level != 0
-            && h.level <= XFS_DA_NODE_MAXDEPTH
-            && count != 0
-            && (count <= self.node_ents(Fork::Dir) || count <= self.node_ents(Fork::Attr))
-    }
-
-    /// xfs_dir3_leafn read verifier.
-    fn leafn_verify(&self, b: &[u8], daddr: u64) -> Verify {
-        let v5 = self.da_v5();
-        if v5 && self.da_crc_bad(b) {
-            return Verify::BadCrc;
-        }
-        let want = if v5 {
-            XFS_DIR3_LEAFN_MAGIC
-        } else {
-            XFS_DIR2_LEAFN_MAGIC
-        };
-        if !self.blkinfo_ok(b, daddr, want) {
-            return Verify::Corrupt;
-        }
-        let (bs, _) = self.da_geo(Fork::Dir);
-        let h = LeafHdr::parse(b, v5).unwrap_or_default();
-        let count = usize::from(h.count);
-        if count > LeafHdr::max_entries(bs, v5) {
-            return Verify::Corrupt;
-        }
-        let ents = leaf_ents(b, v5, count);
-        let ordered = ents
-            .windows(2)
-            .all(|w| matches!(w, [a, c] if a.hashval <= c.hashval));
-        let stale = ents.iter().filter(|e| e.address == 0).count();
-        if !ordered || stale != usize::from(h.stale) {
-            return Verify::Corrupt;
-        }
-        Verify::Ok
-    }
-
-    /// xfs_attr3_leaf read verifier.
-    pub(crate) fn attr_leaf_verify(&self, b: &[u8], daddr: u64) -> Verify {
-        let v5 = self.da_v5();
-        if v5 && self.da_crc_bad(b) {
-            return Verify::BadCrc;
-        }
-        let want = if v5 {
-            XFS_ATTR3_LEAF_MAGIC
-        } else {
-            XFS_ATTR_LEAF_MAGIC
-        };
-        if !self.blkinfo_ok(b, daddr, want) || !crate::attr_repair::leaf_block_struct_ok(self, b)
-        {
-            return Verify::Corrupt;
-        }
-        Verify::Ok
-    }
-
-    /// The read verifier of `ops` on `b`: its outcome and the name of the ops that ran it
-    /// (xfs_da3_node_buf_ops switches to the leaf ops for leaf magics).
-    pub(crate) fn da_verify(&self, b: &[u8], daddr: u64, ops: Ops) -> (Verify, &'static str) {
-        match ops {
-            Ops::Leafn => (self.leafn_verify(b, daddr), "xfs_dir3_leafn"),
-            Ops::AttrLeaf => (self.attr_leaf_verify(b, daddr), "xfs_attr3_leaf"),
-            Ops::Node => match da_magic(b).unwrap_or(0) {
-                m @ (XFS_DA3_NODE_MAGIC | XFS_DA_NODE_MAGIC) => {
-                    let v = if m == XFS_DA3_NODE_MAGIC && self.da_crc_bad(b) {
-                        Verify::BadCrc
-                    } else if self.node_verify(b, daddr) {
-                        Verify::Ok
-                    } else {
-                        Verify::Corrupt
-                    };
-                    (v, "xfs_da3_node")
-                }
-                XFS_ATTR_LEAF_MAGIC | XFS_ATTR3_LEAF_MAGIC => {
-                    (self.attr_leaf_verify(b, daddr), "xfs_attr3_leaf")
-                }
-                XFS_DIR2_LEAFN_MAGIC | XFS_DIR3_LEAFN_MAGIC => {
-                    (self.leafn_verify(b, daddr), "xfs_dir3_leafn")
-                }
-                _ => (Verify::Corrupt, "xfs_da3_node"),
-            },
-        }
-    }
-
+impl<S: ByteSource> Checker<'_, S> {
     /// Reads da block `bno` of `fork` (`recs`: the fork's extents) with `ops`: the verifier
     /// runs and reports on the buffer's first read only.
     pub(crate) fn da_read(&mut self, recs: &[BmbtRec], fork: Fork, bno: u32, ops: Ops) -> DaRead {
-        let (bs, fc) = self.da_geo(fork);
+        let (bs, fc) = da_geo(self.fs, fork);
         let Some((fsb, _)) = xfs_format::bmap::lookup(recs, bno.into()) else {
             return DaRead::Unmapped;
         };
@@ -294,7 +298,7 @@ impl<S: ByteSource> Checker<'_, S> {
         if !self.dir_bufs_seen.insert(daddr) {
             return DaRead::Buf(b, Verify::Ok);
         }
-        let (v, name) = self.da_verify(&b, daddr, ops);
+        let (v, name) = da_verify(self.fs, &b, daddr, ops);
         if v != Verify::Ok {
             self.push(
                 Kind::VerifierError,
@@ -304,7 +308,13 @@ impl<S: ByteSource> Checker<'_, S> {
         DaRead::Buf(b, v)
     }
 
-    fn da_push(&mut self, kind: Kind, cur: &DaCursor, blk: Option<u32>, mut extra: Vec<(&'static str, Val)>) {
+    fn da_push(
+        &mut self,
+        kind: Kind,
+        cur: &DaCursor,
+        blk: Option<u32>,
+        mut extra: Vec<(&'static str, Val)>,
+    ) {
         let mut f = vec![("fork", Val::from(cur.fork.name()))];
         if let Some(b) = blk {
             f.push(("blk", b.into()));
@@ -322,12 +332,12 @@ impl<S: ByteSource> Checker<'_, S> {
         cur: &mut DaCursor,
         recs: &[BmbtRec],
     ) -> Option<u32> {
-        let v5 = self.da_v5();
+        let v5 = da_v5(self.fs);
         let fork = cur.fork;
         let ino = cur.ino;
         let mut bno: u32 = match fork {
             Fork::Dir => {
-                let (bs, fc) = self.da_geo(fork);
+                let (bs, fc) = da_geo(self.fs, fork);
                 let leaf_db = xfs_format::dir2::XFS_DIR2_LEAF_OFFSET
                     .checked_div(bs as u64)
                     .unwrap_or(0);
@@ -373,7 +383,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 );
                 return None;
             }
-            let max = self.node_ents(fork);
+            let max = node_ents(self.fs, fork);
             if usize::from(h.count) > max {
                 self.push(
                     Kind::DaBadRecordCount,
@@ -430,7 +440,7 @@ impl<S: ByteSource> Checker<'_, S> {
         recs: &[BmbtRec],
         p_level: usize,
     ) -> bool {
-        let v5 = self.da_v5();
+        let v5 = da_v5(self.fs);
         let fork = cur.fork;
         let this = p_level.saturating_add(1);
         if this > usize::from(XFS_DA_NODE_MAXDEPTH) {
@@ -487,7 +497,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 self.da_push(Kind::DaPathBadBack, cur, Some(dabno), vec![]);
                 bad = true;
             }
-            if usize::from(nh.count) > self.node_ents(fork) {
+            if usize::from(nh.count) > node_ents(self.fs, fork) {
                 self.push(
                     Kind::DaPathBadCount,
                     vec![
@@ -546,7 +556,7 @@ impl<S: ByteSource> Checker<'_, S> {
     /// verify_final_da_path: after the last leaf, checks the right edge of the tree from
     /// level `p_level` up to the root. True when the tree is bad.
     pub(crate) fn verify_final_da_path(&mut self, cur: &mut DaCursor, p_level: usize) -> bool {
-        let v5 = self.da_v5();
+        let v5 = da_v5(self.fs);
         let fork = cur.fork;
         let mut p = p_level;
         loop {
@@ -624,9 +634,9 @@ impl<S: ByteSource> Checker<'_, S> {
     /// process_leaf_level_dir2: walks the leafn blocks left to right from the cursor's
     /// leftmost leaf. True when the directory's leaf/node space is bad.
     pub(crate) fn process_leaf_level_dir2(&mut self, cur: &mut DaCursor, recs: &[BmbtRec]) -> bool {
-        let v5 = self.da_v5();
+        let v5 = da_v5(self.fs);
         let ino = cur.ino;
-        let (bs, _) = self.da_geo(Fork::Dir);
+        let (bs, _) = da_geo(self.fs, Fork::Dir);
         let hsize = xfs_format::dir2::dir_hdr_size(v5);
         let mut da_bno = cur.leaf_bno();
         let mut prev_bno = 0u32;

@@ -36,6 +36,8 @@ struct Ctx<'a, S> {
     recs: Vec<BmbtRec>,
     ino: u64,
     out: Out,
+    /// A block failed its read verifier (dir_read_buf's crc_error): rebuild.
+    fixit: bool,
 }
 
 /// The name hash table of the data blocks: address -> (hash, seen).
@@ -66,6 +68,7 @@ impl<S: ByteSource> Ctx<'_, S> {
     }
 
     fn verifier(&mut self, corrupt: bool, ops: &str, daddr: u64) {
+        self.fixit = true;
         let f = verifier_error(corrupt, ops, daddr, self.dg.blksize.into());
         self.out.push((Kind::VerifierError, f));
     }
@@ -91,15 +94,26 @@ impl<S: ByteSource> Ctx<'_, S> {
         let f = if id.owner != ino {
             (
                 Kind::DirHdrOwner,
-                vec![("ino", ino.into()), ("owner", id.owner.into()), ("daddr", daddr.into())],
+                vec![
+                    ("ino", ino.into()),
+                    ("owner", id.owner.into()),
+                    ("daddr", daddr.into()),
+                ],
             )
         } else if id.blkno != daddr {
             (
                 Kind::DirHdrBlkno,
-                vec![("daddr", daddr.into()), ("blkno", id.blkno.into()), ("ino", ino.into())],
+                vec![
+                    ("daddr", daddr.into()),
+                    ("blkno", id.blkno.into()),
+                    ("ino", ino.into()),
+                ],
             )
         } else if id.uuid != self.fs.geo.meta_uuid {
-            (Kind::DirHdrUuid, vec![("ino", ino.into()), ("daddr", daddr.into())])
+            (
+                Kind::DirHdrUuid,
+                vec![("ino", ino.into()), ("daddr", daddr.into())],
+            )
         } else {
             return false;
         };
@@ -316,7 +330,10 @@ impl<S: ByteSource> Ctx<'_, S> {
                 ok = ents
                     .windows(2)
                     .all(|w| matches!(w, [a, b] if a.hashval <= b.hashval))
-                    && st == stale;
+                    && st == stale
+                    && ents.iter().all(|e| {
+                        u64::from(self.dg.dataptr_to_db_off(e.address).0) < bestcount as u64
+                    });
             }
             (!ok).then_some(true)
         };
@@ -389,27 +406,10 @@ impl<S: ByteSource> Ctx<'_, S> {
                 return true;
             };
             let magic = da_magic(&b).unwrap_or(0);
-            let h = self.v5_hdr(&b, daddr, &Layout::DA3_BLKINFO);
-            // xfs_da3_node read verifier (leafn blocks go to the leafn verifier)
-            match magic {
-                DA3_NODE_MAGIC | DA_NODE_MAGIC | DIR3_LEAFN_MAGIC | DIR2_LEAFN_MAGIC => {
-                    let crc_bad = (magic == DA3_NODE_MAGIC || magic == DIR3_LEAFN_MAGIC)
-                        && h.crc == CrcState::Bad;
-                    let node = magic == DA3_NODE_MAGIC || magic == DA_NODE_MAGIC;
-                    let ops = if node {
-                        "xfs_da3_node"
-                    } else {
-                        "xfs_dir3_leafn"
-                    };
-                    if crc_bad {
-                        self.verifier(false, ops, daddr);
-                    } else if v5 != (magic == DA3_NODE_MAGIC || magic == DIR3_LEAFN_MAGIC)
-                        || (v5 && !(h.uuid_ok && h.blkno_ok))
-                    {
-                        self.verifier(true, ops, daddr);
-                    }
-                }
-                _ => self.verifier(true, "xfs_da3_node", daddr),
+            // dir_read_buf with xfs_da3_node_buf_ops (leafn blocks go to the leafn verifier)
+            let (v, ops) = crate::da_util::da_verify(self.fs, &b, daddr, crate::da_util::Ops::Node);
+            if v != crate::dir2::Verify::Ok {
+                self.verifier(v == crate::dir2::Verify::Corrupt, ops, daddr);
             }
             if !matches!(
                 magic,
@@ -474,8 +474,7 @@ impl<S: ByteSource> Ctx<'_, S> {
                     .push((Kind::DirFreeBadHeader, vec![blk, ("ino", self.ino.into())]));
                 return true;
             }
-            if magic == DIR3_FREE_MAGIC && self.dir3_header_bad(&b, daddr, &Layout::DIR3_BLK_HDR)
-            {
+            if magic == DIR3_FREE_MAGIC && self.dir3_header_bad(&b, daddr, &Layout::DIR3_BLK_HDR) {
                 return true;
             }
             let mut used = 0usize;
@@ -540,6 +539,7 @@ pub(crate) fn check_with<S: ByteSource>(
         recs,
         ino,
         out: Vec::new(),
+        fixit: false,
     };
     let mut fixit = false;
     if let Some(ok) = dir_ino_ok {
@@ -559,5 +559,6 @@ pub(crate) fn check_with<S: ByteSource>(
     } else {
         false
     };
+    let fixit = fixit || c.fixit;
     (c.out, bad || fixit)
 }

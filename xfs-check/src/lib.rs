@@ -34,10 +34,10 @@
 
 mod agheader;
 mod attr_repair;
+mod da_util;
 mod dino_chunks;
 mod dinode;
 mod dir2;
-mod da_util;
 mod dir2_leaf;
 mod finding;
 mod incore;

@@ -605,7 +605,9 @@ pub fn data_check(b: &[u8], geo: &super::DirGeo, dir_ino_ok: impl Fn(u64) -> boo
         let it = DataItemView::at(b, offset);
         if it.is_unused() {
             let len = usize::from(it.length());
-            if lastfree || offset.saturating_add(len) > end || usize::from(it.unused_tag()) != offset
+            if lastfree
+                || offset.saturating_add(len) > end
+                || usize::from(it.unused_tag()) != offset
             {
                 return false;
             }
