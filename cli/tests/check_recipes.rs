@@ -202,10 +202,7 @@ fn recipes_match_xfs_repair() {
             // xfs_repair killed by a signal: the phases after the one it died in printed
             // nothing, and that one only the lines before the crash (ours go on).
             let crashed_in = (rc > 128).then(|| last_phase(&rep)).flatten();
-            if crashed_in
-                .as_deref()
-                .is_some_and(|c| phase_num(p) > phase_num(c))
-            {
+            if crashed_in.as_deref().is_some_and(|c| phase_num(p) > phase_num(c)) {
                 continue;
             }
             let partial = crashed_in.as_deref() == Some(*p);
