@@ -161,7 +161,7 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push(Kind::DirBadSizeFormat, vec![("ino", ino.into())]);
             return true;
         };
-        let _ = st.parent;
+        self.dir_parents.insert(ino, st.parent);
         if !st.dot {
             self.push(Kind::DirNoDot, vec![("ino", ino.into())]);
         }

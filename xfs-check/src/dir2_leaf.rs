@@ -38,6 +38,24 @@ struct Ctx<'a, S> {
     out: Out,
     /// A block failed its read verifier (dir_read_buf's crc_error): rebuild.
     fixit: bool,
+    /// Data blocks (first file block) whose entries the phase 6 walk skipped.
+    skip: std::collections::BTreeSet<u32>,
+}
+
+/// What the data-block pass of phase 6 tells the entry walk.
+#[derive(Default)]
+pub(crate) struct DataPass {
+    /// Findings, in order.
+    pub(crate) out: Out,
+    /// Data blocks (by their first file block) whose entries are not walked: junked,
+    /// unreadable, or with a bad v5 header.
+    pub(crate) skip: std::collections::BTreeSet<u32>,
+    /// Empty data blocks (num_illegal).
+    pub(crate) num_illegal: usize,
+    /// A block directory's block has a bad v5 header: no hash check.
+    pub(crate) stop: bool,
+    /// A block failed its verifier or header check: rebuild.
+    pub(crate) fixit: bool,
 }
 
 /// The name hash table of the data blocks: address -> (hash, seen).
@@ -47,6 +65,7 @@ type HashTab = BTreeMap<u32, (u32, bool)>;
 enum See {
     Ok,
     DupLeaf,
+    BadHash,
     NoData,
     BadStale,
 }
@@ -122,11 +141,14 @@ impl<S: ByteSource> Ctx<'_, S> {
     }
 
     /// The data-block pass of longform_dir2_entry_check: each data block read through
-    /// dir_read_buf (a verifier failure is reported and marks the directory for a rebuild)
-    /// and its v5 header checked (check_dir3_header). Returns (rebuild, stop): `stop` when
-    /// a block directory's block is bad, which skips its hash check.
-    fn check_data(&mut self, dir_ino_ok: &dyn Fn(u64) -> bool) -> (bool, bool) {
+    /// dir_read_buf (a verifier failure is reported and marks the directory for a rebuild),
+    /// its v5 header checked (check_dir3_header), then the structure pass of
+    /// longform_dir2_entry_check_data (a block that fails it would be junked) and its
+    /// magic. Returns what the entry walk needs.
+    fn check_data(&mut self, dir_ino_ok: &dyn Fn(u64) -> bool) -> DataPass {
         let v5 = self.dg.has_crc;
+        let ftype = self.dg.has_ftype;
+        let bs = self.dg.blksize as usize;
         let fc = u64::from(self.dg.fsbcount).max(1);
         let last = self.recs.iter().map(BmbtRec::end).max().unwrap_or(0);
         let isblock = last == fc;
@@ -141,9 +163,12 @@ impl<S: ByteSource> Ctx<'_, S> {
         }
         dbs.sort_unstable();
         dbs.dedup();
-        let mut fixit = false;
+        let mut pass = DataPass::default();
+        let ino = self.ino;
         for db in dbs {
+            let blk = u32::try_from(self.fblk(db)).unwrap_or(u32::MAX);
             let Some((b, daddr)) = self.read(db) else {
+                pass.skip.insert(blk);
                 continue;
             };
             let magic = DataHdr::parse(&b, v5).magic;
@@ -156,27 +181,89 @@ impl<S: ByteSource> Ctx<'_, S> {
             let h = self.v5_hdr(&b, daddr, &Layout::DIR3_BLK_HDR);
             if v5 && h.crc == CrcState::Bad {
                 self.verifier(false, ops, daddr);
-                fixit = true;
             } else if magic != want
                 || (v5 && !(h.uuid_ok && h.blkno_ok))
                 || !xfs_format::dir2::data::data_check(&b, &self.dg, dir_ino_ok)
             {
                 self.verifier(true, ops, daddr);
-                fixit = true;
             }
             if (magic == DIR3_BLOCK_MAGIC || magic == DIR3_DATA_MAGIC)
                 && self.dir3_header_bad(&b, daddr, &Layout::DIR3_BLK_HDR)
             {
-                fixit = true;
+                self.fixit = true;
+                pass.skip.insert(blk);
                 if isblock {
-                    return (true, true);
+                    pass.stop = true;
+                    return pass;
                 }
+                continue;
+            }
+            // The structure pass of longform_dir2_entry_check_data.
+            let first = dir_hdr_size(v5);
+            let endptr = if isblock {
+                let tail_at = xfs_format::dir2::BlockTail::offset(bs);
+                xfs_format::dir2::BlockTail::parse(&b, bs)
+                    .leaf_offset(bs)
+                    .min(tail_at)
+            } else {
+                bs
+            };
+            let mut ptr = first;
+            let mut junkit = false;
+            let mut steps = 0usize;
+            while ptr < endptr && steps <= bs {
+                steps = steps.saturating_add(1);
+                let it = DataItemView::at(&b, ptr);
+                if it.is_unused() {
+                    let len = usize::from(it.length());
+                    if ptr.saturating_add(len) > endptr || len == 0 || len & 7 != 0 {
+                        break;
+                    }
+                    if usize::from(it.unused_tag()) != ptr {
+                        break;
+                    }
+                    if ptr == first && ptr.saturating_add(len) >= endptr {
+                        junkit = true;
+                        pass.num_illegal = pass.num_illegal.saturating_add(1);
+                        break;
+                    }
+                    ptr = ptr.saturating_add(len);
+                    if ptr >= endptr {
+                        break;
+                    }
+                }
+                let it = DataItemView::at(&b, ptr);
+                let es = it.entsize(ftype);
+                if ptr.saturating_add(es) > endptr || usize::from(it.entry_tag(ftype)) != ptr {
+                    break;
+                }
+                ptr = ptr.saturating_add(es);
+            }
+            if ptr != endptr {
+                let kind = if junkit {
+                    Kind::DirP6EmptyBlock
+                } else {
+                    Kind::DirP6CorruptBlock
+                };
+                self.out
+                    .push((kind, vec![("blk", blk.into()), ("ino", ino.into())]));
+                pass.skip.insert(blk);
+            } else if magic != want {
+                self.out.push((
+                    Kind::DirP6BadMagic,
+                    vec![
+                        ("found", magic.into()),
+                        ("ino", ino.into()),
+                        ("blk", blk.into()),
+                        ("want", want.into()),
+                    ],
+                ));
             }
             if isblock {
                 break;
             }
         }
-        (fixit, false)
+        pass
     }
 
     /// The hash check of a block directory (dir_hash_see_all over the block's leaf, then
@@ -216,6 +303,12 @@ impl<S: ByteSource> Ctx<'_, S> {
         dbs.sort_unstable();
         dbs.dedup();
         for db in dbs {
+            if self
+                .skip
+                .contains(&u32::try_from(self.fblk(db)).unwrap_or(u32::MAX))
+            {
+                continue;
+            }
             let Some((b, _)) = self.read(db) else {
                 continue;
             };
@@ -261,14 +354,12 @@ impl<S: ByteSource> Ctx<'_, S> {
                 j = j.saturating_add(1);
                 continue;
             }
+            // dir_hash_see: looked up by address.
             match tab.get_mut(&addr) {
-                Some((h, seen)) if *h == hash => {
-                    if *seen {
-                        return See::DupLeaf;
-                    }
-                    *seen = true;
-                }
-                _ => return See::NoData,
+                None => return See::NoData,
+                Some((_, true)) => return See::DupLeaf,
+                Some((h, _)) if *h != hash => return See::BadHash,
+                Some((_, seen)) => *seen = true,
             }
         }
         if j == stale {
@@ -284,6 +375,7 @@ impl<S: ByteSource> Ctx<'_, S> {
             See::Ok if tab.values().any(|(_, s)| !s) => "no leaf entry",
             See::Ok => return false,
             See::DupLeaf => "duplicate leaf",
+            See::BadHash => "hash value mismatch",
             See::NoData => "no data entry",
             See::BadStale => "bad stale count",
         };
@@ -518,14 +610,14 @@ impl<S: ByteSource> Ctx<'_, S> {
 /// Leaf/free block checks of a leaf- or node-format directory (`recs`: its data fork).
 /// Returns the findings and whether the directory would be rebuilt.
 /// Phase 6 checks of a long-form directory (`recs`: its data fork) after its entries: the
-/// data-block pass of longform_dir2_entry_check when `dir_ino_ok` (xfs_verify_dir_ino) is
-/// given, then the hash check of a block directory or the leaf/free block checks of a leaf
-/// or node directory. Returns the findings and whether the directory would be rebuilt.
+/// hash check of a block directory (when `skip`, the data blocks [`data_pass`] left out, is
+/// given) or the leaf/free block checks of a leaf or node directory. Returns the findings
+/// and whether the directory would be rebuilt.
 pub(crate) fn check_with<S: ByteSource>(
     fs: &Filesystem<S>,
     ino: u64,
     recs: Vec<BmbtRec>,
-    dir_ino_ok: Option<&dyn Fn(u64) -> bool>,
+    skip: Option<&std::collections::BTreeSet<u32>>,
 ) -> (Out, bool) {
     let Some(dg) = DirGeo::new(&fs.geo) else {
         return (Vec::new(), false);
@@ -540,18 +632,14 @@ pub(crate) fn check_with<S: ByteSource>(
         ino,
         out: Vec::new(),
         fixit: false,
+        skip: std::collections::BTreeSet::new(),
     };
-    let mut fixit = false;
-    if let Some(ok) = dir_ino_ok {
-        let (f, stop) = c.check_data(ok);
-        if stop {
-            return (c.out, true);
-        }
-        fixit = f;
+    if let Some(sk) = skip {
+        c.skip = sk.clone();
     }
     // xfs_dir2_isleaf: the last block is the single leaf block.
     let bad = if last == fc {
-        dir_ino_ok.is_some() && c.check_block()
+        skip.is_some() && c.check_block()
     } else if last == leafblk.saturating_add(fc) {
         c.check_leaf()
     } else if last > leafblk.saturating_add(fc) {
@@ -559,6 +647,32 @@ pub(crate) fn check_with<S: ByteSource>(
     } else {
         false
     };
-    let fixit = fixit || c.fixit;
+    let fixit = c.fixit;
     (c.out, bad || fixit)
+}
+
+/// The data-block pass of phase 6 over a long-form directory (`recs`: its data fork;
+/// `dir_ino_ok`: xfs_verify_dir_ino), run before its entries are walked.
+pub(crate) fn data_pass<S: ByteSource>(
+    fs: &Filesystem<S>,
+    ino: u64,
+    recs: Vec<BmbtRec>,
+    dir_ino_ok: &dyn Fn(u64) -> bool,
+) -> DataPass {
+    let Some(dg) = DirGeo::new(&fs.geo) else {
+        return DataPass::default();
+    };
+    let mut c = Ctx {
+        fs,
+        dg,
+        recs,
+        ino,
+        out: Vec::new(),
+        fixit: false,
+        skip: std::collections::BTreeSet::new(),
+    };
+    let mut pass = c.check_data(dir_ino_ok);
+    pass.out = c.out;
+    pass.fixit = c.fixit;
+    pass
 }

@@ -561,6 +561,11 @@ kinds! {
     DirHdrOwner = "dir_hdr_owner", Corruption, Directories, "expected owner inode {ino:u}, got {owner:u}, directory block {daddr:u}";
     DirHdrBlkno = "dir_hdr_blkno", Corruption, Directories, "expected block {daddr:u}, got {blkno:u}, directory inode {ino:u}";
     DirHdrUuid = "dir_hdr_uuid", Corruption, Directories, "wrong FS UUID, directory inode {ino:u} block {daddr:u}";
+    DirP6CorruptBlock = "dir_p6_corrupt_block", Corruption, Directories, "corrupt block {blk:u} in directory inode {ino:u}: would junk block";
+    DirP6EmptyBlock = "dir_p6_empty_block", Corruption, Directories, "empty data block {blk:u} in directory inode {ino:u}: would junk block";
+    DirP6BadMagic = "dir_p6_bad_magic", Corruption, Directories, "bad directory block magic # {found:x} for directory inode {ino:u} block {blk:u}: would fix magic # to {want:x}";
+    DirP6NoDotdot = "dir_p6_no_dotdot", Corruption, Directories, "entry \"{name:s}\" in dir ino {dir_ino:u} doesn't have a .. entry, will set it in ino {ino:u}.";
+    DirP6CreateDot = "dir_p6_create_dot", Corruption, Directories, "would create missing \".\" entry in dir ino {ino:u}";
     AttrBtreeCycle = "attr_btree_cycle", Corruption, Attributes, "btree cycle detected in attribute fork for inode {ino:u}";
     AttrLeafCantMap = "attr_leaf_cant_map", Corruption, Attributes, "can't map block {blk:u} for attribute fork for inode {ino:u}";
     AttrLeafCantRead = "attr_leaf_cant_read", Corruption, Attributes, "can't read file block {blk:u} (fsbno {fsbno:u}) for attribute fork of inode {ino:u}";

@@ -82,6 +82,55 @@ impl<S: ByteSource> Walk<'_, '_, S> {
         .contains(&magic)
     }
 
+    /// The entries of a long-form directory's data blocks except those of the blocks in
+    /// `skip` (by first file block; `fc`: file blocks per directory block).
+    fn entries_without(
+        &self,
+        recs: &[xfs_format::bmap::BmbtRec],
+        skip: &BTreeSet<u32>,
+        fc: u32,
+        owner: u64,
+    ) -> Vec<xfs_format::Entry> {
+        use xfs_format::dir2;
+        let fs = self.c.fs;
+        let Some(dg) = dir2::DirGeo::new(&fs.geo) else {
+            return Vec::new();
+        };
+        let extents: Vec<dir2::DirExtent> = recs
+            .iter()
+            .map(|r| dir2::DirExtent {
+                file_block: r.startoff,
+                start_block: r.startblock,
+                count: r.blockcount.into(),
+            })
+            .collect();
+        let max = usize::try_from(fs.geo.data_blocks).unwrap_or(usize::MAX);
+        let dblocks: Vec<u32> = dir2::data_dblocks(&fs.geo, &extents, max)
+            .into_iter()
+            .filter(|db| !skip.contains(&db.saturating_mul(fc)))
+            .collect();
+        let per = u64::from(dg.fsbcount);
+        let mut reader = |db: u32| fs.read_logical(recs, dg.db_to_fsb(db), per);
+        let listing = dir2::entries(
+            &fs.geo,
+            &dblocks,
+            &mut reader,
+            dir2::EntriesOptions {
+                owner: Some(owner),
+                ..dir2::EntriesOptions::default()
+            },
+        );
+        listing
+            .entries
+            .into_iter()
+            .map(|e| xfs_format::Entry {
+                name: e.name,
+                ino: e.inumber,
+                ftype: e.ftype,
+            })
+            .collect()
+    }
+
     /// Walks the tree below `start` (already marked reached).
     fn walk(&mut self, start: u64, count_dotdot: bool) {
         let mut q = VecDeque::new();
@@ -109,10 +158,43 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             if self.crash.is_none() && self.crashes_on(&inode) {
                 self.crash = Some(dir);
             }
-            let Ok(listing) = self.c.fs.read_dir(&inode) else {
+            let Ok(mut listing) = self.c.fs.read_dir(&inode) else {
                 continue;
             };
             let sf = inode.raw.di_format == 1;
+            // The data-block pass of longform_dir2_entry_check: entries of junked or
+            // skipped blocks are not walked.
+            let recs = if sf {
+                Vec::new()
+            } else {
+                self.c
+                    .fs
+                    .fork_records(&inode, xfs_format::bmap::WhichFork::Data)
+                    .unwrap_or_default()
+            };
+            let pass = if sf {
+                crate::dir2_leaf::DataPass::default()
+            } else {
+                let c = self.c;
+                let ok = |i: u64| c.verify_dir_ino(i);
+                crate::dir2_leaf::data_pass(self.c.fs, dir, recs.clone(), &ok)
+            };
+            if !sf {
+                for (k, f) in pass.out.iter().cloned() {
+                    self.push(k, f);
+                }
+                let fc = self
+                    .c
+                    .fs
+                    .geo
+                    .dir_block_size
+                    .checked_div(self.c.fs.geo.block_size)
+                    .unwrap_or(1)
+                    .max(1);
+                if !pass.skip.is_empty() {
+                    listing.entries = self.entries_without(&recs, &pass.skip, fc, dir);
+                }
+            }
             let mut names = BTreeSet::new();
             // Long-form entries left out of the name hash table (junked): their leaf entries
             // then have no data entry and the directory would be rebuilt.
@@ -188,6 +270,13 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     continue;
                 }
                 if let Some(ft) = e.ftype {
+                    // xfs_dir2_data_get_ftype: a type past the last known one reads as
+                    // unknown (0).
+                    let ft = if ft < xfs_format::dir2::XFS_DIR3_FT_MAX {
+                        ft
+                    } else {
+                        0
+                    };
                     if self.c.fs.geo.has_ftype && ft != slot.ftype {
                         self.push(
                             Kind::FtypeMismatch,
@@ -201,6 +290,20 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     }
                 }
                 self.add_ref(t);
+                if slot.isdir && !self.reached.contains(&t) {
+                    // The child's `..` was missing in phases 3 and 4: this entry names its
+                    // parent.
+                    if let Some(None) = self.c.dir_parents.get(&t) {
+                        self.push(
+                            Kind::DirP6NoDotdot,
+                            vec![
+                                ("name", name.as_str().into()),
+                                ("dir_ino", dir.into()),
+                                ("ino", t.into()),
+                            ],
+                        );
+                    }
+                }
                 if self.reached.insert(t) && slot.isdir {
                     q.push_back((t, true, Some(dir)));
                 }
@@ -212,16 +315,14 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         vec![("ino", dir.into()), ("reason", "no data entry".into())],
                     );
                 }
-                let mut rebuild = nbad > 0 || need_dot || self.c.dir_badlist.contains(&dir);
-                if nbad == 0 && !need_dot {
-                    let recs = self
-                        .c
-                        .fs
-                        .fork_records(&inode, xfs_format::bmap::WhichFork::Data)
-                        .unwrap_or_default();
-                    let c = self.c;
-                    let ok = |i: u64| c.verify_dir_ino(i);
-                    let (out, bad) = crate::dir2_leaf::check_with(self.c.fs, dir, recs, Some(&ok));
+                let mut rebuild = nbad > 0
+                    || need_dot
+                    || pass.fixit
+                    || pass.num_illegal > 0
+                    || self.c.dir_badlist.contains(&dir);
+                if nbad == 0 && !pass.stop {
+                    let (out, bad) =
+                        crate::dir2_leaf::check_with(self.c.fs, dir, recs, Some(&pass.skip));
                     for (k, f) in out {
                         self.push(k, f);
                     }
@@ -229,6 +330,9 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 }
                 if rebuild {
                     self.push(Kind::DirWouldRebuild, vec![("ino", dir.into())]);
+                }
+                if need_dot {
+                    self.push(Kind::DirP6CreateDot, vec![("ino", dir.into())]);
                 }
             }
         }
