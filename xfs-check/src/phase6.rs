@@ -20,6 +20,10 @@ struct Walk<'c, 'a, S> {
     clusters_seen: BTreeSet<u64>,
     /// Directory at which xfs_repair 6.1.0 crashes in phase 6 (see [`Walk::crashes_on`]).
     crash: Option<u64>,
+    /// Directories whose missing `..` an entry supplied (add_dotdot_update), in order.
+    dotdot_updates: Vec<u64>,
+    /// Those directories: their own `..` entry adds no ref (the parent's entry did).
+    no_dotdot_count: BTreeSet<u64>,
 }
 
 impl<S: ByteSource> Walk<'_, '_, S> {
@@ -131,6 +135,46 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             .collect()
     }
 
+    /// check_longform_ftype: the entry's file type (`found`, read as unknown past the last
+    /// known type) against the inode's (`expected`).
+    fn ftype_check(&mut self, found: Option<u8>, expected: u8, dir: u64, ino: u64) {
+        let Some(ft) = found else {
+            return;
+        };
+        let ft = if ft < xfs_format::dir2::XFS_DIR3_FT_MAX {
+            ft
+        } else {
+            0
+        };
+        if self.c.fs.geo.has_ftype && ft != expected {
+            self.push(
+                Kind::FtypeMismatch,
+                vec![
+                    ("found", ft.into()),
+                    ("expected", expected.into()),
+                    ("dir_ino", dir.into()),
+                    ("ino", ino.into()),
+                ],
+            );
+        }
+    }
+
+    /// update_missing_dotdot_entries: each directory whose `..` an entry supplied is
+    /// processed again with dotdot_update set: its entries are skipped (so `.` is not
+    /// found: a `.` ref and "would create missing") and it is always rebuilt.
+    fn dotdot_pass(&mut self) {
+        let dirs = std::mem::take(&mut self.dotdot_updates);
+        for d in dirs {
+            let lf = self.c.fs.read_inode(d).is_ok_and(|i| i.raw.di_format != 1);
+            if !lf {
+                continue;
+            }
+            self.push(Kind::DirWouldRebuild, vec![("ino", d.into())]);
+            self.add_ref(d);
+            self.push(Kind::DirP6CreateDot, vec![("ino", d.into())]);
+        }
+    }
+
     /// Walks the tree below `start` (already marked reached).
     fn walk(&mut self, start: u64, count_dotdot: bool) {
         let mut q = VecDeque::new();
@@ -203,6 +247,11 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             for e in &listing.entries {
                 if e.name == b"." && e.ino == dir {
                     need_dot = false;
+                    if !sf && nbad == 0 {
+                        if let Some(s) = self.c.slot(dir) {
+                            self.ftype_check(e.ftype, s.ftype, dir, dir);
+                        }
+                    }
                 }
                 if e.name == b"." {
                     continue;
@@ -210,6 +259,11 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 if e.name == b".." {
                     if dotdot && self.c.valid_ino(e.ino) {
                         self.add_ref(e.ino);
+                    }
+                    if !sf && nbad == 0 && self.c.valid_ino(e.ino) {
+                        if let Some(s) = self.c.slot(e.ino).filter(|s| s.used) {
+                            self.ftype_check(e.ftype, s.ftype, dir, e.ino);
+                        }
                     }
                     continue;
                 }
@@ -269,31 +323,17 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     );
                     continue;
                 }
-                if let Some(ft) = e.ftype {
-                    // xfs_dir2_data_get_ftype: a type past the last known one reads as
-                    // unknown (0).
-                    let ft = if ft < xfs_format::dir2::XFS_DIR3_FT_MAX {
-                        ft
-                    } else {
-                        0
-                    };
-                    if self.c.fs.geo.has_ftype && ft != slot.ftype {
-                        self.push(
-                            Kind::FtypeMismatch,
-                            vec![
-                                ("found", ft.into()),
-                                ("expected", slot.ftype.into()),
-                                ("dir_ino", dir.into()),
-                                ("ino", t.into()),
-                            ],
-                        );
-                    }
-                }
+                self.ftype_check(e.ftype, slot.ftype, dir, t);
                 self.add_ref(t);
                 if slot.isdir && !self.reached.contains(&t) {
                     // The child's `..` was missing in phases 3 and 4: this entry names its
                     // parent.
                     if let Some(None) = self.c.dir_parents.get(&t) {
+                        // The child's `..` ref is counted here, and it is checked again
+                        // after the walk (update_missing_dotdot_entries).
+                        self.add_ref(dir);
+                        self.dotdot_updates.push(t);
+                        self.no_dotdot_count.insert(t);
                         self.push(
                             Kind::DirP6NoDotdot,
                             vec![
@@ -305,7 +345,8 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     }
                 }
                 if self.reached.insert(t) && slot.isdir {
-                    q.push_back((t, true, Some(dir)));
+                    let count = !self.no_dotdot_count.contains(&t);
+                    q.push_back((t, count, Some(dir)));
                 }
             }
             if !sf {
@@ -351,6 +392,8 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         p6: Vec::new(),
         clusters_seen: BTreeSet::new(),
         crash: None,
+        dotdot_updates: Vec::new(),
+        no_dotdot_count: BTreeSet::new(),
     };
     let special: BTreeSet<u64> = [
         sb.sb_rbmino,
@@ -365,6 +408,7 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         w.reached.insert(root);
         w.walk(root, true);
     }
+    w.dotdot_pass();
     // Disconnected inodes, in inode order.
     let mut used = Vec::new();
     for (agno, m) in (0u32..).zip(c.incore.ags.iter()) {
