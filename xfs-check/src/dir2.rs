@@ -161,7 +161,10 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push(Kind::DirBadSizeFormat, vec![("ino", ino.into())]);
             return true;
         };
-        self.dir_parents.insert(ino, st.parent);
+        // set_inode_parent: in phase 3 (inode discovery) only.
+        if self.phase == 3 {
+            self.dir_parents.insert(ino, st.parent);
+        }
         if !st.dot {
             self.push(Kind::DirNoDot, vec![("ino", ino.into())]);
         }

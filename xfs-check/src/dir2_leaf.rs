@@ -332,6 +332,11 @@ impl<S: ByteSource> Ctx<'_, S> {
                 let Some(name) = it.name() else {
                     break;
                 };
+                // A name starting with '/' was junked: not hashed.
+                if name.first() == Some(&b'/') {
+                    off = off.saturating_add(it.entsize(self.dg.has_ftype));
+                    continue;
+                }
                 let addr = u32::try_from(
                     db.saturating_mul(u64::from(self.dg.blksize))
                         .saturating_add(off as u64)

@@ -24,6 +24,8 @@ struct Walk<'c, 'a, S> {
     dotdot_updates: Vec<u64>,
     /// Those directories: their own `..` entry adds no ref (the parent's entry did).
     no_dotdot_count: BTreeSet<u64>,
+    /// Per long-form directory, the data-pass findings a second pass prints again.
+    data_msgs: BTreeMap<u64, crate::dir2_leaf::Out>,
 }
 
 impl<S: ByteSource> Walk<'_, '_, S> {
@@ -169,6 +171,9 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             if !lf {
                 continue;
             }
+            for (k, f) in self.data_msgs.get(&d).cloned().unwrap_or_default() {
+                self.push(k, f);
+            }
             self.push(Kind::DirWouldRebuild, vec![("ino", d.into())]);
             self.add_ref(d);
             self.push(Kind::DirP6CreateDot, vec![("ino", d.into())]);
@@ -227,6 +232,15 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 for (k, f) in pass.out.iter().cloned() {
                     self.push(k, f);
                 }
+                // What a second pass over the data blocks prints again (the buffers are
+                // cached then: no verifier runs).
+                let again: Vec<_> = pass
+                    .out
+                    .iter()
+                    .filter(|(k, _)| *k != Kind::VerifierError)
+                    .cloned()
+                    .collect();
+                self.data_msgs.insert(dir, again);
                 let fc = self
                     .c
                     .fs
@@ -243,6 +257,9 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             // Long-form entries left out of the name hash table (junked): their leaf entries
             // then have no data entry and the directory would be rebuilt.
             let mut nbad = 0usize;
+            // Of those, entries left out of the name hash table (free or non-existent
+            // inodes); a duplicate name stays in it.
+            let mut unhashed = 0usize;
             let mut need_dot = !sf;
             for e in &listing.entries {
                 if e.name == b"." && e.ino == dir {
@@ -297,6 +314,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     }
                     _ => {
                         nbad = nbad.saturating_add(1);
+                        unhashed = unhashed.saturating_add(1);
                         let kind = if free {
                             Kind::LfdirEntryFreeP6
                         } else {
@@ -350,7 +368,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 }
             }
             if !sf {
-                if nbad > 0 {
+                if unhashed > 0 {
                     self.push(
                         Kind::DirBadHashTable,
                         vec![("ino", dir.into()), ("reason", "no data entry".into())],
@@ -361,7 +379,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     || pass.fixit
                     || pass.num_illegal > 0
                     || self.c.dir_badlist.contains(&dir);
-                if nbad == 0 && !pass.stop {
+                if unhashed == 0 && !pass.stop {
                     let (out, bad) =
                         crate::dir2_leaf::check_with(self.c.fs, dir, recs, Some(&pass.skip));
                     for (k, f) in out {
@@ -394,6 +412,7 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         crash: None,
         dotdot_updates: Vec::new(),
         no_dotdot_count: BTreeSet::new(),
+        data_msgs: BTreeMap::new(),
     };
     let special: BTreeSet<u64> = [
         sb.sb_rbmino,
