@@ -5,10 +5,10 @@
 //! walked yet.
 
 use xfs_format::attr::{
-    leaf::LEAF_ENTRY_SIZE, leaf_entry, leaf_hdr_size, LeafEntry, LeafHdr, LeafNameHdr, RmtHdr,
-    ATTR3_RMT_HDR_SIZE, XATTR_SIZE_MAX, XFS_ATTR3_LEAF_MAGIC as ATTR3_LEAF_MAGIC,
-    XFS_ATTR3_RMT_MAGIC, XFS_ATTR_INCOMPLETE as ATTR_INCOMPLETE,
-    XFS_ATTR_LEAF_MAGIC as ATTR_LEAF_MAGIC, XFS_ATTR_LOCAL as ATTR_LOCAL,
+    leaf::LEAF_ENTRY_SIZE, LeafNameHdr, RmtHdr, ATTR3_RMT_HDR_SIZE, XATTR_SIZE_MAX,
+    XFS_ATTR3_LEAF_MAGIC as ATTR3_LEAF_MAGIC, XFS_ATTR3_RMT_MAGIC,
+    XFS_ATTR_INCOMPLETE as ATTR_INCOMPLETE, XFS_ATTR_LEAF_MAGIC as ATTR_LEAF_MAGIC,
+    XFS_ATTR_LOCAL as ATTR_LOCAL,
 };
 use xfs_format::bmap::{BmbtRec, ForkFormat};
 use xfs_format::da_btree::{
@@ -17,103 +17,20 @@ use xfs_format::da_btree::{
 };
 use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
-use xfs_format::{ByteSource, Filesystem};
+use xfs_format::ByteSource;
 
-use crate::da_util::{da_verify, DaCursor, DaRead, Fork, Ops};
-use crate::dir2::Verify;
+use crate::da_util::{da_verify, leaf_hdr, DaCursor, DaRead, Fork, Ops, Verify};
 use crate::finding::verifier_error;
 use crate::finding::{Kind, Val};
 use crate::state::Checker;
-
-/// The header of an attribute leaf block as xfs_repair uses it (xfs_attr3_icleaf_hdr):
-/// the decoded header with `firstused` in bytes and the header size.
-struct LeafHdrView {
-    h: LeafHdr,
-    v5: bool,
-    firstused: usize,
-    hsize: usize,
-}
-
-impl LeafHdrView {
-    fn count(&self) -> usize {
-        usize::from(self.h.count)
-    }
-
-    /// Entry `i` (zero when beyond the block).
-    fn entry(&self, b: &[u8], i: usize) -> LeafEntry {
-        leaf_entry(b, self.v5, i).unwrap_or_default()
-    }
-}
-
-fn leaf_hdr(b: &[u8], v5: bool, blksize: usize) -> LeafHdrView {
-    let h = LeafHdr::parse(b, v5).unwrap_or_default();
-    LeafHdrView {
-        firstused: h.firstused_bytes(v5, blksize),
-        hsize: leaf_hdr_size(v5),
-        h,
-        v5,
-    }
-}
 
 /// xfs_attr_namecheck.
 fn namecheck(name: &[u8]) -> bool {
     !name.is_empty() && name.len() < 256 && !name.contains(&0)
 }
 
-/// xfs_attr3_leaf_verify (after the magic/v5 header checks).
-fn leaf_struct_ok(b: &[u8], h: &LeafHdrView, blksize: usize) -> bool {
-    if h.firstused > blksize || h.firstused < h.hsize {
-        return false;
-    }
-    if h.hsize
-        .saturating_add(h.count().saturating_mul(LEAF_ENTRY_SIZE))
-        > h.firstused
-    {
-        return false;
-    }
-    let mut last = 0u32;
-    for i in 0..h.count() {
-        let e = h.entry(b, i);
-        let hash = e.hashval;
-        if hash < last {
-            return false;
-        }
-        last = hash;
-        let nameidx = usize::from(e.nameidx);
-        if nameidx < h.firstused || nameidx >= blksize {
-            return false;
-        }
-        let n = LeafNameHdr::at(b, nameidx, e.flags & ATTR_LOCAL != 0);
-        if n.namelen == 0 {
-            return false;
-        }
-        if !n.local && e.flags & ATTR_INCOMPLETE == 0 && n.valueblk == 0 {
-            return false;
-        }
-        if nameidx.saturating_add(n.entsize()) > blksize {
-            return false;
-        }
-    }
-    for (base, size) in h.h.freemap.map(|(b, s)| (usize::from(b), usize::from(s))) {
-        if base > blksize || base & 3 != 0 || size > blksize || size & 3 != 0 {
-            return false;
-        }
-        if base.saturating_add(size) > blksize {
-            return false;
-        }
-    }
-    true
-}
-
 /// Most leaf blocks walked along an attribute fork's leaf level.
 const MAX_ATTR_LEAVES: usize = 1 << 20;
-
-/// The structural part of xfs_attr3_leaf_verify of block `b` of `c`'s filesystem.
-pub(crate) fn leaf_block_struct_ok<S: ByteSource>(fs: &Filesystem<S>, b: &[u8]) -> bool {
-    let v5 = fs.geo.has_crc;
-    let bs = fs.geo.block_size as usize;
-    leaf_struct_ok(b, &leaf_hdr(b, v5, bs), bs)
-}
 
 impl<S: ByteSource> Checker<'_, S> {
     /// Short-form attribute entries (process_shortform_attr, zero-length names).

@@ -5,7 +5,11 @@
 //! verifiers of the blocks they read and the buffer cache model (a verifier runs on a
 //! buffer's first read only).
 
-use xfs_format::attr::{XFS_ATTR3_LEAF_MAGIC, XFS_ATTR_LEAF_MAGIC};
+use xfs_format::attr::{
+    leaf::LEAF_ENTRY_SIZE, leaf_entry, leaf_hdr_size, LeafEntry as AttrLeafEntry,
+    LeafHdr as AttrLeafHdr, LeafNameHdr, XFS_ATTR3_LEAF_MAGIC, XFS_ATTR_INCOMPLETE,
+    XFS_ATTR_LEAF_MAGIC, XFS_ATTR_LOCAL,
+};
 use xfs_format::bmap::BmbtRec;
 use xfs_format::da_btree::{
     da_magic, node_entries, NodeEntry, NodeHdr, XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAGIC,
@@ -17,9 +21,98 @@ use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, Layout};
 use xfs_format::{ByteSource, Filesystem};
 
-use crate::dir2::Verify;
 use crate::finding::{verifier_error, Kind, Val};
 use crate::state::Checker;
+
+/// Result of a libxfs buffer read verifier.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub(crate) enum Verify {
+    Ok,
+    BadCrc,
+    Corrupt,
+}
+
+/// The header of an attribute leaf block as xfs_repair uses it (xfs_attr3_icleaf_hdr):
+/// the decoded header with `firstused` in bytes and the header size.
+pub(crate) struct LeafHdrView {
+    pub(crate) h: AttrLeafHdr,
+    pub(crate) v5: bool,
+    pub(crate) firstused: usize,
+    pub(crate) hsize: usize,
+}
+
+impl LeafHdrView {
+    pub(crate) fn count(&self) -> usize {
+        usize::from(self.h.count)
+    }
+
+    /// Entry `i` (zero when beyond the block).
+    pub(crate) fn entry(&self, b: &[u8], i: usize) -> AttrLeafEntry {
+        leaf_entry(b, self.v5, i).unwrap_or_default()
+    }
+}
+
+pub(crate) fn leaf_hdr(b: &[u8], v5: bool, blksize: usize) -> LeafHdrView {
+    let h = AttrLeafHdr::parse(b, v5).unwrap_or_default();
+    LeafHdrView {
+        firstused: h.firstused_bytes(v5, blksize),
+        hsize: leaf_hdr_size(v5),
+        h,
+        v5,
+    }
+}
+
+/// xfs_attr3_leaf_verify (after the magic/v5 header checks).
+fn leaf_struct_ok(b: &[u8], h: &LeafHdrView, blksize: usize) -> bool {
+    if h.firstused > blksize || h.firstused < h.hsize {
+        return false;
+    }
+    if h.hsize
+        .saturating_add(h.count().saturating_mul(LEAF_ENTRY_SIZE))
+        > h.firstused
+    {
+        return false;
+    }
+    let mut last = 0u32;
+    for i in 0..h.count() {
+        let e = h.entry(b, i);
+        let hash = e.hashval;
+        if hash < last {
+            return false;
+        }
+        last = hash;
+        let nameidx = usize::from(e.nameidx);
+        if nameidx < h.firstused || nameidx >= blksize {
+            return false;
+        }
+        let n = LeafNameHdr::at(b, nameidx, e.flags & XFS_ATTR_LOCAL != 0);
+        if n.namelen == 0 {
+            return false;
+        }
+        if !n.local && e.flags & XFS_ATTR_INCOMPLETE == 0 && n.valueblk == 0 {
+            return false;
+        }
+        if nameidx.saturating_add(n.entsize()) > blksize {
+            return false;
+        }
+    }
+    for (base, size) in h.h.freemap.map(|(b, s)| (usize::from(b), usize::from(s))) {
+        if base > blksize || base & 3 != 0 || size > blksize || size & 3 != 0 {
+            return false;
+        }
+        if base.saturating_add(size) > blksize {
+            return false;
+        }
+    }
+    true
+}
+
+/// The structural part of xfs_attr3_leaf_verify of block `b` of `c`'s filesystem.
+pub(crate) fn leaf_block_struct_ok<S: ByteSource>(fs: &Filesystem<S>, b: &[u8]) -> bool {
+    let v5 = fs.geo.has_crc;
+    let bs = fs.geo.block_size as usize;
+    leaf_struct_ok(b, &leaf_hdr(b, v5, bs), bs)
+}
 
 /// Which fork a da btree belongs to (FORKNAME).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -241,7 +334,7 @@ pub(crate) fn attr_leaf_verify<S: ByteSource>(fs: &Filesystem<S>, b: &[u8], dadd
     } else {
         XFS_ATTR_LEAF_MAGIC
     };
-    if !blkinfo_ok(fs, b, daddr, want) || !crate::attr_repair::leaf_block_struct_ok(fs, b) {
+    if !blkinfo_ok(fs, b, daddr, want) || !leaf_block_struct_ok(fs, b) {
         return Verify::Corrupt;
     }
     Verify::Ok

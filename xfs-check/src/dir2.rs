@@ -11,17 +11,9 @@ use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, Layout};
 use xfs_format::ByteSource;
 
-use crate::da_util::{DaCursor, Fork};
+use crate::da_util::{DaCursor, Fork, Verify};
 use crate::finding::{verifier_error, Kind, Val};
 use crate::state::Checker;
-
-/// Result of a libxfs buffer read verifier.
-#[derive(PartialEq, Eq, Clone, Copy)]
-pub(crate) enum Verify {
-    Ok,
-    BadCrc,
-    Corrupt,
-}
 
 /// What process_dir2_data tells its caller.
 struct DataState {

@@ -505,8 +505,8 @@ impl<S: ByteSource> Ctx<'_, S> {
             let magic = da_magic(&b).unwrap_or(0);
             // dir_read_buf with xfs_da3_node_buf_ops (leafn blocks go to the leafn verifier)
             let (v, ops) = crate::da_util::da_verify(self.fs, &b, daddr, crate::da_util::Ops::Node);
-            if v != crate::dir2::Verify::Ok {
-                self.verifier(v == crate::dir2::Verify::Corrupt, ops, daddr);
+            if v != crate::da_util::Verify::Ok {
+                self.verifier(v == crate::da_util::Verify::Corrupt, ops, daddr);
             }
             if !matches!(
                 magic,
