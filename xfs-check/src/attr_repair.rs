@@ -442,12 +442,13 @@ impl<S: ByteSource> Checker<'_, S> {
                 } else {
                     let rmt = RmtHdr::parse(&buf).unwrap_or_default();
                     let bytes = u64::from(rmt.bytes);
-                    let offset = u64::from(rmt.offset);
                     let ok = h.magic_ok
                         && h.uuid_ok
                         && h.blkno_ok
                         && bytes <= per
-                        && offset.saturating_add(bytes) <= u64::from(XATTR_SIZE_MAX)
+                        // 32-bit sum in xfs_attr3_rmt_verify: it wraps.
+                        && u64::from(rmt.offset.wrapping_add(rmt.bytes))
+                            <= u64::from(XATTR_SIZE_MAX)
                         && rmt.ident.owner != 0;
                     if ok {
                         Verify::Ok

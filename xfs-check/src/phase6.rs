@@ -261,8 +261,13 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             // inodes); a duplicate name stays in it.
             let mut unhashed = 0usize;
             let mut need_dot = !sf;
+            let mark = self.p6.len();
             for e in &listing.entries {
-                if e.name == b"." && e.ino == dir {
+                // A long-form `.` or `..` naming a free or non-existent inode is junked
+                // like any other entry (those checks come first).
+                let special =
+                    sf || (self.c.valid_ino(e.ino) && self.c.slot(e.ino).is_some_and(|s| s.used));
+                if e.name == b"." && e.ino == dir && special {
                     need_dot = false;
                     if !sf && nbad == 0 {
                         if let Some(s) = self.c.slot(dir) {
@@ -270,10 +275,10 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                         }
                     }
                 }
-                if e.name == b"." {
+                if e.name == b"." && (sf || (e.ino == dir && special)) {
                     continue;
                 }
-                if e.name == b".." {
+                if e.name == b".." && special {
                     if dotdot && self.c.valid_ino(e.ino) {
                         self.add_ref(e.ino);
                     }
@@ -368,6 +373,23 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 }
             }
             if !sf {
+                // The entry findings a second pass prints again.
+                let again: Vec<_> = self
+                    .p6
+                    .get(mark..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|f| {
+                        matches!(
+                            f.kind,
+                            Kind::LfdirEntryFreeP6
+                                | Kind::LfdirEntryNonexistP6
+                                | Kind::LfdirDupName
+                        )
+                    })
+                    .map(|f| (f.kind, f.fields.clone()))
+                    .collect();
+                self.data_msgs.entry(dir).or_default().extend(again);
                 if unhashed > 0 {
                     self.push(
                         Kind::DirBadHashTable,
