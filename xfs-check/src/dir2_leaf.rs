@@ -56,6 +56,8 @@ pub(crate) struct DataPass {
     pub(crate) stop: bool,
     /// A block failed its verifier or header check: rebuild.
     pub(crate) fixit: bool,
+    /// The entries of the blocks walked, in block order.
+    pub(crate) entries: Vec<xfs_format::Entry>,
 }
 
 /// The name hash table of the data blocks: address -> (hash, seen).
@@ -248,7 +250,32 @@ impl<S: ByteSource> Ctx<'_, S> {
                 self.out
                     .push((kind, vec![("blk", blk.into()), ("ino", ino.into())]));
                 pass.skip.insert(blk);
-            } else if magic != want {
+            } else {
+                // The entry loop of longform_dir2_entry_check_data (the structure pass
+                // proved the chain reaches the end).
+                let mut p = first;
+                let mut n = 0usize;
+                while p < endptr && n <= bs {
+                    n = n.saturating_add(1);
+                    let it = DataItemView::at(&b, p);
+                    if it.is_unused() {
+                        p = p.saturating_add(usize::from(it.length()).max(8));
+                        continue;
+                    }
+                    let nl = usize::from(it.namelen());
+                    pass.entries.push(xfs_format::Entry {
+                        name: it.name().unwrap_or(&[]).to_vec(),
+                        ino: it.inumber(),
+                        ftype: ftype.then(|| {
+                            b.get(p.saturating_add(9).saturating_add(nl))
+                                .copied()
+                                .unwrap_or(0)
+                        }),
+                    });
+                    p = p.saturating_add(it.entsize(ftype));
+                }
+            }
+            if ptr == endptr && magic != want {
                 self.out.push((
                     Kind::DirP6BadMagic,
                     vec![

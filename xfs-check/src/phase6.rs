@@ -88,55 +88,6 @@ impl<S: ByteSource> Walk<'_, '_, S> {
         .contains(&magic)
     }
 
-    /// The entries of a long-form directory's data blocks except those of the blocks in
-    /// `skip` (by first file block; `fc`: file blocks per directory block).
-    fn entries_without(
-        &self,
-        recs: &[xfs_format::bmap::BmbtRec],
-        skip: &BTreeSet<u32>,
-        fc: u32,
-        owner: u64,
-    ) -> Vec<xfs_format::Entry> {
-        use xfs_format::dir2;
-        let fs = self.c.fs;
-        let Some(dg) = dir2::DirGeo::new(&fs.geo) else {
-            return Vec::new();
-        };
-        let extents: Vec<dir2::DirExtent> = recs
-            .iter()
-            .map(|r| dir2::DirExtent {
-                file_block: r.startoff,
-                start_block: r.startblock,
-                count: r.blockcount.into(),
-            })
-            .collect();
-        let max = usize::try_from(fs.geo.data_blocks).unwrap_or(usize::MAX);
-        let dblocks: Vec<u32> = dir2::data_dblocks(&fs.geo, &extents, max)
-            .into_iter()
-            .filter(|db| !skip.contains(&db.saturating_mul(fc)))
-            .collect();
-        let per = u64::from(dg.fsbcount);
-        let mut reader = |db: u32| fs.read_logical(recs, dg.db_to_fsb(db), per);
-        let listing = dir2::entries(
-            &fs.geo,
-            &dblocks,
-            &mut reader,
-            dir2::EntriesOptions {
-                owner: Some(owner),
-                ..dir2::EntriesOptions::default()
-            },
-        );
-        listing
-            .entries
-            .into_iter()
-            .map(|e| xfs_format::Entry {
-                name: e.name,
-                ino: e.inumber,
-                ftype: e.ftype,
-            })
-            .collect()
-    }
-
     /// check_longform_ftype: the entry's file type (`found`, read as unknown past the last
     /// known type) against the inode's (`expected`).
     fn ftype_check(&mut self, found: Option<u8>, expected: u8, dir: u64, ino: u64) {
@@ -241,17 +192,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     .cloned()
                     .collect();
                 self.data_msgs.insert(dir, again);
-                let fc = self
-                    .c
-                    .fs
-                    .geo
-                    .dir_block_size
-                    .checked_div(self.c.fs.geo.block_size)
-                    .unwrap_or(1)
-                    .max(1);
-                if !pass.skip.is_empty() {
-                    listing.entries = self.entries_without(&recs, &pass.skip, fc, dir);
-                }
+                listing.entries = pass.entries.clone();
             }
             let mut names = BTreeSet::new();
             // Long-form entries left out of the name hash table (junked): their leaf entries
