@@ -204,6 +204,12 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             let mut need_dot = !sf;
             let mark = self.p6.len();
             for e in &listing.entries {
+                // An inode number beyond the last AG: xfs_repair 6.1 looks it up in an AG
+                // table it indexes past the end (find_inode_rec) and, as observed, goes on
+                // without a word; the entry stays in the name hash table.
+                if !sf && self.c.split_ino(e.ino).is_none() {
+                    continue;
+                }
                 // A long-form `.` or `..` naming a free or non-existent inode is junked
                 // like any other entry (those checks come first).
                 let special =
