@@ -204,11 +204,21 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             let mut need_dot = !sf;
             let mark = self.p6.len();
             for e in &listing.entries {
-                // An inode number beyond the last AG: xfs_repair 6.1 looks it up in an AG
-                // table it indexes past the end (find_inode_rec) and, as observed, goes on
-                // without a word; the entry stays in the name hash table.
-                if !sf && self.c.split_ino(e.ino).is_none() {
-                    continue;
+                // An invalid inode number: find_inode_rec takes its AG number truncated to
+                // 32 bits; when that names an in-use inode, the entry passes the free and
+                // non-existent checks and is then skipped without a word (no_modify and
+                // !xfs_verify_dir_ino), staying in the name hash table.
+                if !sf && !self.c.valid_ino(e.ino) {
+                    let sb = &self.c.fs.sb.raw;
+                    let bits = u32::from(sb.sb_agblklog).saturating_add(u32::from(sb.sb_inopblog));
+                    let agno = e.ino.checked_shr(bits).unwrap_or(0) as u32;
+                    let mask = 1u64
+                        .checked_shl(bits)
+                        .map_or(u64::MAX, |m| m.saturating_sub(1));
+                    let trunc = (u64::from(agno).checked_shl(bits).unwrap_or(0)) | (e.ino & mask);
+                    if agno < sb.sb_agcount && self.c.slot(trunc).is_some_and(|s| s.used) {
+                        continue;
+                    }
                 }
                 // A long-form `.` or `..` naming a free or non-existent inode is junked
                 // like any other entry (those checks come first).
