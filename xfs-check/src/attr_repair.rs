@@ -5,10 +5,10 @@
 //! walked yet.
 
 use xfs_format::attr::{
-    leaf::LEAF_ENTRY_SIZE, leaf_entry, leaf_hdr_size, LeafEntry, LeafHdr, LeafNameHdr, RmtHdr,
-    ATTR3_RMT_HDR_SIZE, XATTR_SIZE_MAX, XFS_ATTR3_LEAF_MAGIC as ATTR3_LEAF_MAGIC,
-    XFS_ATTR3_RMT_MAGIC, XFS_ATTR_INCOMPLETE as ATTR_INCOMPLETE,
-    XFS_ATTR_LEAF_MAGIC as ATTR_LEAF_MAGIC, XFS_ATTR_LOCAL as ATTR_LOCAL,
+    leaf::LEAF_ENTRY_SIZE, LeafNameHdr, RmtHdr, ATTR3_RMT_HDR_SIZE, XATTR_SIZE_MAX,
+    XFS_ATTR3_LEAF_MAGIC as ATTR3_LEAF_MAGIC, XFS_ATTR3_RMT_MAGIC,
+    XFS_ATTR_INCOMPLETE as ATTR_INCOMPLETE, XFS_ATTR_LEAF_MAGIC as ATTR_LEAF_MAGIC,
+    XFS_ATTR_LOCAL as ATTR_LOCAL,
 };
 use xfs_format::bmap::{BmbtRec, ForkFormat};
 use xfs_format::da_btree::{
@@ -19,97 +19,18 @@ use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, HeaderChecks, Layout};
 use xfs_format::ByteSource;
 
-use crate::dir2::Verify;
+use crate::da_util::{da_verify, leaf_hdr, DaCursor, DaRead, Fork, Ops, Verify};
 use crate::finding::verifier_error;
 use crate::finding::{Kind, Val};
 use crate::state::Checker;
-
-/// The header of an attribute leaf block as xfs_repair uses it (xfs_attr3_icleaf_hdr):
-/// the decoded header with `firstused` in bytes and the header size.
-struct LeafHdrView {
-    h: LeafHdr,
-    v5: bool,
-    firstused: usize,
-    hsize: usize,
-}
-
-impl LeafHdrView {
-    fn count(&self) -> usize {
-        usize::from(self.h.count)
-    }
-
-    /// Entry `i` (zero when beyond the block).
-    fn entry(&self, b: &[u8], i: usize) -> LeafEntry {
-        leaf_entry(b, self.v5, i).unwrap_or_default()
-    }
-}
-
-fn leaf_hdr(b: &[u8], v5: bool, blksize: usize) -> LeafHdrView {
-    let h = LeafHdr::parse(b, v5).unwrap_or_default();
-    LeafHdrView {
-        firstused: h.firstused_bytes(v5, blksize),
-        hsize: leaf_hdr_size(v5),
-        h,
-        v5,
-    }
-}
 
 /// xfs_attr_namecheck.
 fn namecheck(name: &[u8]) -> bool {
     !name.is_empty() && name.len() < 256 && !name.contains(&0)
 }
 
-/// xfs_attr3_leaf_verify (after the magic/v5 header checks).
-fn leaf_struct_ok(b: &[u8], h: &LeafHdrView, blksize: usize) -> bool {
-    if h.firstused > blksize || h.firstused < h.hsize {
-        return false;
-    }
-    if h.hsize
-        .saturating_add(h.count().saturating_mul(LEAF_ENTRY_SIZE))
-        > h.firstused
-    {
-        return false;
-    }
-    let mut last = 0u32;
-    for i in 0..h.count() {
-        let e = h.entry(b, i);
-        let hash = e.hashval;
-        if hash < last {
-            return false;
-        }
-        last = hash;
-        let nameidx = usize::from(e.nameidx);
-        if nameidx < h.firstused || nameidx >= blksize {
-            return false;
-        }
-        let n = LeafNameHdr::at(b, nameidx, e.flags & ATTR_LOCAL != 0);
-        if n.namelen == 0 {
-            return false;
-        }
-        if !n.local && e.flags & ATTR_INCOMPLETE == 0 && n.valueblk == 0 {
-            return false;
-        }
-        if nameidx.saturating_add(n.entsize()) > blksize {
-            return false;
-        }
-    }
-    for (base, size) in h.h.freemap.map(|(b, s)| (usize::from(b), usize::from(s))) {
-        if base > blksize || base & 3 != 0 || size > blksize || size & 3 != 0 {
-            return false;
-        }
-        if base.saturating_add(size) > blksize {
-            return false;
-        }
-    }
-    true
-}
-
-/// xfs_da3_node_verify (after the magic/v5 header checks).
-fn node_struct_ok(b: &[u8], v5: bool, blksize: usize) -> bool {
-    NodeHdr::parse(b, v5)
-        .unwrap_or_default()
-        .struct_ok(blksize, v5)
-}
+/// Most leaf blocks walked along an attribute fork's leaf level.
+const MAX_ATTR_LEAVES: usize = 1 << 20;
 
 impl<S: ByteSource> Checker<'_, S> {
     /// Short-form attribute entries (process_shortform_attr, zero-length names).
@@ -160,44 +81,7 @@ impl<S: ByteSource> Checker<'_, S> {
     /// One block read with xfs_da3_node_buf_ops (which hands attr leaf blocks to the attr
     /// leaf verifier). Returns the verifier outcome after reporting it.
     fn da_node_read(&mut self, b: &[u8], daddr: u64) -> Verify {
-        let v5 = self.fs.geo.has_crc;
-        let bs = self.fs.geo.block_size as usize;
-        let magic = da_magic(b).unwrap_or(0);
-        let h = self.v5_hdr(b, daddr, &Layout::DA3_BLKINFO, None);
-        let crc_bad = || v5 && h.crc == CrcState::Bad;
-        let hdr_ok = h.uuid_ok && h.blkno_ok;
-        let (v, ops) = match magic {
-            DA3_NODE_MAGIC | DA_NODE_MAGIC => {
-                let want = if v5 { DA3_NODE_MAGIC } else { DA_NODE_MAGIC };
-                if magic == DA3_NODE_MAGIC && crc_bad() {
-                    (Verify::BadCrc, "xfs_da3_node")
-                } else if magic != want || (v5 && !hdr_ok) || !node_struct_ok(b, v5, bs) {
-                    (Verify::Corrupt, "xfs_da3_node")
-                } else {
-                    (Verify::Ok, "")
-                }
-            }
-            ATTR3_LEAF_MAGIC | ATTR_LEAF_MAGIC => {
-                let want = if v5 {
-                    ATTR3_LEAF_MAGIC
-                } else {
-                    ATTR_LEAF_MAGIC
-                };
-                if v5 && crc_bad() {
-                    (Verify::BadCrc, "xfs_attr3_leaf")
-                } else if magic != want
-                    || (v5 && !hdr_ok)
-                    || !leaf_struct_ok(b, &leaf_hdr(b, v5, bs), bs)
-                {
-                    (Verify::Corrupt, "xfs_attr3_leaf")
-                } else {
-                    (Verify::Ok, "")
-                }
-            }
-            // Directory leafn blocks in an attribute fork: not modelled, the magic check
-            // below rejects them.
-            _ => (Verify::Corrupt, "xfs_da3_node"),
-        };
+        let (v, ops) = da_verify(self.fs, b, daddr, Ops::Node);
         if v != Verify::Ok {
             self.attr_verifier_error(v, ops, daddr);
         }
@@ -264,10 +148,18 @@ impl<S: ByteSource> Checker<'_, S> {
                 if h.h.info.forw != 0 || h.h.info.back != 0 {
                     self.push(Kind::AttrWouldClearLinks, vec![i]);
                 }
-                self.leaf_attr_block(ino, recs, &buf, 0)
+                self.leaf_attr_block(ino, recs, &buf, 0, 0).0
             }
-            // The da btree below a node root is not walked yet.
-            DA_NODE_MAGIC | DA3_NODE_MAGIC => false,
+            // process_longform_da_root
+            DA_NODE_MAGIC | DA3_NODE_MAGIC => {
+                let h = NodeHdr::parse(&buf, self.fs.geo.has_crc).unwrap_or_default();
+                if h.info.forw != 0 || h.info.back != 0 {
+                    self.push(Kind::AttrWouldClearLinks, vec![i]);
+                }
+                // Block 0 stays in the buffer cache: the descent reads it again unverified.
+                self.dir_bufs_seen.insert(daddr);
+                self.process_node_attr(ino, recs)
+            }
             _ => {
                 self.push(Kind::AttrBadRootMagic, vec![("magic", magic.into()), i]);
                 true
@@ -313,8 +205,86 @@ impl<S: ByteSource> Checker<'_, S> {
         false
     }
 
-    /// process_leaf_attr_block in no-modify mode; true when the block is bad.
-    fn leaf_attr_block(&mut self, ino: u64, recs: &[BmbtRec], b: &[u8], da_bno: u32) -> bool {
+    /// process_node_attr: the da btree of a node-format attribute fork. True when the
+    /// fork is bad.
+    fn process_node_attr(&mut self, ino: u64, recs: &[BmbtRec]) -> bool {
+        let mut cur = DaCursor::new(ino, Fork::Attr);
+        if self.traverse_int_dablock(&mut cur, recs).is_none() {
+            return true;
+        }
+        self.process_leaf_attr_level(&mut cur, recs)
+    }
+
+    /// process_leaf_attr_level: the attribute leaf blocks left to right from the cursor's
+    /// leftmost leaf, each path checked up the tree. True when the fork is bad.
+    fn process_leaf_attr_level(&mut self, cur: &mut DaCursor, recs: &[BmbtRec]) -> bool {
+        let v5 = self.fs.geo.has_crc;
+        let bs = self.fs.geo.block_size as usize;
+        let ino = cur.ino();
+        let i = || ("ino", Val::U(ino));
+        let mut da_bno = cur.leaf_bno();
+        if da_bno == 0 {
+            self.push(Kind::AttrBtreeCycle, vec![i()]);
+            return true;
+        }
+        let mut prev_bno = 0u32;
+        let mut current = 0u32;
+        for _ in 0..MAX_ATTR_LEAVES {
+            let b = match self.da_read(recs, Fork::Attr, da_bno, Ops::AttrLeaf) {
+                DaRead::Unmapped => {
+                    self.push(Kind::AttrLeafCantMap, vec![("blk", da_bno.into()), i()]);
+                    return true;
+                }
+                DaRead::Unreadable => {
+                    let fsbno = xfs_format::bmap::lookup(recs, da_bno.into()).map_or(0, |l| l.0);
+                    let f = vec![("blk", da_bno.into()), ("fsbno", fsbno.into()), i()];
+                    self.push(Kind::AttrLeafCantRead, f);
+                    return true;
+                }
+                DaRead::Buf(b, _) => b,
+            };
+            let h = leaf_hdr(&b, v5, bs);
+            let magic = h.h.info.magic;
+            if magic != ATTR_LEAF_MAGIC && magic != ATTR3_LEAF_MAGIC {
+                self.push(Kind::AttrLeafBadMagic, vec![("magic", magic.into()), i()]);
+                return true;
+            }
+            let (bad, greatest) = self.leaf_attr_block(ino, recs, &b, da_bno, current);
+            if bad {
+                return true;
+            }
+            cur.set_leaf(da_bno, greatest, h.count());
+            if h.h.info.back != prev_bno {
+                self.push(Kind::AttrLeafBadBack, vec![("blk", da_bno.into()), i()]);
+                return true;
+            }
+            prev_bno = da_bno;
+            da_bno = h.h.info.forw;
+            if da_bno != 0 && self.verify_da_path(cur, recs, 0) {
+                return true;
+            }
+            current = greatest;
+            if da_bno == 0 {
+                break;
+            }
+        }
+        if self.verify_final_da_path(cur, 0) {
+            self.push(Kind::AttrBadHashPath, vec![i()]);
+            return true;
+        }
+        false
+    }
+
+    /// process_leaf_attr_block in no-modify mode (`last_hashval`: the previous leaf's last
+    /// hash): whether the block is bad, and its last hash.
+    fn leaf_attr_block(
+        &mut self,
+        ino: u64,
+        recs: &[BmbtRec],
+        b: &[u8],
+        da_bno: u32,
+        last_hashval: u32,
+    ) -> (bool, u32) {
         let v5 = self.fs.geo.has_crc;
         let bs = self.fs.geo.block_size as usize;
         let h = leaf_hdr(b, v5, bs);
@@ -323,7 +293,7 @@ impl<S: ByteSource> Checker<'_, S> {
         let count = h.count();
         if count == 0 && da_bno == 0 {
             self.push(Kind::AttrEmptyLeaf0, vec![i()]);
-            return false;
+            return (false, last_hashval);
         }
         if count == 0
             || count
@@ -335,11 +305,11 @@ impl<S: ByteSource> Checker<'_, S> {
                 Kind::AttrBadCount,
                 vec![("count", count.into()), blk(), i()],
             );
-            return true;
+            return (true, last_hashval);
         }
         let mut map = vec![false; bs];
         let _ = self.da_claim(&mut map, 0, h.hsize);
-        let mut last_hash = 0u32;
+        let mut last_hash = last_hashval;
         let mut usedbs = 0usize;
         let mut firstb = bs;
         for n in 0..count {
@@ -354,15 +324,15 @@ impl<S: ByteSource> Checker<'_, S> {
                     Kind::AttrBadNameidx,
                     vec![("idx", nameidx.into()), blk(), i()],
                 );
-                return true;
+                return (true, last_hash);
             }
             if flags & ATTR_INCOMPLETE != 0 {
                 self.push(Kind::AttrIncomplete, vec![ent, blk(), i()]);
-                return true;
+                return (true, last_hash);
             }
             if self.da_claim(&mut map, e, e.saturating_add(LEAF_ENTRY_SIZE)) {
                 self.push(Kind::AttrEntryOverlap, vec![ent, blk(), i()]);
-                return true;
+                return (true, last_hash);
             }
             let nh = LeafNameHdr::at(b, nameidx, flags & ATTR_LOCAL != 0);
             let namelen = usize::from(nh.namelen);
@@ -373,11 +343,11 @@ impl<S: ByteSource> Checker<'_, S> {
                         Kind::AttrBadName,
                         vec![ent, blk(), i(), ("namelen", namelen.into())],
                     );
-                    return true;
+                    return (true, last_hash);
                 }
                 if hash != da_hashname(name) || hash < last_hash {
                     self.push(Kind::AttrBadHash, vec![ent, blk(), i()]);
-                    return true;
+                    return (true, last_hash);
                 }
                 nh.entsize()
             } else {
@@ -390,18 +360,18 @@ impl<S: ByteSource> Checker<'_, S> {
                     || valueblk == 0
                 {
                     self.push(Kind::AttrRemoteInconsistent, vec![ent, blk(), i()]);
-                    return true;
+                    return (true, last_hash);
                 }
                 if self.rmtval_get(ino, recs, valueblk, valuelen) {
                     self.push(Kind::AttrRemoteGetFailed, vec![ent, i()]);
-                    return true;
+                    return (true, last_hash);
                 }
                 nh.entsize()
             };
             last_hash = hash;
             if self.da_claim(&mut map, nameidx, nameidx.saturating_add(size)) {
                 self.push(Kind::AttrNameOverlap, vec![ent, blk(), i()]);
-                return true;
+                return (true, last_hash);
             }
             usedbs = usedbs.saturating_add(size);
             firstb = firstb.min(nameidx);
@@ -428,7 +398,7 @@ impl<S: ByteSource> Checker<'_, S> {
                 ],
             );
         }
-        false
+        (false, last_hash)
     }
 
     /// rmtval_get: reads the remote value blocks one by one; true when one is missing or
@@ -472,12 +442,13 @@ impl<S: ByteSource> Checker<'_, S> {
                 } else {
                     let rmt = RmtHdr::parse(&buf).unwrap_or_default();
                     let bytes = u64::from(rmt.bytes);
-                    let offset = u64::from(rmt.offset);
                     let ok = h.magic_ok
                         && h.uuid_ok
                         && h.blkno_ok
                         && bytes <= per
-                        && offset.saturating_add(bytes) <= u64::from(XATTR_SIZE_MAX)
+                        // 32-bit sum in xfs_attr3_rmt_verify: it wraps.
+                        && u64::from(rmt.offset.wrapping_add(rmt.bytes))
+                            <= u64::from(XATTR_SIZE_MAX)
                         && rmt.ident.owner != 0;
                     if ok {
                         Verify::Ok

@@ -3,26 +3,17 @@
 //! directories: process_block_dir2, process_leaf_node_dir2 and process_dir2_data).
 
 use xfs_format::bmap::BmbtRec;
-use xfs_format::da_btree::{da_magic, NodeHdr};
 use xfs_format::dir2::{
-    BlockTail, DataHdr, DataItemView, DirGeo, XFS_DA3_NODE_MAGIC, XFS_DA_NODE_MAGIC,
-    XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC, XFS_DIR2_LEAFN_MAGIC, XFS_DIR3_BLOCK_MAGIC,
-    XFS_DIR3_DATA_MAGIC, XFS_DIR3_LEAFN_MAGIC,
+    BlockTail, DataHdr, DataItemView, DirGeo, XFS_DIR2_BLOCK_MAGIC, XFS_DIR2_DATA_MAGIC,
+    XFS_DIR3_BLOCK_MAGIC, XFS_DIR3_DATA_MAGIC,
 };
 use xfs_format::fields::CrcState;
 use xfs_format::verify::{self, Expected, Layout};
 use xfs_format::ByteSource;
 
+use crate::da_util::{DaCursor, Fork, Verify};
 use crate::finding::{verifier_error, Kind, Val};
 use crate::state::Checker;
-
-/// Result of a libxfs buffer read verifier.
-#[derive(PartialEq, Eq, Clone, Copy)]
-pub(crate) enum Verify {
-    Ok,
-    BadCrc,
-    Corrupt,
-}
 
 /// What process_dir2_data tells its caller.
 struct DataState {
@@ -162,7 +153,10 @@ impl<S: ByteSource> Checker<'_, S> {
             self.push(Kind::DirBadSizeFormat, vec![("ino", ino.into())]);
             return true;
         };
-        let _ = st.parent;
+        // set_inode_parent: in phase 3 (inode discovery) only.
+        if self.phase == 3 {
+            self.dir_parents.insert(ino, st.parent);
+        }
         if !st.dot {
             self.push(Kind::DirNoDot, vec![("ino", ino.into())]);
         }
@@ -217,9 +211,9 @@ impl<S: ByteSource> Checker<'_, S> {
         }
         let mut ok = h.magic_ok;
         if ok && dg.has_crc {
-            ok = h.uuid_ok && h.blkno_ok && h.owner_ok;
+            ok = h.uuid_ok && h.blkno_ok;
         }
-        if !ok {
+        if v == Verify::Ok && !(ok && self.dir_data_check(&buf, dg)) {
             v = Verify::Corrupt;
         }
         if v != Verify::Ok {
@@ -234,6 +228,21 @@ impl<S: ByteSource> Checker<'_, S> {
             );
         }
         Some((buf, v))
+    }
+
+    /// xfs_verify_dir_ino: a valid inode number that is not a metadata inode.
+    pub(crate) fn verify_dir_ino(&self, ino: u64) -> bool {
+        let sb = &self.fs.sb.raw;
+        if !self.valid_ino(ino) || ino == sb.sb_rbmino || ino == sb.sb_rsumino {
+            return false;
+        }
+        let quota = [sb.sb_uquotino, sb.sb_gquotino, sb.sb_pquotino];
+        !quota.iter().any(|q| *q != 0 && *q != u64::MAX && *q == ino)
+    }
+
+    /// __xfs_dir3_data_check of the data/block read verifiers.
+    pub(crate) fn dir_data_check(&self, b: &[u8], dg: &DirGeo) -> bool {
+        xfs_format::dir2::data::data_check(b, dg, |i| self.verify_dir_ino(i))
     }
 
     /// process_block_dir2.
@@ -316,70 +325,22 @@ impl<S: ByteSource> Checker<'_, S> {
         // process_node_dir2 (once per directory: a directory on the bad list is skipped).
         if last_off(recs) > leafblk.saturating_add(fsbcount)
             && !self.dir_badlist.contains(&ino)
-            && self.node_root_bad(ino, recs, dg, leafblk)
+            && self.process_node_dir2(ino, recs)
         {
             self.dir_badlist.insert(ino);
         }
         false
     }
 
-    /// The root block of a node directory's da btree (traverse_int_dablock, first level;
-    /// the levels below are not walked yet). True when the directory goes on the bad list.
-    fn node_root_bad(&mut self, ino: u64, recs: &[BmbtRec], dg: &DirGeo, leafblk: u64) -> bool {
-        let Some((fsb, _)) = xfs_format::bmap::lookup(recs, leafblk) else {
-            return true;
-        };
-        let Ok(b) = self.fs.read_logical(recs, leafblk, u64::from(dg.fsbcount)) else {
-            return true;
-        };
-        let daddr = self.fs.fsb_to_offset(fsb).unwrap_or(0) / 512;
-        let v5 = dg.has_crc;
-        let magic = da_magic(&b).unwrap_or(0);
-        let hdr = NodeHdr::parse(&b, v5).unwrap_or_default();
-        let level = hdr.level;
-        let h = verify::verify(
-            &b,
-            &Layout::DA3_BLKINFO,
-            &Expected {
-                blkno: Some(daddr),
-                uuid: Some(self.fs.geo.meta_uuid),
-                ..Expected::default()
-            },
-        );
-        let verdict = match magic {
-            XFS_DA_NODE_MAGIC | XFS_DA3_NODE_MAGIC => {
-                if magic == XFS_DA3_NODE_MAGIC && h.crc == CrcState::Bad {
-                    Some(false)
-                } else {
-                    let want = if v5 {
-                        XFS_DA3_NODE_MAGIC
-                    } else {
-                        XFS_DA_NODE_MAGIC
-                    };
-                    let ok = magic == want
-                        && (!v5 || (h.uuid_ok && h.blkno_ok))
-                        && hdr.struct_ok(dg.blksize as usize, v5);
-                    (!ok).then_some(true)
-                }
-            }
-            // A single leafn root: nothing to walk.
-            XFS_DIR2_LEAFN_MAGIC | XFS_DIR3_LEAFN_MAGIC => return false,
-            _ => Some(true),
-        };
-        let blk = ("blk", Val::U(leafblk));
-        if let Some(corrupt) = verdict {
-            self.push(
-                Kind::VerifierError,
-                verifier_error(corrupt, "xfs_da3_node", daddr, dg.blksize.into()),
-            );
-            self.push(Kind::DirCorruptTreeBlock, vec![blk, ("ino", ino.into())]);
-            return true;
+    /// process_node_dir2: the da btree of a node directory. True when the directory goes
+    /// on the bad list.
+    fn process_node_dir2(&mut self, ino: u64, recs: &[BmbtRec]) -> bool {
+        let mut cur = DaCursor::new(ino, Fork::Dir);
+        match self.traverse_int_dablock(&mut cur, recs) {
+            None => true,
+            Some(0) => cur.active() > 0,
+            Some(_) => self.process_leaf_level_dir2(&mut cur, recs),
         }
-        if !(1..5).contains(&level) {
-            self.push(Kind::DirBadHeaderDepth, vec![("ino", ino.into())]);
-            return true;
-        }
-        false
     }
 
     /// process_dir2_data: one data block (or the data area of a block directory) ending at

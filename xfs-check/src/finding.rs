@@ -597,6 +597,48 @@ kinds! {
     DirFreeBadEntry = "dir_free_bad_entry", Corruption, Directories, "free block {blk:u} entry {i:u} for directory ino {ino:u} bad";
     DirFreeBadNused = "dir_free_bad_nused", Corruption, Directories, "free block {blk:u} for directory inode {ino:u} bad nused";
     DirFreetabMissing = "dir_freetab_missing", Corruption, Directories, "missing freetab entry {i:u} for directory inode {ino:u}";
+    // Da btree walks of phases 3 and 4 (da_util.c, dir2.c, attr_repair.c); {fork:s} is
+    // "directory" or "attribute".
+    DaCantRead = "da_cant_read", Corruption, Directories, "can't read {fork:s} block {blk:u} for inode {ino:u}";
+    DaCorruptTreeBlock = "da_corrupt_tree_block", Corruption, Directories, "corrupt {fork:s} tree block {blk:u} for inode {ino:u}";
+    DaNonRootLeafn = "da_non_root_leafn", Corruption, Directories, "found non-root LEAFN node in inode {ino:u} bno = {blk:u}";
+    DaBadMagic = "da_bad_magic", Corruption, Directories, "bad {fork:s} magic number 0x{magic:h} in inode {ino:u} bno = {blk:u}";
+    DaBadRecordCount = "da_bad_record_count", Corruption, Directories, "bad {fork:s} record count in inode {ino:u}, count = {count:u}, max = {max:u}";
+    DaBadBtree = "da_bad_btree", Corruption, Directories, "bad {fork:s} btree for inode {ino:u}";
+    DaUsedCount = "da_used_count", Corruption, Directories, "{fork:s} block used/count inconsistency - {entry:i}/{count:u}";
+    DaHashInconsistency = "da_hash_inconsistency", Corruption, Directories, "{fork:s} block hashvalue inconsistency, expected > {expected:u} / saw {found:u}";
+    DaBadForw = "da_bad_forw", Corruption, Directories, "bad {fork:s} forward block pointer, expected 0, saw {forw:u}";
+    DaBadBlock = "da_bad_block", Corruption, Directories, "bad {fork:s} block in inode {ino:u}";
+    DaFixHashNonleaf = "da_fix_hash_nonleaf", Corruption, Directories, "would correct bad hashval in non-leaf {fork:s} block\n\tin (level {level:u}) in inode {ino:u}.";
+    DaNoMapInfo = "da_no_map_info", Corruption, Directories, "can't get map info for {fork:s} block {blk:u} of inode {ino:u}";
+    DaPathBadMagic = "da_path_bad_magic", Corruption, Directories, "bad magic number {magic:h} in {fork:s} block {blk:u} for inode {ino:u}";
+    DaPathBadBack = "da_path_bad_back", Corruption, Directories, "bad back pointer in {fork:s} block {blk:u} for inode {ino:u}";
+    DaPathBadCount = "da_path_bad_count", Corruption, Directories, "entry count {count:u} too large in {fork:s} block {blk:u} for inode {ino:u}";
+    DaPathBadLevel = "da_path_bad_level", Corruption, Directories, "bad level {level:u} in {fork:s} block {blk:u} for inode {ino:u}";
+    DaFixHashInterior = "da_fix_hash_interior", Corruption, Directories, "would correct bad hashval in interior {fork:s} block\n\tin (level {level:u}) in inode {ino:u}.";
+    DirLeafnCantMap = "dir_leafn_cant_map", Corruption, Directories, "can't map block {blk:u} for directory inode {ino:u}";
+    DirLeafnCantRead = "dir_leafn_cant_read", Corruption, Directories, "can't read file block {blk:u} for directory inode {ino:u}";
+    DirLeafnCorrupt = "dir_leafn_corrupt", Corruption, Directories, "corrupt directory leafn block {blk:u} for inode {ino:u}";
+    DirLeafnBadMagic = "dir_leafn_bad_magic", Corruption, Directories, "bad directory leaf magic # {magic:x} for directory inode {ino:u} block {blk:u}";
+    DirLeafnBadCount = "dir_leafn_bad_count", Corruption, Directories, "bad entry count in block {blk:u} of directory inode {ino:u}";
+    DirLeafnHashOrder = "dir_leafn_hash_order", Corruption, Directories, "bad hash ordering in block {blk:u} of directory inode {ino:u}";
+    DirLeafnBadStale = "dir_leafn_bad_stale", Corruption, Directories, "bad stale count in block {blk:u} of directory inode {ino:u}";
+    DirLeafnBadBack = "dir_leafn_bad_back", Corruption, Directories, "bad sibling back pointer for block {blk:u} in directory inode {ino:u}";
+    DirBadHashPath = "dir_bad_hash_path", Corruption, Directories, "bad hash path in directory {ino:u}";
+    DirHdrOwner = "dir_hdr_owner", Corruption, Directories, "expected owner inode {ino:u}, got {owner:u}, directory block {daddr:u}";
+    DirHdrBlkno = "dir_hdr_blkno", Corruption, Directories, "expected block {daddr:u}, got {blkno:u}, directory inode {ino:u}";
+    DirHdrUuid = "dir_hdr_uuid", Corruption, Directories, "wrong FS UUID, directory inode {ino:u} block {daddr:u}";
+    DirP6CorruptBlock = "dir_p6_corrupt_block", Corruption, Directories, "corrupt block {blk:u} in directory inode {ino:u}: would junk block";
+    DirP6EmptyBlock = "dir_p6_empty_block", Corruption, Directories, "empty data block {blk:u} in directory inode {ino:u}: would junk block";
+    DirP6BadMagic = "dir_p6_bad_magic", Corruption, Directories, "bad directory block magic # {found:x} for directory inode {ino:u} block {blk:u}: would fix magic # to {want:x}";
+    DirP6NoDotdot = "dir_p6_no_dotdot", Corruption, Directories, "entry \"{name:s}\" in dir ino {dir_ino:u} doesn't have a .. entry, will set it in ino {ino:u}.";
+    DirP6CreateDot = "dir_p6_create_dot", Corruption, Directories, "would create missing \".\" entry in dir ino {ino:u}";
+    AttrBtreeCycle = "attr_btree_cycle", Corruption, Attributes, "btree cycle detected in attribute fork for inode {ino:u}";
+    AttrLeafCantMap = "attr_leaf_cant_map", Corruption, Attributes, "can't map block {blk:u} for attribute fork for inode {ino:u}";
+    AttrLeafCantRead = "attr_leaf_cant_read", Corruption, Attributes, "can't read file block {blk:u} (fsbno {fsbno:u}) for attribute fork of inode {ino:u}";
+    AttrLeafBadMagic = "attr_leaf_bad_magic", Corruption, Attributes, "bad attribute leaf magic {magic:x} for inode {ino:u}";
+    AttrLeafBadBack = "attr_leaf_bad_back", Corruption, Attributes, "bad sibling back pointer for block {blk:u} in attribute fork for inode {ino:u}";
+    AttrBadHashPath = "attr_bad_hash_path", Corruption, Attributes, "bad hash path in attribute fork for inode {ino:u}";
     // Phase 7.
     NlinkMismatch = "nlink_mismatch", Corruption, LinkCounts, "would have reset inode {ino:u} nlinks from {found:u} to {expected:u}";
 }

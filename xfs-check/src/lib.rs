@@ -48,6 +48,7 @@
 mod agheader;
 mod attr_repair;
 mod bmbt;
+mod da_util;
 mod dino_chunks;
 mod dinode;
 mod dir2;

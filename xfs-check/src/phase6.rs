@@ -20,6 +20,12 @@ struct Walk<'c, 'a, S> {
     clusters_seen: BTreeSet<u64>,
     /// Directory at which xfs_repair 6.1.0 crashes in phase 6 (see [`Walk::crashes_on`]).
     crash: Option<u64>,
+    /// Directories whose missing `..` an entry supplied (add_dotdot_update), in order.
+    dotdot_updates: Vec<u64>,
+    /// Those directories: their own `..` entry adds no ref (the parent's entry did).
+    no_dotdot_count: BTreeSet<u64>,
+    /// Per long-form directory, the data-pass findings a second pass prints again.
+    data_msgs: BTreeMap<u64, crate::dir2_leaf::Out>,
 }
 
 impl<S: ByteSource> Walk<'_, '_, S> {
@@ -82,6 +88,49 @@ impl<S: ByteSource> Walk<'_, '_, S> {
         .contains(&magic)
     }
 
+    /// check_longform_ftype: the entry's file type (`found`, read as unknown past the last
+    /// known type) against the inode's (`expected`).
+    fn ftype_check(&mut self, found: Option<u8>, expected: u8, dir: u64, ino: u64) {
+        let Some(ft) = found else {
+            return;
+        };
+        let ft = if ft < xfs_format::dir2::XFS_DIR3_FT_MAX {
+            ft
+        } else {
+            0
+        };
+        if self.c.fs.geo.has_ftype && ft != expected {
+            self.push(
+                Kind::FtypeMismatch,
+                vec![
+                    ("found", ft.into()),
+                    ("expected", expected.into()),
+                    ("dir_ino", dir.into()),
+                    ("ino", ino.into()),
+                ],
+            );
+        }
+    }
+
+    /// update_missing_dotdot_entries: each directory whose `..` an entry supplied is
+    /// processed again with dotdot_update set: its entries are skipped (so `.` is not
+    /// found: a `.` ref and "would create missing") and it is always rebuilt.
+    fn dotdot_pass(&mut self) {
+        let dirs = std::mem::take(&mut self.dotdot_updates);
+        for d in dirs {
+            let lf = self.c.fs.read_inode(d).is_ok_and(|i| i.raw.di_format != 1);
+            if !lf {
+                continue;
+            }
+            for (k, f) in self.data_msgs.get(&d).cloned().unwrap_or_default() {
+                self.push(k, f);
+            }
+            self.push(Kind::DirWouldRebuild, vec![("ino", d.into())]);
+            self.add_ref(d);
+            self.push(Kind::DirP6CreateDot, vec![("ino", d.into())]);
+        }
+    }
+
     /// Walks the tree below `start` (already marked reached).
     fn walk(&mut self, start: u64, count_dotdot: bool) {
         let mut q = VecDeque::new();
@@ -115,25 +164,91 @@ impl<S: ByteSource> Walk<'_, '_, S> {
             }
             let listing = self.c.fs.read_dir(&inode);
             self.c.reading_for(None);
-            let Ok(listing) = listing else {
+            let Ok(mut listing) = listing else {
                 continue;
             };
             let sf = inode.raw.di_format == 1;
+            // The data-block pass of longform_dir2_entry_check: entries of junked or
+            // skipped blocks are not walked.
+            let recs = if sf {
+                Vec::new()
+            } else {
+                self.c
+                    .fs
+                    .fork_records(&inode, xfs_format::bmap::WhichFork::Data)
+                    .unwrap_or_default()
+            };
+            let pass = if sf {
+                crate::dir2_leaf::DataPass::default()
+            } else {
+                let c = self.c;
+                let ok = |i: u64| c.verify_dir_ino(i);
+                crate::dir2_leaf::data_pass(self.c.fs, dir, recs.clone(), &ok)
+            };
+            if !sf {
+                for (k, f) in pass.out.iter().cloned() {
+                    self.push(k, f);
+                }
+                // What a second pass over the data blocks prints again (the buffers are
+                // cached then: no verifier runs).
+                let again: Vec<_> = pass
+                    .out
+                    .iter()
+                    .filter(|(k, _)| *k != Kind::VerifierError)
+                    .cloned()
+                    .collect();
+                self.data_msgs.insert(dir, again);
+                listing.entries = pass.entries.clone();
+            }
             let mut names = BTreeSet::new();
             // Long-form entries left out of the name hash table (junked): their leaf entries
             // then have no data entry and the directory would be rebuilt.
             let mut nbad = 0usize;
+            // Of those, entries left out of the name hash table (free or non-existent
+            // inodes); a duplicate name stays in it.
+            let mut unhashed = 0usize;
             let mut need_dot = !sf;
+            let mark = self.p6.len();
             for e in &listing.entries {
-                if e.name == b"." && e.ino == dir {
-                    need_dot = false;
+                // An invalid inode number: find_inode_rec takes its AG number truncated to
+                // 32 bits; when that names an in-use inode, the entry passes the free and
+                // non-existent checks and is then skipped without a word (no_modify and
+                // !xfs_verify_dir_ino), staying in the name hash table.
+                if !sf && !self.c.valid_ino(e.ino) {
+                    let sb = &self.c.fs.sb.raw;
+                    let bits = u32::from(sb.sb_agblklog).saturating_add(u32::from(sb.sb_inopblog));
+                    let agno = e.ino.checked_shr(bits).unwrap_or(0) as u32;
+                    let mask = 1u64
+                        .checked_shl(bits)
+                        .map_or(u64::MAX, |m| m.saturating_sub(1));
+                    let trunc = (u64::from(agno).checked_shl(bits).unwrap_or(0)) | (e.ino & mask);
+                    if agno < sb.sb_agcount && self.c.slot(trunc).is_some_and(|s| s.used) {
+                        continue;
+                    }
                 }
-                if e.name == b"." {
+                // A long-form `.` or `..` naming a free or non-existent inode is junked
+                // like any other entry (those checks come first).
+                let special =
+                    sf || (self.c.valid_ino(e.ino) && self.c.slot(e.ino).is_some_and(|s| s.used));
+                if e.name == b"." && e.ino == dir && special {
+                    need_dot = false;
+                    if !sf && nbad == 0 {
+                        if let Some(s) = self.c.slot(dir) {
+                            self.ftype_check(e.ftype, s.ftype, dir, dir);
+                        }
+                    }
+                }
+                if e.name == b"." && (sf || (e.ino == dir && special)) {
                     continue;
                 }
-                if e.name == b".." {
+                if e.name == b".." && special {
                     if dotdot && self.c.valid_ino(e.ino) {
                         self.add_ref(e.ino);
+                    }
+                    if !sf && nbad == 0 && self.c.valid_ino(e.ino) {
+                        if let Some(s) = self.c.slot(e.ino).filter(|s| s.used) {
+                            self.ftype_check(e.ftype, s.ftype, dir, e.ino);
+                        }
                     }
                     continue;
                 }
@@ -167,6 +282,7 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     }
                     _ => {
                         nbad = nbad.saturating_add(1);
+                        unhashed = unhashed.saturating_add(1);
                         let kind = if free {
                             Kind::LfdirEntryFreeP6
                         } else {
@@ -193,39 +309,64 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                     );
                     continue;
                 }
-                if let Some(ft) = e.ftype {
-                    if self.c.fs.geo.has_ftype && ft != slot.ftype {
+                self.ftype_check(e.ftype, slot.ftype, dir, t);
+                self.add_ref(t);
+                if slot.isdir && !self.reached.contains(&t) {
+                    // The child's `..` was missing in phases 3 and 4: this entry names its
+                    // parent.
+                    if let Some(None) = self.c.dir_parents.get(&t) {
+                        // The child's `..` ref is counted here, and it is checked again
+                        // after the walk (update_missing_dotdot_entries).
+                        self.add_ref(dir);
+                        self.dotdot_updates.push(t);
+                        self.no_dotdot_count.insert(t);
                         self.push(
-                            Kind::FtypeMismatch,
+                            Kind::DirP6NoDotdot,
                             vec![
-                                ("found", ft.into()),
-                                ("expected", slot.ftype.into()),
+                                ("name", name.as_str().into()),
                                 ("dir_ino", dir.into()),
                                 ("ino", t.into()),
                             ],
                         );
                     }
                 }
-                self.add_ref(t);
                 if self.reached.insert(t) && slot.isdir {
-                    q.push_back((t, true, Some(dir)));
+                    let count = !self.no_dotdot_count.contains(&t);
+                    q.push_back((t, count, Some(dir)));
                 }
             }
             if !sf {
-                if nbad > 0 {
+                // The entry findings a second pass prints again.
+                let again: Vec<_> = self
+                    .p6
+                    .get(mark..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|f| {
+                        matches!(
+                            f.kind,
+                            Kind::LfdirEntryFreeP6
+                                | Kind::LfdirEntryNonexistP6
+                                | Kind::LfdirDupName
+                        )
+                    })
+                    .map(|f| (f.kind, f.fields.clone()))
+                    .collect();
+                self.data_msgs.entry(dir).or_default().extend(again);
+                if unhashed > 0 {
                     self.push(
                         Kind::DirBadHashTable,
                         vec![("ino", dir.into()), ("reason", "no data entry".into())],
                     );
                 }
-                let mut rebuild = nbad > 0 || need_dot || self.c.dir_badlist.contains(&dir);
-                if nbad == 0 && !need_dot {
-                    let recs = self
-                        .c
-                        .fs
-                        .fork_records(&inode, xfs_format::bmap::WhichFork::Data)
-                        .unwrap_or_default();
-                    let (out, bad) = crate::dir2_leaf::check(self.c.fs, dir, recs);
+                let mut rebuild = nbad > 0
+                    || need_dot
+                    || pass.fixit
+                    || pass.num_illegal > 0
+                    || self.c.dir_badlist.contains(&dir);
+                if unhashed == 0 && !pass.stop {
+                    let (out, bad) =
+                        crate::dir2_leaf::check_with(self.c.fs, dir, recs, Some(&pass.skip));
                     for (k, f) in out {
                         self.push(k, f);
                     }
@@ -233,6 +374,9 @@ impl<S: ByteSource> Walk<'_, '_, S> {
                 }
                 if rebuild {
                     self.push(Kind::DirWouldRebuild, vec![("ino", dir.into())]);
+                }
+                if need_dot {
+                    self.push(Kind::DirP6CreateDot, vec![("ino", dir.into())]);
                 }
             }
         }
@@ -251,6 +395,9 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         p6: Vec::new(),
         clusters_seen: BTreeSet::new(),
         crash: None,
+        dotdot_updates: Vec::new(),
+        no_dotdot_count: BTreeSet::new(),
+        data_msgs: BTreeMap::new(),
     };
     let special: BTreeSet<u64> = [
         sb.sb_rbmino,
@@ -265,6 +412,7 @@ pub fn phases67<S: ByteSource>(c: &Checker<'_, S>) -> (Vec<Finding>, Vec<Finding
         w.reached.insert(root);
         w.walk(root, true);
     }
+    w.dotdot_pass();
     // Disconnected inodes, in inode order.
     let mut used = Vec::new();
     for (agno, m) in (0u32..).zip(c.incore.ags.iter()) {

@@ -29,6 +29,9 @@ pub struct Checker<'a, S> {
     pub(crate) dir_bufs_seen: std::collections::BTreeSet<u64>,
     /// Directories whose da btree is bad (dir2_add_badlist): rebuilt in phase 6.
     pub(crate) dir_badlist: std::collections::BTreeSet<u64>,
+    /// The parent each long-form directory's `..` named in phases 3 and 4 (`None`:
+    /// NULLFSINO, no usable `..`), for phase 6 (set by dir2.rs).
+    pub(crate) dir_parents: BTreeMap<u64, Option<u64>>,
     /// Phase 4 data-fork mappings of regular files per AG (agbno, end, owner) on reflink
     /// filesystems: the observations refcounts are computed from.
     pub data_maps: Vec<Vec<(u32, u32, u64)>>,
@@ -116,6 +119,7 @@ impl<'a, S: ByteSource> Checker<'a, S> {
             unmappable: std::collections::BTreeSet::new(),
             dir_bufs_seen: std::collections::BTreeSet::new(),
             dir_badlist: std::collections::BTreeSet::new(),
+            dir_parents: BTreeMap::new(),
             data_maps: vec![Vec::new(); geo.ag_count as usize],
             reads: None,
             incore,

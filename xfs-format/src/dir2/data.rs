@@ -488,3 +488,190 @@ fn check_bestfree(blk: &DataBlock, findings: &mut Vec<DirFinding>) {
         }
     }
 }
+
+/// The bestfree slot describing the unused region at `off` of length `len`
+/// (`xfs_dir2_data_freefind_verify`): `Err(())` when the table is inconsistent with the
+/// region, `Ok(slot)` otherwise (`None`: not in the table).
+fn freefind_verify(bf: &[DataFree; 3], off: usize, len: usize) -> Result<Option<usize>, ()> {
+    let mut matched = false;
+    let mut seenzero = false;
+    let mut prev_len: Option<u16> = None;
+    for f in bf {
+        let (o, l) = (usize::from(f.offset), usize::from(f.length));
+        if o == 0 {
+            if l != 0 {
+                return Err(());
+            }
+            seenzero = true;
+            prev_len = Some(f.length);
+            continue;
+        }
+        if seenzero {
+            return Err(());
+        }
+        if o == off {
+            matched = true;
+            if l != len {
+                return Err(());
+            }
+        } else if o > off {
+            if off.saturating_add(len) > o {
+                return Err(());
+            }
+        } else if o.saturating_add(l) > off {
+            return Err(());
+        }
+        if !matched && l < len {
+            return Err(());
+        }
+        if prev_len.is_some_and(|p| p < f.length) {
+            return Err(());
+        }
+        prev_len = Some(f.length);
+    }
+    // xfs_dir2_data_freefind
+    if len < usize::from(bf[2].length) {
+        return Ok(None);
+    }
+    for (i, f) in bf.iter().enumerate() {
+        if f.offset == 0 {
+            return Ok(None);
+        }
+        if usize::from(f.offset) == off {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+/// The structural check of a data or block-format directory block that libxfs's read
+/// verifiers run (`__xfs_dir3_data_check`), after the magic and v5 header: the bestfree
+/// table, the chain of entries and unused regions, and for a block-format block its hash
+/// index. `dir_ino_ok` is `xfs_verify_dir_ino` (a valid, non-metadata inode number).
+/// True when the block passes.
+pub fn data_check(b: &[u8], geo: &super::DirGeo, dir_ino_ok: impl Fn(u64) -> bool) -> bool {
+    let v5 = geo.has_crc;
+    let ftype = geo.has_ftype;
+    let bs = geo.blksize as usize;
+    let hdr = DataHdr::parse(b, v5);
+    let is_block = matches!(hdr.magic, XFS_DIR2_BLOCK_MAGIC | XFS_DIR3_BLOCK_MAGIC);
+    let mut offset = dir_hdr_size(v5);
+    let tail = BlockTail::parse(b, bs);
+    let end = if is_block {
+        let max_leaf = bs
+            .saturating_sub(block::XFS_DIR2_BLOCK_TAIL_SIZE)
+            .saturating_sub(offset)
+            / 8;
+        if usize::try_from(tail.count).unwrap_or(usize::MAX) >= max_leaf {
+            return false;
+        }
+        tail.leaf_offset(bs)
+    } else if matches!(hdr.magic, super::XFS_DIR2_DATA_MAGIC | XFS_DIR3_DATA_MAGIC) {
+        bs
+    } else {
+        return false;
+    };
+    if end == 0 {
+        return false;
+    }
+    let bf = hdr.bestfree;
+    let mut freeseen = 0u32;
+    for (i, f) in bf.iter().enumerate() {
+        if f.length == 0 {
+            if f.offset != 0 {
+                return false;
+            }
+            freeseen |= 1u32 << i;
+        }
+    }
+    if bf[0].length < bf[1].length || bf[1].length < bf[2].length {
+        return false;
+    }
+    let leaf_at = tail.leaf_offset(bs);
+    let nleaf = if is_block {
+        usize::try_from(tail.count).unwrap_or(0)
+    } else {
+        0
+    };
+    let leaf = super::leaf::read_leaf_entries(b, leaf_at, nleaf);
+    let mut lastfree = false;
+    let mut count = 0usize;
+    let mut steps = 0usize;
+    while offset < end {
+        steps = steps.saturating_add(1);
+        if steps > bs {
+            return false;
+        }
+        let it = DataItemView::at(b, offset);
+        if it.is_unused() {
+            let len = usize::from(it.length());
+            if lastfree
+                || offset.saturating_add(len) > end
+                || usize::from(it.unused_tag()) != offset
+            {
+                return false;
+            }
+            let Ok(slot) = freefind_verify(&bf, offset, len) else {
+                return false;
+            };
+            match slot {
+                Some(i) => {
+                    let bit = 1u32 << i;
+                    if freeseen & bit != 0 {
+                        return false;
+                    }
+                    freeseen |= bit;
+                }
+                None => {
+                    if len > usize::from(bf[2].length) {
+                        return false;
+                    }
+                }
+            }
+            if len == 0 {
+                return false;
+            }
+            offset = offset.saturating_add(len);
+            lastfree = true;
+            continue;
+        }
+        let nl = it.namelen();
+        if nl == 0 || !dir_ino_ok(it.inumber()) {
+            return false;
+        }
+        let es = it.entsize(ftype);
+        if offset.saturating_add(es) > end || usize::from(it.entry_tag(ftype)) != offset {
+            return false;
+        }
+        // (xfs_dir2_data_get_ftype reads a type past XFS_DIR3_FT_MAX as unknown, so the
+        // verifier's type check never fails.)
+        count = count.saturating_add(1);
+        lastfree = false;
+        if is_block {
+            let addr = geo.dataptr(0, u16::try_from(offset).unwrap_or(u16::MAX));
+            let hash = super::da_hashname(it.name().unwrap_or(&[]));
+            if !leaf.iter().any(|e| e.address == addr && e.hashval == hash) {
+                return false;
+            }
+        }
+        offset = offset.saturating_add(es);
+    }
+    if freeseen != 7 {
+        return false;
+    }
+    if is_block {
+        let stale = leaf.iter().filter(|e| e.address == 0).count();
+        let ordered = leaf
+            .windows(2)
+            .all(|w| matches!(w, [a, c] if a.hashval <= c.hashval));
+        let live = u64::from(tail.count).saturating_sub(u64::from(tail.stale));
+        if !ordered
+            || tail.stale > tail.count
+            || count as u64 != live
+            || stale != usize::try_from(tail.stale).unwrap_or(usize::MAX)
+        {
+            return false;
+        }
+    }
+    true
+}

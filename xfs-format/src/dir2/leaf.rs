@@ -136,7 +136,8 @@ pub(crate) fn leaf_entries(
     out
 }
 
-fn read_leaf_entries(buf: &[u8], at: usize, n: usize) -> Vec<LeafEntry> {
+/// The `n` leaf entries starting at byte `at` of `buf` (fewer when the buffer ends first).
+pub fn read_leaf_entries(buf: &[u8], at: usize, n: usize) -> Vec<LeafEntry> {
     let mut out = Vec::with_capacity(n.min(buf.len() / XFS_DIR2_LEAF_ENTRY_SIZE));
     for i in 0..n {
         let Some(e) = LeafEntry::parse(
