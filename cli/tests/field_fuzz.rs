@@ -41,8 +41,9 @@ fn fuzz(cases: u32, seed: &str, min_exact: f64, min_status: f64) -> String {
 
 #[test]
 fn fixed_seed_sample_meets_the_floor() {
-    // Measured: 72.5% exact, 92.3% exit statuses agree (2026-12-01).
-    let report = fuzz(200, "1", 70.0, 90.0);
+    // Measured: 88.2% exact, 100% exit statuses agree (2026-12-01; 72.5% / 92.3% earlier
+    // that day).
+    let report = fuzz(200, "1", 86.0, 98.0);
     assert!(report.contains("total"), "{report}");
 }
 
@@ -52,6 +53,7 @@ fn changing_seed_sample_meets_the_floor() {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         .to_string();
-    // A small sample varies: the floors sit well below the fixed seed's.
-    fuzz(40, &seed, 50.0, 80.0);
+    // A small sample varies: the floors sit well below the fixed seed's (seed 7, 400
+    // cases: 86.4% exact, 99.4% exit statuses).
+    fuzz(40, &seed, 70.0, 90.0);
 }
